@@ -1,0 +1,296 @@
+//! Tracker configuration: every knob, its default, and its validation.
+//!
+//! A `Config` is plain data. It is checked field by field by its setters, and as a
+//! whole (required fields present) when a tracker is built from it. It never opens
+//! files or sockets.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::hit::validate_http_url;
+
+/// When hits are written to disk (the AT "offline mode").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfflineMode {
+    /// Never written to disk; sent from memory, dropped (and reported) when unreachable.
+    Never,
+    /// Committed to disk before any send; deleted once acknowledged. The default.
+    Required,
+    /// Stored and never sent automatically; only an explicit dispatch sends them.
+    Always,
+}
+
+/// When a track call returns relative to the commit of its hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// The hit is committed when the call returns (concurrent callers share commits).
+    OnReturn,
+    /// The call returns after an in-memory enqueue; the commit follows within the
+    /// commit window.
+    Batched,
+}
+
+/// SQLite's `synchronous` setting for the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Commits survive a process kill; the last commits may be lost on power loss.
+    Normal,
+    /// Every commit is fsynced: it also survives power loss, at a cost per commit.
+    Full,
+}
+
+/// Severity of a log line, most severe first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+}
+
+/// Receives log lines (on the tracker's callback thread).
+pub type LogFn = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
+
+/// Why a hit left the store without being acknowledged by the collector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// The queue reached `max_queue_size` or `max_store_bytes`; the oldest hits went.
+    Overflow,
+    /// The row could not be decoded (damaged store).
+    Corrupt,
+    /// The host deleted it through the inspection API.
+    Deleted,
+    /// Accepted in memory (batched durability) but never committed: the store kept
+    /// failing until the tracker closed.
+    StorageFailed,
+    /// A memory-only hit (`OfflineMode::Never`) still unsent when the tracker closed.
+    Unsent,
+}
+
+/// Receives the message ids of dropped hits and the reason (on the callback thread).
+pub type DropFn = Arc<dyn Fn(DropReason, &[String]) + Send + Sync>;
+
+pub const DEFAULT_FLUSH_INTERVAL_MS: u32 = 30_000;
+pub const DEFAULT_FLUSH_THRESHOLD: u32 = 20;
+pub const DEFAULT_MAX_QUEUE_SIZE: u32 = 1000;
+pub const DEFAULT_MAX_STORE_BYTES: u64 = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_EVENT_BYTES: u32 = 64 * 1024;
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub const DEFAULT_COMMIT_WINDOW_MS: u32 = 10;
+pub const DEFAULT_BUSY_TIMEOUT_MS: u32 = 5_000;
+pub const DEFAULT_CLOSE_TIMEOUT_MS: u32 = 2_000;
+/// The largest event a host may configure: keeps one hit well inside one batch.
+pub const MAX_EVENT_BYTES_LIMIT: u32 = 512 * 1024;
+
+#[derive(Clone)]
+pub struct Config {
+    pub storage_path: Option<PathBuf>,
+    /// Base URL of the collector, validated, without a trailing slash.
+    pub endpoint: Option<String>,
+    pub api_key: Option<String>,
+    pub offline_mode: OfflineMode,
+    pub durability: Durability,
+    pub synchronous: Synchronous,
+    /// 0 disables the timer trigger.
+    pub flush_interval_ms: u32,
+    /// 0 disables the threshold trigger.
+    pub flush_threshold: u32,
+    pub max_queue_size: u32,
+    pub max_store_bytes: u64,
+    pub max_event_bytes: u32,
+    /// 0 means unlimited.
+    pub max_attempts: u32,
+    pub commit_window_ms: u32,
+    pub busy_timeout_ms: u32,
+    pub log: Option<(LogFn, LogLevel)>,
+    pub on_drop: Option<DropFn>,
+    /// Test hook: caps the database at this many pages (simulates a full disk).
+    #[doc(hidden)]
+    pub store_page_limit: Option<u32>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            storage_path: None,
+            endpoint: None,
+            api_key: None,
+            offline_mode: OfflineMode::Required,
+            durability: Durability::OnReturn,
+            synchronous: Synchronous::Normal,
+            flush_interval_ms: DEFAULT_FLUSH_INTERVAL_MS,
+            flush_threshold: DEFAULT_FLUSH_THRESHOLD,
+            max_queue_size: DEFAULT_MAX_QUEUE_SIZE,
+            max_store_bytes: DEFAULT_MAX_STORE_BYTES,
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            commit_window_ms: DEFAULT_COMMIT_WINDOW_MS,
+            busy_timeout_ms: DEFAULT_BUSY_TIMEOUT_MS,
+            log: None,
+            on_drop: None,
+            store_page_limit: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The api key is a secret: never printed.
+        f.debug_struct("Config")
+            .field("storage_path", &self.storage_path)
+            .field("endpoint", &self.endpoint)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("offline_mode", &self.offline_mode)
+            .field("durability", &self.durability)
+            .field("max_queue_size", &self.max_queue_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set_storage_path(&mut self, path: &str) -> Result<()> {
+        if path.is_empty() {
+            return Err(Error::invalid("storage path is empty"));
+        }
+        if path.ends_with('/') {
+            return Err(Error::invalid(format!(
+                "storage path '{path}' names a directory; pass the database file's path"
+            )));
+        }
+        self.storage_path = Some(PathBuf::from(path));
+        Ok(())
+    }
+
+    pub fn set_endpoint(&mut self, base_url: &str) -> Result<()> {
+        validate_http_url(base_url, "endpoint")?;
+        if base_url.contains('?') || base_url.contains('#') {
+            return Err(Error::invalid(format!(
+                "endpoint '{base_url}' must be a base URL without a query or fragment"
+            )));
+        }
+        self.endpoint = Some(base_url.trim_end_matches('/').to_owned());
+        Ok(())
+    }
+
+    pub fn set_api_key(&mut self, key: &str) -> Result<()> {
+        if key.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(Error::invalid("api key contains spaces or control characters"));
+        }
+        self.api_key = if key.is_empty() { None } else { Some(key.to_owned()) };
+        Ok(())
+    }
+
+    pub fn set_max_queue_size(&mut self, hits: u32) -> Result<()> {
+        if hits == 0 {
+            return Err(Error::invalid("max_queue_size must be at least 1"));
+        }
+        self.max_queue_size = hits;
+        Ok(())
+    }
+
+    pub fn set_max_store_bytes(&mut self, bytes: u64) -> Result<()> {
+        if bytes < 64 * 1024 {
+            return Err(Error::invalid("max_store_bytes must be at least 65536"));
+        }
+        self.max_store_bytes = bytes;
+        Ok(())
+    }
+
+    pub fn set_max_event_bytes(&mut self, bytes: u32) -> Result<()> {
+        if !(256..=MAX_EVENT_BYTES_LIMIT).contains(&bytes) {
+            return Err(Error::invalid(format!(
+                "max_event_bytes must be between 256 and {MAX_EVENT_BYTES_LIMIT}"
+            )));
+        }
+        self.max_event_bytes = bytes;
+        Ok(())
+    }
+
+    pub fn set_commit_window_ms(&mut self, ms: u32) -> Result<()> {
+        if ms > 1000 {
+            return Err(Error::invalid("commit_window_ms must be at most 1000"));
+        }
+        self.commit_window_ms = ms;
+        Ok(())
+    }
+
+    pub fn set_busy_timeout_ms(&mut self, ms: u32) -> Result<()> {
+        if ms > 60_000 {
+            return Err(Error::invalid("busy_timeout_ms must be at most 60000"));
+        }
+        self.busy_timeout_ms = ms;
+        Ok(())
+    }
+
+    /// Checks what can only be checked on the whole: the required fields.
+    pub fn validate(&self) -> Result<()> {
+        let mut missing = Vec::new();
+        if self.storage_path.is_none() {
+            missing.push("storage path (at_config_set_storage_path)");
+        }
+        if self.endpoint.is_none() {
+            missing.push("endpoint (at_config_set_endpoint)");
+        }
+        if !missing.is_empty() {
+            return Err(Error::invalid(format!("config is missing: {}", missing.join(", "))));
+        }
+        Ok(())
+    }
+
+    /// The URL events are posted to.
+    pub fn batch_url(&self) -> String {
+        format!("{}/v1/batch", self.endpoint.as_deref().unwrap_or(""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let c = Config::new();
+        assert_eq!(c.offline_mode, OfflineMode::Required);
+        assert_eq!(c.durability, Durability::OnReturn);
+        assert_eq!(c.max_queue_size, 1000);
+        assert_eq!(c.flush_interval_ms, 30_000);
+        assert_eq!(c.flush_threshold, 20);
+        assert_eq!(c.max_attempts, 3);
+        assert_eq!(c.max_event_bytes, 64 * 1024);
+    }
+
+    #[test]
+    fn validate_names_every_missing_required_field() {
+        let err = Config::new().validate().unwrap_err();
+        assert!(err.message.contains("storage path"), "{}", err.message);
+        assert!(err.message.contains("endpoint"), "{}", err.message);
+    }
+
+    #[test]
+    fn endpoint_loses_its_trailing_slash_and_gives_the_batch_url() {
+        let mut c = Config::new();
+        c.set_endpoint("https://collect.example.com/base/").unwrap();
+        assert_eq!(c.batch_url(), "https://collect.example.com/base/v1/batch");
+    }
+
+    #[test]
+    fn endpoint_rejects_other_schemes_and_queries() {
+        let mut c = Config::new();
+        assert!(c.set_endpoint("ftp://x.example").is_err());
+        assert!(c.set_endpoint("https://x.example/?a=1").is_err());
+        assert!(c.set_endpoint("not a url").is_err());
+        assert!(c.endpoint.is_none(), "a rejected endpoint changes nothing");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_api_key() {
+        let mut c = Config::new();
+        c.set_api_key("sk_secret_123").unwrap();
+        assert!(!format!("{c:?}").contains("sk_secret_123"));
+    }
+}

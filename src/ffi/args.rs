@@ -1,0 +1,135 @@
+//! Argument checks and the panic guard shared by every export.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, Result, Status};
+use crate::ffi::types::*;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+pub(crate) fn set_last_error(message: &str) {
+    let c = to_cstring(message);
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+pub(crate) fn last_error_ptr() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// A C string from any Rust string: interior NULs become U+FFFD.
+pub(crate) fn to_cstring(s: &str) -> CString {
+    CString::new(s).unwrap_or_else(|_| CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default())
+}
+
+pub(crate) fn status_code(status: Status) -> at_status {
+    match status {
+        Status::NullArgument => AT_ERR_NULL_ARGUMENT,
+        Status::InvalidArgument => AT_ERR_INVALID_ARGUMENT,
+        Status::TooLarge => AT_ERR_TOO_LARGE,
+        Status::Suppressed => AT_ERR_SUPPRESSED,
+        Status::Storage => AT_ERR_STORAGE,
+        Status::Network => AT_ERR_NETWORK,
+        Status::Cancelled => AT_ERR_CANCELLED,
+        Status::Closed => AT_ERR_CLOSED,
+        Status::Internal => AT_ERR_INTERNAL,
+    }
+}
+
+pub(crate) fn result_code(r: &Result<()>) -> at_status {
+    match r {
+        Ok(()) => AT_OK,
+        Err(e) => status_code(e.status),
+    }
+}
+
+/// Runs one export: catches panics, records the error message for
+/// `at_last_error`, and returns the status.
+pub(crate) fn guard(name: &str, f: impl FnOnce() -> Result<()>) -> at_status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => AT_OK,
+        Ok(Err(e)) => {
+            set_last_error(&format!("{name}: {}", e.message));
+            status_code(e.status)
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!("{name}: internal error: {what}"));
+            AT_ERR_INTERNAL
+        }
+    }
+}
+
+/// Runs an export that returns a value rather than a status; a panic gives
+/// `fallback`.
+pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+fn null(name: &str) -> Error {
+    Error::new(Status::NullArgument, format!("{name} is NULL"))
+}
+
+/// A required UTF-8 string argument.
+pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    CStr::from_ptr(p).to_str().map_err(|e| Error::invalid(format!("{name} is not valid UTF-8 ({e})")))
+}
+
+/// An optional UTF-8 string argument (NULL allowed).
+pub(crate) unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        str_arg(p, name).map(Some)
+    }
+}
+
+/// A required handle argument.
+pub(crate) unsafe fn handle<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
+    p.as_ref().ok_or_else(|| null(name))
+}
+
+pub(crate) unsafe fn handle_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
+    p.as_mut().ok_or_else(|| null(name))
+}
+
+/// A required out-parameter; written only on success by the caller of this.
+pub(crate) unsafe fn out_arg<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
+    p.as_mut().ok_or_else(|| null(name))
+}
+
+/// The host's `user_data`, carried to the callback thread. The host promises it
+/// stays valid until the callback ran (see the header).
+#[derive(Clone, Copy)]
+pub(crate) struct UserData(*mut c_void);
+
+// SAFETY: the pointer is only handed back to the host's own callback; the host
+// owns its thread-safety (documented on every callback typedef).
+unsafe impl Send for UserData {}
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    pub(crate) fn new(p: *mut c_void) -> Self {
+        UserData(p)
+    }
+    pub(crate) fn get(self) -> *mut c_void {
+        self.0
+    }
+}
+
+/// Wraps a C completion callback as a core `Completion`.
+pub(crate) fn completion(done: at_completion_fn, user_data: *mut c_void) -> Option<crate::runtime::Completion> {
+    let done = done?;
+    let ud = UserData::new(user_data);
+    Some(Box::new(move |r: Result<()>| unsafe { done(result_code(&r), ud.get()) }))
+}

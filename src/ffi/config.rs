@@ -1,0 +1,245 @@
+//! `at_config`: building a tracker configuration.
+
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Arc;
+
+use crate::config::{Config, DropReason, Durability, LogLevel, OfflineMode, Synchronous};
+use crate::error::{Error, Result};
+use crate::ffi::args::*;
+use crate::ffi::types::*;
+
+/// A tracker configuration. Create with `at_config_new`, free with
+/// `at_config_free`. Not thread-safe: configure it from one thread, then pass it
+/// to `at_tracker_new`, which copies what it needs.
+pub struct at_config {
+    pub(crate) inner: Config,
+}
+
+pub(crate) fn offline_mode(mode: at_offline_mode) -> Result<OfflineMode> {
+    match mode {
+        AT_OFFLINE_NEVER => Ok(OfflineMode::Never),
+        AT_OFFLINE_REQUIRED => Ok(OfflineMode::Required),
+        AT_OFFLINE_ALWAYS => Ok(OfflineMode::Always),
+        other => Err(Error::invalid(format!("{other} is not an at_offline_mode"))),
+    }
+}
+
+pub(crate) fn offline_mode_code(mode: OfflineMode) -> at_offline_mode {
+    match mode {
+        OfflineMode::Never => AT_OFFLINE_NEVER,
+        OfflineMode::Required => AT_OFFLINE_REQUIRED,
+        OfflineMode::Always => AT_OFFLINE_ALWAYS,
+    }
+}
+
+fn log_level(level: at_log_level) -> Result<LogLevel> {
+    match level {
+        AT_LOG_ERROR => Ok(LogLevel::Error),
+        AT_LOG_WARN => Ok(LogLevel::Warn),
+        AT_LOG_INFO => Ok(LogLevel::Info),
+        AT_LOG_DEBUG => Ok(LogLevel::Debug),
+        other => Err(Error::invalid(format!("{other} is not an at_log_level"))),
+    }
+}
+
+fn drop_reason_code(reason: DropReason) -> at_drop_reason {
+    match reason {
+        DropReason::Overflow => AT_DROP_OVERFLOW,
+        DropReason::Corrupt => AT_DROP_CORRUPT,
+        DropReason::Deleted => AT_DROP_DELETED,
+        DropReason::StorageFailed => AT_DROP_STORAGE_FAILED,
+        DropReason::Unsent => AT_DROP_UNSENT,
+    }
+}
+
+unsafe fn with_config(name: &str, config: *mut at_config, f: impl FnOnce(&mut Config) -> Result<()>) -> at_status {
+    guard(name, || f(&mut handle_mut(config, "config")?.inner))
+}
+
+/// Creates a configuration with every default (see the README). Caller owns it;
+/// free with `at_config_free`. Returns NULL only if memory is exhausted.
+#[no_mangle]
+pub extern "C" fn at_config_new() -> *mut at_config {
+    guard_value(std::ptr::null_mut(), || Box::into_raw(Box::new(at_config { inner: Config::new() })))
+}
+
+/// Frees a configuration. NULL is a no-op. Trackers made from it are unaffected.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_free(config: *mut at_config) {
+    if !config.is_null() {
+        guard_value((), || drop(Box::from_raw(config)));
+    }
+}
+
+/// Required. Path of the tracker's SQLite database file, e.g.
+/// "<app-private dir>/attracker.db". Missing parent directories are created
+/// (mode 0700); the file is created with mode 0600. One file per tracker.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (empty, not UTF-8,
+/// or ending in '/'). On error the configuration is unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_storage_path(config: *mut at_config, path: *const c_char) -> at_status {
+    with_config("at_config_set_storage_path", config, |c| c.set_storage_path(str_arg(path, "path")?))
+}
+
+/// Required. Base URL of the collector ("https://collect.example.com"); events
+/// are posted to "{base_url}/v1/batch". http or https only, with a host, no
+/// query or fragment. Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_endpoint(config: *mut at_config, base_url: *const c_char) -> at_status {
+    with_config("at_config_set_endpoint", config, |c| c.set_endpoint(str_arg(base_url, "base_url")?))
+}
+
+/// Optional. Key sent as `Authorization: Bearer <key>`; never logged. An empty
+/// string removes it. Errors: `AT_ERR_INVALID_ARGUMENT` for spaces or control
+/// characters.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_api_key(config: *mut at_config, key: *const c_char) -> at_status {
+    with_config("at_config_set_api_key", config, |c| c.set_api_key(str_arg(key, "key")?))
+}
+
+/// Initial offline mode. Default `AT_OFFLINE_REQUIRED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_offline_mode(config: *mut at_config, mode: at_offline_mode) -> at_status {
+    with_config("at_config_set_offline_mode", config, |c| {
+        c.offline_mode = offline_mode(mode)?;
+        Ok(())
+    })
+}
+
+/// Default `AT_DURABILITY_ON_RETURN`.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_durability(config: *mut at_config, durability: at_durability) -> at_status {
+    with_config("at_config_set_durability", config, |c| {
+        c.durability = match durability {
+            AT_DURABILITY_ON_RETURN => Durability::OnReturn,
+            AT_DURABILITY_BATCHED => Durability::Batched,
+            other => return Err(Error::invalid(format!("{other} is not an at_durability"))),
+        };
+        Ok(())
+    })
+}
+
+/// Default `AT_SYNCHRONOUS_NORMAL`.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_synchronous(config: *mut at_config, mode: at_synchronous) -> at_status {
+    with_config("at_config_set_synchronous", config, |c| {
+        c.synchronous = match mode {
+            AT_SYNCHRONOUS_NORMAL => Synchronous::Normal,
+            AT_SYNCHRONOUS_FULL => Synchronous::Full,
+            other => return Err(Error::invalid(format!("{other} is not an at_synchronous"))),
+        };
+        Ok(())
+    })
+}
+
+/// Delivery timer trigger, in ms (default 30000; 0 disables the timer). Used by
+/// the delivery engine in `AT_OFFLINE_REQUIRED` mode.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config, ms: u32) -> at_status {
+    with_config("at_config_set_flush_interval_ms", config, |c| {
+        c.flush_interval_ms = ms;
+        Ok(())
+    })
+}
+
+/// Delivery threshold trigger: stored hits that start a send (default 20; 0
+/// disables it). Used by the delivery engine in `AT_OFFLINE_REQUIRED` mode.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_flush_threshold(config: *mut at_config, hits: u32) -> at_status {
+    with_config("at_config_set_flush_threshold", config, |c| {
+        c.flush_threshold = hits;
+        Ok(())
+    })
+}
+
+/// Most hits kept (default 1000, at least 1). Beyond it the oldest stored hits
+/// are dropped and reported (`AT_DROP_OVERFLOW`, counter, log, drop callback).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_max_queue_size(config: *mut at_config, hits: u32) -> at_status {
+    with_config("at_config_set_max_queue_size", config, |c| c.set_max_queue_size(hits))
+}
+
+/// Most bytes of hits kept (default 16 MiB, at least 65536); each hit counts its
+/// type, URL and properties plus 64 bytes. Overflow drops the oldest, reported.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_max_store_bytes(config: *mut at_config, bytes: u64) -> at_status {
+    with_config("at_config_set_max_store_bytes", config, |c| c.set_max_store_bytes(bytes))
+}
+
+/// Largest accepted event (type + properties) or URL hit, in bytes (default
+/// 65536; 256..524288). Larger ones get `AT_ERR_TOO_LARGE`.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_max_event_bytes(config: *mut at_config, bytes: u32) -> at_status {
+    with_config("at_config_set_max_event_bytes", config, |c| c.set_max_event_bytes(bytes))
+}
+
+/// Send attempts that reached the server before a hit is dropped (default 3;
+/// 0 = unlimited). Used by the delivery engine.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, attempts: u32) -> at_status {
+    with_config("at_config_set_max_attempts", config, |c| {
+        c.max_attempts = attempts;
+        Ok(())
+    })
+}
+
+/// With `AT_DURABILITY_BATCHED`: how long the writer gathers hits before a
+/// commit, in ms (default 10, at most 1000).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_commit_window_ms(config: *mut at_config, ms: u32) -> at_status {
+    with_config("at_config_set_commit_window_ms", config, |c| c.set_commit_window_ms(ms))
+}
+
+/// How long the store waits for a lock held by another process before
+/// `AT_ERR_STORAGE`, in ms (default 5000, at most 60000).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_busy_timeout_ms(config: *mut at_config, ms: u32) -> at_status {
+    with_config("at_config_set_busy_timeout_ms", config, |c| c.set_busy_timeout_ms(ms))
+}
+
+/// Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
+/// the tracker's callback thread, one at a time. `user_data` must stay valid
+/// until the tracker is freed.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_log_callback(
+    config: *mut at_config,
+    log_fn: at_log_fn,
+    user_data: *mut c_void,
+    min: at_log_level,
+) -> at_status {
+    with_config("at_config_set_log_callback", config, |c| {
+        let min = log_level(min)?;
+        c.log = log_fn.map(|f| {
+            let ud = UserData::new(user_data);
+            let sink: crate::config::LogFn = Arc::new(move |level: LogLevel, message: &str| {
+                let message = to_cstring(message);
+                f(level as at_log_level, message.as_ptr(), ud.get());
+            });
+            (sink, min)
+        });
+        Ok(())
+    })
+}
+
+/// Every hit dropped without an acknowledgement is reported to `fn` with its
+/// message id and reason (NULL removes the callback), on the callback thread.
+/// `user_data` must stay valid until the tracker is freed.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_drop_callback(
+    config: *mut at_config,
+    drop_fn: at_drop_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    with_config("at_config_set_drop_callback", config, |c| {
+        c.on_drop = drop_fn.map(|f| {
+            let ud = UserData::new(user_data);
+            let sink: crate::config::DropFn = Arc::new(move |reason: DropReason, ids: &[String]| {
+                let owned: Vec<CString> = ids.iter().map(|s| to_cstring(s)).collect();
+                let ptrs: Vec<*const c_char> = owned.iter().map(|s| s.as_ptr()).collect();
+                f(drop_reason_code(reason), ptrs.as_ptr(), ptrs.len(), ud.get());
+            });
+            sink
+        });
+        Ok(())
+    })
+}

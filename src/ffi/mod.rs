@@ -1,0 +1,24 @@
+//! The C ABI: the only module with `extern "C"`. Each export checks its arguments,
+//! calls the safe core, and translates the result to an `at_status`; nothing here
+//! holds state or policy of its own.
+//!
+//! Every export runs inside `guard`, so no panic crosses the boundary.
+
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+// Declaration order is the header's order.
+mod args;
+pub mod types;
+pub mod status;
+pub mod config;
+pub mod tracker;
+pub mod offline;
+pub mod hit;
+
+pub use config::*;
+pub use hit::*;
+pub use offline::*;
+pub use status::*;
+pub use tracker::*;
+pub use types::*;

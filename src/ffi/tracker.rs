@@ -1,0 +1,192 @@
+//! `at_tracker`: lifecycle, tracking and run-time settings.
+
+use std::ffi::{c_char, c_void};
+use std::time::Duration;
+
+use crate::config::DEFAULT_CLOSE_TIMEOUT_MS;
+use crate::error::Result;
+use crate::ffi::args::*;
+use crate::ffi::config::{at_config, offline_mode, offline_mode_code};
+use crate::ffi::types::*;
+use crate::tracker::Tracker;
+
+/// A tracker: one store, its threads and callbacks. Thread-safe: any function may
+/// be called from any thread at the same time, except `at_tracker_free`, which
+/// must be the last call on the handle.
+pub struct at_tracker {
+    pub(crate) inner: Tracker,
+}
+
+pub(crate) unsafe fn with_tracker(
+    name: &str,
+    tracker: *const at_tracker,
+    f: impl FnOnce(&Tracker) -> Result<()>,
+) -> at_status {
+    guard(name, || f(&handle(tracker, "tracker")?.inner))
+}
+
+/// Opens (or creates) the store named by `config` and starts the tracker's
+/// writer and callback threads. Hits left in flight by a crashed process become
+/// pending again. A damaged store is moved aside as "<name>.corrupt-<unix_ms>"
+/// (with its -wal/-shm), readable hits are salvaged, and a WARN with the counts
+/// goes to the log callback. On success `*out` owns the tracker: free it with
+/// `at_tracker_free`. `config` is copied and may be freed afterwards.
+/// Errors: `AT_ERR_NULL_ARGUMENT`; `AT_ERR_INVALID_ARGUMENT` naming a missing
+/// storage path or endpoint; `AT_ERR_STORAGE` when the store cannot be created
+/// or opened (never deleted or moved aside for that).
+#[no_mangle]
+pub unsafe extern "C" fn at_tracker_new(config: *const at_config, out: *mut *mut at_tracker) -> at_status {
+    guard("at_tracker_new", || {
+        let config = handle(config, "config")?;
+        let out = out_arg(out, "out")?;
+        let tracker = Tracker::new(config.inner.clone())?;
+        *out = Box::into_raw(Box::new(at_tracker { inner: tracker }));
+        Ok(())
+    })
+}
+
+/// Stops accepting work (later calls return `AT_ERR_CLOSED`), commits every hit
+/// accepted before it (with a failing store it retries until `timeout_ms`, then
+/// reports the rest as `AT_DROP_STORAGE_FAILED`), runs every pending callback
+/// (work not done gets `AT_ERR_CANCELLED`) and joins the tracker's threads. The
+/// handle stays valid until `at_tracker_free`. Called from a callback, it does not
+/// wait for the callback thread (which finishes after the callback returns).
+/// Errors: `AT_ERR_CLOSED` when already closed.
+#[no_mangle]
+pub unsafe extern "C" fn at_tracker_close(tracker: *mut at_tracker, timeout_ms: u32) -> at_status {
+    with_tracker("at_tracker_close", tracker, |t| t.close(Duration::from_millis(timeout_ms.into())))
+}
+
+/// Closes the tracker if needed (as `at_tracker_close` with a 2000 ms timeout),
+/// then frees it. Every hit accepted before the call is committed when it
+/// returns. NULL is a no-op. No other call on this handle may be in progress or
+/// start afterwards; a callback of this tracker may call it.
+#[no_mangle]
+pub unsafe extern "C" fn at_tracker_free(tracker: *mut at_tracker) {
+    if tracker.is_null() {
+        return;
+    }
+    guard_value((), || {
+        let boxed = Box::from_raw(tracker);
+        if !boxed.inner.is_closed() {
+            let _ = boxed.inner.close(Duration::from_millis(DEFAULT_CLOSE_TIMEOUT_MS.into()));
+        }
+        drop(boxed);
+    });
+}
+
+/// Blocks until every hit accepted before the call is committed. With
+/// `AT_DURABILITY_ON_RETURN` it returns at once. Errors: `AT_ERR_STORAGE` when
+/// the store is failing (the hits stay in memory and are retried),
+/// `AT_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_tracker_sync(tracker: *mut at_tracker) -> at_status {
+    with_tracker("at_tracker_sync", tracker, |t| t.sync())
+}
+
+/// Tracks an event: `type` (non-empty UTF-8, at most 256 bytes, no control
+/// characters) and `properties_json`, a JSON object kept verbatim (NULL means
+/// `{}`). Validated on the calling thread. In the storing modes, `AT_OK` with
+/// `AT_DURABILITY_ON_RETURN` means committed to disk; with
+/// `AT_DURABILITY_BATCHED`, accepted in memory and committed within the commit
+/// window. In `AT_OFFLINE_NEVER` the hit is kept in memory only.
+/// `done` (may be NULL) runs once the hit is committed, on the callback thread,
+/// and only if this returns `AT_OK`. Strings are borrowed for the call only.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (bad UTF-8, bad
+/// JSON, not an object, nesting deeper than 128), `AT_ERR_TOO_LARGE`,
+/// `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (nothing stored), `AT_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_track_event(
+    tracker: *mut at_tracker,
+    r#type: *const c_char,
+    properties_json: *const c_char,
+    done: at_completion_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    with_tracker("at_track_event", tracker, |t| {
+        let hit_type = str_arg(r#type, "type")?;
+        let properties = opt_str_arg(properties_json, "properties_json")?;
+        t.track_event(hit_type, properties, completion(done, user_data))
+    })
+}
+
+/// Tracks a URL hit: `url` is an absolute http(s) URL built by the host, sent
+/// as-is with one GET. `type` (may be NULL) labels it ("screen", "touch").
+/// Durability, `done` and errors as `at_track_event`.
+#[no_mangle]
+pub unsafe extern "C" fn at_send_hit(
+    tracker: *mut at_tracker,
+    url: *const c_char,
+    r#type: *const c_char,
+    done: at_completion_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    with_tracker("at_send_hit", tracker, |t| {
+        let url = str_arg(url, "url")?;
+        let hit_type = opt_str_arg(r#type, "type")?.unwrap_or("");
+        t.send_hit(url, hit_type, completion(done, user_data))
+    })
+}
+
+/// Changes the offline mode for hits tracked after this call returns. `done`
+/// (may be NULL) runs on the callback thread once every hit accepted before the
+/// change is committed. The mode is not persisted: the next tracker starts with
+/// its config's mode. Errors: `AT_ERR_INVALID_ARGUMENT`, `AT_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_set_offline_mode(
+    tracker: *mut at_tracker,
+    mode: at_offline_mode,
+    done: at_completion_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    with_tracker("at_set_offline_mode", tracker, |t| t.set_offline_mode(offline_mode(mode)?, completion(done, user_data)))
+}
+
+/// Writes the current offline mode to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn at_get_offline_mode(tracker: *mut at_tracker, out: *mut at_offline_mode) -> at_status {
+    with_tracker("at_get_offline_mode", tracker, |t| {
+        *out_arg(out, "out")? = offline_mode_code(t.offline_mode());
+        Ok(())
+    })
+}
+
+/// The tracking gate (default enabled). While disabled, track calls return
+/// `AT_ERR_SUPPRESSED` and nothing is buffered; stored hits stay.
+#[no_mangle]
+pub unsafe extern "C" fn at_set_tracking_enabled(tracker: *mut at_tracker, enabled: bool) -> at_status {
+    with_tracker("at_set_tracking_enabled", tracker, |t| t.set_tracking_enabled(enabled))
+}
+
+/// The host's reachability report (NWPathMonitor, ConnectivityManager). Default
+/// reachable. Hits tracked while unreachable are stored with `is_offline` set.
+#[no_mangle]
+pub unsafe extern "C" fn at_set_network_reachable(tracker: *mut at_tracker, reachable: bool) -> at_status {
+    with_tracker("at_set_network_reachable", tracker, |t| t.set_network_reachable(reachable))
+}
+
+/// Copies the tracker's counters into `*out`. Pass `sizeof(at_stats)` as
+/// `out_size`: the library writes at most that many bytes, so a program built
+/// against an older header stays safe.
+#[no_mangle]
+pub unsafe extern "C" fn at_tracker_stats(tracker: *mut at_tracker, out: *mut at_stats, out_size: usize) -> at_status {
+    with_tracker("at_tracker_stats", tracker, |t| {
+        let out = out_arg(out, "out")?;
+        let s = t.stats()?;
+        let full = at_stats {
+            queued: s.queued,
+            sent: s.sent,
+            failed: s.failed,
+            dropped_overflow: s.dropped_overflow,
+            dropped_corrupt: s.dropped_corrupt,
+            deleted: s.deleted,
+            dropped_storage: s.dropped_storage,
+            dropped_unsent: s.dropped_unsent,
+            committed: s.committed,
+            bytes_on_disk: s.bytes_on_disk,
+        };
+        let n = out_size.min(std::mem::size_of::<at_stats>());
+        std::ptr::copy_nonoverlapping((&full as *const at_stats).cast::<u8>(), (out as *mut at_stats).cast::<u8>(), n);
+        Ok(())
+    })
+}

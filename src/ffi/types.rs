@@ -1,0 +1,130 @@
+//! Types and constants of the C API. Enumerations are fixed-width `uint32_t`
+//! typedefs with named constants, so a value from C that is out of range is a
+//! checked error (`AT_ERR_INVALID_ARGUMENT`), never undefined behaviour.
+
+use std::ffi::{c_char, c_void};
+
+/// Result of every fallible call. `AT_OK` is 0; values are never reused.
+pub type at_status = u32;
+/// Success.
+pub const AT_OK: at_status = 0;
+/// A required pointer argument was NULL.
+pub const AT_ERR_NULL_ARGUMENT: at_status = 1;
+/// An argument was malformed: invalid UTF-8, bad JSON, a bad URL, a value out of range.
+pub const AT_ERR_INVALID_ARGUMENT: at_status = 2;
+/// The event or hit is larger than `max_event_bytes`.
+pub const AT_ERR_TOO_LARGE: at_status = 3;
+/// Tracking is disabled (`at_set_tracking_enabled(false)`); nothing was kept.
+pub const AT_ERR_SUPPRESSED: at_status = 4;
+/// The store failed: disk full, I/O error, read-only, locked beyond the busy timeout.
+/// Nothing accepted earlier is lost; the tracker keeps working when the condition clears.
+pub const AT_ERR_STORAGE: at_status = 5;
+/// The network failed.
+pub const AT_ERR_NETWORK: at_status = 6;
+/// The work was abandoned because the tracker closed (given to callbacks only).
+pub const AT_ERR_CANCELLED: at_status = 7;
+/// The tracker is closed (`at_tracker_close`); the call did nothing.
+pub const AT_ERR_CLOSED: at_status = 8;
+/// A bug in attracker (a caught panic). The message says where.
+pub const AT_ERR_INTERNAL: at_status = 9;
+
+/// When hits are written to disk.
+pub type at_offline_mode = u32;
+/// Never written to disk: sent from memory, dropped (and reported) when unreachable.
+pub const AT_OFFLINE_NEVER: at_offline_mode = 0;
+/// The default: committed to disk before any send, deleted once acknowledged.
+pub const AT_OFFLINE_REQUIRED: at_offline_mode = 1;
+/// Stored and never sent automatically; only `at_offline_dispatch` sends them.
+pub const AT_OFFLINE_ALWAYS: at_offline_mode = 2;
+
+/// When a track call returns relative to the commit of its hit.
+pub type at_durability = u32;
+/// The default: on `AT_OK` the hit is committed (it survives `kill -9`).
+/// Concurrent callers share one commit.
+pub const AT_DURABILITY_ON_RETURN: at_durability = 0;
+/// Returns after an in-memory enqueue; the commit follows within the commit
+/// window (default 10 ms). `at_tracker_sync` waits for it.
+pub const AT_DURABILITY_BATCHED: at_durability = 1;
+
+/// SQLite's `synchronous` setting for the store.
+pub type at_synchronous = u32;
+/// The default: commits survive a process kill; the last ones may be lost on power loss.
+pub const AT_SYNCHRONOUS_NORMAL: at_synchronous = 0;
+/// Every commit is fsynced: it also survives power loss, at a cost per commit.
+pub const AT_SYNCHRONOUS_FULL: at_synchronous = 1;
+
+/// Severity of a log line, most severe first.
+pub type at_log_level = u32;
+pub const AT_LOG_ERROR: at_log_level = 0;
+pub const AT_LOG_WARN: at_log_level = 1;
+pub const AT_LOG_INFO: at_log_level = 2;
+pub const AT_LOG_DEBUG: at_log_level = 3;
+
+/// Why hits left the store without being acknowledged by the collector.
+pub type at_drop_reason = u32;
+/// The queue reached `max_queue_size` or `max_store_bytes`; the oldest hits went.
+pub const AT_DROP_OVERFLOW: at_drop_reason = 0;
+/// The stored row could not be decoded (a damaged store).
+pub const AT_DROP_CORRUPT: at_drop_reason = 1;
+/// The host deleted them (`at_offline_delete*`).
+pub const AT_DROP_DELETED: at_drop_reason = 2;
+/// Accepted with batched durability but never committed: the store kept failing
+/// until the tracker closed.
+pub const AT_DROP_STORAGE_FAILED: at_drop_reason = 3;
+/// Memory-only hits (`AT_OFFLINE_NEVER`) still unsent when the tracker closed.
+pub const AT_DROP_UNSENT: at_drop_reason = 4;
+
+/// Library version, equal to `at_version()` and the package version.
+pub const AT_VERSION_MAJOR: u32 = 0;
+pub const AT_VERSION_MINOR: u32 = 1;
+pub const AT_VERSION_PATCH: u32 = 0;
+
+/// Counters since the tracker started, plus the live queue. Filled by
+/// `at_tracker_stats`. More fields may be added, only at the end.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct at_stats {
+    /// Hits waiting: stored, accepted but not yet committed, and memory-only.
+    pub queued: u64,
+    /// Hits acknowledged by the collector.
+    pub sent: u64,
+    /// Send attempts that reached the server and failed (counted per hit).
+    pub failed: u64,
+    /// Dropped because the queue was full (`AT_DROP_OVERFLOW`).
+    pub dropped_overflow: u64,
+    /// Dropped because their stored row was damaged (`AT_DROP_CORRUPT`).
+    pub dropped_corrupt: u64,
+    /// Deleted by the host (`AT_DROP_DELETED`).
+    pub deleted: u64,
+    /// Lost because the store failed until close (`AT_DROP_STORAGE_FAILED`).
+    pub dropped_storage: u64,
+    /// Memory-only hits unsent at close (`AT_DROP_UNSENT`).
+    pub dropped_unsent: u64,
+    /// Hits committed to the store since start.
+    pub committed: u64,
+    /// Size of the database and its write-ahead log on disk, in bytes.
+    pub bytes_on_disk: u64,
+}
+
+/// Completion of one operation: `status` is `AT_OK`, an error, or
+/// `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
+/// tracker's callback thread, never from inside the call that registered it; it is
+/// called only when that call returned `AT_OK`. It may call any attracker
+/// function, including `at_tracker_free` on its own tracker.
+pub type at_completion_fn = Option<unsafe extern "C" fn(status: at_status, user_data: *mut c_void)>;
+
+/// A log line, on the tracker's callback thread. `message` is valid only during
+/// the call. API keys are never logged.
+pub type at_log_fn =
+    Option<unsafe extern "C" fn(level: at_log_level, message: *const c_char, user_data: *mut c_void)>;
+
+/// Hits dropped without an acknowledgement, on the callback thread: `count`
+/// message ids (UUID strings), valid only during the call.
+pub type at_drop_fn = Option<
+    unsafe extern "C" fn(
+        reason: at_drop_reason,
+        message_ids: *const *const c_char,
+        count: usize,
+        user_data: *mut c_void,
+    ),
+>;

@@ -1,0 +1,317 @@
+//! Hits: what the host tracks, validated on the calling thread before anything is
+//! queued, and what the store gives back.
+
+use crate::error::{Error, Result, Status};
+
+/// Longest accepted event or hit type name, in bytes.
+pub const MAX_TYPE_BYTES: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HitKind {
+    /// A type plus JSON properties, delivered in `/v1/batch` POSTs.
+    Event,
+    /// A complete URL built by the host, delivered by one GET.
+    Url,
+}
+
+impl HitKind {
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            HitKind::Event => 0,
+            HitKind::Url => 1,
+        }
+    }
+    pub(crate) fn from_code(code: i64) -> Option<Self> {
+        match code {
+            0 => Some(HitKind::Event),
+            1 => Some(HitKind::Url),
+            _ => None,
+        }
+    }
+}
+
+/// A validated hit on its way into the queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewHit {
+    pub message_id: String,
+    pub kind: HitKind,
+    pub hit_type: String,
+    /// The URL of a URL hit; `None` for events.
+    pub url: Option<String>,
+    /// The JSON properties of an event, as given; `None` for URL hits.
+    pub body: Option<String>,
+    pub created_ms: i64,
+    pub is_offline: bool,
+}
+
+impl NewHit {
+    /// Builds an event after checking its type and properties. `properties` of
+    /// `None` means an empty object.
+    pub fn event(hit_type: &str, properties: Option<&str>, created_ms: i64, max_bytes: u32) -> Result<Self> {
+        validate_type(hit_type)?;
+        let body = properties.unwrap_or("{}");
+        let size = hit_type.len() + body.len();
+        if size > max_bytes as usize {
+            return Err(Error::new(
+                Status::TooLarge,
+                format!("event '{hit_type}' is {size} bytes; the limit is {max_bytes} (max_event_bytes)"),
+            ));
+        }
+        validate_json_object(body)?;
+        Ok(NewHit {
+            message_id: new_message_id(),
+            kind: HitKind::Event,
+            hit_type: hit_type.to_owned(),
+            url: None,
+            body: Some(body.to_owned()),
+            created_ms,
+            is_offline: false,
+        })
+    }
+
+    /// Builds a URL hit after checking the URL. `hit_type` may be empty.
+    pub fn url(url: &str, hit_type: &str, created_ms: i64, max_bytes: u32) -> Result<Self> {
+        if !hit_type.is_empty() {
+            validate_type(hit_type)?;
+        }
+        let size = url.len() + hit_type.len();
+        if size > max_bytes as usize {
+            return Err(Error::new(
+                Status::TooLarge,
+                format!("hit URL is {size} bytes; the limit is {max_bytes} (max_event_bytes)"),
+            ));
+        }
+        validate_http_url(url, "hit URL")?;
+        Ok(NewHit {
+            message_id: new_message_id(),
+            kind: HitKind::Url,
+            hit_type: hit_type.to_owned(),
+            url: Some(url.to_owned()),
+            body: None,
+            created_ms,
+            is_offline: false,
+        })
+    }
+
+    /// Bytes this hit counts against `max_store_bytes`.
+    pub fn size(&self) -> u64 {
+        stored_size(&self.hit_type, self.url.as_deref(), self.body.as_deref())
+    }
+}
+
+/// Per-row size used for the byte cap: the payload plus a fixed row overhead.
+pub(crate) fn stored_size(hit_type: &str, url: Option<&str>, body: Option<&str>) -> u64 {
+    const ROW_OVERHEAD: u64 = 64;
+    ROW_OVERHEAD
+        + hit_type.len() as u64
+        + url.map_or(0, |u| u.len() as u64)
+        + body.map_or(0, |b| b.len() as u64)
+}
+
+/// A hit read back from the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredHit {
+    /// Store order: strictly increasing, never reused.
+    pub id: u64,
+    pub message_id: String,
+    pub kind: HitKind,
+    pub hit_type: String,
+    /// For URL hits the hit's URL; for events the batch URL they are posted to.
+    pub url: String,
+    pub body: Option<String>,
+    pub created_ms: i64,
+    pub retry_count: u32,
+    pub is_offline: bool,
+}
+
+pub fn new_message_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+/// Scans brackets outside strings; the grammar itself is checked by the parser.
+fn json_depth_exceeds(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+fn validate_type(hit_type: &str) -> Result<()> {
+    if hit_type.is_empty() {
+        return Err(Error::invalid("type is empty"));
+    }
+    if hit_type.len() > MAX_TYPE_BYTES {
+        return Err(Error::invalid(format!(
+            "type is {} bytes; the limit is {MAX_TYPE_BYTES}",
+            hit_type.len()
+        )));
+    }
+    if hit_type.chars().any(char::is_control) {
+        return Err(Error::invalid("type contains control characters"));
+    }
+    Ok(())
+}
+
+/// Deepest accepted nesting of objects and arrays in properties.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Accepts exactly one JSON object (whitespace around it allowed), nested at most
+/// `MAX_JSON_DEPTH` deep. Parsing is allocation-free: the text is stored as given.
+fn validate_json_object(text: &str) -> Result<()> {
+    if !text.trim_start().starts_with('{') {
+        return Err(Error::invalid("properties must be a JSON object"));
+    }
+    if json_depth_exceeds(text.as_bytes(), MAX_JSON_DEPTH) {
+        return Err(Error::invalid(format!("properties nest deeper than {MAX_JSON_DEPTH} levels")));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| Error::invalid(format!("properties are not valid JSON: {e}")))
+}
+
+/// An absolute http(s) URL with a host, no whitespace or control characters.
+pub(crate) fn validate_http_url(url: &str, what: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::invalid(format!("{what} '{}' is invalid: {why}", shorten(url))));
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return bad("it must start with http:// or https://");
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it contains whitespace or control characters");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    if host.is_empty() {
+        return bad("it has no host");
+    }
+    if let Some(port) = host_port
+        .rsplit_once("]:")
+        .map(|p| p.1)
+        .or_else(|| (!host_port.starts_with('[')).then(|| host_port.split_once(':').map(|p| p.1)).flatten())
+    {
+        if port.is_empty() || port.parse::<u16>().is_err() {
+            return bad("its port is not a number from 0 to 65535");
+        }
+    }
+    Ok(())
+}
+
+fn shorten(s: &str) -> String {
+    if s.len() <= 80 {
+        return s.to_owned();
+    }
+    let mut end = 80;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_keeps_its_properties_verbatim() {
+        let hit = NewHit::event("screen_view", Some(r#"{ "b":1, "a":[1,2] }"#), 5, 1024).unwrap();
+        assert_eq!(hit.body.as_deref(), Some(r#"{ "b":1, "a":[1,2] }"#));
+        assert_eq!(hit.kind, HitKind::Event);
+        assert_eq!(hit.message_id.len(), 36);
+        assert_eq!(&hit.message_id[14..15], "4", "UUID version 4");
+    }
+
+    #[test]
+    fn missing_properties_are_an_empty_object() {
+        let hit = NewHit::event("open", None, 0, 1024).unwrap();
+        assert_eq!(hit.body.as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn properties_that_are_not_one_json_object_are_rejected() {
+        for bad in ["[1,2]", "42", "\"s\"", "{", "{\"a\":1} trailing", "{\"a\":\"\u{0}\"}", ""] {
+            let err = NewHit::event("t", Some(bad), 0, 1024).unwrap_err();
+            assert_eq!(err.status, Status::InvalidArgument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected_not_overflowing_the_stack() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = NewHit::event("t", Some(&deep), 0, 1 << 20).unwrap_err();
+        assert_eq!(err.status, Status::InvalidArgument);
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_accepted_and_brackets_in_strings_do_not_count() {
+        let ok = format!("{{\"a\":{}1{}}}", "[".repeat(127), "]".repeat(127));
+        assert!(NewHit::event("t", Some(&ok), 0, 1 << 20).is_ok());
+        let in_string = format!("{{\"a\":\"{}\"}}", "[{".repeat(500));
+        assert!(NewHit::event("t", Some(&in_string), 0, 1 << 20).is_ok());
+    }
+
+    #[test]
+    fn oversized_events_are_too_large() {
+        let big = format!("{{\"x\":\"{}\"}}", "a".repeat(2000));
+        assert_eq!(NewHit::event("t", Some(&big), 0, 1024).unwrap_err().status, Status::TooLarge);
+    }
+
+    #[test]
+    fn type_names_are_checked() {
+        assert!(NewHit::event("", None, 0, 1024).is_err());
+        assert!(NewHit::event("a\nb", None, 0, 1024).is_err());
+        assert!(NewHit::event(&"t".repeat(300), None, 0, 4096).is_err());
+    }
+
+    #[test]
+    fn urls_must_be_absolute_http_with_a_host() {
+        for good in [
+            "https://logs.example.com/hit.xiti?s=1&p=home",
+            "HTTP://127.0.0.1:8080/x",
+            "http://[::1]:9/p",
+            "https://user@host.example",
+        ] {
+            assert!(NewHit::url(good, "screen", 0, 4096).is_ok(), "{good}");
+        }
+        for bad in [
+            "ftp://h/x",
+            "https://",
+            "https:///path",
+            "https://h x/",
+            "//h/x",
+            "https://h:99999/",
+            "https://h:/",
+            "relative/path",
+        ] {
+            assert!(NewHit::url(bad, "screen", 0, 4096).is_err(), "{bad}");
+        }
+    }
+}

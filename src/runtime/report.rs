@@ -1,0 +1,119 @@
+//! Logging, drop reporting and the counters behind `at_tracker_stats`.
+//!
+//! Every hit that leaves the store without an acknowledgement passes through
+//! `Reporter::dropped`: it is counted, logged, and handed to the host's drop
+//! callback. Nothing here blocks: host code runs on the callback thread.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crate::config::{DropFn, DropReason, LogFn, LogLevel};
+use crate::runtime::CallbackQueue;
+
+/// Monotonic counters since the tracker started.
+#[derive(Default)]
+pub struct Stats {
+    pub sent: AtomicU64,
+    pub failed: AtomicU64,
+    pub dropped_overflow: AtomicU64,
+    pub dropped_corrupt: AtomicU64,
+    pub deleted: AtomicU64,
+    pub dropped_storage: AtomicU64,
+    pub dropped_unsent: AtomicU64,
+    pub committed: AtomicU64,
+}
+
+/// A consistent-enough copy of the counters plus the live queue figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Hits waiting: stored plus accepted but not yet committed.
+    pub queued: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub dropped_overflow: u64,
+    pub dropped_corrupt: u64,
+    pub deleted: u64,
+    pub dropped_storage: u64,
+    pub dropped_unsent: u64,
+    /// Hits committed to the store since start.
+    pub committed: u64,
+    /// Size of the database and its WAL on disk.
+    pub bytes_on_disk: u64,
+}
+
+impl Stats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            sent: self.sent.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+            dropped_overflow: self.dropped_overflow.load(Relaxed),
+            dropped_corrupt: self.dropped_corrupt.load(Relaxed),
+            deleted: self.deleted.load(Relaxed),
+            dropped_storage: self.dropped_storage.load(Relaxed),
+            dropped_unsent: self.dropped_unsent.load(Relaxed),
+            committed: self.committed.load(Relaxed),
+            ..StatsSnapshot::default()
+        }
+    }
+}
+
+/// Routes log lines and drop notices to the host, through the callback thread.
+#[derive(Clone)]
+pub struct Reporter {
+    log: Option<(LogFn, LogLevel)>,
+    on_drop: Option<DropFn>,
+    queue: CallbackQueue,
+    pub stats: Arc<Stats>,
+}
+
+impl Reporter {
+    pub fn new(log: Option<(LogFn, LogLevel)>, on_drop: Option<DropFn>, queue: CallbackQueue) -> Self {
+        Reporter { log, on_drop, queue, stats: Arc::new(Stats::default()) }
+    }
+
+    /// True when someone wants the message ids of dropped hits.
+    pub fn wants_drop_ids(&self) -> bool {
+        self.on_drop.is_some()
+    }
+
+    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
+        if let Some((sink, min)) = &self.log {
+            if level <= *min {
+                let sink = Arc::clone(sink);
+                let message = message.into();
+                self.queue.post(move || sink(level, &message));
+            }
+        }
+    }
+
+    /// Counts, logs and reports hits that left the store unacknowledged.
+    pub fn dropped(&self, reason: DropReason, message_ids: Vec<String>) {
+        if message_ids.is_empty() {
+            return;
+        }
+        let n = message_ids.len() as u64;
+        let (counter, level, why) = match reason {
+            DropReason::Overflow => {
+                (&self.stats.dropped_overflow, LogLevel::Warn, "the queue is full (oldest hits dropped)")
+            }
+            DropReason::Corrupt => {
+                (&self.stats.dropped_corrupt, LogLevel::Warn, "their stored rows could not be decoded")
+            }
+            DropReason::Deleted => (&self.stats.deleted, LogLevel::Info, "the host deleted them"),
+            DropReason::StorageFailed => {
+                (&self.stats.dropped_storage, LogLevel::Error, "the store failed until the tracker closed")
+            }
+            DropReason::Unsent => (
+                &self.stats.dropped_unsent,
+                LogLevel::Warn,
+                "memory-only hits were unsent when the tracker closed",
+            ),
+        };
+        counter.fetch_add(n, Relaxed);
+        self.log(level, format!("dropped {n} hit(s): {why}"));
+        if let Some(sink) = &self.on_drop {
+            let sink = Arc::clone(sink);
+            self.queue.post(move || sink(reason, &message_ids));
+        }
+    }
+}

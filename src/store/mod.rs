@@ -1,0 +1,51 @@
+//! The durable hit store: one SQLite file per tracker.
+//!
+//! Owns the database file, its schema and the rules for SQLite errors. Exactly one
+//! writer connection (`Writer`, on its own thread) changes the store; inspection
+//! reads use their own read-only connection (`Reader`). Nothing here touches the
+//! network, and nothing here ever deletes or moves the store because of an error
+//! that is not corruption.
+
+mod open;
+pub mod reader;
+mod salvage;
+pub mod schema;
+pub mod writer;
+
+use rusqlite::ErrorCode;
+
+use crate::error::{Error, Status};
+
+pub use open::{open, OpenedStore};
+pub use reader::Reader;
+pub use salvage::SalvageReport;
+pub use writer::{Writer, WriterHandle};
+
+/// Row state: waiting to be sent.
+pub const STATE_PENDING: i64 = 0;
+/// Row state: leased by a sender.
+pub const STATE_IN_FLIGHT: i64 = 1;
+
+/// True for the errors that mean the file itself is damaged.
+pub(crate) fn is_corruption(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase))
+}
+
+/// Maps a SQLite error to a host-facing error. Only corruption is ever treated as
+/// damage; busy, full, I/O, read-only and can't-open are conditions that pass.
+pub(crate) fn classify(e: rusqlite::Error, doing: &str) -> Error {
+    let what = match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            "the store is locked by another connection beyond the busy timeout"
+        }
+        Some(ErrorCode::DiskFull) => "the disk is full",
+        Some(ErrorCode::SystemIoFailure) => "an I/O error occurred (the device may be locked)",
+        Some(ErrorCode::ReadOnly) => "the store is read-only",
+        Some(ErrorCode::CannotOpen) => "the store cannot be opened",
+        Some(ErrorCode::PermissionDenied) => "access to the store was denied",
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => "the store is damaged",
+        Some(_) => "SQLite failed",
+        None => return Error::new(Status::Internal, format!("{doing}: {e}")),
+    };
+    Error::new(Status::Storage, format!("{doing}: {what} ({e})"))
+}

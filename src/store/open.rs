@@ -1,0 +1,160 @@
+//! Opening a store: create with mode 0600, check, migrate, recover, and the
+//! corruption boundary (move aside, salvage, warn).
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::config::{Config, LogLevel, Synchronous};
+use crate::error::{Error, Result};
+use crate::runtime::Reporter;
+use crate::store::salvage::{move_aside, salvage_into, SalvageReport};
+use crate::store::{classify, is_corruption, schema, STATE_IN_FLIGHT, STATE_PENDING};
+
+/// Connections to a freshly opened, checked and recovered store.
+pub struct OpenedStore {
+    pub writer: Connection,
+    pub reader: Connection,
+    /// Rows returned from `in_flight` to `pending` by crash recovery.
+    pub recovered_in_flight: u64,
+    /// Set when the file was damaged and replaced.
+    pub salvage: Option<SalvageReport>,
+}
+
+pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedStore> {
+    let path = config.storage_path.as_deref().ok_or_else(|| Error::invalid("config has no storage path"))?;
+    prepare_file(path)?;
+    let mut salvage = None;
+    let mut writer = match open_checked(path, config) {
+        Ok(conn) => conn,
+        Err(Opening::Failed(e)) => return Err(e),
+        Err(Opening::Corrupt(why)) => {
+            let aside = move_aside(path, now_ms)?;
+            prepare_file(path)?;
+            let mut fresh = match open_checked(path, config) {
+                Ok(conn) => conn,
+                Err(Opening::Failed(e)) => return Err(e),
+                Err(Opening::Corrupt(why)) => {
+                    return Err(Error::storage(format!(
+                        "a fresh store at {} is damaged: {why}",
+                        path.display()
+                    )))
+                }
+            };
+            let report = salvage_into(&aside, &mut fresh, why)?;
+            reporter.log(
+                LogLevel::Warn,
+                format!(
+                    "store {} was damaged ({}); moved aside to {}; salvaged {} hit(s), lost {}",
+                    path.display(),
+                    report.reason,
+                    aside.display(),
+                    report.salvaged,
+                    report.lost.map_or_else(|| "an unknown number".to_owned(), |n| n.to_string()),
+                ),
+            );
+            salvage = Some(report);
+            fresh
+        }
+    };
+    let recovered_in_flight = writer
+        .execute(
+            "UPDATE hits SET state = ?1 WHERE state = ?2",
+            rusqlite::params![STATE_PENDING, STATE_IN_FLIGHT],
+        )
+        .map_err(|e| classify(e, "recovering hits left in flight"))? as u64;
+    if recovered_in_flight > 0 {
+        reporter.log(
+            LogLevel::Info,
+            format!("{recovered_in_flight} hit(s) left in flight by an earlier process will be sent again"),
+        );
+    }
+    if let Some(pages) = config.store_page_limit {
+        writer
+            .pragma_update(None, "max_page_count", pages)
+            .map_err(|e| classify(e, "limiting the store size"))?;
+    }
+    let reader = open_reader(path, config)?;
+    // Keep the compiler honest about the connection being used mutably above.
+    let _ = &mut writer;
+    Ok(OpenedStore { writer, reader, recovered_in_flight, salvage })
+}
+
+/// Creates the parent directory (0700) and an empty file (0600) when missing, so
+/// SQLite's -wal and -shm files inherit the restrictive mode.
+fn prepare_file(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::storage(format!("cannot create directory {}: {e}", dir.display())))?;
+        }
+    }
+    match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::storage(format!("cannot create store {}: {e}", path.display()))),
+    }
+}
+
+enum Opening {
+    Corrupt(String),
+    Failed(Error),
+}
+
+fn open_checked(path: &Path, config: &Config) -> std::result::Result<Connection, Opening> {
+    let fail = |e: rusqlite::Error, doing: &str| {
+        if is_corruption(&e) {
+            Opening::Corrupt(e.to_string())
+        } else {
+            Opening::Failed(classify(e, &format!("{doing} {}", path.display())))
+        }
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| fail(e, "opening"))?;
+    conn.busy_timeout(Duration::from_millis(config.busy_timeout_ms.into()))
+        .map_err(|e| fail(e, "configuring"))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| fail(e, "enabling WAL on"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Opening::Failed(Error::storage(format!(
+            "{} cannot use WAL mode (got '{mode}')",
+            path.display()
+        ))));
+    }
+    let sync = match config.synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync).map_err(|e| fail(e, "configuring"))?;
+    let check: String =
+        conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(|e| fail(e, "checking"))?;
+    if check != "ok" {
+        return Err(Opening::Corrupt(format!("integrity check: {check}")));
+    }
+    schema::migrate(&mut conn).map_err(Opening::Failed)?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path, config: &Config) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| classify(e, &format!("opening a reader on {}", path.display())))?;
+    conn.busy_timeout(Duration::from_millis(config.busy_timeout_ms.into()))
+        .map_err(|e| classify(e, "configuring the reader"))?;
+    Ok(conn)
+}
+
+/// `<path><suffix>`, e.g. the -wal file beside a database.
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}

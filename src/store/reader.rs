@@ -1,0 +1,97 @@
+//! Inspection reads, on their own read-only connection: they never wait for the
+//! writer's transactions (WAL readers see the last commit) nor for the network.
+
+use parking_lot::Mutex;
+use rusqlite::{params, Connection};
+
+use crate::error::Result;
+use crate::hit::{HitKind, StoredHit};
+use crate::store::classify;
+
+const COLUMNS: &str = "id, message_id, kind, type, url, body, created_ms, retry_count, is_offline";
+
+pub struct Reader {
+    conn: Mutex<Connection>,
+    batch_url: String,
+}
+
+/// Hits read, plus the ids of rows that could not be decoded (to be deleted and
+/// reported by the caller).
+#[derive(Debug, Default)]
+pub struct Read {
+    pub hits: Vec<StoredHit>,
+    pub undecodable: Vec<u64>,
+}
+
+impl Reader {
+    pub fn new(conn: Connection, batch_url: String) -> Self {
+        Reader { conn: Mutex::new(conn), batch_url }
+    }
+
+    pub fn count(&self) -> Result<u64> {
+        let conn = self.conn.lock();
+        conn.query_row("SELECT count(*) FROM hits", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| classify(e, "counting stored hits"))
+    }
+
+    /// Hits with `id > after_id`, oldest first, at most `limit` of them.
+    pub fn page(&self, after_id: u64, limit: u32) -> Result<Read> {
+        self.select(
+            &format!("SELECT {COLUMNS} FROM hits WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            params![after_id as i64, limit],
+        )
+    }
+
+    pub fn all(&self) -> Result<Read> {
+        self.select(&format!("SELECT {COLUMNS} FROM hits ORDER BY id"), [])
+    }
+
+    pub fn oldest(&self) -> Result<Read> {
+        self.select(&format!("SELECT {COLUMNS} FROM hits ORDER BY id LIMIT 1"), [])
+    }
+
+    pub fn latest(&self) -> Result<Read> {
+        self.select(&format!("SELECT {COLUMNS} FROM hits ORDER BY id DESC LIMIT 1"), [])
+    }
+
+    fn select<P: rusqlite::Params>(&self, sql: &str, params: P) -> Result<Read> {
+        let fail = |e| classify(e, "reading stored hits");
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare_cached(sql).map_err(fail)?;
+        let mut rows = stmt.query(params).map_err(fail)?;
+        let mut read = Read::default();
+        while let Some(r) = rows.next().map_err(fail)? {
+            let id = r.get::<_, i64>(0).map_err(fail)? as u64;
+            match self.decode(id, r) {
+                Some(hit) => read.hits.push(hit),
+                None => read.undecodable.push(id),
+            }
+        }
+        Ok(read)
+    }
+
+    fn decode(&self, id: u64, r: &rusqlite::Row<'_>) -> Option<StoredHit> {
+        let kind = HitKind::from_code(r.get(2).ok()?)?;
+        let url: Option<String> = r.get(4).ok()?;
+        let body: Option<String> = r.get(5).ok()?;
+        let url = match kind {
+            HitKind::Url => url?,
+            HitKind::Event => {
+                body.as_ref()?;
+                self.batch_url.clone()
+            }
+        };
+        Some(StoredHit {
+            id,
+            message_id: r.get(1).ok()?,
+            kind,
+            hit_type: r.get(3).ok()?,
+            url,
+            body,
+            created_ms: r.get(6).ok()?,
+            retry_count: u32::try_from(r.get::<_, i64>(7).ok()?).ok()?,
+            is_offline: r.get::<_, i64>(8).ok()? != 0,
+        })
+    }
+}

@@ -1,0 +1,35 @@
+//! Schema versions and forward migrations, keyed by `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::store::classify;
+
+/// Migration `i` takes a store from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("sql/v1.sql")];
+
+/// The schema version this library writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the store to `SCHEMA_VERSION`, each step in its own transaction. A store
+/// written by a newer library is left untouched and refused.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| classify(e, "reading the schema version"))?;
+    if current > SCHEMA_VERSION {
+        return Err(Error::storage(format!(
+            "the store has schema version {current}, newer than this library's {SCHEMA_VERSION}; \
+             it was left untouched"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let next = version + 1;
+        let tx = conn.transaction().map_err(|e| classify(e, "starting a migration"))?;
+        tx.execute_batch(sql)
+            .and_then(|_| tx.pragma_update(None, "user_version", next as i64))
+            .and_then(|_| tx.commit())
+            .map_err(|e| classify(e, &format!("migrating the store to schema version {next}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,600 @@
+//! The writer thread: the only code that changes the store.
+//!
+//! Callers queue operations; the writer takes everything queued at once and applies
+//! it in one transaction (group commit), then completes each caller. It enforces
+//! the queue limits inside that transaction, so a full queue never holds more than
+//! its limits after a commit. It never touches the network and never runs host
+//! code (completions go to the callback thread).
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use rusqlite::{params, Connection, TransactionBehavior};
+
+use crate::config::{DropReason, LogLevel};
+use crate::error::{Error, Result};
+use crate::hit::NewHit;
+use crate::runtime::{Completer, Oneshot, Reporter};
+use crate::store::{classify, STATE_PENDING};
+
+/// Batched inserts are committed at the latest when this many are queued.
+const GROUP_TARGET: usize = 1024;
+/// Batched callers wait (for at most one group commit) beyond this many queued ops.
+const MAX_QUEUED: usize = 16 * 1024;
+/// Retry delays for batched hits whose commit failed (disk full, device locked).
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(8);
+
+/// Per-row size in SQL, the same formula as `hit::stored_size`.
+pub(crate) const SIZE_SQL: &str =
+    "(64 + octet_length(type) + coalesce(octet_length(url), 0) + coalesce(octet_length(body), 0))";
+
+pub type Reply<T> = Arc<Oneshot<Result<T>>>;
+
+/// One unit of work for the writer.
+pub enum Op {
+    /// Store a hit. `wait` is answered after the commit (durability on return);
+    /// `done` is the host's completion.
+    Insert {
+        hit: NewHit,
+        done: Option<Completer>,
+        wait: Option<Reply<()>>,
+    },
+    DeleteAll {
+        reply: Reply<u64>,
+    },
+    DeleteOlderThan {
+        before_ms: i64,
+        reply: Reply<u64>,
+    },
+    /// Rows the reader could not decode.
+    DeleteUndecodable {
+        ids: Vec<u64>,
+    },
+    /// Runs after everything queued before it is applied; `Err` when hits accepted
+    /// before it are still uncommitted (the store is failing).
+    Barrier {
+        then: Box<dyn FnOnce(Result<()>) + Send>,
+    },
+}
+
+impl Op {
+    fn is_urgent(&self) -> bool {
+        !matches!(self, Op::Insert { wait: None, .. })
+    }
+
+    /// An op refused at submission: its caller gets the status, not a callback.
+    fn disarm(self) {
+        if let Op::Insert { done: Some(done), .. } = self {
+            done.disarm();
+        }
+    }
+}
+
+struct Queue {
+    ops: Vec<Op>,
+    first_at: Option<Instant>,
+    urgent: bool,
+    closing: Option<Instant>,
+    stopped: bool,
+    /// Inserts queued since start, and those the writer has finished with.
+    accepted: u64,
+    settled: u64,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    work: Condvar,
+    space: Condvar,
+    settled: Condvar,
+    window: Duration,
+    batched: bool,
+    stored: AtomicU64,
+    stored_bytes: AtomicU64,
+}
+
+/// The callers' side of the writer. Cheap to share behind an `Arc`.
+pub struct WriterHandle {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl WriterHandle {
+    /// Queues `op`. Fails with `Closed` once closing has begun: every op queued
+    /// before that is applied.
+    pub fn submit(&self, op: Op) -> Result<()> {
+        let urgent = op.is_urgent();
+        let is_insert = matches!(op, Op::Insert { .. });
+        let mut q = self.shared.queue.lock();
+        while !urgent && q.ops.len() >= MAX_QUEUED && q.closing.is_none() {
+            self.shared.space.wait(&mut q);
+        }
+        if q.closing.is_some() {
+            drop(q);
+            op.disarm();
+            return Err(Error::closed());
+        }
+        let was_empty = q.ops.is_empty();
+        q.ops.push(op);
+        if is_insert {
+            q.accepted += 1;
+        }
+        if was_empty {
+            q.first_at = Some(Instant::now());
+        }
+        q.urgent |= urgent;
+        let wake = urgent || was_empty || q.ops.len() == GROUP_TARGET;
+        drop(q);
+        if wake {
+            self.shared.work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Waits until every insert accepted before this call is committed (or known
+    /// to have failed), so inspection reads see them. At most one group commit.
+    pub fn settle(&self) {
+        let mut q = self.shared.queue.lock();
+        let target = q.accepted;
+        if q.settled >= target {
+            return;
+        }
+        q.urgent = true;
+        self.shared.work.notify_one();
+        while q.settled < target && !q.stopped {
+            self.shared.settled.wait(&mut q);
+        }
+    }
+
+    /// Hits in the store after the last commit (this process's view).
+    pub fn stored(&self) -> u64 {
+        self.shared.stored.load(Relaxed)
+    }
+
+    /// Accepted inserts not yet committed.
+    pub fn unsettled(&self) -> u64 {
+        let q = self.shared.queue.lock();
+        q.accepted - q.settled
+    }
+
+    /// Stops accepting work, applies everything queued, keeps retrying hits whose
+    /// commit failed until `deadline`, then joins the thread.
+    pub fn close(&self, deadline: Instant) {
+        {
+            let mut q = self.shared.queue.lock();
+            if q.closing.is_none() {
+                q.closing = Some(deadline);
+            }
+        }
+        self.shared.work.notify_all();
+        self.shared.space.notify_all();
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the writer thread on `conn`.
+pub struct Writer;
+
+impl Writer {
+    pub fn start(
+        conn: Connection,
+        reporter: Reporter,
+        limits: Limits,
+        window: Duration,
+        batched: bool,
+    ) -> Result<WriterHandle> {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                ops: Vec::new(),
+                first_at: None,
+                urgent: false,
+                closing: None,
+                stopped: false,
+                accepted: 0,
+                settled: 0,
+            }),
+            work: Condvar::new(),
+            space: Condvar::new(),
+            settled: Condvar::new(),
+            window,
+            batched,
+            stored: AtomicU64::new(0),
+            stored_bytes: AtomicU64::new(0),
+        });
+        let mut state = WriterState {
+            conn,
+            shared: Arc::clone(&shared),
+            reporter,
+            limits,
+            count: 0,
+            bytes: 0,
+            data_version: -1,
+            retained: Vec::new(),
+            retry_at: None,
+            retry_delay: RETRY_FIRST,
+        };
+        state.refresh_totals().map_err(|e| classify(e, "counting stored hits"))?;
+        let thread = std::thread::Builder::new()
+            .name("attracker-writer".into())
+            .spawn(move || state.run())
+            .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(WriterHandle { shared, thread: Mutex::new(Some(thread)) })
+    }
+}
+
+/// The queue limits the writer enforces.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_hits: u64,
+    pub max_bytes: u64,
+}
+
+struct Pending {
+    hit: NewHit,
+    done: Option<Completer>,
+    wait: Option<Reply<()>>,
+}
+
+struct WriterState {
+    conn: Connection,
+    shared: Arc<Shared>,
+    reporter: Reporter,
+    limits: Limits,
+    count: u64,
+    bytes: u64,
+    data_version: i64,
+    /// Batched hits whose commit failed, oldest first, retried with backoff.
+    retained: Vec<Pending>,
+    retry_at: Option<Instant>,
+    retry_delay: Duration,
+}
+
+enum Next {
+    Apply(Vec<Op>),
+    /// Closing, and the deadline for retained hits has passed.
+    GiveUp,
+    Stop,
+}
+
+impl WriterState {
+    fn run(mut self) {
+        loop {
+            match self.next() {
+                Next::Apply(ops) => self.apply(ops),
+                Next::GiveUp => {
+                    self.abandon_retained();
+                    break;
+                }
+                Next::Stop => break,
+            }
+        }
+        let mut q = self.shared.queue.lock();
+        q.stopped = true;
+        drop(q);
+        self.shared.settled.notify_all();
+    }
+
+    fn next(&mut self) -> Next {
+        let shared = Arc::clone(&self.shared);
+        let mut q = shared.queue.lock();
+        loop {
+            let now = Instant::now();
+            if !q.ops.is_empty() {
+                let go = q.urgent
+                    || q.closing.is_some()
+                    || !shared.batched
+                    || q.ops.len() >= GROUP_TARGET
+                    || shared.window.is_zero();
+                let deadline = q.first_at.unwrap_or(now) + shared.window;
+                if go || now >= deadline {
+                    let ops = std::mem::take(&mut q.ops);
+                    q.urgent = false;
+                    q.first_at = None;
+                    drop(q);
+                    shared.space.notify_all();
+                    return Next::Apply(ops);
+                }
+                shared.work.wait_until(&mut q, deadline);
+                continue;
+            }
+            if !self.retained.is_empty() {
+                if let Some(close_by) = q.closing {
+                    if now >= close_by {
+                        return Next::GiveUp;
+                    }
+                }
+                let retry_at = self.retry_at.unwrap_or(now);
+                if now >= retry_at {
+                    return Next::Apply(Vec::new());
+                }
+                let wake = q.closing.map_or(retry_at, |c| c.min(retry_at));
+                shared.work.wait_until(&mut q, wake);
+                continue;
+            }
+            if q.closing.is_some() {
+                return Next::Stop;
+            }
+            shared.work.wait(&mut q);
+        }
+    }
+
+    fn apply(&mut self, ops: Vec<Op>) {
+        let mut inserts: Vec<Pending> = std::mem::take(&mut self.retained);
+        let retried = inserts.len();
+        let mut others = Vec::new();
+        for op in ops {
+            match op {
+                Op::Insert { hit, done, wait } => inserts.push(Pending { hit, done, wait }),
+                other => others.push(other),
+            }
+        }
+        let new_inserts = (inserts.len() - retried) as u64;
+
+        let outcome = self.transact(&inserts, &mut others);
+        let failed = outcome.as_ref().err().cloned();
+        match outcome {
+            Ok(results) => {
+                self.retry_delay = RETRY_FIRST;
+                self.retry_at = None;
+                let n = inserts.len() as u64;
+                self.reporter.stats.committed.fetch_add(n, Relaxed);
+                for p in inserts {
+                    if let Some(w) = p.wait {
+                        w.send(Ok(()));
+                    }
+                    if let Some(done) = p.done {
+                        done.complete(Ok(()));
+                    }
+                }
+                self.finish_others(others, results);
+            }
+            Err(e) => {
+                // The inserts failed; other operations (deletes free space) get
+                // their own chance.
+                let results = if others.iter().any(|o| !matches!(o, Op::Barrier { .. })) {
+                    self.transact(&[], &mut others).unwrap_or_else(|e2| vec![Err(e2); others.len()])
+                } else {
+                    Vec::new()
+                };
+                self.fail_inserts(inserts, &e);
+                self.finish_others(others, results);
+            }
+        }
+        let mut q = self.shared.queue.lock();
+        q.settled += new_inserts;
+        drop(q);
+        self.shared.settled.notify_all();
+        self.publish_totals();
+        if let Some(e) = failed {
+            if !self.retained.is_empty() {
+                self.reporter.log(
+                    LogLevel::Warn,
+                    format!(
+                        "{} accepted hit(s) wait in memory: {e}; retrying in {} ms",
+                        self.retained.len(),
+                        self.retry_delay.as_millis()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Applies `inserts` and `others` in one immediate transaction. On success,
+    /// returns one result per entry of `others` (deletes' counts).
+    fn transact(&mut self, inserts: &[Pending], others: &mut [Op]) -> Result<Vec<Result<u64>>> {
+        self.check_foreign_writes().map_err(|e| classify(e, "reading the store version"))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(e, "starting a commit"))?;
+        let mut count = self.count;
+        let mut bytes = self.bytes;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(|e| classify(e, "preparing an insert"))?;
+            for p in inserts {
+                let h = &p.hit;
+                stmt.execute(params![
+                    h.message_id,
+                    h.kind.code(),
+                    h.hit_type,
+                    h.url,
+                    h.body,
+                    h.created_ms,
+                    h.is_offline,
+                    STATE_PENDING
+                ])
+                .map_err(|e| classify(e, "storing a hit"))?;
+                count += 1;
+                bytes += h.size();
+            }
+        }
+        let mut results = Vec::with_capacity(others.len());
+        let mut deleted: Vec<String> = Vec::new();
+        let mut undecodable: Vec<String> = Vec::new();
+        let mut recount = false;
+        for op in others.iter() {
+            let r = match op {
+                Op::DeleteAll { .. } => delete_where(&tx, "1", [], &mut deleted),
+                Op::DeleteOlderThan { before_ms, .. } => {
+                    delete_where(&tx, "created_ms < ?1", [*before_ms], &mut deleted)
+                }
+                Op::DeleteUndecodable { ids } => {
+                    let mut n = 0;
+                    for id in ids {
+                        n += delete_where(&tx, "id = ?1", [*id as i64], &mut undecodable)?;
+                    }
+                    Ok(n)
+                }
+                Op::Barrier { .. } | Op::Insert { .. } => Ok(0),
+            }?;
+            recount |= r > 0;
+            results.push(Ok(r));
+        }
+        if recount {
+            (count, bytes) = totals(&tx).map_err(|e| classify(e, "counting stored hits"))?;
+        }
+        let overflow = enforce_limits(self.limits, &tx, &mut count, &mut bytes)?;
+        tx.commit().map_err(|e| classify(e, "committing"))?;
+        self.count = count;
+        self.bytes = bytes;
+        self.reporter.dropped(DropReason::Deleted, deleted);
+        self.reporter.dropped(DropReason::Corrupt, undecodable);
+        self.reporter.dropped(DropReason::Overflow, overflow);
+        Ok(results)
+    }
+
+    fn fail_inserts(&mut self, inserts: Vec<Pending>, e: &Error) {
+        for p in inserts {
+            match p.wait {
+                // The caller is waiting: it gets the error and the hit was not stored.
+                Some(w) => w.send(Err(e.clone())),
+                // The caller already has AT_OK: keep the hit and retry.
+                None => self.retained.push(p),
+            }
+        }
+        if self.retained.len() as u64 > self.limits.max_hits {
+            let excess = self.retained.len() - self.limits.max_hits as usize;
+            let gone: Vec<Pending> = self.retained.drain(..excess).collect();
+            let ids = gone.iter().map(|p| p.hit.message_id.clone()).collect();
+            for p in gone {
+                if let Some(done) = p.done {
+                    done.complete(Err(e.clone()));
+                }
+            }
+            self.reporter.dropped(DropReason::Overflow, ids);
+        }
+        if !self.retained.is_empty() {
+            self.retry_at = Some(Instant::now() + self.retry_delay);
+            self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
+        }
+    }
+
+    fn finish_others(&self, others: Vec<Op>, results: Vec<Result<u64>>) {
+        let mut results = results.into_iter();
+        let retained = self.retained.len();
+        for op in others {
+            let r = results.next().unwrap_or_else(|| Err(Error::storage("the store is failing")));
+            match op {
+                Op::DeleteAll { reply } | Op::DeleteOlderThan { reply, .. } => reply.send(r),
+                Op::DeleteUndecodable { .. } | Op::Insert { .. } => {}
+                Op::Barrier { then } => then(if retained == 0 {
+                    Ok(())
+                } else {
+                    Err(Error::storage(format!(
+                        "{retained} accepted hit(s) are not committed yet: the store is failing"
+                    )))
+                }),
+            }
+        }
+    }
+
+    /// At close, after the deadline: hits still uncommitted are lost; report them.
+    fn abandon_retained(&mut self) {
+        let gone = std::mem::take(&mut self.retained);
+        let ids: Vec<String> = gone.iter().map(|p| p.hit.message_id.clone()).collect();
+        self.reporter.log(
+            LogLevel::Error,
+            format!("closing: {} accepted hit(s) could not be committed and are lost", ids.len()),
+        );
+        for p in gone {
+            if let Some(done) = p.done {
+                done.complete(Err(Error::storage("the tracker closed before the hit could be committed")));
+            }
+        }
+        self.reporter.dropped(DropReason::StorageFailed, ids);
+    }
+
+    /// Another process committed: our running totals are stale.
+    fn check_foreign_writes(&mut self) -> rusqlite::Result<()> {
+        let v: i64 = self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if v != self.data_version {
+            self.data_version = v;
+            (self.count, self.bytes) = totals(&self.conn)?;
+        }
+        Ok(())
+    }
+
+    fn refresh_totals(&mut self) -> rusqlite::Result<()> {
+        self.check_foreign_writes()?;
+        self.publish_totals();
+        Ok(())
+    }
+
+    fn publish_totals(&self) {
+        self.shared.stored.store(self.count, Relaxed);
+        self.shared.stored_bytes.store(self.bytes, Relaxed);
+    }
+}
+
+fn totals(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
+    conn.query_row(&format!("SELECT count(*), coalesce(sum({SIZE_SQL}), 0) FROM hits"), [], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+    })
+}
+
+fn delete_where<P: rusqlite::Params>(
+    tx: &rusqlite::Transaction<'_>,
+    condition: &str,
+    params: P,
+    ids: &mut Vec<String>,
+) -> Result<u64> {
+    let fail = |e| classify(e, "deleting hits");
+    let mut stmt = tx
+        .prepare_cached(&format!("DELETE FROM hits WHERE {condition} RETURNING message_id"))
+        .map_err(fail)?;
+    let mut rows = stmt.query(params).map_err(fail)?;
+    let mut n = 0;
+    while let Some(r) = rows.next().map_err(fail)? {
+        ids.push(r.get::<_, String>(0).unwrap_or_default());
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Drops the oldest pending hits until the store is within its limits; returns
+/// their message ids. Rows in flight are never dropped here.
+fn enforce_limits(
+    limits: Limits,
+    tx: &rusqlite::Transaction<'_>,
+    count: &mut u64,
+    bytes: &mut u64,
+) -> Result<Vec<String>> {
+    let Limits { max_hits, max_bytes } = limits;
+
+    if *count <= max_hits && *bytes <= max_bytes {
+        return Ok(Vec::new());
+    }
+    let fail = |e| classify(e, "dropping the oldest hits");
+    let mut dropped = Vec::new();
+    let mut last_id = None;
+    {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT id, message_id, {SIZE_SQL} FROM hits WHERE state = ?1 ORDER BY id"
+            ))
+            .map_err(fail)?;
+        let mut rows = stmt.query([STATE_PENDING]).map_err(fail)?;
+        while *count > max_hits || *bytes > max_bytes {
+            let Some(r) = rows.next().map_err(fail)? else { break };
+            last_id = Some(r.get::<_, i64>(0).map_err(fail)?);
+            dropped.push(r.get::<_, String>(1).unwrap_or_default());
+            *count -= 1;
+            *bytes = bytes.saturating_sub(r.get::<_, i64>(2).map_err(fail)? as u64);
+        }
+    }
+    if let Some(last) = last_id {
+        tx.execute("DELETE FROM hits WHERE state = ?1 AND id <= ?2", params![STATE_PENDING, last])
+            .map_err(fail)?;
+    }
+    Ok(dropped)
+}
