@@ -331,7 +331,7 @@ impl Tracker {
     pub fn stats(&self) -> Result<StatsSnapshot> {
         self.open_gate(|| {
             let mut s = self.reporter.stats.snapshot();
-            s.queued = self.writer.stored() + self.writer.unsettled() + self.outbox.lock().len() as u64;
+            s.queued = self.writer.stored() + self.writer.uncommitted() + self.outbox.lock().len() as u64;
             let path = self.storage_path();
             s.bytes_on_disk = ["", "-wal"]
                 .iter()

@@ -128,7 +128,10 @@ impl UserData {
 }
 
 /// Wraps a C completion callback as a core `Completion`.
-pub(crate) fn completion(done: at_completion_fn, user_data: *mut c_void) -> Option<crate::runtime::Completion> {
+pub(crate) fn completion(
+    done: at_completion_fn,
+    user_data: *mut c_void,
+) -> Option<crate::runtime::Completion> {
     let done = done?;
     let ud = UserData::new(user_data);
     Some(Box::new(move |r: Result<()>| unsafe { done(result_code(&r), ud.get()) }))

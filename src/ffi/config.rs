@@ -52,7 +52,11 @@ fn drop_reason_code(reason: DropReason) -> at_drop_reason {
     }
 }
 
-unsafe fn with_config(name: &str, config: *mut at_config, f: impl FnOnce(&mut Config) -> Result<()>) -> at_status {
+unsafe fn with_config(
+    name: &str,
+    config: *mut at_config,
+    f: impl FnOnce(&mut Config) -> Result<()>,
+) -> at_status {
     guard(name, || f(&mut handle_mut(config, "config")?.inner))
 }
 
@@ -77,7 +81,10 @@ pub unsafe extern "C" fn at_config_free(config: *mut at_config) {
 /// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (empty, not UTF-8,
 /// or ending in '/'). On error the configuration is unchanged.
 #[no_mangle]
-pub unsafe extern "C" fn at_config_set_storage_path(config: *mut at_config, path: *const c_char) -> at_status {
+pub unsafe extern "C" fn at_config_set_storage_path(
+    config: *mut at_config,
+    path: *const c_char,
+) -> at_status {
     with_config("at_config_set_storage_path", config, |c| c.set_storage_path(str_arg(path, "path")?))
 }
 
@@ -85,7 +92,10 @@ pub unsafe extern "C" fn at_config_set_storage_path(config: *mut at_config, path
 /// are posted to "{base_url}/v1/batch". http or https only, with a host, no
 /// query or fragment. Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`.
 #[no_mangle]
-pub unsafe extern "C" fn at_config_set_endpoint(config: *mut at_config, base_url: *const c_char) -> at_status {
+pub unsafe extern "C" fn at_config_set_endpoint(
+    config: *mut at_config,
+    base_url: *const c_char,
+) -> at_status {
     with_config("at_config_set_endpoint", config, |c| c.set_endpoint(str_arg(base_url, "base_url")?))
 }
 
@@ -99,7 +109,10 @@ pub unsafe extern "C" fn at_config_set_api_key(config: *mut at_config, key: *con
 
 /// Initial offline mode. Default `AT_OFFLINE_REQUIRED`.
 #[no_mangle]
-pub unsafe extern "C" fn at_config_set_offline_mode(config: *mut at_config, mode: at_offline_mode) -> at_status {
+pub unsafe extern "C" fn at_config_set_offline_mode(
+    config: *mut at_config,
+    mode: at_offline_mode,
+) -> at_status {
     with_config("at_config_set_offline_mode", config, |c| {
         c.offline_mode = offline_mode(mode)?;
         Ok(())
@@ -108,7 +121,10 @@ pub unsafe extern "C" fn at_config_set_offline_mode(config: *mut at_config, mode
 
 /// Default `AT_DURABILITY_ON_RETURN`.
 #[no_mangle]
-pub unsafe extern "C" fn at_config_set_durability(config: *mut at_config, durability: at_durability) -> at_status {
+pub unsafe extern "C" fn at_config_set_durability(
+    config: *mut at_config,
+    durability: at_durability,
+) -> at_status {
     with_config("at_config_set_durability", config, |c| {
         c.durability = match durability {
             AT_DURABILITY_ON_RETURN => Durability::OnReturn,
@@ -121,7 +137,10 @@ pub unsafe extern "C" fn at_config_set_durability(config: *mut at_config, durabi
 
 /// Default `AT_SYNCHRONOUS_NORMAL`.
 #[no_mangle]
-pub unsafe extern "C" fn at_config_set_synchronous(config: *mut at_config, mode: at_synchronous) -> at_status {
+pub unsafe extern "C" fn at_config_set_synchronous(
+    config: *mut at_config,
+    mode: at_synchronous,
+) -> at_status {
     with_config("at_config_set_synchronous", config, |c| {
         c.synchronous = match mode {
             AT_SYNCHRONOUS_NORMAL => Synchronous::Normal,

@@ -139,12 +139,17 @@ pub unsafe extern "C" fn at_set_offline_mode(
     done: at_completion_fn,
     user_data: *mut c_void,
 ) -> at_status {
-    with_tracker("at_set_offline_mode", tracker, |t| t.set_offline_mode(offline_mode(mode)?, completion(done, user_data)))
+    with_tracker("at_set_offline_mode", tracker, |t| {
+        t.set_offline_mode(offline_mode(mode)?, completion(done, user_data))
+    })
 }
 
 /// Writes the current offline mode to `*out`.
 #[no_mangle]
-pub unsafe extern "C" fn at_get_offline_mode(tracker: *mut at_tracker, out: *mut at_offline_mode) -> at_status {
+pub unsafe extern "C" fn at_get_offline_mode(
+    tracker: *mut at_tracker,
+    out: *mut at_offline_mode,
+) -> at_status {
     with_tracker("at_get_offline_mode", tracker, |t| {
         *out_arg(out, "out")? = offline_mode_code(t.offline_mode());
         Ok(())
@@ -169,7 +174,11 @@ pub unsafe extern "C" fn at_set_network_reachable(tracker: *mut at_tracker, reac
 /// `out_size`: the library writes at most that many bytes, so a program built
 /// against an older header stays safe.
 #[no_mangle]
-pub unsafe extern "C" fn at_tracker_stats(tracker: *mut at_tracker, out: *mut at_stats, out_size: usize) -> at_status {
+pub unsafe extern "C" fn at_tracker_stats(
+    tracker: *mut at_tracker,
+    out: *mut at_stats,
+    out_size: usize,
+) -> at_status {
     with_tracker("at_tracker_stats", tracker, |t| {
         let out = out_arg(out, "out")?;
         let s = t.stats()?;
@@ -186,7 +195,11 @@ pub unsafe extern "C" fn at_tracker_stats(tracker: *mut at_tracker, out: *mut at
             bytes_on_disk: s.bytes_on_disk,
         };
         let n = out_size.min(std::mem::size_of::<at_stats>());
-        std::ptr::copy_nonoverlapping((&full as *const at_stats).cast::<u8>(), (out as *mut at_stats).cast::<u8>(), n);
+        std::ptr::copy_nonoverlapping(
+            (&full as *const at_stats).cast::<u8>(),
+            (out as *mut at_stats).cast::<u8>(),
+            n,
+        );
         Ok(())
     })
 }

@@ -29,7 +29,7 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
     let path = config.storage_path.as_deref().ok_or_else(|| Error::invalid("config has no storage path"))?;
     prepare_file(path)?;
     let mut salvage = None;
-    let mut writer = match open_checked(path, config) {
+    let writer = match open_checked(path, config) {
         Ok(conn) => conn,
         Err(Opening::Failed(e)) => return Err(e),
         Err(Opening::Corrupt(why)) => {
@@ -54,7 +54,11 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
                     report.reason,
                     aside.display(),
                     report.salvaged,
-                    report.lost.map_or_else(|| "an unknown number".to_owned(), |n| n.to_string()),
+                    if report.lost_is_exact {
+                        report.lost.to_string()
+                    } else {
+                        format!("about {} (the damaged file could not be counted)", report.lost)
+                    },
                 ),
             );
             salvage = Some(report);
@@ -79,8 +83,6 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
             .map_err(|e| classify(e, "limiting the store size"))?;
     }
     let reader = open_reader(path, config)?;
-    // Keep the compiler honest about the connection being used mutably above.
-    let _ = &mut writer;
     Ok(OpenedStore { writer, reader, recovered_in_flight, salvage })
 }
 

@@ -18,9 +18,10 @@ pub struct SalvageReport {
     pub reason: String,
     pub moved_to: PathBuf,
     pub salvaged: u64,
-    /// Rows known to be lost; `None` when the damaged file no longer says how many
-    /// it held.
-    pub lost: Option<u64>,
+    /// Rows lost. Exact when the damaged file could still be counted; otherwise
+    /// estimated from the gaps in the ids of the salvaged rows.
+    pub lost: u64,
+    pub lost_is_exact: bool,
 }
 
 /// Renames `path`, `path-wal` and `path-shm` to `path.corrupt-<ms>[-wal|-shm]`, so
@@ -45,6 +46,7 @@ pub(crate) fn move_aside(path: &Path, now_ms: i64) -> Result<PathBuf> {
 }
 
 struct Row {
+    id: i64,
     message_id: String,
     kind: i64,
     hit_type: String,
@@ -57,8 +59,11 @@ struct Row {
 
 /// Copies what can be read from the damaged file at `aside` into `fresh`.
 pub(crate) fn salvage_into(aside: &Path, fresh: &mut Connection, reason: String) -> Result<SalvageReport> {
-    let mut report = SalvageReport { reason, moved_to: aside.to_owned(), salvaged: 0, lost: None };
-    let Ok(old) = Connection::open_with_flags(aside, OpenFlags::SQLITE_OPEN_READ_WRITE) else {
+    let mut report =
+        SalvageReport { reason, moved_to: aside.to_owned(), salvaged: 0, lost: 0, lost_is_exact: false };
+    // Read-only, so closing it never checkpoints or deletes the moved -wal: the
+    // damaged files stay as they were, for a developer to look at.
+    let Ok(old) = Connection::open_with_flags(aside, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
         return Ok(report);
     };
     let expected: Option<u64> =
@@ -101,7 +106,19 @@ pub(crate) fn salvage_into(aside: &Path, fresh: &mut Connection, reason: String)
     }
     tx.commit().map_err(|e| classify(e, "salvaging"))?;
     report.salvaged = rows.len() as u64;
-    report.lost = expected.map(|n| n.saturating_sub(report.salvaged).max(undecodable));
+    match expected {
+        Some(n) => {
+            report.lost = n.saturating_sub(report.salvaged).max(undecodable);
+            report.lost_is_exact = true;
+        }
+        None => {
+            let span = match (rows.first(), rows.last()) {
+                (Some(a), Some(b)) => (b.id - a.id + 1) as u64,
+                _ => 0,
+            };
+            report.lost = span.saturating_sub(report.salvaged).max(undecodable);
+        }
+    }
     Ok(report)
 }
 
@@ -164,6 +181,7 @@ fn read_rows(old: &Connection) -> (Vec<Row>, u64) {
 
 fn decode(r: &rusqlite::Row<'_>) -> Option<Row> {
     let row = Row {
+        id: r.get(0).ok()?,
         message_id: r.get(1).ok()?,
         kind: r.get(2).ok()?,
         hit_type: r.get(3).ok()?,

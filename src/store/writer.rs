@@ -27,6 +27,8 @@ const MAX_QUEUED: usize = 16 * 1024;
 /// Retry delays for batched hits whose commit failed (disk full, device locked).
 const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(8);
+/// Retained hits are retried this many per transaction.
+const RETRY_CHUNK: usize = 64;
 
 /// Per-row size in SQL, the same formula as `hit::stored_size`.
 pub(crate) const SIZE_SQL: &str =
@@ -94,6 +96,7 @@ struct Shared {
     batched: bool,
     stored: AtomicU64,
     stored_bytes: AtomicU64,
+    retained: AtomicU64,
 }
 
 /// The callers' side of the writer. Cheap to share behind an `Arc`.
@@ -154,10 +157,11 @@ impl WriterHandle {
         self.shared.stored.load(Relaxed)
     }
 
-    /// Accepted inserts not yet committed.
-    pub fn unsettled(&self) -> u64 {
+    /// Accepted hits not committed: queued for the writer, or waiting in memory
+    /// for a failing store.
+    pub fn uncommitted(&self) -> u64 {
         let q = self.shared.queue.lock();
-        q.accepted - q.settled
+        q.accepted - q.settled + self.shared.retained.load(Relaxed)
     }
 
     /// Stops accepting work, applies everything queued, keeps retrying hits whose
@@ -205,6 +209,7 @@ impl Writer {
             batched,
             stored: AtomicU64::new(0),
             stored_bytes: AtomicU64::new(0),
+            retained: AtomicU64::new(0),
         });
         let mut state = WriterState {
             conn,
@@ -234,12 +239,6 @@ pub struct Limits {
     pub max_bytes: u64,
 }
 
-struct Pending {
-    hit: NewHit,
-    done: Option<Completer>,
-    wait: Option<Reply<()>>,
-}
-
 struct WriterState {
     conn: Connection,
     shared: Arc<Shared>,
@@ -248,8 +247,9 @@ struct WriterState {
     count: u64,
     bytes: u64,
     data_version: i64,
-    /// Batched hits whose commit failed, oldest first, retried with backoff.
-    retained: Vec<Pending>,
+    /// Batched hits (`Op::Insert`) whose commit failed, oldest first, retried
+    /// with backoff.
+    retained: Vec<Op>,
     retry_at: Option<Instant>,
     retry_delay: Duration,
 }
@@ -324,121 +324,139 @@ impl WriterState {
     }
 
     fn apply(&mut self, ops: Vec<Op>) {
-        let mut inserts: Vec<Pending> = std::mem::take(&mut self.retained);
-        let retried = inserts.len();
-        let mut others = Vec::new();
-        for op in ops {
-            match op {
-                Op::Insert { hit, done, wait } => inserts.push(Pending { hit, done, wait }),
-                other => others.push(other),
-            }
-        }
-        let new_inserts = (inserts.len() - retried) as u64;
-
-        let outcome = self.transact(&inserts, &mut others);
-        let failed = outcome.as_ref().err().cloned();
-        match outcome {
-            Ok(results) => {
-                self.retry_delay = RETRY_FIRST;
-                self.retry_at = None;
-                let n = inserts.len() as u64;
-                self.reporter.stats.committed.fetch_add(n, Relaxed);
-                for p in inserts {
-                    if let Some(w) = p.wait {
-                        w.send(Ok(()));
-                    }
-                    if let Some(done) = p.done {
-                        done.complete(Ok(()));
-                    }
+        let new_inserts = ops.iter().filter(|o| matches!(o, Op::Insert { .. })).count() as u64;
+        self.retry_retained();
+        let mut failure = None;
+        if self.retained.is_empty() {
+            match self.transact(&ops) {
+                Ok(results) => self.finish(ops, results),
+                Err(e) => {
+                    // The inserts failed; the other operations (deletes free space)
+                    // get their own chance.
+                    let (inserts, others): (Vec<Op>, Vec<Op>) =
+                        ops.into_iter().partition(|o| matches!(o, Op::Insert { .. }));
+                    self.fail_inserts(inserts, &e);
+                    self.apply_alone(others);
+                    failure = Some(e);
                 }
-                self.finish_others(others, results);
             }
-            Err(e) => {
-                // The inserts failed; other operations (deletes free space) get
-                // their own chance.
-                let results = if others.iter().any(|o| !matches!(o, Op::Barrier { .. })) {
-                    self.transact(&[], &mut others).unwrap_or_else(|e2| vec![Err(e2); others.len()])
-                } else {
-                    Vec::new()
-                };
-                self.fail_inserts(inserts, &e);
-                self.finish_others(others, results);
-            }
+        } else {
+            // Still failing: keep store order, new hits queue behind the retained.
+            let (inserts, others): (Vec<Op>, Vec<Op>) =
+                ops.into_iter().partition(|o| matches!(o, Op::Insert { .. }));
+            self.fail_inserts(
+                inserts,
+                &Error::storage("the store is failing; earlier hits wait to be committed"),
+            );
+            self.apply_alone(others);
         }
         let mut q = self.shared.queue.lock();
         q.settled += new_inserts;
         drop(q);
         self.shared.settled.notify_all();
         self.publish_totals();
-        if let Some(e) = failed {
+        if let Some(e) = failure {
             if !self.retained.is_empty() {
                 self.reporter.log(
                     LogLevel::Warn,
-                    format!(
-                        "{} accepted hit(s) wait in memory: {e}; retrying in {} ms",
-                        self.retained.len(),
-                        self.retry_delay.as_millis()
-                    ),
+                    format!("{} accepted hit(s) wait in memory: {e}; retrying", self.retained.len()),
                 );
             }
         }
     }
 
-    /// Applies `inserts` and `others` in one immediate transaction. On success,
-    /// returns one result per entry of `others` (deletes' counts).
-    fn transact(&mut self, inserts: &[Pending], others: &mut [Op]) -> Result<Vec<Result<u64>>> {
+    fn apply_alone(&mut self, ops: Vec<Op>) {
+        if ops.is_empty() {
+            return;
+        }
+        let results = self.transact(&ops).unwrap_or_else(|e| vec![Err(e); ops.len()]);
+        self.finish(ops, results);
+    }
+
+    /// Commits retained hits in small chunks, oldest first, so a store with a
+    /// little space again takes what fits. Waits for the backoff deadline.
+    fn retry_retained(&mut self) {
+        if self.retained.is_empty() || self.retry_at.is_some_and(|at| Instant::now() < at) {
+            return;
+        }
+        while !self.retained.is_empty() {
+            let n = self.retained.len().min(RETRY_CHUNK);
+            let chunk: Vec<Op> = self.retained.drain(..n).collect();
+            match self.transact(&chunk) {
+                Ok(results) => self.finish(chunk, results),
+                Err(_) => {
+                    self.retained.splice(0..0, chunk);
+                    self.schedule_retry();
+                    return;
+                }
+            }
+        }
+        self.retry_delay = RETRY_FIRST;
+        self.retry_at = None;
+    }
+
+    fn schedule_retry(&mut self) {
+        self.retry_at = Some(Instant::now() + self.retry_delay);
+        self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
+    }
+
+    /// Applies `ops` in order in one immediate transaction, then enforces the
+    /// limits. On success returns one result per op (the count of a delete).
+    fn transact(&mut self, ops: &[Op]) -> Result<Vec<Result<u64>>> {
         self.check_foreign_writes().map_err(|e| classify(e, "reading the store version"))?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(e, "starting a commit"))?;
-        let mut count = self.count;
-        let mut bytes = self.bytes;
+        let (mut count, mut bytes) = (self.count, self.bytes);
+        let mut results = Vec::with_capacity(ops.len());
+        let mut deleted: Vec<String> = Vec::new();
+        let mut undecodable: Vec<String> = Vec::new();
+        let mut committed = 0;
+        let mut recount = false;
         {
-            let mut stmt = tx
+            let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(|e| classify(e, "preparing an insert"))?;
-            for p in inserts {
-                let h = &p.hit;
-                stmt.execute(params![
-                    h.message_id,
-                    h.kind.code(),
-                    h.hit_type,
-                    h.url,
-                    h.body,
-                    h.created_ms,
-                    h.is_offline,
-                    STATE_PENDING
-                ])
-                .map_err(|e| classify(e, "storing a hit"))?;
-                count += 1;
-                bytes += h.size();
-            }
-        }
-        let mut results = Vec::with_capacity(others.len());
-        let mut deleted: Vec<String> = Vec::new();
-        let mut undecodable: Vec<String> = Vec::new();
-        let mut recount = false;
-        for op in others.iter() {
-            let r = match op {
-                Op::DeleteAll { .. } => delete_where(&tx, "1", [], &mut deleted),
-                Op::DeleteOlderThan { before_ms, .. } => {
-                    delete_where(&tx, "created_ms < ?1", [*before_ms], &mut deleted)
-                }
-                Op::DeleteUndecodable { ids } => {
-                    let mut n = 0;
-                    for id in ids {
-                        n += delete_where(&tx, "id = ?1", [*id as i64], &mut undecodable)?;
+            for op in ops {
+                let n = match op {
+                    Op::Insert { hit: h, .. } => {
+                        insert
+                            .execute(params![
+                                h.message_id,
+                                h.kind.code(),
+                                h.hit_type,
+                                h.url,
+                                h.body,
+                                h.created_ms,
+                                h.is_offline,
+                                STATE_PENDING
+                            ])
+                            .map_err(|e| classify(e, "storing a hit"))?;
+                        count += 1;
+                        bytes += h.size();
+                        committed += 1;
+                        0
                     }
-                    Ok(n)
-                }
-                Op::Barrier { .. } | Op::Insert { .. } => Ok(0),
-            }?;
-            recount |= r > 0;
-            results.push(Ok(r));
+                    Op::DeleteAll { .. } => delete_where(&tx, "1", [], &mut deleted)?,
+                    Op::DeleteOlderThan { before_ms, .. } => {
+                        delete_where(&tx, "created_ms < ?1", [*before_ms], &mut deleted)?
+                    }
+                    Op::DeleteUndecodable { ids } => {
+                        let mut n = 0;
+                        for id in ids {
+                            n += delete_where(&tx, "id = ?1", [*id as i64], &mut undecodable)?;
+                        }
+                        n
+                    }
+                    Op::Barrier { .. } => 0,
+                };
+                recount |= n > 0;
+                results.push(Ok(n));
+            }
         }
         if recount {
             (count, bytes) = totals(&tx).map_err(|e| classify(e, "counting stored hits"))?;
@@ -447,71 +465,99 @@ impl WriterState {
         tx.commit().map_err(|e| classify(e, "committing"))?;
         self.count = count;
         self.bytes = bytes;
+        self.reporter.stats.committed.fetch_add(committed, Relaxed);
         self.reporter.dropped(DropReason::Deleted, deleted);
         self.reporter.dropped(DropReason::Corrupt, undecodable);
         self.reporter.dropped(DropReason::Overflow, overflow);
         Ok(results)
     }
 
-    fn fail_inserts(&mut self, inserts: Vec<Pending>, e: &Error) {
-        for p in inserts {
-            match p.wait {
-                // The caller is waiting: it gets the error and the hit was not stored.
-                Some(w) => w.send(Err(e.clone())),
-                // The caller already has AT_OK: keep the hit and retry.
-                None => self.retained.push(p),
-            }
-        }
-        if self.retained.len() as u64 > self.limits.max_hits {
-            let excess = self.retained.len() - self.limits.max_hits as usize;
-            let gone: Vec<Pending> = self.retained.drain(..excess).collect();
-            let ids = gone.iter().map(|p| p.hit.message_id.clone()).collect();
-            for p in gone {
-                if let Some(done) = p.done {
-                    done.complete(Err(e.clone()));
-                }
-            }
-            self.reporter.dropped(DropReason::Overflow, ids);
-        }
-        if !self.retained.is_empty() {
-            self.retry_at = Some(Instant::now() + self.retry_delay);
-            self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
-        }
-    }
-
-    fn finish_others(&self, others: Vec<Op>, results: Vec<Result<u64>>) {
-        let mut results = results.into_iter();
-        let retained = self.retained.len();
-        for op in others {
-            let r = results.next().unwrap_or_else(|| Err(Error::storage("the store is failing")));
+    /// Answers every op of a group with its result. Deletes also apply to hits
+    /// waiting in memory, which were accepted before them.
+    fn finish(&mut self, ops: Vec<Op>, results: Vec<Result<u64>>) {
+        for (op, r) in ops.into_iter().zip(results) {
             match op {
-                Op::DeleteAll { reply } | Op::DeleteOlderThan { reply, .. } => reply.send(r),
-                Op::DeleteUndecodable { .. } | Op::Insert { .. } => {}
-                Op::Barrier { then } => then(if retained == 0 {
+                Op::Insert { done, wait, .. } => {
+                    if let Some(w) = wait {
+                        w.send(r.map(|_| ()));
+                    } else if let (Some(done), Ok(_)) = (done, r) {
+                        done.complete(Ok(()));
+                    }
+                }
+                Op::DeleteAll { reply } => reply.send(r.map(|n| n + self.drop_retained(|_| true))),
+                Op::DeleteOlderThan { before_ms, reply } => {
+                    reply.send(r.map(|n| n + self.drop_retained(|h| h.created_ms < before_ms)))
+                }
+                Op::DeleteUndecodable { .. } => {}
+                Op::Barrier { then } => then(if self.retained.is_empty() {
                     Ok(())
                 } else {
                     Err(Error::storage(format!(
-                        "{retained} accepted hit(s) are not committed yet: the store is failing"
+                        "{} accepted hit(s) are not committed yet: the store is failing",
+                        self.retained.len()
                     )))
                 }),
             }
         }
     }
 
+    /// Removes retained hits the host deleted; returns how many.
+    fn drop_retained(&mut self, doomed: impl Fn(&NewHit) -> bool) -> u64 {
+        let (gone, kept): (Vec<Op>, Vec<Op>) = std::mem::take(&mut self.retained)
+            .into_iter()
+            .partition(|o| matches!(o, Op::Insert { hit, .. } if doomed(hit)));
+        self.retained = kept;
+        let n = gone.len() as u64;
+        self.report_lost(gone, DropReason::Deleted, None);
+        n
+    }
+
+    /// Inserts that could not be committed: a waiting caller gets the error (the
+    /// hit was not stored); a batched hit (the caller already has `AT_OK`) is
+    /// retained and retried, within the queue limit.
+    fn fail_inserts(&mut self, inserts: Vec<Op>, e: &Error) {
+        for op in inserts {
+            match op {
+                Op::Insert { wait: Some(w), .. } => w.send(Err(e.clone())),
+                other => self.retained.push(other),
+            }
+        }
+        if self.retained.len() as u64 > self.limits.max_hits {
+            let excess = self.retained.len() - self.limits.max_hits as usize;
+            let gone: Vec<Op> = self.retained.drain(..excess).collect();
+            self.report_lost(gone, DropReason::Overflow, Some(e));
+        }
+        if !self.retained.is_empty() && self.retry_at.is_none() {
+            self.schedule_retry();
+        }
+    }
+
     /// At close, after the deadline: hits still uncommitted are lost; report them.
     fn abandon_retained(&mut self) {
         let gone = std::mem::take(&mut self.retained);
-        let ids: Vec<String> = gone.iter().map(|p| p.hit.message_id.clone()).collect();
         self.reporter.log(
             LogLevel::Error,
-            format!("closing: {} accepted hit(s) could not be committed and are lost", ids.len()),
+            format!("closing: {} accepted hit(s) could not be committed and are lost", gone.len()),
         );
-        for p in gone {
-            if let Some(done) = p.done {
-                done.complete(Err(Error::storage("the tracker closed before the hit could be committed")));
+        let e = Error::storage("the tracker closed before the hit could be committed");
+        self.report_lost(gone, DropReason::StorageFailed, Some(&e));
+        self.publish_totals();
+    }
+
+    fn report_lost(&self, gone: Vec<Op>, reason: DropReason, e: Option<&Error>) {
+        let mut ids = Vec::with_capacity(gone.len());
+        for op in gone {
+            if let Op::Insert { hit, done, .. } = op {
+                ids.push(hit.message_id);
+                if let Some(done) = done {
+                    match e {
+                        Some(e) => done.complete(Err(e.clone())),
+                        None => done.complete(Err(Error::cancelled())),
+                    }
+                }
             }
         }
-        self.reporter.dropped(DropReason::StorageFailed, ids);
+        self.reporter.dropped(reason, ids);
     }
 
     /// Another process committed: our running totals are stale.
@@ -531,6 +577,7 @@ impl WriterState {
     }
 
     fn publish_totals(&self) {
+        self.shared.retained.store(self.retained.len() as u64, Relaxed);
         self.shared.stored.store(self.count, Relaxed);
         self.shared.stored_bytes.store(self.bytes, Relaxed);
     }
