@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what attracker's build and tests need on Debian/Ubuntu, when missing:
+# a C/C++ compiler, cmake, pkg-config and libcurl's development files. Rust
+# (cargo) must already be installed (https://rustup.rs).
+set -euo pipefail
+
+packages=()
+command -v cc >/dev/null 2>&1 || packages+=(gcc)
+command -v c++ >/dev/null 2>&1 || packages+=(g++)
+command -v cmake >/dev/null 2>&1 || packages+=(cmake)
+command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
+pkg-config --exists libcurl 2>/dev/null || packages+=(libcurl4-openssl-dev)
+
+if [ ${#packages[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "deps: installing ${packages[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "deps: cargo not found; install Rust from https://rustup.rs and retry" >&2
+  exit 1
+fi
