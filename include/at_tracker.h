@@ -21,6 +21,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define DEFAULT_MAX_BATCH_EVENTS 500
+
+#define DEFAULT_MAX_BATCH_BYTES 500000
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000
+
+#define DEFAULT_REQUEST_TIMEOUT_MS 30000
+
+/**
+ * Bytes a body adds around its envelopes: `{"sentAt":"<24 chars>","batch":[]}`.
+ */
+#define BODY_OVERHEAD 48
+
 /**
  * Deepest accepted nesting of objects and arrays in properties.
  */
@@ -82,6 +95,11 @@ typedef uint32_t at_durability;
 typedef uint32_t at_synchronous;
 
 /**
+ * How the api key is presented to the collector.
+ */
+typedef uint32_t at_auth_scheme;
+
+/**
  * Severity of a log line, most severe first.
  */
 typedef uint32_t at_log_level;
@@ -114,6 +132,37 @@ typedef void (*at_drop_fn)(at_drop_reason reason,
  * function, including `at_tracker_free` on its own tracker.
  */
 typedef void (*at_completion_fn)(at_status status, void *user_data);
+
+/**
+ * Outcome of `at_flush` / `at_offline_dispatch`. Counts are hits, not requests.
+ * More fields may be added, only at the end.
+ */
+typedef struct {
+  /**
+   * `AT_OK` when nothing failed; `AT_ERR_NETWORK` when a failure stopped the
+   * run or backoff / reachability kept it from starting; `AT_ERR_CANCELLED`
+   * when the tracker closed first; `AT_ERR_STORAGE` when the store failed.
+   */
+  at_status status;
+  /**
+   * Hits acknowledged by the collector (and deleted).
+   */
+  uint64_t sent;
+  /**
+   * Hits whose attempt reached the server and failed; they stay queued.
+   */
+  uint64_t failed;
+  /**
+   * Hits dropped by policy during the run (refused, out of attempts, too large).
+   */
+  uint64_t dropped;
+} at_dispatch_result;
+
+/**
+ * Completion of a flush or dispatch, on the callback thread, exactly once.
+ * `result` is valid only during the call.
+ */
+typedef void (*at_dispatch_fn)(const at_dispatch_result *result, void *user_data);
 
 /**
  * Counters since the tracker started, plus the live queue. Filled by
@@ -160,6 +209,26 @@ typedef struct {
    * Size of the database and its write-ahead log on disk, in bytes.
    */
   uint64_t bytes_on_disk;
+  /**
+   * Refused by the collector (`AT_DROP_REJECTED`).
+   */
+  uint64_t dropped_rejected;
+  /**
+   * Out of attempts (`AT_DROP_ATTEMPTS_EXHAUSTED`).
+   */
+  uint64_t dropped_attempts;
+  /**
+   * Memory-only hits that found the network unreachable (`AT_DROP_UNREACHABLE`).
+   */
+  uint64_t dropped_unreachable;
+  /**
+   * Larger than a batch may be (`AT_DROP_TOO_LARGE`).
+   */
+  uint64_t dropped_too_large;
+  /**
+   * HTTP requests made, including failed ones.
+   */
+  uint64_t requests;
 } at_stats;
 
 /**
@@ -284,6 +353,37 @@ typedef struct {
  */
 #define AT_DROP_UNSENT 4
 
+/**
+ * The collector refused them: 400 or 413 for a hit sent alone (a refused batch
+ * is bisected first, so only the offending hit goes), or 401 / 403.
+ */
+#define AT_DROP_REJECTED 5
+
+/**
+ * Their send attempts that reached the server ran out (`max_attempts`).
+ */
+#define AT_DROP_ATTEMPTS_EXHAUSTED 6
+
+/**
+ * Memory-only hits (`AT_OFFLINE_NEVER`) that found the network unreachable.
+ */
+#define AT_DROP_UNREACHABLE 7
+
+/**
+ * An event whose envelope alone exceeds `max_batch_bytes`.
+ */
+#define AT_DROP_TOO_LARGE 8
+
+/**
+ * The default: `Authorization: Bearer <key>`.
+ */
+#define AT_AUTH_BEARER 0
+
+/**
+ * HTTP Basic with the key as user name and an empty password (Segment-style).
+ */
+#define AT_AUTH_BASIC 1
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -357,14 +457,14 @@ at_status at_config_set_durability(at_config *config, at_durability durability);
 at_status at_config_set_synchronous(at_config *config, at_synchronous mode);
 
 /**
- * Delivery timer trigger, in ms (default 30000; 0 disables the timer). Used by
- * the delivery engine in `AT_OFFLINE_REQUIRED` mode.
+ * Timer trigger (`AT_OFFLINE_REQUIRED`): stored hits wait at most this long, in
+ * ms, from the first one waiting (default 30000; 0 disables the timer).
  */
 at_status at_config_set_flush_interval_ms(at_config *config, uint32_t ms);
 
 /**
- * Delivery threshold trigger: stored hits that start a send (default 20; 0
- * disables it). Used by the delivery engine in `AT_OFFLINE_REQUIRED` mode.
+ * Threshold trigger (`AT_OFFLINE_REQUIRED`): this many stored hits start a send
+ * (default 20; 0 disables it).
  */
 at_status at_config_set_flush_threshold(at_config *config, uint32_t hits);
 
@@ -387,10 +487,40 @@ at_status at_config_set_max_store_bytes(at_config *config, uint64_t bytes);
 at_status at_config_set_max_event_bytes(at_config *config, uint32_t bytes);
 
 /**
- * Send attempts that reached the server before a hit is dropped (default 3;
- * 0 = unlimited). Used by the delivery engine.
+ * Send attempts that reached the server and failed before a hit is dropped and
+ * reported (`AT_DROP_ATTEMPTS_EXHAUSTED`) (default 3, the first try and two
+ * more; 0 = unlimited). Attempts that could not reach the server do not count.
  */
 at_status at_config_set_max_attempts(at_config *config, uint32_t attempts);
+
+/**
+ * Most events per `/v1/batch` request (default 500, 1..10000).
+ */
+at_status at_config_set_max_batch_events(at_config *config, uint32_t events);
+
+/**
+ * Most bytes of JSON per `/v1/batch` request before compression (default
+ * 500000, 1024..16777216). A larger set is split; an event that alone exceeds
+ * it is dropped and reported (`AT_DROP_TOO_LARGE`).
+ */
+at_status at_config_set_max_batch_bytes(at_config *config, uint32_t bytes);
+
+/**
+ * Compress batch bodies with gzip (`Content-Encoding: gzip`). Default off.
+ */
+at_status at_config_set_gzip(at_config *config, bool enabled);
+
+/**
+ * How the api key is sent: `AT_AUTH_BEARER` (default) or `AT_AUTH_BASIC`.
+ */
+at_status at_config_set_auth_scheme(at_config *config, at_auth_scheme scheme);
+
+/**
+ * Connect timeout and whole-request timeout, in ms (defaults 10000 and 30000;
+ * each 1..300000). A request that times out after connecting counts as an
+ * attempt; one that cannot connect does not.
+ */
+at_status at_config_set_timeouts_ms(at_config *config, uint32_t connect_ms, uint32_t request_ms);
 
 /**
  * With `AT_DURABILITY_BATCHED`: how long the writer gathers hits before a
@@ -490,6 +620,26 @@ at_status at_send_hit(at_tracker *tracker,
                       const char *type,
                       at_completion_fn done,
                       void *user_data);
+
+/**
+ * Sends what is due now, on the delivery thread: in `AT_OFFLINE_REQUIRED` the
+ * stored hits whose backoff has passed, in `AT_OFFLINE_NEVER` the memory-only
+ * hits (and stored ones left from another mode). Honours backoff and the
+ * reachability report: while paused, `done` gets `AT_ERR_NETWORK` and nothing
+ * is sent. In `AT_OFFLINE_ALWAYS` it sends nothing (`AT_OK`, zero counts).
+ * `done` (may be NULL) runs once on the callback thread with the tally.
+ * Returns at once. Errors: `AT_ERR_CLOSED`.
+ */
+at_status at_flush(at_tracker *tracker, at_dispatch_fn done, void *user_data);
+
+/**
+ * Sends every hit stored before the call, now, in any offline mode, ignoring
+ * backoff timers; each batch is deleted once acknowledged. A failure that is not
+ * about the payload (server error, unreachable) stops the run; the rest stays
+ * stored. `done` (may be NULL) runs once on the callback thread with
+ * `{status, sent, failed, dropped}`. Returns at once. Errors: `AT_ERR_CLOSED`.
+ */
+at_status at_offline_dispatch(at_tracker *tracker, at_dispatch_fn done, void *user_data);
 
 /**
  * Changes the offline mode for hits tracked after this call returns. `done`

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use crate::delivery::transport::AuthScheme;
 use crate::error::{Error, Result};
 use crate::hit::validate_http_url;
 
@@ -14,11 +15,31 @@ use crate::hit::validate_http_url;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OfflineMode {
     /// Never written to disk; sent from memory, dropped (and reported) when unreachable.
-    Never,
+    Never = 0,
     /// Committed to disk before any send; deleted once acknowledged. The default.
-    Required,
+    Required = 1,
     /// Stored and never sent automatically; only an explicit dispatch sends them.
-    Always,
+    Always = 2,
+}
+
+/// The run-time offline mode, shared by the tracker and its delivery thread.
+#[derive(Debug)]
+pub struct ModeCell(std::sync::atomic::AtomicU8);
+
+impl ModeCell {
+    pub fn new(mode: OfflineMode) -> Self {
+        ModeCell(std::sync::atomic::AtomicU8::new(mode as u8))
+    }
+    pub fn get(&self) -> OfflineMode {
+        match self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => OfflineMode::Never,
+            2 => OfflineMode::Always,
+            _ => OfflineMode::Required,
+        }
+    }
+    pub fn set(&self, mode: OfflineMode) {
+        self.0.store(mode as u8, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// When a track call returns relative to the commit of its hit.
@@ -66,6 +87,14 @@ pub enum DropReason {
     StorageFailed,
     /// A memory-only hit (`OfflineMode::Never`) still unsent when the tracker closed.
     Unsent,
+    /// The collector refused it (400 or 413 when sent alone, 401, 403).
+    Rejected,
+    /// Its send attempts that reached the server ran out (`max_attempts`).
+    AttemptsExhausted,
+    /// A memory-only hit (`OfflineMode::Never`) found the network unreachable.
+    Unreachable,
+    /// Its envelope alone exceeds `max_batch_bytes`.
+    TooLarge,
 }
 
 /// Receives the message ids of dropped hits and the reason (on the callback thread).
@@ -80,6 +109,10 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 pub const DEFAULT_COMMIT_WINDOW_MS: u32 = 10;
 pub const DEFAULT_BUSY_TIMEOUT_MS: u32 = 5_000;
 pub const DEFAULT_CLOSE_TIMEOUT_MS: u32 = 2_000;
+pub const DEFAULT_MAX_BATCH_EVENTS: u32 = 500;
+pub const DEFAULT_MAX_BATCH_BYTES: u32 = 500_000;
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10_000;
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u32 = 30_000;
 /// The largest event a host may configure: keeps one hit well inside one batch.
 pub const MAX_EVENT_BYTES_LIMIT: u32 = 512 * 1024;
 
@@ -103,6 +136,12 @@ pub struct Config {
     pub max_attempts: u32,
     pub commit_window_ms: u32,
     pub busy_timeout_ms: u32,
+    pub max_batch_events: u32,
+    pub max_batch_bytes: u32,
+    pub gzip: bool,
+    pub auth: AuthScheme,
+    pub connect_timeout_ms: u32,
+    pub request_timeout_ms: u32,
     pub log: Option<(LogFn, LogLevel)>,
     pub on_drop: Option<DropFn>,
     /// Test hook: caps the database at this many pages (simulates a full disk).
@@ -127,6 +166,12 @@ impl Default for Config {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             commit_window_ms: DEFAULT_COMMIT_WINDOW_MS,
             busy_timeout_ms: DEFAULT_BUSY_TIMEOUT_MS,
+            max_batch_events: DEFAULT_MAX_BATCH_EVENTS,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            gzip: false,
+            auth: AuthScheme::Bearer,
+            connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
+            request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             log: None,
             on_drop: None,
             store_page_limit: None,
@@ -227,6 +272,31 @@ impl Config {
         Ok(())
     }
 
+    pub fn set_max_batch_events(&mut self, events: u32) -> Result<()> {
+        if !(1..=10_000).contains(&events) {
+            return Err(Error::invalid("max_batch_events must be between 1 and 10000"));
+        }
+        self.max_batch_events = events;
+        Ok(())
+    }
+
+    pub fn set_max_batch_bytes(&mut self, bytes: u32) -> Result<()> {
+        if !(1024..=16 * 1024 * 1024).contains(&bytes) {
+            return Err(Error::invalid("max_batch_bytes must be between 1024 and 16777216"));
+        }
+        self.max_batch_bytes = bytes;
+        Ok(())
+    }
+
+    pub fn set_timeouts_ms(&mut self, connect: u32, request: u32) -> Result<()> {
+        if connect == 0 || request == 0 || connect > 300_000 || request > 300_000 {
+            return Err(Error::invalid("timeouts must be between 1 and 300000 ms"));
+        }
+        self.connect_timeout_ms = connect;
+        self.request_timeout_ms = request;
+        Ok(())
+    }
+
     /// Checks what can only be checked on the whole: the required fields.
     pub fn validate(&self) -> Result<()> {
         let mut missing = Vec::new();
@@ -262,6 +332,9 @@ mod tests {
         assert_eq!(c.flush_threshold, 20);
         assert_eq!(c.max_attempts, 3);
         assert_eq!(c.max_event_bytes, 64 * 1024);
+        assert_eq!(c.max_batch_events, 500);
+        assert_eq!(c.max_batch_bytes, 500_000);
+        assert!(!c.gzip);
     }
 
     #[test]

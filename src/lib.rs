@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod hit;
 pub mod runtime;

@@ -5,22 +5,24 @@
 //! with durability on return, its own group commit. Host callbacks run only on the
 //! callback thread.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, DropReason, Durability, LogLevel, OfflineMode};
+use crate::config::{Config, Durability, LogLevel, ModeCell, OfflineMode};
+use crate::delivery::engine::DeliveryParts;
+use crate::delivery::transport::{Abort, CurlTransport, Transport};
+use crate::delivery::{Delivery, DeliverySettings, DispatchReport};
 use crate::error::{Error, Result, Status};
 use crate::hit::{NewHit, StoredHit};
 use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter, StatsSnapshot};
 use crate::store::reader::Read;
 use crate::store::writer::{Limits, Op};
-use crate::store::{self, Reader, SalvageReport, Writer, WriterHandle};
+use crate::store::{self, Reader, SalvageReport, Writer, WriterHandle, WriterSettings};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -33,22 +35,25 @@ pub struct OpenReport {
     pub salvage: Option<SalvageReport>,
 }
 
+/// Completion of a flush or dispatch.
+pub type DispatchCompletion = Box<dyn FnOnce(DispatchReport) + Send>;
+
 pub struct Tracker {
     config: Config,
     clock: Arc<dyn Clock>,
-    mode: AtomicU8,
+    mode: Arc<ModeCell>,
     enabled: AtomicBool,
     reachable: AtomicBool,
     /// Readers are the API calls in progress; `close` takes it for writing, so
     /// a call either completes before close begins or sees `Closed`.
     gate: RwLock<bool>,
-    writer: WriterHandle,
+    writer: Arc<WriterHandle>,
+    delivery: Delivery,
     reader: Reader,
     callbacks: CallbackQueue,
     reporter: Reporter,
-    /// Memory-only hits (`OfflineMode::Never`), oldest first.
-    outbox: Mutex<VecDeque<(NewHit, Option<Completer>)>>,
     opened: OpenReport,
+    visitor_id: String,
 }
 
 impl Tracker {
@@ -59,25 +64,72 @@ impl Tracker {
     }
 
     pub fn with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
+        let abort = Abort::default();
+        let transport = CurlTransport::new(
+            Duration::from_millis(config.connect_timeout_ms.into()),
+            Duration::from_millis(config.request_timeout_ms.into()),
+            abort.clone(),
+        );
+        Self::with_parts(config, clock, Box::new(transport), abort)
+    }
+
+    /// Builds a tracker on a given transport (a host's HTTP stack, or a test's).
+    /// `abort` is triggered when the tracker closes.
+    pub fn with_parts(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        transport: Box<dyn Transport>,
+        abort: Abort,
+    ) -> Result<Self> {
         config.validate()?;
         let callbacks = CallbackQueue::start("attracker-callbacks")
             .map_err(|e| Error::internal(format!("cannot start the callback thread: {e}")))?;
         let reporter = Reporter::new(config.log.clone(), config.on_drop.clone(), callbacks.clone());
+        let mode = Arc::new(ModeCell::new(config.offline_mode));
         let started = (|| {
             let opened = store::open(&config, &reporter, clock.now_ms())?;
-            let limits = Limits { max_hits: config.max_queue_size.into(), max_bytes: config.max_store_bytes };
-            let writer = Writer::start(
+            let wake = Arc::new(Delivery::prepare(abort.clone()));
+            let hook = Arc::clone(&wake);
+            let writer = Arc::new(Writer::start(
                 opened.writer,
                 reporter.clone(),
-                limits,
-                Duration::from_millis(config.commit_window_ms.into()),
-                config.durability == Durability::Batched,
-            )?;
+                WriterSettings {
+                    limits: Limits {
+                        max_hits: config.max_queue_size.into(),
+                        max_bytes: config.max_store_bytes,
+                    },
+                    window: Duration::from_millis(config.commit_window_ms.into()),
+                    batched: config.durability == Durability::Batched,
+                    batch_url: config.batch_url(),
+                    on_commit: Some(Arc::new(move |stored| hook.stored(stored))),
+                },
+            )?);
+            let delivery = Delivery::start(
+                &wake,
+                DeliverySettings::from_config(&config, opened.visitor_id.clone()),
+                DeliveryParts {
+                    writer: Arc::clone(&writer),
+                    mode: Arc::clone(&mode),
+                    clock: Arc::clone(&clock),
+                    reporter: reporter.clone(),
+                    transport,
+                    abort,
+                    sender: opened.sender,
+                    db: config.storage_path.clone().unwrap_or_default(),
+                },
+            );
+            let delivery = match delivery {
+                Ok(d) => d,
+                Err(e) => {
+                    writer.close(Instant::now());
+                    return Err(e);
+                }
+            };
             let report =
                 OpenReport { recovered_in_flight: opened.recovered_in_flight, salvage: opened.salvage };
-            Ok((writer, Reader::new(opened.reader, config.batch_url()), report))
+            Ok((writer, delivery, Reader::new(opened.reader, config.batch_url()), report, opened.visitor_id))
         })();
-        let (writer, reader, opened) = match started {
+        let (writer, delivery, reader, opened, visitor_id) = match started {
             Ok(parts) => parts,
             Err(e) => {
                 callbacks.shutdown();
@@ -85,19 +137,25 @@ impl Tracker {
             }
         };
         Ok(Tracker {
-            mode: AtomicU8::new(mode_code(config.offline_mode)),
+            mode,
             enabled: AtomicBool::new(true),
             reachable: AtomicBool::new(true),
             gate: RwLock::new(false),
             writer,
+            delivery,
             reader,
             callbacks,
             reporter,
-            outbox: Mutex::new(VecDeque::new()),
             opened,
+            visitor_id,
             clock,
             config,
         })
+    }
+
+    /// The visitor id sent as `anonymousId`, kept in the store.
+    pub fn visitor_id(&self) -> &str {
+        &self.visitor_id
     }
 
     pub fn config(&self) -> &Config {
@@ -143,7 +201,7 @@ impl Tracker {
         let done = done.map(|f| Completer::new(&self.callbacks, f));
         match (mode, self.config.durability) {
             (OfflineMode::Never, _) => {
-                self.hold_in_memory(hit, done);
+                self.delivery.enqueue_memory(hit, done, &self.reporter, self.config.max_queue_size as usize);
                 Ok(())
             }
             (_, Durability::Batched) => self.writer.submit(Op::Insert { hit, done, wait: None }),
@@ -158,19 +216,6 @@ impl Tracker {
                 }
                 result
             }
-        }
-    }
-
-    fn hold_in_memory(&self, hit: NewHit, done: Option<Completer>) {
-        let mut outbox = self.outbox.lock();
-        outbox.push_back((hit, done));
-        let limit = self.config.max_queue_size as usize;
-        if outbox.len() > limit {
-            let excess = outbox.len() - limit;
-            let gone: Vec<_> = outbox.drain(..excess).collect();
-            drop(outbox);
-            let ids = gone.iter().map(|(h, _)| h.message_id.clone()).collect();
-            self.reporter.dropped(DropReason::Overflow, ids);
         }
     }
 
@@ -198,7 +243,7 @@ impl Tracker {
     /// callback thread after every hit accepted before the change is committed.
     pub fn set_offline_mode(&self, mode: OfflineMode, done: Option<Completion>) -> Result<()> {
         self.open_gate(|| {
-            self.mode.store(mode_code(mode), SeqCst);
+            self.mode.set(mode);
             self.reporter.log(LogLevel::Info, format!("offline mode set to {mode:?}"));
             let done = done.map(|f| Completer::new(&self.callbacks, f));
             self.writer.submit(Op::Barrier {
@@ -212,11 +257,7 @@ impl Tracker {
     }
 
     pub fn offline_mode(&self) -> OfflineMode {
-        match self.mode.load(SeqCst) {
-            0 => OfflineMode::Never,
-            2 => OfflineMode::Always,
-            _ => OfflineMode::Required,
-        }
+        self.mode.get()
     }
 
     /// The tracking gate: while disabled, track calls return `Suppressed` and
@@ -232,13 +273,44 @@ impl Tracker {
         self.enabled.load(SeqCst)
     }
 
-    /// The host's reachability report. Hits tracked while unreachable are marked
-    /// `is_offline`.
+    /// The host's reachability report. While unreachable, automatic sending
+    /// pauses and hits are marked `is_offline`; back to reachable, a flush starts.
     pub fn set_network_reachable(&self, reachable: bool) -> Result<()> {
         self.open_gate(|| {
             self.reachable.store(reachable, SeqCst);
+            self.delivery.set_reachable(reachable);
             Ok(())
         })
+    }
+
+    /// Sends what is due now (`Required` and `Never` modes), honouring backoff
+    /// and reachability. `done` runs on the callback thread with the tally.
+    pub fn flush(&self, done: Option<DispatchCompletion>) -> Result<()> {
+        self.open_gate(|| {
+            self.writer.settle();
+            self.delivery.flush(self.dispatch_completer(done));
+            Ok(())
+        })
+    }
+
+    /// Sends every stored hit now, in any mode, ignoring backoff timers. `done`
+    /// runs on the callback thread with the tally.
+    pub fn offline_dispatch(&self, done: Option<DispatchCompletion>) -> Result<()> {
+        self.open_gate(|| {
+            self.writer.settle();
+            self.delivery.dispatch(self.dispatch_completer(done));
+            Ok(())
+        })
+    }
+
+    fn dispatch_completer(&self, done: Option<DispatchCompletion>) -> Completer<DispatchReport> {
+        Completer::new(&self.callbacks, done.unwrap_or_else(|| Box::new(|_| {})))
+    }
+
+    /// Wakes the delivery thread to re-read an injected clock (tests).
+    #[doc(hidden)]
+    pub fn nudge(&self) {
+        self.delivery.nudge();
     }
 
     pub fn network_reachable(&self) -> bool {
@@ -331,7 +403,7 @@ impl Tracker {
     pub fn stats(&self) -> Result<StatsSnapshot> {
         self.open_gate(|| {
             let mut s = self.reporter.stats.snapshot();
-            s.queued = self.writer.stored() + self.writer.uncommitted() + self.outbox.lock().len() as u64;
+            s.queued = self.writer.stored() + self.writer.uncommitted() + self.delivery.memory_len() as u64;
             let path = self.storage_path();
             s.bytes_on_disk = ["", "-wal"]
                 .iter()
@@ -355,11 +427,9 @@ impl Tracker {
             }
             *closed = true;
         }
-        self.writer.close(Instant::now() + timeout);
-        let unsent: Vec<_> = self.outbox.lock().drain(..).collect();
-        let ids = unsent.iter().map(|(h, _)| h.message_id.clone()).collect();
-        self.reporter.dropped(DropReason::Unsent, ids);
-        drop(unsent); // their completers report Cancelled
+        let deadline = Instant::now() + timeout;
+        self.delivery.close(deadline);
+        self.writer.close(deadline);
         self.callbacks.shutdown();
         Ok(())
     }
@@ -374,14 +444,6 @@ impl Drop for Tracker {
         if !self.is_closed() {
             let _ = self.close(Duration::from_millis(crate::config::DEFAULT_CLOSE_TIMEOUT_MS.into()));
         }
-    }
-}
-
-fn mode_code(mode: OfflineMode) -> u8 {
-    match mode {
-        OfflineMode::Never => 0,
-        OfflineMode::Required => 1,
-        OfflineMode::Always => 2,
     }
 }
 

@@ -127,6 +127,24 @@ impl UserData {
     }
 }
 
+/// Wraps a C dispatch callback as a core dispatch completion.
+pub(crate) fn dispatch_completion(
+    done: at_dispatch_fn,
+    user_data: *mut c_void,
+) -> Option<crate::tracker::DispatchCompletion> {
+    let done = done?;
+    let ud = UserData::new(user_data);
+    Some(Box::new(move |r: crate::delivery::DispatchReport| {
+        let result = at_dispatch_result {
+            status: result_code(&r.status),
+            sent: r.sent,
+            failed: r.failed,
+            dropped: r.dropped,
+        };
+        unsafe { done(&result, ud.get()) }
+    }))
+}
+
 /// Wraps a C completion callback as a core `Completion`.
 pub(crate) fn completion(
     done: at_completion_fn,

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
-use crate::config::{Config, DropReason, Durability, LogLevel, OfflineMode, Synchronous};
+use crate::config::{AuthScheme, Config, DropReason, Durability, LogLevel, OfflineMode, Synchronous};
 use crate::error::{Error, Result};
 use crate::ffi::args::*;
 use crate::ffi::types::*;
@@ -49,6 +49,10 @@ fn drop_reason_code(reason: DropReason) -> at_drop_reason {
         DropReason::Deleted => AT_DROP_DELETED,
         DropReason::StorageFailed => AT_DROP_STORAGE_FAILED,
         DropReason::Unsent => AT_DROP_UNSENT,
+        DropReason::Rejected => AT_DROP_REJECTED,
+        DropReason::AttemptsExhausted => AT_DROP_ATTEMPTS_EXHAUSTED,
+        DropReason::Unreachable => AT_DROP_UNREACHABLE,
+        DropReason::TooLarge => AT_DROP_TOO_LARGE,
     }
 }
 
@@ -151,8 +155,8 @@ pub unsafe extern "C" fn at_config_set_synchronous(
     })
 }
 
-/// Delivery timer trigger, in ms (default 30000; 0 disables the timer). Used by
-/// the delivery engine in `AT_OFFLINE_REQUIRED` mode.
+/// Timer trigger (`AT_OFFLINE_REQUIRED`): stored hits wait at most this long, in
+/// ms, from the first one waiting (default 30000; 0 disables the timer).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config, ms: u32) -> at_status {
     with_config("at_config_set_flush_interval_ms", config, |c| {
@@ -161,8 +165,8 @@ pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config,
     })
 }
 
-/// Delivery threshold trigger: stored hits that start a send (default 20; 0
-/// disables it). Used by the delivery engine in `AT_OFFLINE_REQUIRED` mode.
+/// Threshold trigger (`AT_OFFLINE_REQUIRED`): this many stored hits start a send
+/// (default 20; 0 disables it).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_threshold(config: *mut at_config, hits: u32) -> at_status {
     with_config("at_config_set_flush_threshold", config, |c| {
@@ -192,14 +196,66 @@ pub unsafe extern "C" fn at_config_set_max_event_bytes(config: *mut at_config, b
     with_config("at_config_set_max_event_bytes", config, |c| c.set_max_event_bytes(bytes))
 }
 
-/// Send attempts that reached the server before a hit is dropped (default 3;
-/// 0 = unlimited). Used by the delivery engine.
+/// Send attempts that reached the server and failed before a hit is dropped and
+/// reported (`AT_DROP_ATTEMPTS_EXHAUSTED`) (default 3, the first try and two
+/// more; 0 = unlimited). Attempts that could not reach the server do not count.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, attempts: u32) -> at_status {
     with_config("at_config_set_max_attempts", config, |c| {
         c.max_attempts = attempts;
         Ok(())
     })
+}
+
+/// Most events per `/v1/batch` request (default 500, 1..10000).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_max_batch_events(config: *mut at_config, events: u32) -> at_status {
+    with_config("at_config_set_max_batch_events", config, |c| c.set_max_batch_events(events))
+}
+
+/// Most bytes of JSON per `/v1/batch` request before compression (default
+/// 500000, 1024..16777216). A larger set is split; an event that alone exceeds
+/// it is dropped and reported (`AT_DROP_TOO_LARGE`).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_max_batch_bytes(config: *mut at_config, bytes: u32) -> at_status {
+    with_config("at_config_set_max_batch_bytes", config, |c| c.set_max_batch_bytes(bytes))
+}
+
+/// Compress batch bodies with gzip (`Content-Encoding: gzip`). Default off.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_gzip(config: *mut at_config, enabled: bool) -> at_status {
+    with_config("at_config_set_gzip", config, |c| {
+        c.gzip = enabled;
+        Ok(())
+    })
+}
+
+/// How the api key is sent: `AT_AUTH_BEARER` (default) or `AT_AUTH_BASIC`.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_auth_scheme(
+    config: *mut at_config,
+    scheme: at_auth_scheme,
+) -> at_status {
+    with_config("at_config_set_auth_scheme", config, |c| {
+        c.auth = match scheme {
+            AT_AUTH_BEARER => AuthScheme::Bearer,
+            AT_AUTH_BASIC => AuthScheme::Basic,
+            other => return Err(Error::invalid(format!("{other} is not an at_auth_scheme"))),
+        };
+        Ok(())
+    })
+}
+
+/// Connect timeout and whole-request timeout, in ms (defaults 10000 and 30000;
+/// each 1..300000). A request that times out after connecting counts as an
+/// attempt; one that cannot connect does not.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_timeouts_ms(
+    config: *mut at_config,
+    connect_ms: u32,
+    request_ms: u32,
+) -> at_status {
+    with_config("at_config_set_timeouts_ms", config, |c| c.set_timeouts_ms(connect_ms, request_ms))
 }
 
 /// With `AT_DURABILITY_BATCHED`: how long the writer gathers hits before a

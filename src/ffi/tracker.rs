@@ -128,6 +128,36 @@ pub unsafe extern "C" fn at_send_hit(
     })
 }
 
+/// Sends what is due now, on the delivery thread: in `AT_OFFLINE_REQUIRED` the
+/// stored hits whose backoff has passed, in `AT_OFFLINE_NEVER` the memory-only
+/// hits (and stored ones left from another mode). Honours backoff and the
+/// reachability report: while paused, `done` gets `AT_ERR_NETWORK` and nothing
+/// is sent. In `AT_OFFLINE_ALWAYS` it sends nothing (`AT_OK`, zero counts).
+/// `done` (may be NULL) runs once on the callback thread with the tally.
+/// Returns at once. Errors: `AT_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_flush(
+    tracker: *mut at_tracker,
+    done: at_dispatch_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    with_tracker("at_flush", tracker, |t| t.flush(dispatch_completion(done, user_data)))
+}
+
+/// Sends every hit stored before the call, now, in any offline mode, ignoring
+/// backoff timers; each batch is deleted once acknowledged. A failure that is not
+/// about the payload (server error, unreachable) stops the run; the rest stays
+/// stored. `done` (may be NULL) runs once on the callback thread with
+/// `{status, sent, failed, dropped}`. Returns at once. Errors: `AT_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_offline_dispatch(
+    tracker: *mut at_tracker,
+    done: at_dispatch_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    with_tracker("at_offline_dispatch", tracker, |t| t.offline_dispatch(dispatch_completion(done, user_data)))
+}
+
 /// Changes the offline mode for hits tracked after this call returns. `done`
 /// (may be NULL) runs on the callback thread once every hit accepted before the
 /// change is committed. The mode is not persisted: the next tracker starts with
@@ -193,6 +223,11 @@ pub unsafe extern "C" fn at_tracker_stats(
             dropped_unsent: s.dropped_unsent,
             committed: s.committed,
             bytes_on_disk: s.bytes_on_disk,
+            dropped_rejected: s.dropped_rejected,
+            dropped_attempts: s.dropped_attempts,
+            dropped_unreachable: s.dropped_unreachable,
+            dropped_too_large: s.dropped_too_large,
+            requests: s.requests,
         };
         let n = out_size.min(std::mem::size_of::<at_stats>());
         std::ptr::copy_nonoverlapping(

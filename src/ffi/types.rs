@@ -73,6 +73,22 @@ pub const AT_DROP_DELETED: at_drop_reason = 2;
 pub const AT_DROP_STORAGE_FAILED: at_drop_reason = 3;
 /// Memory-only hits (`AT_OFFLINE_NEVER`) still unsent when the tracker closed.
 pub const AT_DROP_UNSENT: at_drop_reason = 4;
+/// The collector refused them: 400 or 413 for a hit sent alone (a refused batch
+/// is bisected first, so only the offending hit goes), or 401 / 403.
+pub const AT_DROP_REJECTED: at_drop_reason = 5;
+/// Their send attempts that reached the server ran out (`max_attempts`).
+pub const AT_DROP_ATTEMPTS_EXHAUSTED: at_drop_reason = 6;
+/// Memory-only hits (`AT_OFFLINE_NEVER`) that found the network unreachable.
+pub const AT_DROP_UNREACHABLE: at_drop_reason = 7;
+/// An event whose envelope alone exceeds `max_batch_bytes`.
+pub const AT_DROP_TOO_LARGE: at_drop_reason = 8;
+
+/// How the api key is presented to the collector.
+pub type at_auth_scheme = u32;
+/// The default: `Authorization: Bearer <key>`.
+pub const AT_AUTH_BEARER: at_auth_scheme = 0;
+/// HTTP Basic with the key as user name and an empty password (Segment-style).
+pub const AT_AUTH_BASIC: at_auth_scheme = 1;
 
 /// Library version, equal to `at_version()` and the package version.
 pub const AT_VERSION_MAJOR: u32 = 0;
@@ -104,6 +120,33 @@ pub struct at_stats {
     pub committed: u64,
     /// Size of the database and its write-ahead log on disk, in bytes.
     pub bytes_on_disk: u64,
+    /// Refused by the collector (`AT_DROP_REJECTED`).
+    pub dropped_rejected: u64,
+    /// Out of attempts (`AT_DROP_ATTEMPTS_EXHAUSTED`).
+    pub dropped_attempts: u64,
+    /// Memory-only hits that found the network unreachable (`AT_DROP_UNREACHABLE`).
+    pub dropped_unreachable: u64,
+    /// Larger than a batch may be (`AT_DROP_TOO_LARGE`).
+    pub dropped_too_large: u64,
+    /// HTTP requests made, including failed ones.
+    pub requests: u64,
+}
+
+/// Outcome of `at_flush` / `at_offline_dispatch`. Counts are hits, not requests.
+/// More fields may be added, only at the end.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct at_dispatch_result {
+    /// `AT_OK` when nothing failed; `AT_ERR_NETWORK` when a failure stopped the
+    /// run or backoff / reachability kept it from starting; `AT_ERR_CANCELLED`
+    /// when the tracker closed first; `AT_ERR_STORAGE` when the store failed.
+    pub status: at_status,
+    /// Hits acknowledged by the collector (and deleted).
+    pub sent: u64,
+    /// Hits whose attempt reached the server and failed; they stay queued.
+    pub failed: u64,
+    /// Hits dropped by policy during the run (refused, out of attempts, too large).
+    pub dropped: u64,
 }
 
 /// Completion of one operation: `status` is `AT_OK`, an error, or
@@ -112,6 +155,11 @@ pub struct at_stats {
 /// called only when that call returned `AT_OK`. It may call any attracker
 /// function, including `at_tracker_free` on its own tracker.
 pub type at_completion_fn = Option<unsafe extern "C" fn(status: at_status, user_data: *mut c_void)>;
+
+/// Completion of a flush or dispatch, on the callback thread, exactly once.
+/// `result` is valid only during the call.
+pub type at_dispatch_fn =
+    Option<unsafe extern "C" fn(result: *const at_dispatch_result, user_data: *mut c_void)>;
 
 /// A log line, on the tracker's callback thread. `message` is valid only during
 /// the call. API keys are never logged.

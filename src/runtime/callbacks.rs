@@ -103,16 +103,28 @@ fn run(shared: &Shared) {
     }
 }
 
+/// A result a completion can carry, with the value reported when the work is
+/// abandoned at shutdown.
+pub trait Outcome: Send + 'static {
+    fn cancelled() -> Self;
+}
+
+impl Outcome for Result<()> {
+    fn cancelled() -> Self {
+        Err(Error::cancelled())
+    }
+}
+
 /// Completes one piece of host-visible work exactly once: `complete` posts the
 /// result to the callback thread; dropping an uncompleted `Completer` (work
-/// abandoned at shutdown) posts `Cancelled`.
-pub struct Completer {
-    done: Option<Completion>,
+/// abandoned at shutdown) posts `T::cancelled()`.
+pub struct Completer<T: Outcome = Result<()>> {
+    done: Option<Box<dyn FnOnce(T) + Send>>,
     queue: CallbackQueue,
 }
 
-impl Completer {
-    pub fn new(queue: &CallbackQueue, done: Completion) -> Self {
+impl<T: Outcome> Completer<T> {
+    pub fn new(queue: &CallbackQueue, done: Box<dyn FnOnce(T) + Send>) -> Self {
         Completer { done: Some(done), queue: queue.clone() }
     }
 
@@ -122,17 +134,17 @@ impl Completer {
         self.done = None;
     }
 
-    pub fn complete(mut self, result: Result<()>) {
+    pub fn complete(mut self, result: T) {
         if let Some(done) = self.done.take() {
             self.queue.post(move || done(result));
         }
     }
 }
 
-impl Drop for Completer {
+impl<T: Outcome> Drop for Completer<T> {
     fn drop(&mut self) {
         if let Some(done) = self.done.take() {
-            self.queue.post(move || done(Err(Error::cancelled())));
+            self.queue.post(move || done(T::cancelled()));
         }
     }
 }
@@ -159,7 +171,7 @@ mod tests {
     fn a_dropped_completer_reports_cancelled() {
         let q = CallbackQueue::start("test-cb").unwrap();
         let (tx, rx) = mpsc::channel();
-        drop(Completer::new(&q, Box::new(move |r| tx.send(r).unwrap())));
+        drop(Completer::new(&q, Box::new(move |r: Result<()>| tx.send(r).unwrap())));
         q.shutdown();
         assert_eq!(rx.recv().unwrap().unwrap_err().status, crate::Status::Cancelled);
     }

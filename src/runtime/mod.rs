@@ -6,6 +6,6 @@ pub mod callbacks;
 pub mod oneshot;
 pub mod report;
 
-pub use callbacks::{CallbackQueue, Completer, Completion};
+pub use callbacks::{CallbackQueue, Completer, Completion, Outcome};
 pub use oneshot::Oneshot;
 pub use report::{Reporter, Stats, StatsSnapshot};

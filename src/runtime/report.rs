@@ -21,6 +21,12 @@ pub struct Stats {
     pub dropped_storage: AtomicU64,
     pub dropped_unsent: AtomicU64,
     pub committed: AtomicU64,
+    pub dropped_rejected: AtomicU64,
+    pub dropped_attempts: AtomicU64,
+    pub dropped_unreachable: AtomicU64,
+    pub dropped_too_large: AtomicU64,
+    /// HTTP requests made (including failed ones).
+    pub requests: AtomicU64,
 }
 
 /// A consistent-enough copy of the counters plus the live queue figures.
@@ -39,6 +45,11 @@ pub struct StatsSnapshot {
     pub committed: u64,
     /// Size of the database and its WAL on disk.
     pub bytes_on_disk: u64,
+    pub dropped_rejected: u64,
+    pub dropped_attempts: u64,
+    pub dropped_unreachable: u64,
+    pub dropped_too_large: u64,
+    pub requests: u64,
 }
 
 impl Stats {
@@ -52,6 +63,11 @@ impl Stats {
             dropped_storage: self.dropped_storage.load(Relaxed),
             dropped_unsent: self.dropped_unsent.load(Relaxed),
             committed: self.committed.load(Relaxed),
+            dropped_rejected: self.dropped_rejected.load(Relaxed),
+            dropped_attempts: self.dropped_attempts.load(Relaxed),
+            dropped_unreachable: self.dropped_unreachable.load(Relaxed),
+            dropped_too_large: self.dropped_too_large.load(Relaxed),
+            requests: self.requests.load(Relaxed),
             ..StatsSnapshot::default()
         }
     }
@@ -108,6 +124,20 @@ impl Reporter {
                 LogLevel::Warn,
                 "memory-only hits were unsent when the tracker closed",
             ),
+            DropReason::Rejected => {
+                (&self.stats.dropped_rejected, LogLevel::Warn, "the collector refused them")
+            }
+            DropReason::AttemptsExhausted => {
+                (&self.stats.dropped_attempts, LogLevel::Warn, "their send attempts ran out (max_attempts)")
+            }
+            DropReason::Unreachable => (
+                &self.stats.dropped_unreachable,
+                LogLevel::Warn,
+                "memory-only hits found the network unreachable",
+            ),
+            DropReason::TooLarge => {
+                (&self.stats.dropped_too_large, LogLevel::Warn, "each is larger than max_batch_bytes")
+            }
         };
         counter.fetch_add(n, Relaxed);
         self.log(level, format!("dropped {n} hit(s): {why}"));

@@ -7,8 +7,10 @@
 //! that is not corruption.
 
 mod open;
+pub mod ops;
 pub mod reader;
 mod salvage;
+pub mod sender_lock;
 pub mod schema;
 pub mod writer;
 
@@ -19,7 +21,8 @@ use crate::error::{Error, Status};
 pub use open::{open, OpenedStore};
 pub use reader::Reader;
 pub use salvage::SalvageReport;
-pub use writer::{Writer, WriterHandle};
+pub use sender_lock::SenderLock;
+pub use writer::{Writer, WriterHandle, WriterSettings};
 
 /// Row state: waiting to be sent.
 pub const STATE_PENDING: i64 = 0;

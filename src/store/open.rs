@@ -11,9 +11,11 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::config::{Config, LogLevel, Synchronous};
 use crate::error::{Error, Result};
+use crate::hit::new_message_id;
 use crate::runtime::Reporter;
+use crate::store::ops::recover_in_flight;
 use crate::store::salvage::{move_aside, salvage_into, SalvageReport};
-use crate::store::{classify, is_corruption, schema, STATE_IN_FLIGHT, STATE_PENDING};
+use crate::store::{classify, is_corruption, schema, SenderLock};
 
 /// Connections to a freshly opened, checked and recovered store.
 pub struct OpenedStore {
@@ -21,6 +23,10 @@ pub struct OpenedStore {
     pub reader: Connection,
     /// Rows returned from `in_flight` to `pending` by crash recovery.
     pub recovered_in_flight: u64,
+    /// Held when this tracker is the store's sender (see `SenderLock`).
+    pub sender: Option<SenderLock>,
+    /// The visitor id kept in the store, created on first open.
+    pub visitor_id: String,
     /// Set when the file was damaged and replaced.
     pub salvage: Option<SalvageReport>,
 }
@@ -65,12 +71,13 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
             fresh
         }
     };
-    let recovered_in_flight = writer
-        .execute(
-            "UPDATE hits SET state = ?1 WHERE state = ?2",
-            rusqlite::params![STATE_PENDING, STATE_IN_FLIGHT],
-        )
-        .map_err(|e| classify(e, "recovering hits left in flight"))? as u64;
+    // Rows in flight belong to the sender; only the sender may take them back.
+    let sender = SenderLock::try_acquire(path)?;
+    let recovered_in_flight = match sender {
+        Some(_) => recover_in_flight(&writer)?,
+        None => 0,
+    };
+    let visitor_id = visitor_id(&writer)?;
     if recovered_in_flight > 0 {
         reporter.log(
             LogLevel::Info,
@@ -83,7 +90,15 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
             .map_err(|e| classify(e, "limiting the store size"))?;
     }
     let reader = open_reader(path, config)?;
-    Ok(OpenedStore { writer, reader, recovered_in_flight, salvage })
+    Ok(OpenedStore { writer, reader, recovered_in_flight, sender, visitor_id, salvage })
+}
+
+/// The store's visitor id (sent as `anonymousId`), created on first open.
+fn visitor_id(conn: &Connection) -> Result<String> {
+    let fail = |e| classify(e, "reading the visitor id");
+    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('visitor_id', ?1)", [new_message_id()])
+        .map_err(fail)?;
+    conn.query_row("SELECT value FROM meta WHERE key = 'visitor_id'", [], |r| r.get(0)).map_err(fail)
 }
 
 /// Creates the parent directory (0700) and an empty file (0600) when missing, so

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::hit::{HitKind, StoredHit};
 use crate::store::classify;
 
-const COLUMNS: &str = "id, message_id, kind, type, url, body, created_ms, retry_count, is_offline";
+pub(crate) const COLUMNS: &str = "id, message_id, kind, type, url, body, created_ms, retry_count, is_offline";
 
 pub struct Reader {
     conn: Mutex<Connection>,
@@ -63,35 +63,36 @@ impl Reader {
         let mut read = Read::default();
         while let Some(r) = rows.next().map_err(fail)? {
             let id = r.get::<_, i64>(0).map_err(fail)? as u64;
-            match self.decode(id, r) {
+            match decode_row(id, r, &self.batch_url) {
                 Some(hit) => read.hits.push(hit),
                 None => read.undecodable.push(id),
             }
         }
         Ok(read)
     }
+}
 
-    fn decode(&self, id: u64, r: &rusqlite::Row<'_>) -> Option<StoredHit> {
-        let kind = HitKind::from_code(r.get(2).ok()?)?;
-        let url: Option<String> = r.get(4).ok()?;
-        let body: Option<String> = r.get(5).ok()?;
-        let url = match kind {
-            HitKind::Url => url?,
-            HitKind::Event => {
-                body.as_ref()?;
-                self.batch_url.clone()
-            }
-        };
-        Some(StoredHit {
-            id,
-            message_id: r.get(1).ok()?,
-            kind,
-            hit_type: r.get(3).ok()?,
-            url,
-            body,
-            created_ms: r.get(6).ok()?,
-            retry_count: u32::try_from(r.get::<_, i64>(7).ok()?).ok()?,
-            is_offline: r.get::<_, i64>(8).ok()? != 0,
-        })
-    }
+/// Decodes a row selected with `COLUMNS`; `None` when it is damaged.
+pub(crate) fn decode_row(id: u64, r: &rusqlite::Row<'_>, batch_url: &str) -> Option<StoredHit> {
+    let kind = HitKind::from_code(r.get(2).ok()?)?;
+    let url: Option<String> = r.get(4).ok()?;
+    let body: Option<String> = r.get(5).ok()?;
+    let url = match kind {
+        HitKind::Url => url?,
+        HitKind::Event => {
+            body.as_ref()?;
+            batch_url.to_owned()
+        }
+    };
+    Some(StoredHit {
+        id,
+        message_id: r.get(1).ok()?,
+        kind,
+        hit_type: r.get(3).ok()?,
+        url,
+        body,
+        created_ms: r.get(6).ok()?,
+        retry_count: u32::try_from(r.get::<_, i64>(7).ok()?).ok()?,
+        is_offline: r.get::<_, i64>(8).ok()? != 0,
+    })
 }

@@ -12,13 +12,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::config::{DropReason, LogLevel};
 use crate::error::{Error, Result};
-use crate::hit::NewHit;
-use crate::runtime::{Completer, Oneshot, Reporter};
-use crate::store::{classify, STATE_PENDING};
+use crate::hit::{NewHit, StoredHit};
+use crate::runtime::Reporter;
+use crate::store::classify;
+use crate::store::ops::{self, TxEffects};
+pub use crate::store::ops::{Op, Reply, Settlement};
 
 /// Batched inserts are committed at the latest when this many are queued.
 const GROUP_TARGET: usize = 1024;
@@ -29,52 +31,6 @@ const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(8);
 /// Retained hits are retried this many per transaction.
 const RETRY_CHUNK: usize = 64;
-
-/// Per-row size in SQL, the same formula as `hit::stored_size`.
-pub(crate) const SIZE_SQL: &str =
-    "(64 + octet_length(type) + coalesce(octet_length(url), 0) + coalesce(octet_length(body), 0))";
-
-pub type Reply<T> = Arc<Oneshot<Result<T>>>;
-
-/// One unit of work for the writer.
-pub enum Op {
-    /// Store a hit. `wait` is answered after the commit (durability on return);
-    /// `done` is the host's completion.
-    Insert {
-        hit: NewHit,
-        done: Option<Completer>,
-        wait: Option<Reply<()>>,
-    },
-    DeleteAll {
-        reply: Reply<u64>,
-    },
-    DeleteOlderThan {
-        before_ms: i64,
-        reply: Reply<u64>,
-    },
-    /// Rows the reader could not decode.
-    DeleteUndecodable {
-        ids: Vec<u64>,
-    },
-    /// Runs after everything queued before it is applied; `Err` when hits accepted
-    /// before it are still uncommitted (the store is failing).
-    Barrier {
-        then: Box<dyn FnOnce(Result<()>) + Send>,
-    },
-}
-
-impl Op {
-    fn is_urgent(&self) -> bool {
-        !matches!(self, Op::Insert { wait: None, .. })
-    }
-
-    /// An op refused at submission: its caller gets the status, not a callback.
-    fn disarm(self) {
-        if let Op::Insert { done: Some(done), .. } = self {
-            done.disarm();
-        }
-    }
-}
 
 struct Queue {
     ops: Vec<Op>,
@@ -181,17 +137,27 @@ impl WriterHandle {
     }
 }
 
+/// Called after each commit that stored hits, with the number of stored hits
+/// (the delivery engine's threshold trigger). Must not block.
+pub type CommitHook = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// How the writer runs.
+pub struct WriterSettings {
+    pub limits: Limits,
+    /// How long batched inserts gather before a commit.
+    pub window: Duration,
+    pub batched: bool,
+    /// The URL leased events report as theirs.
+    pub batch_url: String,
+    pub on_commit: Option<CommitHook>,
+}
+
 /// Starts the writer thread on `conn`.
 pub struct Writer;
 
 impl Writer {
-    pub fn start(
-        conn: Connection,
-        reporter: Reporter,
-        limits: Limits,
-        window: Duration,
-        batched: bool,
-    ) -> Result<WriterHandle> {
+    pub fn start(conn: Connection, reporter: Reporter, settings: WriterSettings) -> Result<WriterHandle> {
+        let WriterSettings { limits, window, batched, batch_url, on_commit } = settings;
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 ops: Vec::new(),
@@ -216,6 +182,8 @@ impl Writer {
             shared: Arc::clone(&shared),
             reporter,
             limits,
+            batch_url,
+            on_commit,
             count: 0,
             bytes: 0,
             data_version: -1,
@@ -244,6 +212,8 @@ struct WriterState {
     shared: Arc<Shared>,
     reporter: Reporter,
     limits: Limits,
+    batch_url: String,
+    on_commit: Option<CommitHook>,
     count: u64,
     bytes: u64,
     data_version: i64,
@@ -252,6 +222,13 @@ struct WriterState {
     retained: Vec<Op>,
     retry_at: Option<Instant>,
     retry_delay: Duration,
+}
+
+/// What one op produced inside a transaction.
+#[derive(Clone)]
+enum Done {
+    Count(u64),
+    Leased(Vec<StoredHit>),
 }
 
 enum Next {
@@ -401,81 +378,82 @@ impl WriterState {
     }
 
     /// Applies `ops` in order in one immediate transaction, then enforces the
-    /// limits. On success returns one result per op (the count of a delete).
-    fn transact(&mut self, ops: &[Op]) -> Result<Vec<Result<u64>>> {
+    /// limits. On success returns one result per op.
+    fn transact(&mut self, ops: &[Op]) -> Result<Vec<Result<Done>>> {
         self.check_foreign_writes().map_err(|e| classify(e, "reading the store version"))?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(e, "starting a commit"))?;
-        let (mut count, mut bytes) = (self.count, self.bytes);
+        let mut fx = TxEffects { count: self.count, bytes: self.bytes, ..TxEffects::default() };
         let mut results = Vec::with_capacity(ops.len());
-        let mut deleted: Vec<String> = Vec::new();
-        let mut undecodable: Vec<String> = Vec::new();
-        let mut committed = 0;
-        let mut recount = false;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .map_err(|e| classify(e, "preparing an insert"))?;
-            for op in ops {
-                let n = match op {
-                    Op::Insert { hit: h, .. } => {
-                        insert
-                            .execute(params![
-                                h.message_id,
-                                h.kind.code(),
-                                h.hit_type,
-                                h.url,
-                                h.body,
-                                h.created_ms,
-                                h.is_offline,
-                                STATE_PENDING
-                            ])
-                            .map_err(|e| classify(e, "storing a hit"))?;
-                        count += 1;
-                        bytes += h.size();
-                        committed += 1;
-                        0
+        for op in ops {
+            let done = match op {
+                Op::Insert { hit, .. } => ops::insert(&tx, hit, &mut fx).map(Done::Count)?,
+                Op::DeleteAll { .. } => {
+                    Done::Count(ops::delete_where(&tx, "1", [], DropReason::Deleted, &mut fx)?)
+                }
+                Op::DeleteOlderThan { before_ms, .. } => Done::Count(ops::delete_where(
+                    &tx,
+                    "created_ms < ?1",
+                    [*before_ms],
+                    DropReason::Deleted,
+                    &mut fx,
+                )?),
+                Op::DeleteUndecodable { ids } => {
+                    for id in ids {
+                        ops::delete_where(&tx, "id = ?1", [*id as i64], DropReason::Corrupt, &mut fx)?;
                     }
-                    Op::DeleteAll { .. } => delete_where(&tx, "1", [], &mut deleted)?,
-                    Op::DeleteOlderThan { before_ms, .. } => {
-                        delete_where(&tx, "created_ms < ?1", [*before_ms], &mut deleted)?
-                    }
-                    Op::DeleteUndecodable { ids } => {
-                        let mut n = 0;
-                        for id in ids {
-                            n += delete_where(&tx, "id = ?1", [*id as i64], &mut undecodable)?;
-                        }
-                        n
-                    }
-                    Op::Barrier { .. } => 0,
-                };
-                recount |= n > 0;
-                results.push(Ok(n));
+                    Done::Count(0)
+                }
+                Op::Lease { max_id, due_ms, limit, .. } => {
+                    Done::Leased(ops::lease(&tx, *max_id, *due_ms, *limit, &self.batch_url, &mut fx)?)
+                }
+                Op::Settle { settlement, .. } => {
+                    ops::settle(&tx, settlement, &mut fx)?;
+                    Done::Count(0)
+                }
+                Op::RecoverInFlight { .. } => Done::Count(ops::recover_in_flight(&tx)?),
+                Op::MaxId { .. } => Done::Count(ops::max_id(&tx)?),
+                Op::Barrier { .. } => Done::Count(0),
+            };
+            results.push(Ok(done));
+        }
+        ops::enforce_limits(&tx, self.limits.max_hits, self.limits.max_bytes, &mut fx)?;
+        tx.commit().map_err(|e| classify(e, "committing"))?;
+        self.count = fx.count;
+        self.bytes = fx.bytes;
+        let stats = &self.reporter.stats;
+        stats.committed.fetch_add(fx.committed, Relaxed);
+        stats.sent.fetch_add(fx.delivered, Relaxed);
+        let mut by_reason: Vec<(DropReason, Vec<String>)> = Vec::new();
+        for (reason, id) in fx.dropped {
+            match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, ids)) => ids.push(id),
+                None => by_reason.push((reason, vec![id])),
             }
         }
-        if recount {
-            (count, bytes) = totals(&tx).map_err(|e| classify(e, "counting stored hits"))?;
+        for (reason, ids) in by_reason {
+            self.reporter.dropped(reason, ids);
         }
-        let overflow = enforce_limits(self.limits, &tx, &mut count, &mut bytes)?;
-        tx.commit().map_err(|e| classify(e, "committing"))?;
-        self.count = count;
-        self.bytes = bytes;
-        self.reporter.stats.committed.fetch_add(committed, Relaxed);
-        self.reporter.dropped(DropReason::Deleted, deleted);
-        self.reporter.dropped(DropReason::Corrupt, undecodable);
-        self.reporter.dropped(DropReason::Overflow, overflow);
+        if fx.committed > 0 {
+            if let Some(notify) = &self.on_commit {
+                notify(self.count);
+            }
+        }
         Ok(results)
     }
 
     /// Answers every op of a group with its result. Deletes also apply to hits
     /// waiting in memory, which were accepted before them.
-    fn finish(&mut self, ops: Vec<Op>, results: Vec<Result<u64>>) {
+    fn finish(&mut self, ops: Vec<Op>, results: Vec<Result<Done>>) {
         for (op, r) in ops.into_iter().zip(results) {
+            let count = |r: Result<Done>| {
+                r.map(|d| match d {
+                    Done::Count(n) => n,
+                    Done::Leased(_) => 0,
+                })
+            };
             match op {
                 Op::Insert { done, wait, .. } => {
                     if let Some(w) = wait {
@@ -484,11 +462,21 @@ impl WriterState {
                         done.complete(Ok(()));
                     }
                 }
-                Op::DeleteAll { reply } => reply.send(r.map(|n| n + self.drop_retained(|_| true))),
+                Op::DeleteAll { reply } => reply.send(count(r).map(|n| n + self.drop_retained(|_| true))),
                 Op::DeleteOlderThan { before_ms, reply } => {
-                    reply.send(r.map(|n| n + self.drop_retained(|h| h.created_ms < before_ms)))
+                    reply.send(count(r).map(|n| n + self.drop_retained(|h| h.created_ms < before_ms)))
                 }
                 Op::DeleteUndecodable { .. } => {}
+                Op::Lease { reply, .. } => reply.send(r.map(|d| match d {
+                    Done::Leased(hits) => hits,
+                    Done::Count(_) => Vec::new(),
+                })),
+                Op::Settle { reply, .. } => {
+                    if let Some(reply) = reply {
+                        reply.send(r.map(|_| ()));
+                    }
+                }
+                Op::RecoverInFlight { reply } | Op::MaxId { reply } => reply.send(count(r)),
                 Op::Barrier { then } => then(if self.retained.is_empty() {
                     Ok(())
                 } else {
@@ -565,7 +553,7 @@ impl WriterState {
         let v: i64 = self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         if v != self.data_version {
             self.data_version = v;
-            (self.count, self.bytes) = totals(&self.conn)?;
+            (self.count, self.bytes) = ops::totals(&self.conn)?;
         }
         Ok(())
     }
@@ -581,67 +569,4 @@ impl WriterState {
         self.shared.stored.store(self.count, Relaxed);
         self.shared.stored_bytes.store(self.bytes, Relaxed);
     }
-}
-
-fn totals(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
-    conn.query_row(&format!("SELECT count(*), coalesce(sum({SIZE_SQL}), 0) FROM hits"), [], |r| {
-        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-    })
-}
-
-fn delete_where<P: rusqlite::Params>(
-    tx: &rusqlite::Transaction<'_>,
-    condition: &str,
-    params: P,
-    ids: &mut Vec<String>,
-) -> Result<u64> {
-    let fail = |e| classify(e, "deleting hits");
-    let mut stmt = tx
-        .prepare_cached(&format!("DELETE FROM hits WHERE {condition} RETURNING message_id"))
-        .map_err(fail)?;
-    let mut rows = stmt.query(params).map_err(fail)?;
-    let mut n = 0;
-    while let Some(r) = rows.next().map_err(fail)? {
-        ids.push(r.get::<_, String>(0).unwrap_or_default());
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// Drops the oldest pending hits until the store is within its limits; returns
-/// their message ids. Rows in flight are never dropped here.
-fn enforce_limits(
-    limits: Limits,
-    tx: &rusqlite::Transaction<'_>,
-    count: &mut u64,
-    bytes: &mut u64,
-) -> Result<Vec<String>> {
-    let Limits { max_hits, max_bytes } = limits;
-
-    if *count <= max_hits && *bytes <= max_bytes {
-        return Ok(Vec::new());
-    }
-    let fail = |e| classify(e, "dropping the oldest hits");
-    let mut dropped = Vec::new();
-    let mut last_id = None;
-    {
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "SELECT id, message_id, {SIZE_SQL} FROM hits WHERE state = ?1 ORDER BY id"
-            ))
-            .map_err(fail)?;
-        let mut rows = stmt.query([STATE_PENDING]).map_err(fail)?;
-        while *count > max_hits || *bytes > max_bytes {
-            let Some(r) = rows.next().map_err(fail)? else { break };
-            last_id = Some(r.get::<_, i64>(0).map_err(fail)?);
-            dropped.push(r.get::<_, String>(1).unwrap_or_default());
-            *count -= 1;
-            *bytes = bytes.saturating_sub(r.get::<_, i64>(2).map_err(fail)? as u64);
-        }
-    }
-    if let Some(last) = last_id {
-        tx.execute("DELETE FROM hits WHERE state = ?1 AND id <= ?2", params![STATE_PENDING, last])
-            .map_err(fail)?;
-    }
-    Ok(dropped)
 }

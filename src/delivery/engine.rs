@@ -1,0 +1,748 @@
+//! The delivery thread: decides when to send (flush triggers, dispatch requests,
+//! backoff, reachability), runs sends, and settles every hit's fate.
+//!
+//! It never runs host callbacks (completions are posted to the callback thread),
+//! never touches SQLite (the writer leases and settles rows), and sleeps on a
+//! condition variable when there is nothing to do.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::clock::Clock;
+use crate::config::{AuthScheme, Config, DropReason, LogLevel, ModeCell, OfflineMode};
+use crate::delivery::policy;
+use crate::delivery::send::{self, Fate, SendContext, Stop};
+use crate::delivery::transport::{Abort, Transport};
+use crate::error::{Error, Result};
+use crate::hit::{NewHit, StoredHit};
+use crate::runtime::{Completer, Oneshot, Outcome, Reporter};
+use crate::store::writer::{Op, Settlement};
+use crate::store::{SenderLock, WriterHandle};
+
+/// What `at_flush` / `at_offline_dispatch` report. Counts are hits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// `Ok` when nothing failed; `Network` when a failure stopped the run (or
+    /// backoff / reachability kept it from starting); `Cancelled` at shutdown.
+    pub status: Result<()>,
+    pub sent: u64,
+    /// Attempts that reached the server and failed (the hits stay queued).
+    pub failed: u64,
+    pub dropped: u64,
+}
+
+impl Default for DispatchReport {
+    fn default() -> Self {
+        DispatchReport { status: Ok(()), sent: 0, failed: 0, dropped: 0 }
+    }
+}
+
+impl Outcome for DispatchReport {
+    fn cancelled() -> Self {
+        DispatchReport { status: Err(Error::cancelled()), ..Default::default() }
+    }
+}
+
+impl DispatchReport {
+    fn merge(&mut self, other: &DispatchReport) {
+        self.sent += other.sent;
+        self.failed += other.failed;
+        self.dropped += other.dropped;
+        if self.status.is_ok() {
+            self.status = other.status.clone();
+        }
+    }
+}
+
+/// The delivery part of the tracker's configuration.
+#[derive(Clone)]
+pub struct DeliverySettings {
+    pub batch_url: String,
+    pub api_key: Option<String>,
+    pub auth: AuthScheme,
+    pub gzip: bool,
+    pub max_batch_events: u32,
+    pub max_batch_bytes: u32,
+    pub max_attempts: u32,
+    pub max_memory_hits: usize,
+    pub flush_interval: Option<Duration>,
+    pub flush_threshold: u64,
+    pub anonymous_id: String,
+}
+
+impl DeliverySettings {
+    pub fn from_config(c: &Config, anonymous_id: String) -> Self {
+        DeliverySettings {
+            batch_url: c.batch_url(),
+            api_key: c.api_key.clone(),
+            auth: c.auth,
+            gzip: c.gzip,
+            max_batch_events: c.max_batch_events,
+            max_batch_bytes: c.max_batch_bytes,
+            max_attempts: c.max_attempts,
+            max_memory_hits: c.max_queue_size as usize,
+            flush_interval: (c.flush_interval_ms > 0)
+                .then(|| Duration::from_millis(c.flush_interval_ms.into())),
+            flush_threshold: c.flush_threshold.into(),
+            anonymous_id,
+        }
+    }
+}
+
+type DispatchCompleter = Completer<DispatchReport>;
+
+/// A memory-only hit (`OfflineMode::Never`).
+struct Memory {
+    hit: StoredHit,
+    done: Option<Completer>,
+    not_before_ms: i64,
+}
+
+struct State {
+    flushes: Vec<DispatchCompleter>,
+    dispatches: Vec<DispatchCompleter>,
+    outbox: VecDeque<Memory>,
+    /// Stored hits after the writer's last commit (threshold trigger).
+    stored: u64,
+    /// Hits were committed since the last automatic send.
+    fresh: bool,
+    host_reachable: bool,
+    /// The network came back: send now.
+    restored: bool,
+    nudged: bool,
+    closing: Option<Instant>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+    abort: Abort,
+    finished: Arc<Oneshot<()>>,
+}
+
+/// The tracker's handle on its delivery thread.
+pub struct Delivery {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Pacing shared by every automatic send: consecutive failures and the pause
+/// they impose.
+#[derive(Default)]
+struct Pacing {
+    failures: u32,
+    paused_until_ms: i64,
+    /// The last failure was a transport error: automatic sends are probes.
+    offline: bool,
+}
+
+struct Engine {
+    shared: Arc<Shared>,
+    settings: DeliverySettings,
+    writer: Arc<WriterHandle>,
+    mode: Arc<ModeCell>,
+    clock: Arc<dyn Clock>,
+    reporter: Reporter,
+    transport: Box<dyn Transport>,
+    sender: Option<SenderLock>,
+    db: std::path::PathBuf,
+    pacing: Pacing,
+    last_auto_ms: i64,
+    /// No stored hit was waiting at the last look.
+    idle: bool,
+    rng: u64,
+}
+
+enum Job {
+    Requests { dispatches: Vec<DispatchCompleter>, flushes: Vec<DispatchCompleter> },
+    Auto,
+    Outbox,
+    DropOutbox,
+    Close { dispatches: Vec<DispatchCompleter>, flushes: Vec<DispatchCompleter> },
+}
+
+/// What the engine needs from the tracker to start.
+pub struct DeliveryParts {
+    pub writer: Arc<WriterHandle>,
+    pub mode: Arc<ModeCell>,
+    pub clock: Arc<dyn Clock>,
+    pub reporter: Reporter,
+    pub transport: Box<dyn Transport>,
+    pub abort: Abort,
+    pub sender: Option<SenderLock>,
+    pub db: std::path::PathBuf,
+}
+
+impl Delivery {
+    /// The engine's shared state, created before the writer so the writer's
+    /// commit hook can wake it.
+    pub fn prepare(abort: Abort) -> Arc<DeliveryWake> {
+        Arc::new(DeliveryWake(Arc::new(Shared {
+            state: Mutex::new(State {
+                flushes: Vec::new(),
+                dispatches: Vec::new(),
+                outbox: VecDeque::new(),
+                stored: 0,
+                fresh: false,
+                host_reachable: true,
+                restored: false,
+                nudged: false,
+                closing: None,
+                // `stored` is refreshed from the writer before the first wait.
+            }),
+            wake: Condvar::new(),
+            abort,
+            finished: Oneshot::new(),
+        })))
+    }
+
+    pub fn start(wake: &DeliveryWake, settings: DeliverySettings, parts: DeliveryParts) -> Result<Delivery> {
+        let shared = Arc::clone(&wake.0);
+        shared.state.lock().stored = parts.writer.stored();
+        let now = parts.clock.now_ms();
+        let engine = Engine {
+            shared: Arc::clone(&shared),
+            settings,
+            writer: parts.writer,
+            mode: parts.mode,
+            clock: parts.clock,
+            reporter: parts.reporter,
+            transport: parts.transport,
+            sender: parts.sender,
+            db: parts.db,
+            pacing: Pacing::default(),
+            last_auto_ms: now,
+            idle: true,
+            rng: seed(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("attracker-delivery".into())
+            .spawn(move || engine.run())
+            .map_err(|e| Error::internal(format!("cannot start the delivery thread: {e}")))?;
+        Ok(Delivery { shared, thread: Mutex::new(Some(thread)) })
+    }
+
+    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut st = self.shared.state.lock();
+        let r = f(&mut st);
+        drop(st);
+        self.shared.wake.notify_one();
+        r
+    }
+
+    /// Queues a memory-only hit; beyond `max_memory_hits` the oldest are dropped.
+    pub fn enqueue_memory(&self, hit: NewHit, done: Option<Completer>, reporter: &Reporter, limit: usize) {
+        let stored = StoredHit {
+            id: 0,
+            url: hit.url.clone().unwrap_or_default(),
+            message_id: hit.message_id,
+            kind: hit.kind,
+            hit_type: hit.hit_type,
+            body: hit.body,
+            created_ms: hit.created_ms,
+            retry_count: 0,
+            is_offline: hit.is_offline,
+        };
+        let gone: Vec<Memory> = self.with_state(|st| {
+            st.outbox.push_back(Memory { hit: stored, done, not_before_ms: 0 });
+            let excess = st.outbox.len().saturating_sub(limit);
+            st.outbox.drain(..excess).collect()
+        });
+        drop_memory(gone, DropReason::Overflow, reporter);
+    }
+
+    pub fn memory_len(&self) -> usize {
+        self.shared.state.lock().outbox.len()
+    }
+
+    pub fn flush(&self, done: DispatchCompleter) {
+        self.with_state(|st| st.flushes.push(done));
+    }
+
+    pub fn dispatch(&self, done: DispatchCompleter) {
+        self.with_state(|st| st.dispatches.push(done));
+    }
+
+    pub fn set_reachable(&self, reachable: bool) {
+        self.with_state(|st| {
+            if reachable && !st.host_reachable {
+                st.restored = true;
+            }
+            st.host_reachable = reachable;
+        });
+    }
+
+    /// Wakes the thread to look at the clock again (for injected clocks).
+    pub fn nudge(&self) {
+        self.with_state(|st| st.nudged = true);
+    }
+
+    /// Sends what it can until `deadline`, then aborts the transfer in flight
+    /// (its hits stay stored), completes every request and joins the thread.
+    pub fn close(&self, deadline: Instant) {
+        self.with_state(|st| {
+            st.closing.get_or_insert(deadline);
+        });
+        if self.shared.finished.wait_until(deadline).is_none() {
+            self.shared.abort.trigger();
+        }
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Wakes the delivery thread from the writer's commit hook.
+pub struct DeliveryWake(Arc<Shared>);
+
+impl DeliveryWake {
+    pub fn stored(&self, count: u64) {
+        let mut st = self.0.state.lock();
+        st.stored = count;
+        st.fresh = true;
+        drop(st);
+        self.0.wake.notify_one();
+    }
+}
+
+fn drop_memory(gone: Vec<Memory>, reason: DropReason, reporter: &Reporter) {
+    if gone.is_empty() {
+        return;
+    }
+    let mut ids = Vec::with_capacity(gone.len());
+    for m in gone {
+        ids.push(m.hit.message_id);
+        if let Some(done) = m.done {
+            let status = match reason {
+                DropReason::Unsent => Error::cancelled(),
+                _ => Error::new(crate::Status::Network, format!("the hit was dropped: {reason:?}")),
+            };
+            done.complete(Err(status));
+        }
+    }
+    reporter.dropped(reason, ids);
+}
+
+fn seed() -> u64 {
+    let bytes = *uuid::Uuid::new_v4().as_bytes();
+    u64::from_le_bytes(bytes[..8].try_into().unwrap_or([1; 8])) | 1
+}
+
+impl Engine {
+    fn run(mut self) {
+        loop {
+            match self.next_job() {
+                Job::Requests { dispatches, flushes } => self.serve(dispatches, flushes),
+                Job::Auto => {
+                    self.last_auto_ms = self.clock.now_ms();
+                    self.drain_store(Scope::Auto);
+                }
+                Job::Outbox => {
+                    self.drain_memory(false);
+                }
+                Job::DropOutbox => {
+                    let gone: Vec<Memory> = self.shared.state.lock().outbox.drain(..).collect();
+                    drop_memory(gone, DropReason::Unreachable, &self.reporter);
+                }
+                Job::Close { dispatches, flushes } => {
+                    self.close(dispatches, flushes);
+                    break;
+                }
+            }
+        }
+        self.shared.finished.send(());
+    }
+
+    fn next_job(&mut self) -> Job {
+        let shared = Arc::clone(&self.shared);
+        let mut st = shared.state.lock();
+        loop {
+            if st.closing.is_some() {
+                return Job::Close {
+                    dispatches: std::mem::take(&mut st.dispatches),
+                    flushes: std::mem::take(&mut st.flushes),
+                };
+            }
+            if !st.dispatches.is_empty() || !st.flushes.is_empty() {
+                return Job::Requests {
+                    dispatches: std::mem::take(&mut st.dispatches),
+                    flushes: std::mem::take(&mut st.flushes),
+                };
+            }
+            let now = self.clock.now_ms();
+            let mode = self.mode.get();
+            if st.restored {
+                st.restored = false;
+                self.pacing = Pacing::default();
+                if mode == OfflineMode::Required && st.stored > 0 {
+                    return Job::Auto;
+                }
+            }
+            st.nudged = false;
+            let paused = now < self.pacing.paused_until_ms;
+            if mode == OfflineMode::Never && !st.outbox.is_empty() {
+                if !st.host_reachable {
+                    return Job::DropOutbox;
+                }
+                let due = st.outbox.iter().any(|m| m.not_before_ms <= now);
+                if due && !paused {
+                    return Job::Outbox;
+                }
+            }
+            let mut wake_at: Option<i64> = None;
+            if st.stored == 0 {
+                self.idle = true;
+            } else if self.idle {
+                // The timer runs from the first hit waiting, not from the last send.
+                self.idle = false;
+                self.last_auto_ms = now;
+            }
+            if mode == OfflineMode::Required && st.host_reachable && st.stored > 0 {
+                if paused {
+                    wake_at = Some(self.pacing.paused_until_ms);
+                } else {
+                    let threshold = st.fresh
+                        && self.settings.flush_threshold > 0
+                        && st.stored >= self.settings.flush_threshold;
+                    let timer_at =
+                        self.settings.flush_interval.map(|i| self.last_auto_ms + i.as_millis() as i64);
+                    let timer = timer_at.is_some_and(|at| now >= at);
+                    if threshold || timer || self.pacing.failures > 0 {
+                        st.fresh = false;
+                        return Job::Auto;
+                    }
+                    wake_at = timer_at;
+                }
+            }
+            if mode == OfflineMode::Never && !st.outbox.is_empty() {
+                let first = st.outbox.iter().map(|m| m.not_before_ms).min().unwrap_or(now);
+                let at = first.max(self.pacing.paused_until_ms);
+                wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
+            }
+            match wake_at {
+                Some(at) => {
+                    let wait = Duration::from_millis(at.saturating_sub(now).max(1) as u64);
+                    shared.wake.wait_for(&mut st, wait);
+                }
+                None => shared.wake.wait(&mut st),
+            }
+        }
+    }
+
+    fn serve(&mut self, dispatches: Vec<DispatchCompleter>, flushes: Vec<DispatchCompleter>) {
+        if !dispatches.is_empty() {
+            let report = self.drain_store(Scope::Dispatch);
+            dispatches.into_iter().for_each(|d| d.complete(report.clone()));
+        }
+        if !flushes.is_empty() {
+            let report = self.flush_now();
+            flushes.into_iter().for_each(|d| d.complete(report.clone()));
+        }
+    }
+
+    /// `at_flush`: what is due, honouring backoff and reachability.
+    fn flush_now(&mut self) -> DispatchReport {
+        let mode = self.mode.get();
+        if mode == OfflineMode::Always {
+            return DispatchReport::default();
+        }
+        let reachable = self.shared.state.lock().host_reachable;
+        if !reachable {
+            return network_report("the host reports the network unreachable");
+        }
+        if self.clock.now_ms() < self.pacing.paused_until_ms {
+            return network_report("sending is paused by backoff after a failure");
+        }
+        let mut report = self.drain_memory(true);
+        if report.status.is_ok() {
+            report.merge(&self.drain_store(Scope::Flush));
+        }
+        report
+    }
+
+    fn close(&mut self, dispatches: Vec<DispatchCompleter>, flushes: Vec<DispatchCompleter>) {
+        self.serve(dispatches, flushes);
+        let mode = self.mode.get();
+        let can_send = self.shared.state.lock().host_reachable;
+        let paused = self.shared.abort.is_set() || self.clock.now_ms() < self.pacing.paused_until_ms;
+        if can_send && mode != OfflineMode::Always && !paused {
+            self.drain_memory(true);
+            if mode == OfflineMode::Required {
+                self.drain_store(Scope::Flush);
+            }
+        }
+        let gone: Vec<Memory> = self.shared.state.lock().outbox.drain(..).collect();
+        let reason = if can_send { DropReason::Unsent } else { DropReason::Unreachable };
+        drop_memory(gone, reason, &self.reporter);
+    }
+
+    /// Sends stored hits. Only the store's sender does; another process's
+    /// tracker leaves them to it.
+    fn drain_store(&mut self, scope: Scope) -> DispatchReport {
+        if !self.is_sender() {
+            self.reporter.log(LogLevel::Debug, "another process is this store's sender; not sending");
+            return DispatchReport::default();
+        }
+        let mut leased_any = false;
+        let mut report = DispatchReport::default();
+        let max_id = match scope {
+            Scope::Auto => u64::MAX,
+            // Everything stored when the request was served, not what arrives during it.
+            _ => match self.call(|reply| Op::MaxId { reply }) {
+                Ok(id) => id,
+                Err(e) => return DispatchReport { status: Err(e), ..Default::default() },
+            },
+        };
+        loop {
+            let due_ms = (scope != Scope::Dispatch).then(|| self.clock.now_ms());
+            let limit = self.settings.max_batch_events;
+            let hits = match self.call(|reply| Op::Lease { max_id, due_ms, limit, reply }) {
+                Ok(h) => h,
+                Err(e) => {
+                    report.status = Err(e);
+                    break;
+                }
+            };
+            if hits.is_empty() {
+                if !leased_any && scope == Scope::Auto {
+                    // Nothing is due: no failure left to retry.
+                    self.pacing.failures = 0;
+                }
+                break;
+            }
+            leased_any = true;
+            let (settlement, part, stop) = self.send_stored(&hits);
+            report.merge(&part);
+            // Settled in queue order before the next lease; no need to wait.
+            let _ = self.writer.submit(Op::Settle { settlement, reply: None });
+            if stop {
+                break;
+            }
+        }
+        let stored = self.writer.stored();
+        self.shared.state.lock().stored = stored;
+        report
+    }
+
+    fn is_sender(&mut self) -> bool {
+        if self.sender.is_none() {
+            if let Ok(Some(lock)) = SenderLock::try_acquire(&self.db) {
+                // The previous sender is gone: its leases are ours to take back.
+                if let Ok(n) = self.call(|reply| Op::RecoverInFlight { reply }) {
+                    if n > 0 {
+                        self.reporter
+                            .log(LogLevel::Info, format!("took over sending; {n} hit(s) will be resent"));
+                    }
+                }
+                self.sender = Some(lock);
+            }
+        }
+        self.sender.is_some()
+    }
+
+    fn call<T: Send + 'static>(&self, op: impl FnOnce(crate::store::writer::Reply<T>) -> Op) -> Result<T> {
+        let reply = Oneshot::new();
+        self.writer.submit(op(Arc::clone(&reply)))?;
+        reply.wait()
+    }
+
+    /// Sends leased rows; returns their settlement, the tally, and whether the
+    /// run stopped on a failure.
+    fn send_stored(&mut self, hits: &[StoredHit]) -> (Settlement, DispatchReport, bool) {
+        let (fates, report, stop) = self.send_run(hits);
+        let mut s = Settlement::default();
+        let retry_at = self.pacing.paused_until_ms;
+        for (h, fate) in hits.iter().zip(fates) {
+            match fate {
+                Fate::Delivered => s.delivered.push(h.id),
+                Fate::Retry if policy::exhausted(h.retry_count, self.settings.max_attempts) => {
+                    s.dropped.push((h.id, h.message_id.clone(), DropReason::AttemptsExhausted))
+                }
+                Fate::Retry => s.retry.push((h.id, retry_at)),
+                Fate::Offline => s.offline.push((h.id, retry_at)),
+                Fate::Dropped(reason) => s.dropped.push((h.id, h.message_id.clone(), reason)),
+                Fate::Release => s.release.push(h.id),
+            }
+        }
+        (s, report, stop)
+    }
+
+    /// Sends memory-only hits (all due ones when `all`, else one run).
+    fn drain_memory(&mut self, all: bool) -> DispatchReport {
+        let mut report = DispatchReport::default();
+        loop {
+            let now = self.clock.now_ms();
+            let batch: Vec<Memory> = {
+                let mut st = self.shared.state.lock();
+                let mut taken = Vec::new();
+                let mut kept = VecDeque::new();
+                while let Some(m) = st.outbox.pop_front() {
+                    if m.not_before_ms <= now && taken.len() < self.settings.max_batch_events as usize {
+                        taken.push(m);
+                    } else {
+                        kept.push_back(m);
+                    }
+                }
+                st.outbox = kept;
+                taken
+            };
+            if batch.is_empty() {
+                break;
+            }
+            let hits: Vec<StoredHit> = batch.iter().map(|m| m.hit.clone()).collect();
+            let (fates, part, stop) = self.send_run(&hits);
+            report.merge(&part);
+            let retry_at = self.pacing.paused_until_ms;
+            let mut back = Vec::new();
+            let mut by_reason: Vec<(DropReason, Vec<Memory>)> = Vec::new();
+            for (mut m, fate) in batch.into_iter().zip(fates) {
+                let reason = match fate {
+                    Fate::Delivered => {
+                        self.reporter.stats.sent.fetch_add(1, Relaxed);
+                        if let Some(done) = m.done.take() {
+                            done.complete(Ok(()));
+                        }
+                        continue;
+                    }
+                    Fate::Retry if policy::exhausted(m.hit.retry_count, self.settings.max_attempts) => {
+                        DropReason::AttemptsExhausted
+                    }
+                    Fate::Retry => {
+                        m.hit.retry_count += 1;
+                        m.not_before_ms = retry_at;
+                        back.push(m);
+                        continue;
+                    }
+                    Fate::Release => {
+                        back.push(m);
+                        continue;
+                    }
+                    Fate::Offline => DropReason::Unreachable,
+                    Fate::Dropped(reason) => reason,
+                };
+                match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+                    Some((_, v)) => v.push(m),
+                    None => by_reason.push((reason, vec![m])),
+                }
+            }
+            for (reason, gone) in by_reason {
+                drop_memory(gone, reason, &self.reporter);
+            }
+            let mut st = self.shared.state.lock();
+            for m in back.into_iter().rev() {
+                st.outbox.push_front(m);
+            }
+            drop(st);
+            if stop || !all {
+                break;
+            }
+        }
+        report
+    }
+
+    /// One send run plus its effect on pacing, counters and logs.
+    fn send_run(&mut self, hits: &[StoredHit]) -> (Vec<Fate>, DispatchReport, bool) {
+        let clock = Arc::clone(&self.clock);
+        let now = move || clock.now_ms();
+        let s = &self.settings;
+        let ctx = SendContext {
+            batch_url: &s.batch_url,
+            api_key: s.api_key.as_deref(),
+            auth: s.auth,
+            gzip: s.gzip,
+            anonymous_id: &s.anonymous_id,
+            max_batch_events: s.max_batch_events as usize,
+            max_batch_bytes: s.max_batch_bytes as usize,
+            now_ms: &now,
+        };
+        let run = send::run(self.transport.as_mut(), &ctx, hits);
+        self.reporter.stats.requests.fetch_add(run.requests, Relaxed);
+        for &(i, status) in &run.refused {
+            self.reporter.log(
+                LogLevel::Warn,
+                format!("the collector refused hit {} (HTTP {status}); it is dropped", hits[i].message_id),
+            );
+        }
+        let mut report = DispatchReport::default();
+        for f in &run.fates {
+            match f {
+                Fate::Delivered => report.sent += 1,
+                Fate::Retry => report.failed += 1,
+                Fate::Dropped(_) => report.dropped += 1,
+                Fate::Offline | Fate::Release => {}
+            }
+        }
+        self.reporter.stats.failed.fetch_add(report.failed, Relaxed);
+        let now_ms = self.clock.now_ms();
+        match &run.stop {
+            None => {
+                if self.pacing.offline || self.pacing.failures > 0 {
+                    self.reporter.log(LogLevel::Info, "the collector is reachable again");
+                }
+                self.pacing = Pacing::default();
+            }
+            Some(Stop::Aborted) => report.status = Err(Error::cancelled()),
+            Some(stop) => {
+                self.pacing.failures += 1;
+                let mut wait = policy::backoff(self.pacing.failures, self.jitter());
+                let why = match stop {
+                    Stop::ServerFailed { retry_after, why } => {
+                        wait = wait.max(retry_after.unwrap_or_default());
+                        self.pacing.offline = false;
+                        why.clone()
+                    }
+                    Stop::Unreachable(why) => {
+                        self.pacing.offline = true;
+                        format!("the collector is unreachable: {why}")
+                    }
+                    Stop::Unauthorized(status) => {
+                        self.reporter.log(
+                            LogLevel::Error,
+                            format!(
+                                "the collector answered HTTP {status}: check the api key and endpoint; \
+                                 the hits sent were dropped"
+                            ),
+                        );
+                        format!("HTTP {status}")
+                    }
+                    Stop::Aborted => unreachable!("handled above"),
+                };
+                self.pacing.paused_until_ms = now_ms + wait.as_millis() as i64;
+                self.reporter.log(
+                    LogLevel::Warn,
+                    format!("sending failed ({why}); next attempt in {} ms", wait.as_millis()),
+                );
+                report.status = Err(Error::new(crate::Status::Network, why));
+            }
+        }
+        let stopped = run.stop.is_some();
+        (run.fates, report, stopped)
+    }
+
+    fn jitter(&mut self) -> f64 {
+        // xorshift64: jitter needs spread, not cryptographic quality.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Timer, threshold, retry, network restored: due hits, until a failure.
+    Auto,
+    /// `at_flush`: due hits stored before the call.
+    Flush,
+    /// `at_offline_dispatch`: every hit stored before the call, backoff ignored.
+    Dispatch,
+}
+
+fn network_report(why: &str) -> DispatchReport {
+    DispatchReport { status: Err(Error::new(crate::Status::Network, why)), ..Default::default() }
+}

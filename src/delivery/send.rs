@@ -1,0 +1,333 @@
+//! One send run: hits in, requests out, a fate for every hit back.
+//!
+//! Events go in `/v1/batch` POSTs within the batch limits; a batch the server
+//! refuses (400/413) is bisected until the offending event is alone. URL hits go
+//! one GET each. The first failure that is not about the payload stops the run;
+//! the hits not attempted are released unchanged.
+
+use std::time::Duration;
+
+use crate::config::DropReason;
+use crate::delivery::policy::{self, Verdict};
+use crate::delivery::transport::{AuthScheme, Method, Outcome, Request, Transport};
+use crate::delivery::wire;
+use crate::hit::{HitKind, StoredHit};
+
+/// What becomes of one hit after a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    Delivered,
+    /// Reached the server and failed: retry after the pause.
+    Retry,
+    /// The server was not reached.
+    Offline,
+    Dropped(DropReason),
+    /// Not attempted.
+    Release,
+}
+
+/// Why a run stopped early.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The server failed (5xx, 429, timeout, reset); `retry_after` when it said so.
+    ServerFailed { retry_after: Option<Duration>, why: String },
+    /// The server was not reached.
+    Unreachable(String),
+    /// 401/403: the key is refused.
+    Unauthorized(u16),
+    /// The tracker is closing.
+    Aborted,
+}
+
+/// What a run needs besides the transport.
+pub struct SendContext<'a> {
+    pub batch_url: &'a str,
+    pub api_key: Option<&'a str>,
+    pub auth: AuthScheme,
+    pub gzip: bool,
+    pub anonymous_id: &'a str,
+    pub max_batch_events: usize,
+    pub max_batch_bytes: usize,
+    pub now_ms: &'a dyn Fn() -> i64,
+}
+
+pub struct Run {
+    pub fates: Vec<Fate>,
+    pub stop: Option<Stop>,
+    pub requests: u64,
+    /// The status of each answer, for logs (e.g. a refused event).
+    pub refused: Vec<(usize, u16)>,
+}
+
+/// Sends `hits` in order; `fates[i]` is the fate of `hits[i]`.
+pub fn run(transport: &mut dyn Transport, ctx: &SendContext<'_>, hits: &[StoredHit]) -> Run {
+    let mut run =
+        Run { fates: vec![Fate::Release; hits.len()], stop: None, requests: 0, refused: Vec::new() };
+    let mut i = 0;
+    while i < hits.len() && run.stop.is_none() {
+        if hits[i].kind == HitKind::Url {
+            send_url(transport, ctx, hits, i, &mut run);
+            i += 1;
+            continue;
+        }
+        let end = (i..hits.len()).find(|&j| hits[j].kind != HitKind::Event).unwrap_or(hits.len());
+        send_events(transport, ctx, hits, i, end, &mut run);
+        i = end;
+    }
+    run
+}
+
+fn send_url(
+    transport: &mut dyn Transport,
+    ctx: &SendContext<'_>,
+    hits: &[StoredHit],
+    i: usize,
+    run: &mut Run,
+) {
+    let request = Request {
+        method: Method::Get,
+        url: &hits[i].url,
+        body: &[],
+        gzip: false,
+        api_key: None,
+        auth: ctx.auth,
+    };
+    let outcome = transport.send(&request);
+    run.requests += 1;
+    apply(outcome, &[i], run, ctx);
+}
+
+fn send_events(
+    transport: &mut dyn Transport,
+    ctx: &SendContext<'_>,
+    hits: &[StoredHit],
+    start: usize,
+    end: usize,
+    run: &mut Run,
+) {
+    let envelopes: Vec<String> =
+        hits[start..end].iter().map(|h| wire::envelope(h, ctx.anonymous_id)).collect();
+    let sizes: Vec<usize> = envelopes.iter().map(String::len).collect();
+    let (batches, too_large) = wire::split(&sizes, ctx.max_batch_events, ctx.max_batch_bytes);
+    for k in too_large {
+        run.fates[start + k] = Fate::Dropped(DropReason::TooLarge);
+    }
+    for range in batches {
+        if run.stop.is_some() {
+            return;
+        }
+        let members: Vec<usize> = range.collect();
+        post(transport, ctx, &envelopes, start, &members, run);
+    }
+}
+
+/// POSTs the envelopes at `members` (indexes into `envelopes`, offset by `start`
+/// into the run); bisects on a refusal.
+fn post(
+    transport: &mut dyn Transport,
+    ctx: &SendContext<'_>,
+    envelopes: &[String],
+    start: usize,
+    members: &[usize],
+    run: &mut Run,
+) {
+    let refs: Vec<&str> = members.iter().map(|&k| envelopes[k].as_str()).collect();
+    let json = wire::body(&refs, (ctx.now_ms)());
+    let body = if ctx.gzip { wire::gzip(&json) } else { json };
+    let request = Request {
+        method: Method::Post,
+        url: ctx.batch_url,
+        body: &body,
+        gzip: ctx.gzip,
+        api_key: ctx.api_key,
+        auth: ctx.auth,
+    };
+    let outcome = transport.send(&request);
+    run.requests += 1;
+    let indexes: Vec<usize> = members.iter().map(|&k| start + k).collect();
+    if let Outcome::Answered { status, .. } = &outcome {
+        if policy::verdict(*status) == Verdict::Refused && members.len() > 1 {
+            let (left, right) = members.split_at(members.len() / 2);
+            post(transport, ctx, envelopes, start, left, run);
+            if run.stop.is_none() {
+                post(transport, ctx, envelopes, start, right, run);
+            }
+            return;
+        }
+    }
+    apply(outcome, &indexes, run, ctx);
+}
+
+/// Records the fate of the hits at `indexes` after one request.
+fn apply(outcome: Outcome, indexes: &[usize], run: &mut Run, ctx: &SendContext<'_>) {
+    let set = |run: &mut Run, fate| indexes.iter().for_each(|&i| run.fates[i] = fate);
+    match outcome {
+        Outcome::Answered { status, retry_after, .. } => match policy::verdict(status) {
+            Verdict::Delivered => set(run, Fate::Delivered),
+            Verdict::Refused => {
+                // Alone (bisection ends here): only this hit goes.
+                run.refused.extend(indexes.iter().map(|&i| (i, status)));
+                set(run, Fate::Dropped(DropReason::Rejected));
+            }
+            Verdict::Unauthorized => {
+                set(run, Fate::Dropped(DropReason::Rejected));
+                run.stop = Some(Stop::Unauthorized(status));
+            }
+            Verdict::Retry => {
+                set(run, Fate::Retry);
+                let retry_after = policy::retry_after(status, retry_after.as_deref(), (ctx.now_ms)());
+                run.stop = Some(Stop::ServerFailed { retry_after, why: format!("HTTP {status}") });
+            }
+        },
+        Outcome::Unreachable(why) => {
+            set(run, Fate::Offline);
+            run.stop = Some(Stop::Unreachable(why));
+        }
+        Outcome::Failed(why) => {
+            set(run, Fate::Retry);
+            run.stop = Some(Stop::ServerFailed { retry_after: None, why });
+        }
+        Outcome::Aborted => {
+            set(run, Fate::Release);
+            run.stop = Some(Stop::Aborted);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transport that answers from a script and records what it was sent.
+    struct Scripted {
+        answers: Vec<Box<dyn FnMut(&Request<'_>) -> Outcome + Send>>,
+        sent: Vec<(Method, usize)>,
+    }
+
+    impl Transport for Scripted {
+        fn send(&mut self, r: &Request<'_>) -> Outcome {
+            let events = if r.method == Method::Post {
+                let v: serde_json::Value = serde_json::from_slice(r.body).unwrap();
+                v["batch"].as_array().unwrap().len()
+            } else {
+                1
+            };
+            self.sent.push((r.method, events));
+            let mut answer = self.answers.remove(0);
+            answer(r)
+        }
+    }
+
+    fn ok() -> Box<dyn FnMut(&Request<'_>) -> Outcome + Send> {
+        Box::new(|_| Outcome::Answered { status: 200, retry_after: None, date: None })
+    }
+
+    /// 400 whenever the batch contains event "poison".
+    fn poison_check() -> Box<dyn FnMut(&Request<'_>) -> Outcome + Send> {
+        Box::new(|r| {
+            let body = String::from_utf8_lossy(r.body);
+            let status = if body.contains("\"event\":\"poison\"") { 400 } else { 200 };
+            Outcome::Answered { status, retry_after: None, date: None }
+        })
+    }
+
+    fn event(id: u64, name: &str) -> StoredHit {
+        StoredHit {
+            id,
+            message_id: format!("m{id}"),
+            kind: HitKind::Event,
+            hit_type: name.into(),
+            url: "http://c/v1/batch".into(),
+            body: Some("{}".into()),
+            created_ms: 0,
+            retry_count: 0,
+            is_offline: false,
+        }
+    }
+
+    fn url_hit(id: u64) -> StoredHit {
+        StoredHit { kind: HitKind::Url, url: format!("http://c/hit?{id}"), body: None, ..event(id, "screen") }
+    }
+
+    fn ctx(now: &dyn Fn() -> i64) -> SendContext<'_> {
+        SendContext {
+            batch_url: "http://c/v1/batch",
+            api_key: None,
+            auth: AuthScheme::Bearer,
+            gzip: false,
+            anonymous_id: "v",
+            max_batch_events: 500,
+            max_batch_bytes: 500_000,
+            now_ms: now,
+        }
+    }
+
+    #[test]
+    fn a_poison_event_is_bisected_out_and_its_batch_mates_are_delivered() {
+        let now = || 0;
+        let mut hits: Vec<StoredHit> = (0..8).map(|i| event(i, "fine")).collect();
+        hits[5].hit_type = "poison".into();
+        let mut t = Scripted { answers: (0..20).map(|_| poison_check()).collect(), sent: vec![] };
+        let run = run(&mut t, &ctx(&now), &hits);
+        assert_eq!(run.stop, None);
+        for (i, fate) in run.fates.iter().enumerate() {
+            let want = if i == 5 { Fate::Dropped(DropReason::Rejected) } else { Fate::Delivered };
+            assert_eq!(*fate, want, "hit {i}");
+        }
+        // 8 refused → 0..4 ok, 4..8 refused → 4..6 refused → 4 ok, 5 refused → 6..8 ok.
+        assert_eq!(t.sent.iter().map(|s| s.1).collect::<Vec<_>>(), vec![8, 4, 4, 2, 1, 1, 2]);
+    }
+
+    #[test]
+    fn a_server_failure_stops_the_run_and_releases_what_was_not_tried() {
+        let now = || 0;
+        let hits = vec![url_hit(1), url_hit(2), url_hit(3)];
+        let fail: Box<dyn FnMut(&Request<'_>) -> Outcome + Send> =
+            Box::new(|_| Outcome::Answered { status: 503, retry_after: Some("5".into()), date: None });
+        let mut t = Scripted { answers: vec![ok(), fail], sent: vec![] };
+        let run = run(&mut t, &ctx(&now), &hits);
+        assert_eq!(run.fates, vec![Fate::Delivered, Fate::Retry, Fate::Release]);
+        assert_eq!(
+            run.stop,
+            Some(Stop::ServerFailed { retry_after: Some(Duration::from_secs(5)), why: "HTTP 503".into() })
+        );
+    }
+
+    #[test]
+    fn unreachable_marks_offline_and_401_drops_what_was_sent() {
+        let now = || 0;
+        let hits = vec![event(1, "a"), event(2, "b")];
+        let mut t =
+            Scripted { answers: vec![Box::new(|_| Outcome::Unreachable("refused".into()))], sent: vec![] };
+        let r = run(&mut t, &ctx(&now), &hits);
+        assert_eq!(r.fates, vec![Fate::Offline, Fate::Offline]);
+        let mut t = Scripted {
+            answers: vec![Box::new(|_| Outcome::Answered { status: 401, retry_after: None, date: None })],
+            sent: vec![],
+        };
+        let r = run(&mut t, &ctx(&now), &hits);
+        assert_eq!(r.fates, vec![Fate::Dropped(DropReason::Rejected); 2]);
+        assert_eq!(r.stop, Some(Stop::Unauthorized(401)));
+    }
+
+    #[test]
+    fn events_and_url_hits_keep_their_order_and_batches_split_at_500() {
+        let now = || 0;
+        let mut hits: Vec<StoredHit> = (0..1200).map(|i| event(i, "e")).collect();
+        hits.insert(600, url_hit(9999));
+        let mut t = Scripted { answers: (0..10).map(|_| ok()).collect(), sent: vec![] };
+        let r = run(&mut t, &ctx(&now), &hits);
+        assert!(r.fates.iter().all(|f| *f == Fate::Delivered));
+        let sent: Vec<(Method, usize)> = t.sent.clone();
+        assert_eq!(
+            sent,
+            vec![
+                (Method::Post, 500),
+                (Method::Post, 100),
+                (Method::Get, 1),
+                (Method::Post, 500),
+                (Method::Post, 100)
+            ]
+        );
+    }
+}

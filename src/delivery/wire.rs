@@ -1,0 +1,182 @@
+//! The wire format of events (DESIGN.md §6): one JSON envelope per event, joined
+//! into `{"sentAt": …, "batch": […]}` bodies no larger than the batch limits.
+
+use std::io::Write;
+
+use crate::delivery::dates::iso8601_ms;
+use crate::hit::StoredHit;
+
+/// One event's JSON envelope, built once per attempt. `properties` is the stored
+/// text, inserted verbatim (it was validated as one JSON object when tracked).
+pub fn envelope(hit: &StoredHit, anonymous_id: &str) -> String {
+    let props = hit.body.as_deref().unwrap_or("{}");
+    let mut out = String::with_capacity(props.len() + hit.hit_type.len() + 256);
+    out.push_str(r#"{"type":"track","event":"#);
+    push_json_string(&mut out, &hit.hit_type);
+    out.push_str(r#","messageId":"#);
+    push_json_string(&mut out, &hit.message_id);
+    out.push_str(r#","anonymousId":"#);
+    push_json_string(&mut out, anonymous_id);
+    out.push_str(r#","timestamp":""#);
+    out.push_str(&iso8601_ms(hit.created_ms));
+    out.push_str(r#"","properties":"#);
+    out.push_str(props);
+    out.push_str(concat!(
+        r#","context":{"library":{"name":"attracker","version":""#,
+        env!("CARGO_PKG_VERSION"),
+        r#""}},"retryCount":"#
+    ));
+    out.push_str(&hit.retry_count.to_string());
+    out.push('}');
+    out
+}
+
+/// Bytes a body adds around its envelopes: `{"sentAt":"<24 chars>","batch":[]}`.
+pub const BODY_OVERHEAD: usize = 48;
+
+/// The request body for `envelopes` sent at `sent_at_ms`.
+pub fn body(envelopes: &[&str], sent_at_ms: i64) -> Vec<u8> {
+    let size: usize = envelopes.iter().map(|e| e.len() + 1).sum::<usize>() + BODY_OVERHEAD;
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(br#"{"sentAt":""#);
+    out.extend_from_slice(iso8601_ms(sent_at_ms).as_bytes());
+    out.extend_from_slice(br#"","batch":["#);
+    for (i, e) in envelopes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(e.as_bytes());
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// Splits envelopes (in order) into consecutive batches of at most `max_events`
+/// and at most `max_bytes` of body. An envelope that cannot fit even alone is
+/// returned in `too_large` (by index) and belongs to no batch.
+pub fn split(
+    sizes: &[usize],
+    max_events: usize,
+    max_bytes: usize,
+) -> (Vec<std::ops::Range<usize>>, Vec<usize>) {
+    let mut batches = Vec::new();
+    let mut too_large = Vec::new();
+    let mut start = None;
+    let mut bytes = BODY_OVERHEAD;
+    for (i, &size) in sizes.iter().enumerate() {
+        if size + BODY_OVERHEAD > max_bytes {
+            if let Some(s) = start.take() {
+                batches.push(s..i);
+            }
+            too_large.push(i);
+            bytes = BODY_OVERHEAD;
+            continue;
+        }
+        match start {
+            Some(s) if i - s < max_events && bytes + size + 1 <= max_bytes => bytes += size + 1,
+            Some(s) => {
+                batches.push(s..i);
+                start = Some(i);
+                bytes = BODY_OVERHEAD + size;
+            }
+            None => {
+                start = Some(i);
+                bytes = BODY_OVERHEAD + size;
+            }
+        }
+    }
+    if let Some(s) = start {
+        batches.push(s..sizes.len());
+    }
+    (batches, too_large)
+}
+
+/// gzip at a fast level: batches are repetitive JSON, so even level 1 shrinks
+/// them several times over, at little CPU cost.
+pub fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut enc =
+        flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    enc.write_all(body).expect("writing to a Vec cannot fail");
+    enc.finish().expect("writing to a Vec cannot fail")
+}
+
+fn push_json_string(out: &mut String, s: &str) {
+    // serde_json's escaping, without building a Value.
+    out.push_str(&serde_json::to_string(s).expect("a str always serializes"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hit::HitKind;
+
+    fn hit(n: u32) -> StoredHit {
+        StoredHit {
+            id: n as u64,
+            message_id: format!("00000000-0000-4000-8000-{n:012}"),
+            kind: HitKind::Event,
+            hit_type: "screen \"view\"".into(),
+            url: String::new(),
+            body: Some(format!(r#"{{"n":{n},"nested":{{"a":[1,2]}}}}"#)),
+            created_ms: 1_795_366_000_123,
+            retry_count: 2,
+            is_offline: false,
+        }
+    }
+
+    #[test]
+    fn a_body_is_the_documented_json() {
+        let e = envelope(&hit(7), "visitor-1");
+        let body = body(&[&e], 1_795_366_010_000);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["sentAt"], "2026-11-22T16:46:50.000Z");
+        let ev = &v["batch"][0];
+        assert_eq!(ev["type"], "track");
+        assert_eq!(ev["event"], "screen \"view\"");
+        assert_eq!(ev["messageId"], "00000000-0000-4000-8000-000000000007");
+        assert_eq!(ev["anonymousId"], "visitor-1");
+        assert_eq!(ev["timestamp"], "2026-11-22T16:46:40.123Z");
+        assert_eq!(ev["properties"], serde_json::json!({"n": 7, "nested": {"a": [1, 2]}}));
+        assert_eq!(ev["context"]["library"]["name"], "attracker");
+        assert_eq!(ev["context"]["library"]["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(ev["retryCount"], 2);
+    }
+
+    #[test]
+    fn splitting_respects_both_limits_and_keeps_order() {
+        let sizes = vec![100; 1200];
+        let (batches, too_large) = split(&sizes, 500, 1_000_000);
+        assert_eq!(batches, vec![0..500, 500..1000, 1000..1200]);
+        assert!(too_large.is_empty());
+        let (batches, _) = split(&sizes, 500, BODY_OVERHEAD + 101 * 10);
+        assert!(batches.iter().all(|r| r.len() == 10), "{batches:?}");
+    }
+
+    #[test]
+    fn an_envelope_over_the_byte_cap_stands_alone_outside_every_batch() {
+        let (batches, too_large) = split(&[10, 10, 5000, 10], 500, 1000);
+        assert_eq!(batches, vec![0..2, 3..4]);
+        assert_eq!(too_large, vec![2]);
+    }
+
+    #[test]
+    fn every_batch_body_fits_the_byte_cap() {
+        let hits: Vec<StoredHit> = (0..300).map(hit).collect();
+        let envs: Vec<String> = hits.iter().map(|h| envelope(h, "v")).collect();
+        let sizes: Vec<usize> = envs.iter().map(String::len).collect();
+        let cap = 4000;
+        let (batches, _) = split(&sizes, 500, cap);
+        for r in batches {
+            let refs: Vec<&str> = envs[r].iter().map(String::as_str).collect();
+            assert!(body(&refs, 0).len() <= cap);
+        }
+    }
+
+    #[test]
+    fn gzip_round_trips() {
+        let data = b"{\"batch\":[]}".repeat(100);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzip(&data)[..]), &mut out).unwrap();
+        assert_eq!(out, data);
+    }
+}

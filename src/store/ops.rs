@@ -1,0 +1,291 @@
+//! What the writer can be asked to do, and the SQL each operation runs inside the
+//! writer's transaction. Only the writer thread calls the functions here.
+
+use std::sync::Arc;
+
+use rusqlite::{params, Connection, Transaction};
+
+use crate::config::DropReason;
+use crate::error::Result;
+use crate::hit::{NewHit, StoredHit};
+use crate::runtime::{Completer, Oneshot};
+use crate::store::reader::{decode_row, COLUMNS};
+use crate::store::{classify, STATE_IN_FLIGHT, STATE_PENDING};
+
+/// Per-row size in SQL, the same formula as `hit::stored_size`.
+pub(crate) const SIZE_SQL: &str =
+    "(64 + octet_length(type) + coalesce(octet_length(url), 0) + coalesce(octet_length(body), 0))";
+
+pub type Reply<T> = Arc<Oneshot<Result<T>>>;
+
+/// One unit of work for the writer.
+pub enum Op {
+    /// Store a hit. `wait` is answered after the commit (durability on return);
+    /// `done` is the host's completion (batched durability).
+    Insert {
+        hit: NewHit,
+        done: Option<Completer>,
+        wait: Option<Reply<()>>,
+    },
+    DeleteAll {
+        reply: Reply<u64>,
+    },
+    DeleteOlderThan {
+        before_ms: i64,
+        reply: Reply<u64>,
+    },
+    /// Rows a reader could not decode.
+    DeleteUndecodable {
+        ids: Vec<u64>,
+    },
+    /// Marks up to `limit` pending rows with `id <= max_id` (and, when `due_ms` is
+    /// set, `next_attempt_ms <= due_ms`) in flight, oldest first, and returns them.
+    Lease {
+        max_id: u64,
+        due_ms: Option<i64>,
+        limit: u32,
+        reply: Reply<Vec<StoredHit>>,
+    },
+    /// Records what became of leased rows.
+    Settle {
+        settlement: Settlement,
+        reply: Option<Reply<()>>,
+    },
+    /// Returns rows left in flight (by a sender that died) to pending.
+    RecoverInFlight {
+        reply: Reply<u64>,
+    },
+    /// The highest id stored (0 when empty): bounds a dispatch to what was stored
+    /// when it started.
+    MaxId {
+        reply: Reply<u64>,
+    },
+    /// Runs after everything queued before it is applied; `Err` when hits accepted
+    /// before it are still uncommitted (the store is failing).
+    Barrier {
+        then: Box<dyn FnOnce(Result<()>) + Send>,
+    },
+}
+
+impl Op {
+    pub(crate) fn is_urgent(&self) -> bool {
+        !matches!(self, Op::Insert { wait: None, .. })
+    }
+
+    /// An op refused at submission: its caller gets the status, not a callback.
+    pub(crate) fn disarm(self) {
+        if let Op::Insert { done: Some(done), .. } = self {
+            done.disarm();
+        }
+    }
+}
+
+/// The fate of leased rows after a send.
+#[derive(Debug, Default)]
+pub struct Settlement {
+    /// Acknowledged by the collector: deleted.
+    pub delivered: Vec<u64>,
+    /// Failed after reaching the server: retry count + 1, next attempt at the time.
+    pub retry: Vec<(u64, i64)>,
+    /// The server was not reached: marked offline, next attempt at the time.
+    pub offline: Vec<(u64, i64)>,
+    /// Dropped by policy: deleted and reported (message id kept for the report).
+    pub dropped: Vec<(u64, String, DropReason)>,
+    /// Not attempted (the run stopped): back to pending, unchanged.
+    pub release: Vec<u64>,
+}
+
+impl Settlement {
+    pub fn is_empty(&self) -> bool {
+        self.delivered.is_empty()
+            && self.retry.is_empty()
+            && self.offline.is_empty()
+            && self.dropped.is_empty()
+            && self.release.is_empty()
+    }
+}
+
+/// Running figures of one transaction, applied to the writer's state on commit.
+#[derive(Default)]
+pub struct TxEffects {
+    pub count: u64,
+    pub bytes: u64,
+    pub committed: u64,
+    pub delivered: u64,
+    pub dropped: Vec<(DropReason, String)>,
+}
+
+impl TxEffects {
+    fn removed(&mut self, n: u64, bytes: u64) {
+        self.count = self.count.saturating_sub(n);
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+}
+
+pub fn insert(tx: &Transaction<'_>, h: &NewHit, fx: &mut TxEffects) -> Result<u64> {
+    tx.prepare_cached(
+        "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            h.message_id,
+            h.kind.code(),
+            h.hit_type,
+            h.url,
+            h.body,
+            h.created_ms,
+            h.is_offline,
+            STATE_PENDING
+        ])
+    })
+    .map_err(|e| classify(e, "storing a hit"))?;
+    fx.count += 1;
+    fx.bytes += h.size();
+    fx.committed += 1;
+    Ok(0)
+}
+
+/// Deletes the rows matching `condition`; each is reported with `reason`.
+pub fn delete_where<P: rusqlite::Params>(
+    tx: &Transaction<'_>,
+    condition: &str,
+    params: P,
+    reason: DropReason,
+    fx: &mut TxEffects,
+) -> Result<u64> {
+    let fail = |e| classify(e, "deleting hits");
+    let mut stmt = tx
+        .prepare_cached(&format!("DELETE FROM hits WHERE {condition} RETURNING message_id, {SIZE_SQL}"))
+        .map_err(fail)?;
+    let mut rows = stmt.query(params).map_err(fail)?;
+    let (mut n, mut bytes) = (0, 0);
+    while let Some(r) = rows.next().map_err(fail)? {
+        fx.dropped.push((reason, r.get::<_, String>(0).unwrap_or_default()));
+        bytes += r.get::<_, i64>(1).unwrap_or(0) as u64;
+        n += 1;
+    }
+    fx.removed(n, bytes);
+    Ok(n)
+}
+
+pub fn lease(
+    tx: &Transaction<'_>,
+    max_id: u64,
+    due_ms: Option<i64>,
+    limit: u32,
+    batch_url: &str,
+    fx: &mut TxEffects,
+) -> Result<Vec<StoredHit>> {
+    let fail = |e| classify(e, "leasing hits");
+    let mut hits = Vec::new();
+    let mut bad = Vec::new();
+    {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM hits
+                 WHERE state = ?1 AND id <= ?2 AND next_attempt_ms <= ?3 ORDER BY id LIMIT ?4"
+            ))
+            .map_err(fail)?;
+        let mut rows = stmt
+            .query(params![STATE_PENDING, max_id as i64, due_ms.unwrap_or(i64::MAX), limit])
+            .map_err(fail)?;
+        while let Some(r) = rows.next().map_err(fail)? {
+            let id = r.get::<_, i64>(0).map_err(fail)? as u64;
+            match decode_row(id, r, batch_url) {
+                Some(h) => hits.push(h),
+                None => bad.push(id),
+            }
+        }
+    }
+    let mut mark = tx.prepare_cached("UPDATE hits SET state = ?1 WHERE id = ?2").map_err(fail)?;
+    for h in &hits {
+        mark.execute(params![STATE_IN_FLIGHT, h.id as i64]).map_err(fail)?;
+    }
+    for id in bad {
+        delete_where(tx, "id = ?1", [id as i64], DropReason::Corrupt, fx)?;
+    }
+    Ok(hits)
+}
+
+pub fn settle(tx: &Transaction<'_>, s: &Settlement, fx: &mut TxEffects) -> Result<()> {
+    let fail = |e| classify(e, "recording a delivery");
+    for &id in &s.delivered {
+        let mut del = tx
+            .prepare_cached(&format!("DELETE FROM hits WHERE id = ?1 RETURNING {SIZE_SQL}"))
+            .map_err(fail)?;
+        if let Ok(bytes) = del.query_row([id as i64], |r| r.get::<_, i64>(0)) {
+            fx.removed(1, bytes as u64);
+            fx.delivered += 1;
+        }
+    }
+    let mut retry = tx
+        .prepare_cached(
+            "UPDATE hits SET state = ?1, retry_count = retry_count + 1, next_attempt_ms = ?2 WHERE id = ?3",
+        )
+        .map_err(fail)?;
+    for &(id, at) in &s.retry {
+        retry.execute(params![STATE_PENDING, at, id as i64]).map_err(fail)?;
+    }
+    let mut offline = tx
+        .prepare_cached("UPDATE hits SET state = ?1, is_offline = 1, next_attempt_ms = ?2 WHERE id = ?3")
+        .map_err(fail)?;
+    for &(id, at) in &s.offline {
+        offline.execute(params![STATE_PENDING, at, id as i64]).map_err(fail)?;
+    }
+    for (id, _, reason) in &s.dropped {
+        delete_where(tx, "id = ?1", [*id as i64], *reason, fx)?;
+    }
+    let mut release = tx.prepare_cached("UPDATE hits SET state = ?1 WHERE id = ?2").map_err(fail)?;
+    for &id in &s.release {
+        release.execute(params![STATE_PENDING, id as i64]).map_err(fail)?;
+    }
+    Ok(())
+}
+
+pub fn recover_in_flight(conn: &Connection) -> Result<u64> {
+    conn.execute("UPDATE hits SET state = ?1 WHERE state = ?2", params![STATE_PENDING, STATE_IN_FLIGHT])
+        .map(|n| n as u64)
+        .map_err(|e| classify(e, "recovering hits left in flight"))
+}
+
+/// Drops the oldest pending hits until the store is within its limits. Rows in
+/// flight are never dropped here.
+pub fn enforce_limits(tx: &Transaction<'_>, max_hits: u64, max_bytes: u64, fx: &mut TxEffects) -> Result<()> {
+    if fx.count <= max_hits && fx.bytes <= max_bytes {
+        return Ok(());
+    }
+    let fail = |e| classify(e, "dropping the oldest hits");
+    let mut last_id = None;
+    {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT id, message_id, {SIZE_SQL} FROM hits WHERE state = ?1 ORDER BY id"
+            ))
+            .map_err(fail)?;
+        let mut rows = stmt.query([STATE_PENDING]).map_err(fail)?;
+        while fx.count > max_hits || fx.bytes > max_bytes {
+            let Some(r) = rows.next().map_err(fail)? else { break };
+            last_id = Some(r.get::<_, i64>(0).map_err(fail)?);
+            fx.dropped.push((DropReason::Overflow, r.get::<_, String>(1).unwrap_or_default()));
+            fx.removed(1, r.get::<_, i64>(2).map_err(fail)? as u64);
+        }
+    }
+    if let Some(last) = last_id {
+        tx.execute("DELETE FROM hits WHERE state = ?1 AND id <= ?2", params![STATE_PENDING, last])
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+pub fn max_id(conn: &Connection) -> Result<u64> {
+    conn.query_row("SELECT coalesce(max(id), 0) FROM hits", [], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .map_err(|e| classify(e, "reading the newest id"))
+}
+
+pub fn totals(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
+    conn.query_row(&format!("SELECT count(*), coalesce(sum({SIZE_SQL}), 0) FROM hits"), [], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+    })
+}
