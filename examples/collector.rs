@@ -1,0 +1,151 @@
+//! A local collector to watch your app's hits arrive.
+//!
+//! ```text
+//! cargo run --example collector -- [ADDR] [--exit-after N]
+//! ```
+//!
+//! Listens on ADDR (default 127.0.0.1:8080), accepts `POST /v1/batch` and URL
+//! hits (`GET`), and prints each as it arrives — a line per batch, a line per
+//! event, a line per hit, and a line per request it rejected — until Ctrl-C.
+//! Point the tracker's endpoint at the URL printed on the first line.
+//! `--exit-after N` exits once N distinct events and hits have arrived.
+
+#[path = "../tests/support/collector.rs"]
+mod collector;
+
+use std::collections::HashSet;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use collector::{iso8601, Batch, Collector, RequestLog};
+use serde_json::Value;
+
+/// `println!` that exits quietly when stdout is gone (`collector | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+const USAGE: &str = "usage: collector [ADDR] [--exit-after N]   (ADDR defaults to 127.0.0.1:8080)";
+
+fn main() -> ExitCode {
+    let mut addr = "127.0.0.1:8080".to_string();
+    let mut exit_after: Option<usize> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                say!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            "--exit-after" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => exit_after = Some(n),
+                None => {
+                    eprintln!("--exit-after needs a number\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            a if a.starts_with('-') => {
+                eprintln!("unknown option {a}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+            a => addr = a.to_string(),
+        }
+    }
+
+    let c = match Collector::start_on(&addr) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("collector: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    say!("collector listening on {}", c.url());
+    say!("  batches: POST {}/v1/batch   hits: GET {}/<anything>", c.url(), c.url());
+
+    // Instants in the log, as wall-clock times.
+    let (base_instant, base_time) = (Instant::now(), SystemTime::now());
+    let wall = |at: Instant| match at.checked_duration_since(base_instant) {
+        Some(d) => base_time + d,
+        None => base_time - base_instant.duration_since(at),
+    };
+
+    let mut seen_ids: HashSet<String> = HashSet::new();
+    let (mut next_request, mut next_batch, mut next_hit) = (0usize, 0usize, 0usize);
+    loop {
+        c.wait_for_requests(next_request + 1, Duration::from_millis(500));
+        // Requests first: an accepted request's batch or hit is recorded with
+        // its log entry, so the later snapshots hold everything it refers to.
+        let requests = c.requests();
+        if requests.len() > next_request {
+            let batches = c.batches();
+            let hits = c.hits();
+            for r in &requests[next_request..] {
+                let when = iso8601(wall(r.received_at));
+                let accepted = (200..300).contains(&r.status);
+                if accepted && r.method == "POST" {
+                    print_batch(&when, &batches[next_batch], &mut seen_ids);
+                    next_batch += 1;
+                } else if accepted && r.method == "GET" {
+                    say!("{when}  GET  {}", hits[next_hit]);
+                    next_hit += 1;
+                } else {
+                    print_rejected(&when, r);
+                }
+            }
+            next_request = requests.len();
+        }
+        if let Some(n) = exit_after {
+            let arrived = c.unique_message_ids().len() + c.hits().len();
+            if arrived >= n {
+                say!("collector: {arrived} events and hits arrived (--exit-after {n}); exiting");
+                return ExitCode::SUCCESS;
+            }
+        }
+    }
+}
+
+fn print_batch(when: &str, b: &Batch, seen_ids: &mut HashSet<String>) {
+    let size = if b.gzip {
+        format!("gzip {} -> {} bytes", b.body_bytes, b.decoded_bytes)
+    } else {
+        format!("{} bytes", b.body_bytes)
+    };
+    let sent_at = b.body.get("sentAt").and_then(Value::as_str).unwrap_or("-");
+    let auth = match b.header("authorization") {
+        Some(a) => a.split(' ').next().unwrap_or("").to_string() + " auth",
+        None => "no auth".to_string(),
+    };
+    say!("{when}  POST /v1/batch  {} event(s), {size}, {auth}, sentAt {sent_at}", b.events().len());
+    for e in b.events() {
+        let s = |key: &str| e.get(key).and_then(Value::as_str).unwrap_or("-").to_string();
+        let retry = e.get("retryCount").map_or("-".to_string(), Value::to_string);
+        let props = e.get("properties").map_or("{}".to_string(), Value::to_string);
+        let id = s("messageId");
+        let dup = if seen_ids.insert(id.clone()) { "" } else { "  (duplicate)" };
+        say!(
+            "    {}  {}  messageId={}  anonymousId={}  retryCount={}  {}{}",
+            s("timestamp"),
+            s("event"),
+            id,
+            s("anonymousId"),
+            retry,
+            props,
+            dup
+        );
+    }
+}
+
+fn print_rejected(when: &str, r: &RequestLog) {
+    if r.method.is_empty() {
+        say!("{when}  (connection closed at accept: fault)");
+    } else if r.status == 0 {
+        say!("{when}  {} {}  -> no answer (fault)", r.method, r.path);
+    } else {
+        say!("{when}  {} {}  -> {} ({} event(s) not accepted)", r.method, r.path, r.status, r.event_count);
+    }
+}

@@ -1,0 +1,785 @@
+//! Tests of the test collector itself (tests/support/collector.rs), with
+//! libcurl (the `curl` crate) as the client, on loopback only. The delivery
+//! tests trust the collector; these make that trust earned.
+
+#[path = "support/collector.rs"]
+mod collector;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use collector::{http_date, Collector, Fault};
+use curl::easy::{Easy, List};
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------
+// A small curl client
+
+struct Resp {
+    code: u32,
+    /// Header lines of every response seen (1xx included), names lowercased.
+    headers: Vec<(String, String)>,
+    /// Status lines seen, e.g. "HTTP/1.1 100 Continue".
+    status_lines: Vec<String>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn client() -> Easy {
+    let mut e = Easy::new();
+    e.noproxy("*").unwrap();
+    e.timeout(Duration::from_secs(5)).unwrap();
+    e.connect_timeout(Duration::from_secs(2)).unwrap();
+    e
+}
+
+fn perform(e: &mut Easy, upload: Option<Vec<u8>>) -> Result<Resp, curl::Error> {
+    let mut headers = Vec::new();
+    let mut status_lines = Vec::new();
+    let mut body = Vec::new();
+    let mut upload = upload.map(std::io::Cursor::new);
+    {
+        let mut t = e.transfer();
+        t.header_function(|line| {
+            let line = String::from_utf8_lossy(line).trim_end().to_string();
+            if line.starts_with("HTTP/") {
+                status_lines.push(line);
+            } else if let Some((n, v)) = line.split_once(':') {
+                headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+            true
+        })?;
+        t.write_function(|d| {
+            body.extend_from_slice(d);
+            Ok(d.len())
+        })?;
+        if let Some(up) = upload.as_mut() {
+            t.read_function(move |buf| Ok(up.read(buf).unwrap_or(0)))?;
+        }
+        t.perform()?;
+    }
+    Ok(Resp { code: e.response_code()?, headers, status_lines, body })
+}
+
+fn post_with(e: &mut Easy, url: &str, body: &[u8], extra_headers: &[&str]) -> Result<Resp, curl::Error> {
+    e.url(url)?;
+    e.post(true)?;
+    e.post_fields_copy(body)?;
+    let mut list = List::new();
+    for h in extra_headers {
+        list.append(h)?;
+    }
+    e.http_headers(list)?;
+    perform(e, None)
+}
+
+/// POST {url}/v1/batch with a JSON body.
+fn post(e: &mut Easy, c: &Collector, body: &[u8]) -> Result<Resp, curl::Error> {
+    post_with(e, &format!("{}/v1/batch", c.url()), body, &["Content-Type: application/json"])
+}
+
+fn get(e: &mut Easy, url: &str) -> Result<Resp, curl::Error> {
+    e.url(url)?;
+    e.get(true)?;
+    e.http_headers(List::new())?;
+    perform(e, None)
+}
+
+/// A batch body with one event per (event name, messageId).
+fn batch(events: &[(&str, &str)]) -> Vec<u8> {
+    let events: Vec<Value> = events
+        .iter()
+        .map(|(name, id)| {
+            json!({"type": "track", "event": name, "messageId": id,
+                   "anonymousId": "visitor-1", "timestamp": "2026-11-22T16:46:30.001Z",
+                   "properties": {"k": "v"}, "retryCount": 0})
+        })
+        .collect();
+    serde_json::to_vec(&json!({"sentAt": "2026-11-22T16:46:40.123Z", "batch": events})).unwrap()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+const SHORT: Duration = Duration::from_secs(2);
+
+// ---------------------------------------------------------------------------
+// Recording
+
+#[test]
+fn post_batch_is_recorded_with_headers_and_body() {
+    let c = Collector::start();
+    assert!(c.url().starts_with("http://127.0.0.1:"));
+    assert!(!c.url().ends_with('/'));
+    let mut e = client();
+    let body = batch(&[("screen_view", "m1"), ("tap", "m2")]);
+    let r = post_with(
+        &mut e,
+        &format!("{}/v1/batch", c.url()),
+        &body,
+        &["Content-Type: application/json", "Authorization: Bearer key-1", "User-Agent: selftest/1"],
+    )
+    .unwrap();
+    assert_eq!(r.code, 200);
+    assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap(), json!({"success": true}));
+
+    let batches = c.batches();
+    assert_eq!(batches.len(), 1);
+    let b = &batches[0];
+    assert_eq!(b.header("Authorization"), Some("Bearer key-1"));
+    assert_eq!(b.header("user-agent"), Some("selftest/1"));
+    assert_eq!(b.header("content-type"), Some("application/json"));
+    assert!(b.headers.iter().all(|(n, _)| *n == n.to_ascii_lowercase()));
+    assert!(!b.gzip);
+    assert_eq!(b.body_bytes, body.len());
+    assert_eq!(b.decoded_bytes, body.len());
+    assert_eq!(b.body["sentAt"], "2026-11-22T16:46:40.123Z");
+    assert_eq!(b.events().len(), 2);
+    assert_eq!(b.events()[1]["event"], "tap");
+
+    let events = c.events();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["messageId"], "m1");
+    assert_eq!(c.unique_message_ids().len(), 2);
+    assert_eq!(c.duplicates(), 0);
+    assert!(c.wait_for_events(2, Duration::ZERO));
+
+    let reqs = c.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].method, "POST");
+    assert_eq!(reqs[0].path, "/v1/batch");
+    assert_eq!(reqs[0].status, 200);
+    assert_eq!(reqs[0].event_count, 2);
+    assert_eq!(reqs[0].header("authorization"), Some("Bearer key-1"));
+    assert!(c.hits().is_empty());
+}
+
+#[test]
+fn gzip_body_is_decoded() {
+    let c = Collector::start();
+    let mut e = client();
+    let json = batch(&[("a", "g1"), ("b", "g2"), ("c", "g3")]);
+    let zipped = gzip(&json);
+    let r = post_with(
+        &mut e,
+        &format!("{}/v1/batch", c.url()),
+        &zipped,
+        &["Content-Type: application/json", "Content-Encoding: gzip"],
+    )
+    .unwrap();
+    assert_eq!(r.code, 200);
+    let b = &c.batches()[0];
+    assert!(b.gzip);
+    assert_eq!(b.body_bytes, zipped.len());
+    assert_eq!(b.decoded_bytes, json.len());
+    assert_eq!(b.events().len(), 3);
+    assert_eq!(b.header("content-encoding"), Some("gzip"));
+
+    // Not actually gzip: 400, not recorded.
+    let r = post_with(
+        &mut e,
+        &format!("{}/v1/batch", c.url()),
+        &json,
+        &["Content-Type: application/json", "Content-Encoding: gzip"],
+    )
+    .unwrap();
+    assert_eq!(r.code, 400);
+    assert_eq!(c.batches().len(), 1);
+}
+
+#[test]
+fn chunked_request_body_is_decoded() {
+    let c = Collector::start();
+    let mut e = client();
+    let body = batch(&[("chunky", "c1")]);
+    e.url(&format!("{}/v1/batch", c.url())).unwrap();
+    e.post(true).unwrap();
+    let mut list = List::new();
+    list.append("Content-Type: application/json").unwrap();
+    list.append("Transfer-Encoding: chunked").unwrap();
+    e.http_headers(list).unwrap();
+    let r = perform(&mut e, Some(body.clone())).unwrap();
+    assert_eq!(r.code, 200);
+    let reqs = c.requests();
+    assert_eq!(reqs[0].header("transfer-encoding"), Some("chunked"));
+    let b = &c.batches()[0];
+    assert_eq!(b.events()[0]["event"], "chunky");
+    assert_eq!(b.body_bytes, body.len());
+}
+
+#[test]
+fn large_post_gets_100_continue() {
+    // libcurl sends `Expect: 100-continue` on its own for bodies over 1 MB;
+    // ask for it explicitly too, so the test does not depend on that threshold.
+    let c = Collector::start();
+    let mut e = client();
+    let ids: Vec<String> = (0..12_000).map(|i| format!("big-{i:05}-{}", "x".repeat(80))).collect();
+    let pairs: Vec<(&str, &str)> = ids.iter().map(|id| ("bulk", id.as_str())).collect();
+    let body = batch(&pairs);
+    assert!(body.len() > 1_100_000, "{}", body.len());
+    let r = post_with(
+        &mut e,
+        &format!("{}/v1/batch", c.url()),
+        &body,
+        &["Content-Type: application/json", "Expect: 100-continue"],
+    )
+    .unwrap();
+    assert_eq!(r.code, 200);
+    assert!(r.status_lines.iter().any(|l| l.starts_with("HTTP/1.1 100")), "{:?}", r.status_lines);
+    assert_eq!(c.requests()[0].header("expect"), Some("100-continue"));
+    assert_eq!(c.batches()[0].events().len(), 12_000);
+    assert_eq!(c.unique_message_ids().len(), 12_000);
+}
+
+#[test]
+fn raw_100_continue_comes_before_the_body_is_sent() {
+    let c = Collector::start();
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.set_read_timeout(Some(SHORT)).unwrap();
+    let body = batch(&[("raw", "r1")]);
+    write!(
+        s,
+        "POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(&body).unwrap();
+    let head = read_response_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(c.wait_for_events(1, SHORT));
+}
+
+/// Reads one response (head and its Content-Length body); returns the head.
+fn read_response_head(s: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .expect("Content-Length")
+        .trim()
+        .parse()
+        .unwrap();
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    head
+}
+
+#[test]
+fn raw_pipelined_requests_and_http10() {
+    let c = Collector::start();
+    // Two requests in one write, then `Connection: close` on the second.
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.set_read_timeout(Some(SHORT)).unwrap();
+    s.write_all(
+        b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(read_response_head(&mut s).starts_with("HTTP/1.1 200"));
+    let second = read_response_head(&mut s);
+    assert!(second.contains("Connection: close\r\n"), "{second}");
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap(); // the server closed
+    assert!(rest.is_empty());
+    assert_eq!(c.hits(), vec!["/a".to_string(), "/b?q=1".to_string()]);
+
+    // HTTP/1.0 without keep-alive: one request per connection.
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.set_read_timeout(Some(SHORT)).unwrap();
+    s.write_all(b"GET /old HTTP/1.0\r\n\r\n").unwrap();
+    assert!(read_response_head(&mut s).starts_with("HTTP/1.1 200"));
+    s.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+
+    // Garbage: 400 and close.
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.set_read_timeout(Some(SHORT)).unwrap();
+    s.write_all(b"hello there\r\n\r\n").unwrap();
+    assert!(read_response_head(&mut s).starts_with("HTTP/1.1 400"));
+    assert_eq!(c.connections(), 3);
+}
+
+#[test]
+fn get_hits_are_recorded() {
+    let c = Collector::start();
+    let mut e = client();
+    let r = get(&mut e, &format!("{}/piwik.php?idsite=1&action_name=Home%20page", c.url())).unwrap();
+    assert_eq!(r.code, 200);
+    assert_eq!(r.header("content-length"), Some("0"));
+    get(&mut e, &format!("{}/", c.url())).unwrap();
+    assert!(c.wait_for_hits(2, Duration::ZERO));
+    assert_eq!(c.hits(), vec!["/piwik.php?idsite=1&action_name=Home%20page".to_string(), "/".to_string()]);
+    assert!(c.batches().is_empty());
+    assert!(!c.wait_for_hits(3, Duration::from_millis(50)));
+}
+
+#[test]
+fn every_response_has_date_and_content_length() {
+    let c = Collector::start();
+    let mut e = client();
+    let good = batch(&[("a", "d1")]);
+    let mut responses = vec![post(&mut e, &c, &good).unwrap(), post(&mut e, &c, b"{not json").unwrap()];
+    c.set_fault(Fault::Status(503));
+    responses.push(post(&mut e, &c, &good).unwrap());
+    c.set_fault(Fault::RetryAfter(429, "1".into()));
+    responses.push(get(&mut e, &format!("{}/x", c.url())).unwrap());
+    let codes: Vec<u32> = responses.iter().map(|r| r.code).collect();
+    assert_eq!(codes, vec![200, 400, 503, 429]);
+    for r in &responses {
+        let date = r.header("date").expect("Date");
+        assert_eq!(date.len(), 29, "{date}");
+        assert!(date.ends_with(" GMT"), "{date}");
+        let len: usize = r.header("content-length").expect("Content-Length").parse().unwrap();
+        assert_eq!(len, r.body.len());
+    }
+}
+
+#[test]
+fn http_date_format() {
+    assert_eq!(http_date(UNIX_EPOCH + Duration::from_secs(784_111_777)), "Sun, 06 Nov 1994 08:49:37 GMT");
+    assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
+    assert_eq!(http_date(UNIX_EPOCH + Duration::from_secs(1_709_208_000)), "Thu, 29 Feb 2024 12:00:00 GMT");
+    assert_eq!(
+        collector::iso8601(UNIX_EPOCH + Duration::from_millis(1_795_366_000_123)),
+        "2026-11-22T16:46:40.123Z"
+    );
+}
+
+#[test]
+fn invalid_requests_get_400_and_are_not_recorded() {
+    let c = Collector::start();
+    let mut e = client();
+    let url = format!("{}/v1/batch", c.url());
+    let good = batch(&[("a", "v1")]);
+    let cases: Vec<(Vec<u8>, &str, u32)> = vec![
+        (b"{not json".to_vec(), "Content-Type: application/json", 400),
+        (br#"{"sentAt":"x"}"#.to_vec(), "Content-Type: application/json", 400),
+        (br#"{"batch":{"a":1}}"#.to_vec(), "Content-Type: application/json", 400),
+        (good.clone(), "Content-Type: text/plain", 400),
+        (good.clone(), "X-No-Content-Type: 1", 400),
+        (good.clone(), "Content-Type: application/json; charset=utf-8", 200),
+    ];
+    for (body, header, want) in &cases {
+        let r = post_with(&mut e, &url, body, &[header]).unwrap();
+        assert_eq!(r.code, *want, "{header} {}", String::from_utf8_lossy(body));
+    }
+    let r = post_with(&mut e, &format!("{}/v1/other", c.url()), &good, &["Content-Type: application/json"])
+        .unwrap();
+    assert_eq!(r.code, 404);
+    e.custom_request("PUT").unwrap();
+    let r = post(&mut e, &c, &good).unwrap();
+    assert_eq!(r.code, 405);
+    e.custom_request("POST").unwrap();
+
+    assert_eq!(c.batches().len(), 1);
+    let statuses: Vec<u16> = c.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![400, 400, 400, 400, 400, 200, 404, 405]);
+    // One connection for all of them: errors keep the connection.
+    assert_eq!(c.connections(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Connections
+
+#[test]
+fn keep_alive_reuses_one_connection() {
+    let c = Collector::start();
+    let mut e = client();
+    post(&mut e, &c, &batch(&[("a", "k1")])).unwrap();
+    post(&mut e, &c, &batch(&[("b", "k2")])).unwrap();
+    get(&mut e, &format!("{}/hit", c.url())).unwrap();
+    assert_eq!(c.connections(), 1);
+    let reqs = c.requests();
+    assert_eq!(reqs.len(), 3);
+    assert!(reqs.iter().all(|r| r.connection == 1));
+    assert!(c.wait_for_events(2, Duration::ZERO));
+
+    // A second handle is a second connection.
+    let mut other = client();
+    post(&mut other, &c, &batch(&[("c", "k3")])).unwrap();
+    assert_eq!(c.connections(), 2);
+}
+
+#[test]
+fn connection_close_is_honoured() {
+    let c = Collector::start();
+    let mut e = client();
+    let url = format!("{}/v1/batch", c.url());
+    for id in ["cc1", "cc2"] {
+        let r = post_with(
+            &mut e,
+            &url,
+            &batch(&[("a", id)]),
+            &["Content-Type: application/json", "Connection: close"],
+        )
+        .unwrap();
+        assert_eq!(r.code, 200);
+        assert_eq!(r.header("connection"), Some("close"));
+    }
+    assert_eq!(c.connections(), 2);
+    assert_eq!(c.unique_message_ids().len(), 2);
+}
+
+// ---------------------------------------------------------------------------
+// Faults
+
+#[test]
+fn fault_status_answers_without_recording() {
+    let c = Collector::start();
+    let mut e = client();
+    let body = batch(&[("a", "s1"), ("b", "s2")]);
+    for status in [400u16, 401, 403, 413, 500, 503] {
+        c.set_fault(Fault::Status(status));
+        let r = post(&mut e, &c, &body).unwrap();
+        assert_eq!(r.code, u32::from(status));
+        assert!(r.header("retry-after").is_none());
+    }
+    assert!(c.batches().is_empty());
+    assert!(c.events().is_empty());
+    let reqs = c.requests();
+    assert_eq!(reqs.len(), 6);
+    assert!(reqs.iter().all(|r| r.event_count == 2 && r.path == "/v1/batch"));
+    assert_eq!(reqs.iter().map(|r| r.status).collect::<Vec<_>>(), vec![400, 401, 403, 413, 500, 503]);
+
+    c.set_fault(Fault::None);
+    assert_eq!(post(&mut e, &c, &body).unwrap().code, 200);
+    assert_eq!(c.batches().len(), 1);
+    // Faults apply to GETs too.
+    c.set_fault(Fault::Status(500));
+    assert_eq!(get(&mut e, &format!("{}/h", c.url())).unwrap().code, 500);
+    assert!(c.hits().is_empty());
+    assert_eq!(c.connections(), 1);
+}
+
+#[test]
+fn fault_retry_after_sends_the_header() {
+    let c = Collector::start();
+    let mut e = client();
+    let body = batch(&[("a", "ra1")]);
+    c.set_fault(Fault::RetryAfter(429, "2".into()));
+    let r = post(&mut e, &c, &body).unwrap();
+    assert_eq!(r.code, 429);
+    assert_eq!(r.header("retry-after"), Some("2"));
+
+    let when = http_date(SystemTime::now() + Duration::from_secs(3));
+    c.set_fault(Fault::RetryAfter(503, when.clone()));
+    let r = post(&mut e, &c, &body).unwrap();
+    assert_eq!(r.code, 503);
+    assert_eq!(r.header("retry-after"), Some(when.as_str()));
+    assert!(c.batches().is_empty());
+}
+
+#[test]
+fn fault_reset_gives_a_curl_error() {
+    let c = Collector::start();
+    let mut e = client();
+    c.set_fault(Fault::Reset);
+    let t0 = Instant::now();
+    let err = post(&mut e, &c, &batch(&[("a", "rs1")])).err().expect("an error");
+    assert!(t0.elapsed() < SHORT, "{:?}", t0.elapsed());
+    assert!(!err.is_operation_timedout(), "{err}");
+    let reqs = c.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].status, 0);
+    assert_eq!(reqs[0].method, "POST");
+    assert!(c.batches().is_empty());
+    // A GET is reset too.
+    assert!(get(&mut e, &format!("{}/h", c.url())).is_err());
+    assert!(c.hits().is_empty());
+}
+
+#[test]
+fn fault_accept_then_close_gives_a_curl_error() {
+    let c = Collector::start();
+    let mut e = client();
+    c.set_fault(Fault::AcceptThenClose);
+    let t0 = Instant::now();
+    let err = post(&mut e, &c, &batch(&[("a", "ac1")])).err().expect("an error");
+    assert!(t0.elapsed() < SHORT, "{:?}", t0.elapsed());
+    assert!(!err.is_operation_timedout(), "{err}");
+    assert!(!err.is_couldnt_connect(), "{err}");
+    assert_eq!(c.connections(), 1);
+    let reqs = c.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!((reqs[0].status, reqs[0].method.as_str()), (0, ""));
+    assert!(c.batches().is_empty());
+}
+
+#[test]
+fn accept_then_close_on_a_kept_alive_connection() {
+    // The fault waits for a new connection: the open one is closed under the
+    // client, which reconnects (libcurl retries a dead reused connection once)
+    // and meets the fault there.
+    let c = Collector::start();
+    let mut e = client();
+    assert_eq!(post(&mut e, &c, &batch(&[("a", "kc1")])).unwrap().code, 200);
+    c.push_faults(vec![Fault::AcceptThenClose]);
+    assert!(post(&mut e, &c, &batch(&[("a", "kc2")])).is_err());
+    assert_eq!(c.connections(), 2);
+    // Consumed once: the next request goes through.
+    assert_eq!(post(&mut e, &c, &batch(&[("a", "kc3")])).unwrap().code, 200);
+    assert_eq!(c.connections(), 3);
+    let ids = c.unique_message_ids();
+    assert!(ids.contains("kc1") && ids.contains("kc3") && !ids.contains("kc2"));
+}
+
+#[test]
+fn fault_delay_delays_then_records() {
+    let c = Collector::start();
+    let mut e = client();
+    c.set_fault(Fault::Delay(Duration::from_millis(300)));
+    let t0 = Instant::now();
+    let r = post(&mut e, &c, &batch(&[("a", "dl1")])).unwrap();
+    let took = t0.elapsed();
+    assert_eq!(r.code, 200);
+    assert!(took >= Duration::from_millis(300) && took < SHORT, "{took:?}");
+    assert_eq!(c.batches().len(), 1);
+    assert_eq!(c.requests()[0].status, 200);
+}
+
+#[test]
+fn fault_delay_with_client_timeout_records_nothing() {
+    let c = Collector::start();
+    let mut e = client();
+    e.timeout(Duration::from_millis(200)).unwrap();
+    c.set_fault(Fault::Delay(Duration::from_millis(600)));
+    let err = post(&mut e, &c, &batch(&[("a", "dt1")])).err().expect("a timeout");
+    assert!(err.is_operation_timedout(), "{err}");
+    // The request is logged at arrival; after the delay the server finds the
+    // client gone and records nothing.
+    assert!(c.wait_for_requests(1, Duration::ZERO));
+    thread_sleep_until(Instant::now() + Duration::from_millis(600));
+    assert!(c.batches().is_empty());
+    assert_eq!(c.requests()[0].status, 0);
+}
+
+fn thread_sleep_until(t: Instant) {
+    let now = Instant::now();
+    if t > now {
+        std::thread::sleep(t - now);
+    }
+}
+
+#[test]
+fn fault_process_then_delay_records_even_when_the_client_times_out() {
+    let c = Collector::start();
+    let mut e = client();
+    e.timeout(Duration::from_millis(200)).unwrap();
+    c.set_fault(Fault::ProcessThenDelay(Duration::from_millis(800)));
+    let t0 = Instant::now();
+    let err = post(&mut e, &c, &batch(&[("a", "pd1")])).err().expect("a timeout");
+    assert!(err.is_operation_timedout(), "{err}");
+    assert!(t0.elapsed() < Duration::from_millis(700));
+    // Recorded although the client saw a failure: the ambiguous outcome.
+    assert_eq!(c.batches().len(), 1);
+    assert!(c.wait_for_events(1, Duration::ZERO));
+    assert_eq!(c.requests()[0].status, 200);
+
+    // Without a client timeout it is just slow.
+    e.timeout(Duration::from_secs(5)).unwrap();
+    c.set_fault(Fault::ProcessThenDelay(Duration::from_millis(200)));
+    let t0 = Instant::now();
+    assert_eq!(post(&mut e, &c, &batch(&[("a", "pd2")])).unwrap().code, 200);
+    assert!(t0.elapsed() >= Duration::from_millis(200));
+    assert_eq!(c.batches().len(), 2);
+}
+
+#[test]
+fn push_faults_apply_in_order_then_fall_back() {
+    let c = Collector::start();
+    let mut e = client();
+    let body = batch(&[("a", "pf1")]);
+    c.push_faults(vec![Fault::Status(500), Fault::RetryAfter(503, "1".into()), Fault::Status(400)]);
+    let codes: Vec<u32> = (0..5).map(|_| post(&mut e, &c, &body).unwrap().code).collect();
+    assert_eq!(codes, vec![500, 503, 400, 200, 200]);
+
+    c.set_fault(Fault::Status(502));
+    c.push_faults(vec![Fault::None]);
+    c.push_faults(vec![Fault::Status(429)]); // appends
+    let codes: Vec<u32> = (0..4).map(|_| post(&mut e, &c, &body).unwrap().code).collect();
+    assert_eq!(codes, vec![200, 429, 502, 502]);
+
+    // On a fresh connection a scripted Reset costs the client one request.
+    c.set_fault(Fault::None);
+    let mut fresh = client();
+    c.push_faults(vec![Fault::Reset]);
+    assert!(post(&mut fresh, &c, &body).is_err());
+    assert_eq!(post(&mut fresh, &c, &body).unwrap().code, 200);
+    assert_eq!(c.batches().len(), 4);
+    assert_eq!(c.duplicates(), 3);
+}
+
+#[test]
+fn reset_on_a_kept_alive_connection_is_retried_by_libcurl() {
+    // libcurl resends, once and silently, a request that got no byte back on
+    // a *reused* connection. So one scripted Reset after keep-alive is
+    // invisible to a libcurl client (nothing recorded, no error): the
+    // collector logs the reset request, then the resend on a new connection.
+    // Two Resets make the failure visible.
+    let c = Collector::start();
+    let mut e = client();
+    assert_eq!(post(&mut e, &c, &batch(&[("a", "kr1")])).unwrap().code, 200);
+    c.push_faults(vec![Fault::Reset]);
+    assert_eq!(post(&mut e, &c, &batch(&[("a", "kr2")])).unwrap().code, 200);
+    let log: Vec<(u16, u64)> = c.requests().iter().map(|r| (r.status, r.connection)).collect();
+    assert_eq!(log, vec![(200, 1), (0, 1), (200, 2)]);
+    assert_eq!(c.duplicates(), 0);
+
+    c.push_faults(vec![Fault::Reset, Fault::Reset]);
+    assert!(post(&mut e, &c, &batch(&[("a", "kr3")])).is_err());
+    assert_eq!(c.requests().len(), 5);
+    assert_eq!(post(&mut e, &c, &batch(&[("a", "kr3")])).unwrap().code, 200);
+    assert_eq!(c.unique_message_ids().len(), 3);
+}
+
+// ---------------------------------------------------------------------------
+// Poison, auth, duplicates, waiting
+
+#[test]
+fn poison_rejects_only_batches_containing_it() {
+    let c = Collector::start();
+    let mut e = client();
+    c.set_poison(Some("bad".into()));
+    assert_eq!(post(&mut e, &c, &batch(&[("good", "p1"), ("bad", "p2"), ("good", "p3")])).unwrap().code, 400);
+    assert_eq!(post(&mut e, &c, &batch(&[("good", "p1")])).unwrap().code, 200);
+    assert_eq!(post(&mut e, &c, &batch(&[("bad", "p2")])).unwrap().code, 400);
+    assert_eq!(post(&mut e, &c, &batch(&[("good", "p3")])).unwrap().code, 200);
+    assert_eq!(c.batches().len(), 2);
+    let ids = c.unique_message_ids();
+    assert!(ids.contains("p1") && ids.contains("p3") && !ids.contains("p2"));
+    let counts: Vec<(u16, usize)> = c.requests().iter().map(|r| (r.status, r.event_count)).collect();
+    assert_eq!(counts, vec![(400, 3), (200, 1), (400, 1), (200, 1)]);
+
+    c.set_poison(None);
+    assert_eq!(post(&mut e, &c, &batch(&[("bad", "p2")])).unwrap().code, 200);
+}
+
+#[test]
+fn required_auth_gives_401() {
+    let c = Collector::start();
+    let mut e = client();
+    let url = format!("{}/v1/batch", c.url());
+    let body = batch(&[("a", "au1")]);
+    c.set_required_auth(Some("Bearer right".into()));
+    let ct = "Content-Type: application/json";
+    assert_eq!(post_with(&mut e, &url, &body, &[ct]).unwrap().code, 401);
+    assert_eq!(post_with(&mut e, &url, &body, &[ct, "Authorization: Bearer wrong"]).unwrap().code, 401);
+    assert_eq!(post_with(&mut e, &url, &body, &[ct, "Authorization: Bearer right"]).unwrap().code, 200);
+    assert_eq!(get(&mut e, &format!("{}/h", c.url())).unwrap().code, 401);
+    assert_eq!(c.batches().len(), 1);
+    assert!(c.hits().is_empty());
+    c.set_required_auth(None);
+    assert_eq!(post_with(&mut e, &url, &body, &[ct]).unwrap().code, 200);
+}
+
+#[test]
+fn duplicates_count_resent_message_ids() {
+    let c = Collector::start();
+    let mut e = client();
+    post(&mut e, &c, &batch(&[("a", "m1"), ("b", "m2")])).unwrap();
+    post(&mut e, &c, &batch(&[("b", "m2"), ("c", "m3")])).unwrap();
+    post(&mut e, &c, &batch(&[("a", "m1")])).unwrap();
+    assert_eq!(c.events().len(), 5);
+    assert_eq!(c.unique_message_ids().len(), 3);
+    assert_eq!(c.duplicates(), 2);
+    assert!(c.wait_for_events(3, Duration::ZERO));
+    assert!(!c.wait_for_events(4, Duration::from_millis(50)));
+}
+
+#[test]
+fn wait_for_events_times_out_when_nothing_arrives() {
+    let c = Collector::start();
+    let t0 = Instant::now();
+    assert!(!c.wait_for_events(1, Duration::from_millis(300)));
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(300) && took < SHORT, "{took:?}");
+    assert!(!c.wait_for_hits(1, Duration::from_millis(20)));
+    assert!(!c.wait_for_requests(1, Duration::from_millis(20)));
+    assert!(c.wait_for_requests(0, Duration::ZERO));
+}
+
+#[test]
+fn wait_for_events_wakes_when_they_arrive() {
+    let c = Collector::start();
+    let url = c.url();
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        let mut e = client();
+        let r = post_with(
+            &mut e,
+            &format!("{url}/v1/batch"),
+            &batch(&[("a", "w1"), ("b", "w2")]),
+            &["Content-Type: application/json"],
+        );
+        r.map(|r| r.code)
+    });
+    let t0 = Instant::now();
+    assert!(c.wait_for_events(2, Duration::from_secs(3)));
+    assert!(t0.elapsed() < SHORT);
+    assert!(c.wait_for_requests(1, Duration::ZERO));
+    assert_eq!(sender.join().unwrap().unwrap(), 200);
+}
+
+// ---------------------------------------------------------------------------
+// Lifecycle
+
+#[test]
+fn start_on_a_given_address() {
+    let c = Collector::start_on("127.0.0.1:0").unwrap();
+    let taken = c.addr().to_string();
+    assert_eq!(c.url(), format!("http://{taken}"));
+    assert!(Collector::start_on(&taken).is_err(), "the port is in use");
+    let mut e = client();
+    assert_eq!(get(&mut e, &format!("{}/x", c.url())).unwrap().code, 200);
+}
+
+#[test]
+fn drop_is_bounded_and_closes_the_port() {
+    let c = Collector::start();
+    let addr = c.addr();
+    let url = c.url();
+    // An idle connection that never sends anything...
+    let idle = TcpStream::connect(addr).unwrap();
+    // ...and a request stuck in a long Delay.
+    c.set_fault(Fault::Delay(Duration::from_secs(30)));
+    let stuck = std::thread::spawn(move || {
+        let mut e = client();
+        post_with(
+            &mut e,
+            &format!("{url}/v1/batch"),
+            &batch(&[("a", "x1")]),
+            &["Content-Type: application/json"],
+        )
+        .map(|r| r.code)
+    });
+    assert!(c.wait_for_requests(1, SHORT));
+    assert_eq!(c.connections(), 2);
+    let t0 = Instant::now();
+    drop(c);
+    let took = t0.elapsed();
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    assert!(stuck.join().unwrap().is_err(), "the stuck client is cut off");
+    let mut idle = idle;
+    idle.set_read_timeout(Some(SHORT)).unwrap();
+    let mut buf = [0u8; 1];
+    assert!(matches!(idle.read(&mut buf), Ok(0) | Err(_)));
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
+}
