@@ -491,7 +491,7 @@ impl Engine {
         let mut leased_any = false;
         let mut report = DispatchReport::default();
         let max_id = match scope {
-            Scope::Auto => u64::MAX,
+            Scope::Auto => i64::MAX as u64,
             // Everything stored when the request was served, not what arrives during it.
             _ => match self.call(|reply| Op::MaxId { reply }) {
                 Ok(id) => id,
@@ -518,9 +518,16 @@ impl Engine {
             leased_any = true;
             let (settlement, part, stop) = self.send_stored(&hits);
             report.merge(&part);
-            // Settled in queue order before the next lease; no need to wait.
-            let _ = self.writer.submit(Op::Settle { settlement, reply: None });
             if stop {
+                // The report goes out after the store shows the outcome.
+                if let Err(e) = self.call(|reply| Op::Settle { settlement, reply: Some(reply) }) {
+                    report.status = Err(e);
+                }
+                break;
+            }
+            // The writer applies it before the next lease (one queue, in order).
+            if let Err(e) = self.writer.submit(Op::Settle { settlement, reply: None }) {
+                report.status = Err(e);
                 break;
             }
         }
@@ -554,13 +561,14 @@ impl Engine {
     /// Sends leased rows; returns their settlement, the tally, and whether the
     /// run stopped on a failure.
     fn send_stored(&mut self, hits: &[StoredHit]) -> (Settlement, DispatchReport, bool) {
-        let (fates, report, stop) = self.send_run(hits);
+        let (fates, mut report, stop) = self.send_run(hits);
         let mut s = Settlement::default();
         let retry_at = self.pacing.paused_until_ms;
         for (h, fate) in hits.iter().zip(fates) {
             match fate {
                 Fate::Delivered => s.delivered.push(h.id),
                 Fate::Retry if policy::exhausted(h.retry_count, self.settings.max_attempts) => {
+                    report.dropped += 1;
                     s.dropped.push((h.id, h.message_id.clone(), DropReason::AttemptsExhausted))
                 }
                 Fate::Retry => s.retry.push((h.id, retry_at)),
@@ -595,8 +603,7 @@ impl Engine {
                 break;
             }
             let hits: Vec<StoredHit> = batch.iter().map(|m| m.hit.clone()).collect();
-            let (fates, part, stop) = self.send_run(&hits);
-            report.merge(&part);
+            let (fates, mut part, stop) = self.send_run(&hits);
             let retry_at = self.pacing.paused_until_ms;
             let mut back = Vec::new();
             let mut by_reason: Vec<(DropReason, Vec<Memory>)> = Vec::new();
@@ -610,6 +617,7 @@ impl Engine {
                         continue;
                     }
                     Fate::Retry if policy::exhausted(m.hit.retry_count, self.settings.max_attempts) => {
+                        part.dropped += 1;
                         DropReason::AttemptsExhausted
                     }
                     Fate::Retry => {
@@ -622,7 +630,10 @@ impl Engine {
                         back.push(m);
                         continue;
                     }
-                    Fate::Offline => DropReason::Unreachable,
+                    Fate::Offline => {
+                        part.dropped += 1;
+                        DropReason::Unreachable
+                    }
                     Fate::Dropped(reason) => reason,
                 };
                 match by_reason.iter_mut().find(|(r, _)| *r == reason) {
@@ -630,6 +641,7 @@ impl Engine {
                     None => by_reason.push((reason, vec![m])),
                 }
             }
+            report.merge(&part);
             for (reason, gone) in by_reason {
                 drop_memory(gone, reason, &self.reporter);
             }

@@ -198,9 +198,11 @@ fn apply(outcome: Outcome, indexes: &[usize], run: &mut Run, ctx: &SendContext<'
 mod tests {
     use super::*;
 
+    type Answer = Box<dyn FnMut(&Request<'_>) -> Outcome + Send>;
+
     /// A transport that answers from a script and records what it was sent.
     struct Scripted {
-        answers: Vec<Box<dyn FnMut(&Request<'_>) -> Outcome + Send>>,
+        answers: Vec<Answer>,
         sent: Vec<(Method, usize)>,
     }
 
@@ -218,12 +220,12 @@ mod tests {
         }
     }
 
-    fn ok() -> Box<dyn FnMut(&Request<'_>) -> Outcome + Send> {
+    fn ok() -> Answer {
         Box::new(|_| Outcome::Answered { status: 200, retry_after: None, date: None })
     }
 
     /// 400 whenever the batch contains event "poison".
-    fn poison_check() -> Box<dyn FnMut(&Request<'_>) -> Outcome + Send> {
+    fn poison_check() -> Answer {
         Box::new(|r| {
             let body = String::from_utf8_lossy(r.body);
             let status = if body.contains("\"event\":\"poison\"") { 400 } else { 200 };
@@ -282,7 +284,7 @@ mod tests {
     fn a_server_failure_stops_the_run_and_releases_what_was_not_tried() {
         let now = || 0;
         let hits = vec![url_hit(1), url_hit(2), url_hit(3)];
-        let fail: Box<dyn FnMut(&Request<'_>) -> Outcome + Send> =
+        let fail: Answer =
             Box::new(|_| Outcome::Answered { status: 503, retry_after: Some("5".into()), date: None });
         let mut t = Scripted { answers: vec![ok(), fail], sent: vec![] };
         let run = run(&mut t, &ctx(&now), &hits);

@@ -73,7 +73,7 @@ pub fn split(
             continue;
         }
         match start {
-            Some(s) if i - s < max_events && bytes + size + 1 <= max_bytes => bytes += size + 1,
+            Some(s) if i - s < max_events && bytes + size < max_bytes => bytes += size + 1,
             Some(s) => {
                 batches.push(s..i);
                 start = Some(i);
