@@ -663,7 +663,7 @@ fn process(st: &mut State, req: &Received<'_>) -> Response {
             let json_type = head.header("content-type").is_some_and(|v| {
                 v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json")
             });
-            let encoding_ok = head.header("content-encoding").map_or(true, |v| {
+            let encoding_ok = head.header("content-encoding").is_none_or(|v| {
                 let v = v.trim();
                 v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("identity")
             });
