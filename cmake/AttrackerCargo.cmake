@@ -52,9 +52,10 @@ endif()
 
 # What the staticlib needs from the system, as printed on Linux by
 #   cargo rustc --release --lib --crate-type staticlib -- --print native-static-libs
-#   -> -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-# (Threads::Threads stands for -lpthread). Re-check after changing dependencies.
-set(ATTRACKER_NATIVE_STATIC_LIBS gcc_s util rt Threads::Threads m dl c)
+#   -> -lcurl -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# (Threads::Threads stands for -lpthread; curl is the system libcurl that
+# curl-sys found with pkg-config). Re-check after changing dependencies.
+set(ATTRACKER_NATIVE_STATIC_LIBS curl gcc_s util rt Threads::Threads m dl c)
 
 add_library(attracker::static STATIC IMPORTED GLOBAL)
 set_target_properties(attracker::static PROPERTIES
