@@ -150,6 +150,11 @@ static void check_config_rejects(void)
     EXPECT_NULL_ARG("at_config_set_max_store_bytes", "config", at_config_set_max_store_bytes(NULL, 1 << 20));
     EXPECT_NULL_ARG("at_config_set_max_event_bytes", "config", at_config_set_max_event_bytes(NULL, 1024));
     EXPECT_NULL_ARG("at_config_set_max_attempts", "config", at_config_set_max_attempts(NULL, 1));
+    EXPECT_NULL_ARG("at_config_set_max_batch_events", "config", at_config_set_max_batch_events(NULL, 10));
+    EXPECT_NULL_ARG("at_config_set_max_batch_bytes", "config", at_config_set_max_batch_bytes(NULL, 4096));
+    EXPECT_NULL_ARG("at_config_set_gzip", "config", at_config_set_gzip(NULL, true));
+    EXPECT_NULL_ARG("at_config_set_auth_scheme", "config", at_config_set_auth_scheme(NULL, AT_AUTH_BASIC));
+    EXPECT_NULL_ARG("at_config_set_timeouts_ms", "config", at_config_set_timeouts_ms(NULL, 100, 100));
     EXPECT_NULL_ARG("at_config_set_commit_window_ms", "config", at_config_set_commit_window_ms(NULL, 1));
     EXPECT_NULL_ARG("at_config_set_busy_timeout_ms", "config", at_config_set_busy_timeout_ms(NULL, 1));
     EXPECT_NULL_ARG("at_config_set_log_callback", "config",
@@ -194,6 +199,15 @@ static void check_config_rejects(void)
     EXPECT_INVALID("at_config_set_max_event_bytes", at_config_set_max_event_bytes(cfg, 524289));
     EXPECT_INVALID("at_config_set_commit_window_ms", at_config_set_commit_window_ms(cfg, 1001));
     EXPECT_INVALID("at_config_set_busy_timeout_ms", at_config_set_busy_timeout_ms(cfg, 60001));
+    EXPECT_INVALID("at_config_set_max_batch_events", at_config_set_max_batch_events(cfg, 0));
+    EXPECT_INVALID("at_config_set_max_batch_events", at_config_set_max_batch_events(cfg, 10001));
+    EXPECT_INVALID("at_config_set_max_batch_bytes", at_config_set_max_batch_bytes(cfg, 1023));
+    EXPECT_INVALID("at_config_set_max_batch_bytes", at_config_set_max_batch_bytes(cfg, 16777217));
+    EXPECT_INVALID("at_config_set_auth_scheme", at_config_set_auth_scheme(cfg, 2));
+    EXPECT_INVALID("at_config_set_timeouts_ms", at_config_set_timeouts_ms(cfg, 0, 1000));
+    EXPECT_INVALID("at_config_set_timeouts_ms", at_config_set_timeouts_ms(cfg, 1000, 0));
+    EXPECT_INVALID("at_config_set_timeouts_ms", at_config_set_timeouts_ms(cfg, 300001, 1000));
+    EXPECT_INVALID("at_config_set_timeouts_ms", at_config_set_timeouts_ms(cfg, 1000, 300001));
 
     /* The limits themselves are accepted, and so is removing the key. */
     CHECK_OK(at_config_set_max_queue_size(cfg, 1));
@@ -202,6 +216,11 @@ static void check_config_rejects(void)
     CHECK_OK(at_config_set_max_event_bytes(cfg, 524288));
     CHECK_OK(at_config_set_commit_window_ms(cfg, 1000));
     CHECK_OK(at_config_set_busy_timeout_ms(cfg, 60000));
+    CHECK_OK(at_config_set_max_batch_events(cfg, 1));
+    CHECK_OK(at_config_set_max_batch_events(cfg, 10000));
+    CHECK_OK(at_config_set_max_batch_bytes(cfg, 1024));
+    CHECK_OK(at_config_set_max_batch_bytes(cfg, 16777216));
+    CHECK_OK(at_config_set_timeouts_ms(cfg, 1, 300000));
     CHECK_OK(at_config_set_api_key(cfg, "sk_test_123"));
     CHECK_OK(at_config_set_api_key(cfg, ""));
     CHECK_OK(at_config_set_log_callback(cfg, NULL, NULL, AT_LOG_DEBUG));
@@ -291,6 +310,8 @@ static void check_tracker_null_args(at_tracker *t)
     EXPECT_NULL_ARG("at_tracker_sync", "tracker", at_tracker_sync(NULL));
     EXPECT_NULL_ARG("at_track_event", "tracker", at_track_event(NULL, "e", "{}", NULL, NULL));
     EXPECT_NULL_ARG("at_send_hit", "tracker", at_send_hit(NULL, "http://127.0.0.1:9/h", "t", NULL, NULL));
+    EXPECT_NULL_ARG("at_flush", "tracker", at_flush(NULL, NULL, NULL));
+    EXPECT_NULL_ARG("at_offline_dispatch", "tracker", at_offline_dispatch(NULL, NULL, NULL));
     EXPECT_NULL_ARG("at_set_offline_mode", "tracker", at_set_offline_mode(NULL, AT_OFFLINE_ALWAYS, NULL, NULL));
     EXPECT_NULL_ARG("at_get_offline_mode", "tracker", at_get_offline_mode(NULL, &mode));
     EXPECT_NULL_ARG("at_set_tracking_enabled", "tracker", at_set_tracking_enabled(NULL, true));
@@ -443,6 +464,8 @@ static void check_closed(at_tracker *t)
     EXPECT_FAIL(AT_ERR_CLOSED, "at_track_event", NULL, at_track_event(t, "e", "{}", NULL, NULL));
     EXPECT_FAIL(AT_ERR_CLOSED, "at_send_hit", NULL, at_send_hit(t, "http://127.0.0.1:9/h", NULL, NULL, NULL));
     EXPECT_FAIL(AT_ERR_CLOSED, "at_tracker_sync", NULL, at_tracker_sync(t));
+    EXPECT_FAIL(AT_ERR_CLOSED, "at_flush", NULL, at_flush(t, NULL, NULL));
+    EXPECT_FAIL(AT_ERR_CLOSED, "at_offline_dispatch", NULL, at_offline_dispatch(t, NULL, NULL));
     EXPECT_FAIL(AT_ERR_CLOSED, "at_set_offline_mode", NULL, at_set_offline_mode(t, AT_OFFLINE_NEVER, NULL, NULL));
     EXPECT_FAIL(AT_ERR_CLOSED, "at_set_tracking_enabled", NULL, at_set_tracking_enabled(t, false));
     EXPECT_FAIL(AT_ERR_CLOSED, "at_set_network_reachable", NULL, at_set_network_reachable(t, false));

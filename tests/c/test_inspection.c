@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define ENDPOINT "http://127.0.0.1:9/"
 #define BATCH_URL "http://127.0.0.1:9/v1/batch"
@@ -36,10 +37,16 @@ static uint64_t count(at_tracker *t)
     return n;
 }
 
+/*
+ * The writer answers a call before it publishes the queue size that `queued`
+ * reports, so a read right after a track or delete may see the old size. A
+ * sync is a later writer round, after which the size is current.
+ */
 static at_stats stats(at_tracker *t)
 {
     at_stats s;
     memset(&s, 0xAB, sizeof s);
+    CHECK_OK(at_tracker_sync(t));
     CHECK_OK(at_tracker_stats(t, &s, sizeof s));
     return s;
 }
@@ -193,8 +200,9 @@ static void check_is_offline(at_tracker *t)
     CHECK_OK(at_track_event(t, "online", NULL, NULL, NULL));
     CHECK_OK(at_set_network_reachable(t, false));
     CHECK_OK(at_track_event(t, "unreachable", NULL, NULL, NULL));
-    CHECK_OK(at_set_network_reachable(t, true));
+    /* ALWAYS first: the network coming back in REQUIRED mode starts a send. */
     CHECK_OK(at_set_offline_mode(t, AT_OFFLINE_ALWAYS, NULL, NULL));
+    CHECK_OK(at_set_network_reachable(t, true));
 
     at_hit_list *list = NULL;
     CHECK_OK(at_offline_get(t, &list));
@@ -294,9 +302,14 @@ int main(void)
     at_hit *left = NULL;
     CHECK_OK(at_offline_oldest(t, &left));
     CHECK(body_n(left) == 1);
+    int64_t created = at_hit_creation_date_ms(left);
     at_hit_free(left);
-    CHECK_OK(at_offline_delete(t, &deleted));
+    /* The cutoff is exclusive: created_ms itself keeps the hit, +1 deletes it. */
+    CHECK_OK(at_offline_delete_older_than(t, created, &deleted));
+    CHECK(deleted == 0);
+    CHECK_OK(at_offline_delete_older_than(t, created + 1, &deleted));
     CHECK(deleted == 1); /* 37 deleted */
+    CHECK(count(t) == 0);
 
     /* Three hits to carry over to the next tracker. */
     for (int i = 100; i < 103; i++)
@@ -309,6 +322,17 @@ int main(void)
     CHECK(s.dropped_corrupt == 0);
     CHECK(s.sent == 0);
     CHECK(s.bytes_on_disk > 0);
+
+    /* A caller with an older, shorter at_stats gets only what it has room for. */
+    at_stats partial;
+    memset(&partial, 0xAB, sizeof partial);
+    CHECK_OK(at_tracker_stats(t, &partial, offsetof(at_stats, sent)));
+    CHECK(partial.queued == 3);
+    CHECK(partial.sent == UINT64_C(0xABABABABABABABAB));
+    CHECK(partial.committed == UINT64_C(0xABABABABABABABAB));
+    memset(&partial, 0xAB, sizeof partial);
+    CHECK_OK(at_tracker_stats(t, &partial, 0));
+    CHECK(partial.queued == UINT64_C(0xABABABABABABABAB));
 
     at_hit_list *before = NULL;
     CHECK_OK(at_offline_get(t, &before));
