@@ -12,7 +12,7 @@ find_program(CARGO cargo
 
 # A target dir of our own: a fresh build directory always works, and cargo
 # never fights over target/ with a developer running cargo by hand.
-set(ATTRACKER_CARGO_TARGET_DIR "${CMAKE_BINARY_DIR}/cargo")
+set(ATTRACKER_CARGO_TARGET_DIR "${PROJECT_BINARY_DIR}/cargo")
 set(_attracker_out "${ATTRACKER_CARGO_TARGET_DIR}/release")
 set(ATTRACKER_STATIC_LIBRARY "${_attracker_out}/${CMAKE_STATIC_LIBRARY_PREFIX}attracker${CMAKE_STATIC_LIBRARY_SUFFIX}")
 set(ATTRACKER_SHARED_LIBRARY "${_attracker_out}/${CMAKE_SHARED_LIBRARY_PREFIX}attracker${CMAKE_SHARED_LIBRARY_SUFFIX}")
@@ -24,7 +24,7 @@ file(GLOB_RECURSE _attracker_sources CONFIGURE_DEPENDS
 # cargo does its own dependency tracking and only rewrites the libraries when
 # they change, so the command's output is a stamp and the libraries are
 # byproducts (Ninja needs to know who makes them).
-set(_attracker_stamp "${CMAKE_BINARY_DIR}/attracker_cargo.stamp")
+set(_attracker_stamp "${PROJECT_BINARY_DIR}/attracker_cargo.stamp")
 add_custom_command(
   OUTPUT "${_attracker_stamp}"
   BYPRODUCTS "${ATTRACKER_STATIC_LIBRARY}" "${ATTRACKER_SHARED_LIBRARY}"
