@@ -30,7 +30,7 @@ add_custom_command(
   BYPRODUCTS "${ATTRACKER_STATIC_LIBRARY}" "${ATTRACKER_SHARED_LIBRARY}"
   COMMAND "${CARGO}" build --release
           --manifest-path "${PROJECT_SOURCE_DIR}/Cargo.toml"
-          --target-dir "${ATTRACKER_CARGO_TARGET_DIR}"
+          --target-dir "${ATTRACKER_CARGO_TARGET_DIR}" --locked
   COMMAND "${CMAKE_COMMAND}" -E touch "${_attracker_stamp}"
   DEPENDS
     ${_attracker_sources}

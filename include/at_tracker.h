@@ -653,7 +653,8 @@ at_status at_set_offline_mode(at_tracker *tracker,
                               void *user_data);
 
 /**
- * Writes the current offline mode to `*out`.
+ * Writes the current offline mode to `*out`. Errors: `AT_ERR_NULL_ARGUMENT`,
+ * `AT_ERR_CLOSED`.
  */
 at_status at_get_offline_mode(at_tracker *tracker, at_offline_mode *out);
 

@@ -196,7 +196,7 @@ impl Tracker {
     }
 
     fn accept(&self, mut hit: NewHit, done: Option<Completion>) -> Result<()> {
-        let mode = self.offline_mode();
+        let mode = self.mode.get();
         hit.is_offline = mode == OfflineMode::Always || !self.reachable.load(SeqCst);
         let done = done.map(|f| Completer::new(&self.callbacks, f));
         match (mode, self.config.durability) {
@@ -256,8 +256,8 @@ impl Tracker {
         })
     }
 
-    pub fn offline_mode(&self) -> OfflineMode {
-        self.mode.get()
+    pub fn offline_mode(&self) -> Result<OfflineMode> {
+        self.open_gate(|| Ok(self.mode.get()))
     }
 
     /// The tracking gate: while disabled, track calls return `Suppressed` and
@@ -403,7 +403,7 @@ impl Tracker {
     pub fn stats(&self) -> Result<StatsSnapshot> {
         self.open_gate(|| {
             let mut s = self.reporter.stats.snapshot();
-            s.queued = self.writer.stored() + self.writer.uncommitted() + self.delivery.memory_len() as u64;
+            s.queued = self.writer.queued() + self.delivery.memory_len() as u64;
             let path = self.storage_path();
             s.bytes_on_disk = ["", "-wal"]
                 .iter()

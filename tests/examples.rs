@@ -20,7 +20,8 @@ fn inspect_prints_json_lines_oldest_first_beside_an_open_tracker() {
     let t = Tracker::new(config(&dir.db())).unwrap();
     t.track_event("screen_view", Some(r#"{"screen":"home"}"#), None).unwrap();
     t.send_hit("http://127.0.0.1:9/hit?p=1", "screen", None).unwrap();
-    let out = Command::new(example("inspect")).arg(dir.db()).output().expect("cargo test builds the examples");
+    let out =
+        Command::new(example("inspect")).arg(dir.db()).output().expect("cargo test builds the examples");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<serde_json::Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();

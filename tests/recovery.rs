@@ -207,7 +207,14 @@ fn a_damaged_crash_image_moves_aside_with_its_wal_and_shm_and_is_salvaged() {
     c.durability = Durability::Batched;
     let t = Tracker::new(c.clone()).unwrap();
     let pad = "w".repeat(300);
-    for n in 0..12_000 {
+    for n in 0..11_500 {
+        t.track_event("e", Some(&format!(r#"{{"n":{n},"pad":"{pad}"}}"#)), None).unwrap();
+    }
+    t.sync().unwrap();
+    let side = rusqlite::Connection::open(live.db()).unwrap();
+    side.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+    drop(side);
+    for n in 11_500..12_000 {
         t.track_event("e", Some(&format!(r#"{{"n":{n},"pad":"{pad}"}}"#)), None).unwrap();
     }
     t.sync().unwrap();

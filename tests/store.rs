@@ -167,6 +167,7 @@ fn paging_walks_the_queue_in_store_order_and_ids_are_never_reused() {
     assert_eq!(sizes, vec![10, 10, 5, 0]);
     assert_eq!(seen, (0..25).collect::<Vec<_>>());
     assert_eq!(t.offline_get_page(0, 0).unwrap_err().status, Status::InvalidArgument);
+    assert!(t.offline_get_page(u64::MAX, 10).unwrap().is_empty(), "a cursor past every id is the end");
 
     let last_id = t.offline_latest().unwrap().unwrap().id;
     t.offline_delete().unwrap();
@@ -221,7 +222,7 @@ fn always_mode_and_unreachable_network_mark_hits_offline() {
     let (tx, rx) = mpsc::channel();
     t.set_offline_mode(OfflineMode::Always, Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
     assert!(rx.recv_timeout(Duration::from_secs(5)).unwrap().is_ok());
-    assert_eq!(t.offline_mode(), OfflineMode::Always);
+    assert_eq!(t.offline_mode().unwrap(), OfflineMode::Always);
     t.track_event("always", None, None).unwrap();
     let flags: Vec<(String, bool)> =
         t.offline_get().unwrap().into_iter().map(|h| (h.hit_type, h.is_offline)).collect();
@@ -240,6 +241,18 @@ fn the_tracking_gate_suppresses_and_buffers_nothing() {
     t.set_tracking_enabled(true).unwrap();
     t.track_event("e", None, None).unwrap();
     assert_eq!(t.offline_count().unwrap(), 1);
+}
+
+#[test]
+fn queued_is_exact_the_moment_a_call_returns() {
+    let dir = TempDir::new("queued");
+    let t = Tracker::new(config(&dir.db())).unwrap();
+    for _ in 0..300 {
+        t.track_event("e", None, None).unwrap();
+        assert_eq!(t.stats().unwrap().queued, 1);
+        assert_eq!(t.offline_delete().unwrap(), 1);
+        assert_eq!(t.stats().unwrap().queued, 0);
+    }
 }
 
 #[test]
@@ -310,6 +323,7 @@ fn close_commits_everything_accepted_and_later_calls_are_closed() {
     assert_eq!(t.track_event("e", None, None).unwrap_err().status, Status::Closed);
     assert_eq!(t.offline_count().unwrap_err().status, Status::Closed);
     assert_eq!(t.close(Duration::ZERO).unwrap_err().status, Status::Closed);
+    assert_eq!(t.offline_mode().unwrap_err().status, Status::Closed);
     drop(t);
     let t = Tracker::new(config(&dir.db())).unwrap();
     assert_eq!(t.offline_count().unwrap(), 300);

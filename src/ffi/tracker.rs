@@ -174,14 +174,15 @@ pub unsafe extern "C" fn at_set_offline_mode(
     })
 }
 
-/// Writes the current offline mode to `*out`.
+/// Writes the current offline mode to `*out`. Errors: `AT_ERR_NULL_ARGUMENT`,
+/// `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_get_offline_mode(
     tracker: *mut at_tracker,
     out: *mut at_offline_mode,
 ) -> at_status {
     with_tracker("at_get_offline_mode", tracker, |t| {
-        *out_arg(out, "out")? = offline_mode_code(t.offline_mode());
+        *out_arg(out, "out")? = offline_mode_code(t.offline_mode()?);
         Ok(())
     })
 }

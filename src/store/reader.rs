@@ -39,7 +39,8 @@ impl Reader {
     pub fn page(&self, after_id: u64, limit: u32) -> Result<Read> {
         self.select(
             &format!("SELECT {COLUMNS} FROM hits WHERE id > ?1 ORDER BY id LIMIT ?2"),
-            params![after_id as i64, limit],
+            // Ids fit in i64; a cursor beyond them is past the end, not negative.
+            params![after_id.min(i64::MAX as u64) as i64, limit],
         )
     }
 

@@ -113,11 +113,11 @@ impl WriterHandle {
         self.shared.stored.load(Relaxed)
     }
 
-    /// Accepted hits not committed: queued for the writer, or waiting in memory
-    /// for a failing store.
-    pub fn uncommitted(&self) -> u64 {
+    /// Hits accepted and not yet delivered or dropped: stored, queued for the
+    /// writer, or waiting in memory for a failing store. One consistent reading.
+    pub fn queued(&self) -> u64 {
         let q = self.shared.queue.lock();
-        q.accepted - q.settled + self.shared.retained.load(Relaxed)
+        self.shared.stored.load(Relaxed) + (q.accepted - q.settled) + self.shared.retained.load(Relaxed)
     }
 
     /// Stops accepting work, applies everything queued, keeps retrying hits whose
@@ -303,42 +303,33 @@ impl WriterState {
     fn apply(&mut self, ops: Vec<Op>) {
         let new_inserts = ops.iter().filter(|o| matches!(o, Op::Insert { .. })).count() as u64;
         self.retry_retained();
-        let mut failure = None;
-        if self.retained.is_empty() {
-            match self.transact(&ops) {
-                Ok(results) => self.finish(ops, results),
-                Err(e) => {
-                    // The inserts failed; the other operations (deletes free space)
-                    // get their own chance.
-                    let (inserts, others): (Vec<Op>, Vec<Op>) =
-                        ops.into_iter().partition(|o| matches!(o, Op::Insert { .. }));
-                    self.fail_inserts(inserts, &e);
-                    self.apply_alone(others);
-                    failure = Some(e);
+        let failure = if self.retained.is_empty() {
+            match self.transact(&ops, new_inserts) {
+                Ok(results) => {
+                    self.finish(ops, results);
+                    return;
                 }
+                Err(e) => e,
             }
         } else {
             // Still failing: keep store order, new hits queue behind the retained.
-            let (inserts, others): (Vec<Op>, Vec<Op>) =
-                ops.into_iter().partition(|o| matches!(o, Op::Insert { .. }));
-            self.fail_inserts(
-                inserts,
-                &Error::storage("the store is failing; earlier hits wait to be committed"),
-            );
-            self.apply_alone(others);
+            Error::storage("the store is failing; earlier hits wait to be committed")
+        };
+        // The inserts failed; the other operations (deletes free space) get their
+        // own chance.
+        let (inserts, others): (Vec<Op>, Vec<Op>) =
+            ops.into_iter().partition(|o| matches!(o, Op::Insert { .. }));
+        let waiting = self.retain(inserts, &failure);
+        self.publish(new_inserts);
+        for w in waiting {
+            w.send(Err(failure.clone()));
         }
-        let mut q = self.shared.queue.lock();
-        q.settled += new_inserts;
-        drop(q);
-        self.shared.settled.notify_all();
-        self.publish_totals();
-        if let Some(e) = failure {
-            if !self.retained.is_empty() {
-                self.reporter.log(
-                    LogLevel::Warn,
-                    format!("{} accepted hit(s) wait in memory: {e}; retrying", self.retained.len()),
-                );
-            }
+        self.apply_alone(others);
+        if !self.retained.is_empty() {
+            self.reporter.log(
+                LogLevel::Warn,
+                format!("{} accepted hit(s) wait in memory: {failure}; retrying", self.retained.len()),
+            );
         }
     }
 
@@ -346,7 +337,7 @@ impl WriterState {
         if ops.is_empty() {
             return;
         }
-        let results = self.transact(&ops).unwrap_or_else(|e| vec![Err(e); ops.len()]);
+        let results = self.transact(&ops, 0).unwrap_or_else(|e| vec![Err(e); ops.len()]);
         self.finish(ops, results);
     }
 
@@ -359,7 +350,7 @@ impl WriterState {
         while !self.retained.is_empty() {
             let n = self.retained.len().min(RETRY_CHUNK);
             let chunk: Vec<Op> = self.retained.drain(..n).collect();
-            match self.transact(&chunk) {
+            match self.transact(&chunk, 0) {
                 Ok(results) => self.finish(chunk, results),
                 Err(_) => {
                     self.retained.splice(0..0, chunk);
@@ -379,7 +370,9 @@ impl WriterState {
 
     /// Applies `ops` in order in one immediate transaction, then enforces the
     /// limits. On success returns one result per op.
-    fn transact(&mut self, ops: &[Op]) -> Result<Vec<Result<Done>>> {
+    /// `settles` is how many of `ops` are inserts new to the writer (not retries):
+    /// they count as settled from the commit on.
+    fn transact(&mut self, ops: &[Op], settles: u64) -> Result<Vec<Result<Done>>> {
         self.check_foreign_writes().map_err(|e| classify(e, "reading the store version"))?;
         let tx = self
             .conn
@@ -423,6 +416,7 @@ impl WriterState {
         tx.commit().map_err(|e| classify(e, "committing"))?;
         self.count = fx.count;
         self.bytes = fx.bytes;
+        self.publish(settles);
         let stats = &self.reporter.stats;
         stats.committed.fetch_add(fx.committed, Relaxed);
         stats.sent.fetch_add(fx.delivered, Relaxed);
@@ -500,13 +494,14 @@ impl WriterState {
         n
     }
 
-    /// Inserts that could not be committed: a waiting caller gets the error (the
-    /// hit was not stored); a batched hit (the caller already has `AT_OK`) is
-    /// retained and retried, within the queue limit.
-    fn fail_inserts(&mut self, inserts: Vec<Op>, e: &Error) {
+    /// Inserts that could not be committed: a batched hit (its caller already has
+    /// `AT_OK`) is retained and retried, within the queue limit; the waiting
+    /// callers are returned, to be told the hit was not stored.
+    fn retain(&mut self, inserts: Vec<Op>, e: &Error) -> Vec<Reply<()>> {
+        let mut waiting = Vec::new();
         for op in inserts {
             match op {
-                Op::Insert { wait: Some(w), .. } => w.send(Err(e.clone())),
+                Op::Insert { wait: Some(w), .. } => waiting.push(w),
                 other => self.retained.push(other),
             }
         }
@@ -518,6 +513,7 @@ impl WriterState {
         if !self.retained.is_empty() && self.retry_at.is_none() {
             self.schedule_retry();
         }
+        waiting
     }
 
     /// At close, after the deadline: hits still uncommitted are lost; report them.
@@ -529,7 +525,7 @@ impl WriterState {
         );
         let e = Error::storage("the tracker closed before the hit could be committed");
         self.report_lost(gone, DropReason::StorageFailed, Some(&e));
-        self.publish_totals();
+        self.publish(0);
     }
 
     fn report_lost(&self, gone: Vec<Op>, reason: DropReason, e: Option<&Error>) {
@@ -560,13 +556,21 @@ impl WriterState {
 
     fn refresh_totals(&mut self) -> rusqlite::Result<()> {
         self.check_foreign_writes()?;
-        self.publish_totals();
+        self.publish(0);
         Ok(())
     }
 
-    fn publish_totals(&self) {
+    /// Makes the queue figures visible, in one step with the inserts that just
+    /// settled, before any caller hears of the commit.
+    fn publish(&self, settled: u64) {
+        let mut q = self.shared.queue.lock();
+        q.settled += settled;
         self.shared.retained.store(self.retained.len() as u64, Relaxed);
         self.shared.stored.store(self.count, Relaxed);
         self.shared.stored_bytes.store(self.bytes, Relaxed);
+        drop(q);
+        if settled > 0 {
+            self.shared.settled.notify_all();
+        }
     }
 }

@@ -253,6 +253,12 @@ static void check_paging(at_tracker *t)
     CHECK(body_n(at_hit_list_get(rest, 0)) == 17);
     at_hit_list_free(rest);
     at_hit_list_free(all);
+
+    /* A cursor past every id is the end, even one that does not fit in int64_t. */
+    at_hit_list *none = NULL;
+    CHECK_OK(at_offline_get_page(t, UINT64_MAX, 10, &none));
+    CHECK(at_hit_list_len(none) == 0);
+    at_hit_list_free(none);
 }
 
 int main(void)
