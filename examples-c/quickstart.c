@@ -1,15 +1,17 @@
 /*
- * attracker quick start: track a few hits offline, look at them, delete them.
+ * attracker quick start: track hits offline, look at them, send them, tidy up.
  *
  *   quickstart [DIR [ENDPOINT]]
  *
  * DIR holds the store (default ./attracker-demo); ENDPOINT is the collector's
- * base URL (default http://127.0.0.1:8080). In AT_OFFLINE_ALWAYS mode nothing
- * is sent: hits wait in the store until the app dispatches them.
+ * base URL (default http://127.0.0.1:8080; `cargo run --example collector`
+ * starts one there). In AT_OFFLINE_ALWAYS mode nothing is sent by itself: hits
+ * wait in the store until the app dispatches them.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -32,6 +34,24 @@ static void log_to_stderr(at_log_level level, const char *message, void *user_da
     static const char *const names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
     (void)user_data;
     fprintf(stderr, "[attracker %s] %s\n", level <= AT_LOG_DEBUG ? names[level] : "?", message);
+}
+
+/* at_offline_dispatch completes on the callback thread; main waits for it. */
+struct dispatch_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    int done;
+    at_dispatch_result result;
+};
+
+static void on_dispatched(const at_dispatch_result *result, void *user_data)
+{
+    struct dispatch_wait *w = user_data;
+    pthread_mutex_lock(&w->lock);
+    w->result = *result;
+    w->done = 1;
+    pthread_cond_signal(&w->done_cond);
+    pthread_mutex_unlock(&w->lock);
 }
 
 static int64_t now_ms(void)
@@ -72,6 +92,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "quickstart: directory name too long\n");
         return 1;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* interleave cleanly with the log lines on stderr */
     printf("attracker %s, store %s\n", at_version(), storage_path);
 
     /* 1. Configure: where to store hits, where they go, and when to send. */
@@ -94,7 +115,9 @@ int main(int argc, char **argv)
     TRY(at_track_event(tracker, "screen_view", "{\"screen\":\"home\",\"referrer\":\"push\"}", NULL, NULL));
     TRY(at_track_event(tracker, "purchase", "{\"sku\":\"A-113\",\"price\":9.99,\"currency\":\"EUR\"}", NULL,
                        NULL));
-    TRY(at_send_hit(tracker, "https://logs.example.com/hit.xiti?s=123&p=checkout", "screen", NULL, NULL));
+    char hit_url[1200];
+    snprintf(hit_url, sizeof hit_url, "%s/hit.xiti?s=123&p=checkout", endpoint);
+    TRY(at_send_hit(tracker, hit_url, "screen", NULL, NULL));
 
     /* 4. Inspect the stored hits, oldest first. */
     TRY(at_offline_get(tracker, &hits));
@@ -106,16 +129,29 @@ int main(int argc, char **argv)
     TRY(at_offline_count(tracker, &count));
     printf("%" PRIu64 " stored hit(s)\n", count);
 
-    /* 5. Housekeeping: drop stale hits, then every hit created up to now (the
+    /* 5. Send them: events in one JSON batch, the URL hit by GET. Each batch is
+     *    deleted once the collector acknowledges it. */
+    struct dispatch_wait wait = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, { 0 } };
+    TRY(at_offline_dispatch(tracker, on_dispatched, &wait));
+    pthread_mutex_lock(&wait.lock);
+    while (!wait.done)
+        pthread_cond_wait(&wait.done_cond, &wait.lock);
+    pthread_mutex_unlock(&wait.lock);
+    printf("dispatch: %s, sent %" PRIu64 ", failed %" PRIu64 ", dropped %" PRIu64 "\n",
+           at_status_str(wait.result.status), wait.result.sent, wait.result.failed, wait.result.dropped);
+    if (wait.result.status == AT_ERR_NETWORK)
+        printf("  (no collector at %s: the hits stay stored for the next dispatch)\n", endpoint);
+    TRY(at_offline_count(tracker, &count));
+    printf("%" PRIu64 " stored hit(s) left\n", count);
+
+    /* 6. Housekeeping: drop stale hits, then every hit created up to now (the
      *    cutoff is exclusive). at_offline_delete() would clear the store at once. */
     TRY(at_offline_delete_older_than_days(tracker, 30, &deleted));
     printf("deleted %" PRIu64 " hit(s) older than 30 days\n", deleted);
     TRY(at_offline_delete_older_than(tracker, now_ms() + 1, &deleted));
     printf("deleted %" PRIu64 " hit(s) created up to now\n", deleted);
-    TRY(at_offline_count(tracker, &count));
-    printf("%" PRIu64 " stored hit(s) left\n", count);
 
-    /* 6. Free: commits anything pending and stops the tracker's threads. */
+    /* 7. Free: commits anything pending and stops the tracker's threads. */
     at_tracker_free(tracker);
     return 0;
 
