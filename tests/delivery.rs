@@ -633,3 +633,46 @@ fn a_crash_in_the_middle_of_a_send_leaves_the_hits_to_be_sent_again() {
     assert_eq!(c.unique_message_ids().len(), 25);
     assert_eq!(c.duplicates(), 25, "at-least-once: resent, deduplicated by messageId");
 }
+
+#[test]
+fn the_default_500_kb_cap_splits_large_batches() {
+    let c = Collector::start();
+    let dir = TempDir::new("500kb");
+    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
+    let pad = "z".repeat(1200);
+    for i in 0..1000 {
+        t.track_event("e", Some(&format!(r#"{{"i":{i},"pad":"{pad}"}}"#)), None).unwrap();
+    }
+    assert_eq!(dispatch(&t).sent, 1000);
+    let batches = c.batches();
+    assert!(batches.len() >= 3, "{} batches", batches.len());
+    assert!(batches.iter().all(|b| b.decoded_bytes <= 500_000 && b.events().len() <= 500));
+    assert_eq!(c.unique_message_ids().len(), 1000);
+}
+
+#[test]
+fn a_successful_probe_after_transport_errors_restores_sending() {
+    let c = Collector::start();
+    let addr = c.addr();
+    drop(c);
+    let dir = TempDir::new("probe");
+    let clock = ManualClock::start();
+    let mut cfg = common::config(&dir.db());
+    cfg.set_endpoint(&format!("http://{addr}")).unwrap();
+    cfg.offline_mode = OfflineMode::Required;
+    cfg.flush_threshold = 1;
+    let logs = Logs::default();
+    logs.attach(&mut cfg);
+    let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
+    track_n(&t, 3);
+    wait_until(|| t.offline_oldest().unwrap().unwrap().is_offline);
+    assert_eq!(t.stats().unwrap().requests, 1, "then paused: no retry storm");
+    // The collector comes back; nobody tells the tracker. The next probe finds it.
+    let c = Collector::start_on(&addr.to_string()).unwrap();
+    clock.advance(Duration::from_secs(2));
+    t.nudge();
+    assert!(c.wait_for_events(3, WAIT));
+    wait_until(|| t.offline_count().unwrap() == 0);
+    t.close(Duration::from_secs(1)).unwrap();
+    assert!(logs.find(LogLevel::Info, "reachable again").is_some());
+}

@@ -1,0 +1,77 @@
+//! Flush and dispatch through the C ABI: the callbacks' `at_dispatch_result`.
+
+mod common;
+#[path = "support/collector.rs"]
+mod collector;
+
+use std::ffi::{c_void, CString};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use attracker::ffi::*;
+use collector::Collector;
+use common::TempDir;
+
+unsafe extern "C" fn on_result(result: *const at_dispatch_result, user_data: *mut c_void) {
+    let tx = &*(user_data as *const mpsc::Sender<at_dispatch_result>);
+    tx.send(*result).unwrap();
+}
+
+#[test]
+fn dispatch_and_flush_report_through_the_c_callback() {
+    let c = Collector::start();
+    let dir = TempDir::new("ffi-dispatch");
+    let db = CString::new(dir.db().to_str().unwrap()).unwrap();
+    let endpoint = CString::new(c.url()).unwrap();
+    unsafe {
+        let cfg = at_config_new();
+        assert_eq!(at_config_set_storage_path(cfg, db.as_ptr()), AT_OK);
+        assert_eq!(at_config_set_endpoint(cfg, endpoint.as_ptr()), AT_OK);
+        assert_eq!(at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS), AT_OK);
+        let mut t = std::ptr::null_mut();
+        assert_eq!(at_tracker_new(cfg, &mut t), AT_OK);
+        at_config_free(cfg);
+        for _ in 0..4 {
+            assert_eq!(
+                at_track_event(t, c"e".as_ptr(), c"{\"k\":1}".as_ptr(), None, std::ptr::null_mut()),
+                AT_OK
+            );
+        }
+        let (tx, rx) = mpsc::channel::<at_dispatch_result>();
+        let ud = &tx as *const _ as *mut c_void;
+        assert_eq!(at_flush(t, Some(on_result), ud), AT_OK);
+        let r = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!((r.status, r.sent), (AT_OK, 0), "ALWAYS mode: flush sends nothing");
+        assert_eq!(at_offline_dispatch(t, Some(on_result), ud), AT_OK);
+        let r = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!((r.status, r.sent, r.failed, r.dropped), (AT_OK, 4, 0, 0));
+        let mut stats = at_stats::default();
+        assert_eq!(at_tracker_stats(t, &mut stats, std::mem::size_of::<at_stats>()), AT_OK);
+        assert_eq!((stats.sent, stats.requests, stats.queued), (4, 1, 0));
+        assert_eq!(at_offline_dispatch(t, None, std::ptr::null_mut()), AT_OK, "done may be NULL");
+        at_tracker_free(t);
+    }
+    assert_eq!(c.unique_message_ids().len(), 4);
+}
+
+#[test]
+fn a_short_stats_struct_is_filled_only_as_far_as_its_size() {
+    let dir = TempDir::new("ffi-stats");
+    let db = CString::new(dir.db().to_str().unwrap()).unwrap();
+    unsafe {
+        let cfg = at_config_new();
+        at_config_set_storage_path(cfg, db.as_ptr());
+        at_config_set_endpoint(cfg, c"http://127.0.0.1:9".as_ptr());
+        at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS);
+        let mut t = std::ptr::null_mut();
+        assert_eq!(at_tracker_new(cfg, &mut t), AT_OK);
+        at_config_free(cfg);
+        at_track_event(t, c"e".as_ptr(), std::ptr::null(), None, std::ptr::null_mut());
+        // An older caller's struct: just `queued` and `sent`, then a guard.
+        let mut buf = [0xAAu8; 24];
+        assert_eq!(at_tracker_stats(t, buf.as_mut_ptr().cast(), 16), AT_OK);
+        assert_eq!(u64::from_ne_bytes(buf[..8].try_into().unwrap()), 1);
+        assert_eq!(&buf[16..], &[0xAA; 8], "nothing written past out_size");
+        at_tracker_free(t);
+    }
+}
