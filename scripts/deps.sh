@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what attracker's build and tests need on Debian/Ubuntu, when missing:
-# a C/C++ compiler, cmake, pkg-config and libcurl's development files. Rust
-# (cargo) must already be installed (https://rustup.rs).
+# a C/C++ compiler, clang (for the module-map test), cmake, pkg-config and
+# libcurl's development files. Rust (cargo) must already be installed
+# (https://rustup.rs).
 set -euo pipefail
 
 packages=()
 command -v cc >/dev/null 2>&1 || packages+=(gcc)
 command -v c++ >/dev/null 2>&1 || packages+=(g++)
+command -v clang >/dev/null 2>&1 || packages+=(clang)
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 pkg-config --exists libcurl 2>/dev/null || packages+=(libcurl4-openssl-dev)
