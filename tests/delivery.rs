@@ -676,3 +676,20 @@ fn a_successful_probe_after_transport_errors_restores_sending() {
     t.close(Duration::from_secs(1)).unwrap();
     assert!(logs.find(LogLevel::Info, "reachable again").is_some());
 }
+
+#[test]
+fn freeing_during_a_hung_request_returns_within_the_default_bound() {
+    let c = Collector::start();
+    c.set_fault(Fault::Delay(Duration::from_secs(30)));
+    let dir = TempDir::new("freebound");
+    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
+    track_n(&t, 3);
+    t.offline_dispatch(None).unwrap();
+    assert!(c.wait_for_requests(1, WAIT));
+    let start = Instant::now();
+    drop(t); // what at_tracker_free does: close with the default 2000 ms
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(2600), "free took {took:?}");
+    let t = Tracker::new(common::config(&dir.db())).unwrap();
+    assert_eq!(t.offline_count().unwrap(), 3);
+}

@@ -75,6 +75,23 @@ static void check_fail_(const char *file, int line, const char *expr, const char
         }                                                                \
     } while (0)
 
+/* The number of stored hits. */
+static inline uint64_t count(at_tracker *t)
+{
+    uint64_t n = UINT64_MAX;
+    CHECK_OK(at_offline_count(t, &n));
+    return n;
+}
+
+/* The tracker's counters; `queued` is exact the moment a call returns. */
+static inline at_stats stats(at_tracker *t)
+{
+    at_stats s;
+    memset(&s, 0xAB, sizeof s);
+    CHECK_OK(at_tracker_stats(t, &s, sizeof s));
+    return s;
+}
+
 /* Wall-clock time in Unix milliseconds, as the library stamps hits. */
 static inline int64_t now_ms(void)
 {

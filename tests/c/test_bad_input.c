@@ -15,13 +15,6 @@
 static at_tracker *g_tracker;   /* the tracker whose count must not move */
 static uint64_t g_count;        /* its number of stored hits */
 
-static uint64_t count(at_tracker *t)
-{
-    uint64_t n = UINT64_MAX;
-    CHECK_OK(at_offline_count(t, &n));
-    return n;
-}
-
 /*
  * `call` returns `status`, at_last_error() names the function and contains
  * `needle`, and the store of g_tracker (when open) kept its hits.

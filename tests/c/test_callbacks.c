@@ -70,30 +70,6 @@ static at_tracker *new_tracker(at_config *cfg)
     return t;
 }
 
-static uint64_t count(at_tracker *t)
-{
-    uint64_t n = UINT64_MAX;
-    CHECK_OK(at_offline_count(t, &n));
-    return n;
-}
-
-static at_stats stats(at_tracker *t)
-{
-    at_stats s;
-    CHECK_OK(at_tracker_stats(t, &s, sizeof s));
-    return s;
-}
-
-/*
- * The writer answers a call before it publishes the queue size that `queued`
- * reports, so `queued` may lag right after a track, delete or sync. A sync is
- * a later writer round, after which it is current.
- */
-static at_stats settled_stats(at_tracker *t)
-{
-    CHECK_OK(at_tracker_sync(t));
-    return stats(t);
-}
 
 /* ---- completions -------------------------------------------------------- */
 
@@ -283,7 +259,8 @@ static void test_batched_sync(const char *dir)
     s = stats(t);
     CHECK(s.committed == 100);
     CHECK(count(t) == 100);
-    s = settled_stats(t); /* a second sync: nothing pending, returns at once */
+    CHECK_OK(at_tracker_sync(t)); /* a second sync: nothing pending, returns at once */
+    s = stats(t);
     CHECK(s.committed == 100);
     CHECK(s.queued == 100);
     at_tracker_free(t);
@@ -447,7 +424,7 @@ static void test_overflow(const char *dir)
         CHECK(n == TRACKED - LIMIT + i); /* the oldest five went */
     }
     at_hit_list_free(list);
-    at_stats s = settled_stats(t);
+    at_stats s = stats(t);
     CHECK(s.dropped_overflow == TRACKED - LIMIT);
     CHECK(s.committed == TRACKED);
     CHECK(s.queued == LIMIT);

@@ -30,27 +30,6 @@ static at_tracker *open_tracker(const char *db_path)
     return t;
 }
 
-static uint64_t count(at_tracker *t)
-{
-    uint64_t n = UINT64_MAX;
-    CHECK_OK(at_offline_count(t, &n));
-    return n;
-}
-
-/*
- * The writer answers a call before it publishes the queue size that `queued`
- * reports, so a read right after a track or delete may see the old size. A
- * sync is a later writer round, after which the size is current.
- */
-static at_stats stats(at_tracker *t)
-{
-    at_stats s;
-    memset(&s, 0xAB, sizeof s);
-    CHECK_OK(at_tracker_sync(t));
-    CHECK_OK(at_tracker_stats(t, &s, sizeof s));
-    return s;
-}
-
 static void track_numbered(at_tracker *t, int n)
 {
     char props[64];
