@@ -413,6 +413,18 @@ fn never_mode_sends_from_memory_and_completes_each_hit() {
 }
 
 #[test]
+fn memory_only_hits_are_still_sent_after_switching_to_a_storing_mode() {
+    let c = Collector::start();
+    c.set_fault(Fault::Delay(Duration::from_millis(300)));
+    let dir = TempDir::new("neverswitch");
+    let t = Tracker::new(config(&dir, &c, OfflineMode::Never)).unwrap();
+    track_n(&t, 600); // more than one batch: the second waits while the first is slow
+    t.set_offline_mode(OfflineMode::Always, None).unwrap();
+    assert!(c.wait_for_events(600, WAIT));
+    assert_eq!(t.offline_count().unwrap(), 0, "they were never stored");
+}
+
+#[test]
 fn eight_threads_track_while_dispatch_runs_and_every_hit_arrives() {
     let c = Collector::start();
     let dir = TempDir::new("concurrent");

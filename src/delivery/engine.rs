@@ -14,94 +14,21 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::clock::Clock;
-use crate::config::{AuthScheme, Config, DropReason, LogLevel, ModeCell, OfflineMode};
+use crate::config::{DropReason, LogLevel, ModeCell, OfflineMode};
 use crate::delivery::policy;
 use crate::delivery::send::{self, Fate, SendContext, Stop};
 use crate::delivery::transport::{Abort, Transport};
+use crate::delivery::{DeliverySettings, DispatchReport};
 use crate::error::{Error, Result};
 use crate::hit::{NewHit, StoredHit};
-use crate::runtime::{Completer, Oneshot, Outcome, Reporter};
+use crate::runtime::{Completer, Oneshot, Reporter};
 use crate::store::writer::{Op, Settlement};
 use crate::store::{SenderLock, WriterHandle};
 
-/// What `at_flush` / `at_offline_dispatch` report. Counts are hits.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DispatchReport {
-    /// `Ok` when nothing failed; `Network` when a failure stopped the run (or
-    /// backoff / reachability kept it from starting); `Cancelled` at shutdown.
-    pub status: Result<()>,
-    pub sent: u64,
-    /// Attempts that reached the server and failed (the hits stay queued).
-    pub failed: u64,
-    pub dropped: u64,
-}
-
-impl Default for DispatchReport {
-    fn default() -> Self {
-        DispatchReport { status: Ok(()), sent: 0, failed: 0, dropped: 0 }
-    }
-}
-
-impl Outcome for DispatchReport {
-    fn cancelled() -> Self {
-        DispatchReport { status: Err(Error::cancelled()), ..Default::default() }
-    }
-}
-
-impl DispatchReport {
-    fn merge(&mut self, other: &DispatchReport) {
-        self.sent += other.sent;
-        self.failed += other.failed;
-        self.dropped += other.dropped;
-        if self.status.is_ok() {
-            self.status = other.status.clone();
-        }
-    }
-}
-
-/// The delivery part of the tracker's configuration.
-#[derive(Clone)]
-pub struct DeliverySettings {
-    pub batch_url: String,
-    pub api_key: Option<String>,
-    pub auth: AuthScheme,
-    pub gzip: bool,
-    pub max_batch_events: u32,
-    pub max_batch_bytes: u32,
-    pub max_attempts: u32,
-    pub max_memory_hits: usize,
-    pub flush_interval: Option<Duration>,
-    pub flush_threshold: u64,
-    pub anonymous_id: String,
-}
-
-impl DeliverySettings {
-    pub fn from_config(c: &Config, anonymous_id: String) -> Self {
-        DeliverySettings {
-            batch_url: c.batch_url(),
-            api_key: c.api_key.clone(),
-            auth: c.auth,
-            gzip: c.gzip,
-            max_batch_events: c.max_batch_events,
-            max_batch_bytes: c.max_batch_bytes,
-            max_attempts: c.max_attempts,
-            max_memory_hits: c.max_queue_size as usize,
-            flush_interval: (c.flush_interval_ms > 0)
-                .then(|| Duration::from_millis(c.flush_interval_ms.into())),
-            flush_threshold: c.flush_threshold.into(),
-            anonymous_id,
-        }
-    }
-}
+mod memory;
+use memory::{drop_memory, Memory};
 
 type DispatchCompleter = Completer<DispatchReport>;
-
-/// A memory-only hit (`OfflineMode::Never`).
-struct Memory {
-    hit: StoredHit,
-    done: Option<Completer>,
-    not_before_ms: i64,
-}
 
 struct State {
     flushes: Vec<DispatchCompleter>,
@@ -310,24 +237,6 @@ impl DeliveryWake {
     }
 }
 
-fn drop_memory(gone: Vec<Memory>, reason: DropReason, reporter: &Reporter) {
-    if gone.is_empty() {
-        return;
-    }
-    let mut ids = Vec::with_capacity(gone.len());
-    for m in gone {
-        ids.push(m.hit.message_id);
-        if let Some(done) = m.done {
-            let status = match reason {
-                DropReason::Unsent => Error::cancelled(),
-                _ => Error::new(crate::Status::Network, format!("the hit was dropped: {reason:?}")),
-            };
-            done.complete(Err(status));
-        }
-    }
-    reporter.dropped(reason, ids);
-}
-
 fn seed() -> u64 {
     let bytes = *uuid::Uuid::new_v4().as_bytes();
     u64::from_le_bytes(bytes[..8].try_into().unwrap_or([1; 8])) | 1
@@ -385,7 +294,9 @@ impl Engine {
             }
             st.nudged = false;
             let paused = now < self.pacing.paused_until_ms;
-            if mode == OfflineMode::Never && !st.outbox.is_empty() {
+            // Memory-only hits are sent whatever the mode is now: they were
+            // accepted under `Never`, never to be stored.
+            if !st.outbox.is_empty() {
                 if !st.host_reachable {
                     return Job::DropOutbox;
                 }
@@ -419,7 +330,7 @@ impl Engine {
                     wake_at = timer_at;
                 }
             }
-            if mode == OfflineMode::Never && !st.outbox.is_empty() {
+            if !st.outbox.is_empty() {
                 let first = st.outbox.iter().map(|m| m.not_before_ms).min().unwrap_or(now);
                 let at = first.max(self.pacing.paused_until_ms);
                 wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
@@ -470,7 +381,7 @@ impl Engine {
         let mode = self.mode.get();
         let can_send = self.shared.state.lock().host_reachable;
         let paused = self.shared.abort.is_set() || self.clock.now_ms() < self.pacing.paused_until_ms;
-        if can_send && mode != OfflineMode::Always && !paused {
+        if can_send && !paused {
             self.drain_memory(true);
             if mode == OfflineMode::Required {
                 self.drain_store(Scope::Flush);
@@ -578,83 +489,6 @@ impl Engine {
             }
         }
         (s, report, stop)
-    }
-
-    /// Sends memory-only hits (all due ones when `all`, else one run).
-    fn drain_memory(&mut self, all: bool) -> DispatchReport {
-        let mut report = DispatchReport::default();
-        loop {
-            let now = self.clock.now_ms();
-            let batch: Vec<Memory> = {
-                let mut st = self.shared.state.lock();
-                let mut taken = Vec::new();
-                let mut kept = VecDeque::new();
-                while let Some(m) = st.outbox.pop_front() {
-                    if m.not_before_ms <= now && taken.len() < self.settings.max_batch_events as usize {
-                        taken.push(m);
-                    } else {
-                        kept.push_back(m);
-                    }
-                }
-                st.outbox = kept;
-                taken
-            };
-            if batch.is_empty() {
-                break;
-            }
-            let hits: Vec<StoredHit> = batch.iter().map(|m| m.hit.clone()).collect();
-            let (fates, mut part, stop) = self.send_run(&hits);
-            let retry_at = self.pacing.paused_until_ms;
-            let mut back = Vec::new();
-            let mut by_reason: Vec<(DropReason, Vec<Memory>)> = Vec::new();
-            for (mut m, fate) in batch.into_iter().zip(fates) {
-                let reason = match fate {
-                    Fate::Delivered => {
-                        self.reporter.stats.sent.fetch_add(1, Relaxed);
-                        if let Some(done) = m.done.take() {
-                            done.complete(Ok(()));
-                        }
-                        continue;
-                    }
-                    Fate::Retry if policy::exhausted(m.hit.retry_count, self.settings.max_attempts) => {
-                        part.dropped += 1;
-                        DropReason::AttemptsExhausted
-                    }
-                    Fate::Retry => {
-                        m.hit.retry_count += 1;
-                        m.not_before_ms = retry_at;
-                        back.push(m);
-                        continue;
-                    }
-                    Fate::Release => {
-                        back.push(m);
-                        continue;
-                    }
-                    Fate::Offline => {
-                        part.dropped += 1;
-                        DropReason::Unreachable
-                    }
-                    Fate::Dropped(reason) => reason,
-                };
-                match by_reason.iter_mut().find(|(r, _)| *r == reason) {
-                    Some((_, v)) => v.push(m),
-                    None => by_reason.push((reason, vec![m])),
-                }
-            }
-            report.merge(&part);
-            for (reason, gone) in by_reason {
-                drop_memory(gone, reason, &self.reporter);
-            }
-            let mut st = self.shared.state.lock();
-            for m in back.into_iter().rev() {
-                st.outbox.push_front(m);
-            }
-            drop(st);
-            if stop || !all {
-                break;
-            }
-        }
-        report
     }
 
     /// One send run plus its effect on pacing, counters and logs.

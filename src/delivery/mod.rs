@@ -9,8 +9,12 @@
 pub mod dates;
 pub mod engine;
 pub mod policy;
+pub mod report;
 pub mod send;
+pub mod settings;
 pub mod transport;
 pub mod wire;
 
-pub use engine::{Delivery, DeliverySettings, DispatchReport};
+pub use engine::Delivery;
+pub use report::DispatchReport;
+pub use settings::DeliverySettings;
