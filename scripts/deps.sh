@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what attracker's build and tests need on Debian/Ubuntu, when missing:
-# a C/C++ compiler, clang (for the module-map test), cmake, pkg-config and
-# libcurl's development files. Rust (cargo) must already be installed
+# a C/C++ compiler, clang (for the module-map and Objective-C tests), cmake,
+# pkg-config, libcurl's development files, GNUstep and mono. Rust (cargo) must already be installed
 # (https://rustup.rs).
 set -euo pipefail
 
@@ -12,6 +12,11 @@ command -v clang >/dev/null 2>&1 || packages+=(clang)
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 pkg-config --exists libcurl 2>/dev/null || packages+=(libcurl4-openssl-dev)
+# Host integrations tested here: Objective-C on GNUstep, C# (Unity-style) on mono.
+command -v gnustep-config >/dev/null 2>&1 || packages+=(gnustep-make libgnustep-base-dev)
+[ -e /usr/include/Block.h ] || packages+=(libblocksruntime-dev)
+command -v mcs >/dev/null 2>&1 || packages+=(mono-mcs)
+command -v mono >/dev/null 2>&1 || packages+=(mono-runtime)
 
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
