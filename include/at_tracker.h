@@ -100,6 +100,11 @@ typedef uint32_t at_synchronous;
 typedef uint32_t at_auth_scheme;
 
 /**
+ * Where host callbacks run.
+ */
+typedef uint32_t at_callback_mode;
+
+/**
  * Severity of a log line, most severe first.
  */
 typedef uint32_t at_log_level;
@@ -319,6 +324,17 @@ typedef struct {
  */
 #define AT_SYNCHRONOUS_FULL 1
 
+/**
+ * The default: on the tracker's own callback thread, one at a time.
+ */
+#define AT_CALLBACKS_THREAD 0
+
+/**
+ * Queued until the host calls `at_tracker_poll` on its own thread (a game loop,
+ * Unity's main thread): completions, dispatch results, log lines, drop notices.
+ */
+#define AT_CALLBACKS_POLLED 1
+
 #define AT_LOG_ERROR 0
 
 #define AT_LOG_WARN 1
@@ -535,8 +551,15 @@ at_status at_config_set_commit_window_ms(at_config *config, uint32_t ms);
 at_status at_config_set_busy_timeout_ms(at_config *config, uint32_t ms);
 
 /**
+ * Where callbacks run: `AT_CALLBACKS_THREAD` (default, the tracker's callback
+ * thread) or `AT_CALLBACKS_POLLED` (queued until `at_tracker_poll`, on the
+ * host's thread). Applies to completions, dispatch results, logs and drops.
+ */
+at_status at_config_set_callback_mode(at_config *config, at_callback_mode mode);
+
+/**
  * Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
- * the tracker's callback thread, one at a time. `user_data` must stay valid
+ * the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
  * until the tracker is freed.
  */
 at_status at_config_set_log_callback(at_config *config,
@@ -582,6 +605,17 @@ at_status at_tracker_close(at_tracker *tracker, uint32_t timeout_ms);
  * start afterwards; a callback of this tracker may call it.
  */
 void at_tracker_free(at_tracker *tracker);
+
+/**
+ * With `AT_CALLBACKS_POLLED`: runs up to `max` pending callbacks (0 = all of
+ * them) on the calling thread, in order, and returns how many ran. Call it
+ * regularly (every frame, or on a timer) from the thread that should receive
+ * callbacks. A callback run here may call any function, including
+ * `at_tracker_free` on this tracker (polling then stops; the callbacks still
+ * pending run inside that free). Returns 0 for NULL, in thread mode, and after
+ * close (close runs what was pending).
+ */
+uint32_t at_tracker_poll(at_tracker *tracker, uint32_t max);
 
 /**
  * Blocks until every hit accepted before the call is committed. With

@@ -61,6 +61,15 @@ pub enum Synchronous {
     Full,
 }
 
+/// Where host callbacks run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallbackMode {
+    /// On the tracker's own callback thread (the default).
+    Thread,
+    /// Queued until the host calls `Tracker::poll` on its own thread.
+    Polled,
+}
+
 /// Severity of a log line, most severe first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
@@ -142,6 +151,7 @@ pub struct Config {
     pub auth: AuthScheme,
     pub connect_timeout_ms: u32,
     pub request_timeout_ms: u32,
+    pub callbacks: CallbackMode,
     pub log: Option<(LogFn, LogLevel)>,
     pub on_drop: Option<DropFn>,
     /// Test hook: caps the database at this many pages (simulates a full disk).
@@ -172,6 +182,7 @@ impl Default for Config {
             auth: AuthScheme::Bearer,
             connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            callbacks: CallbackMode::Thread,
             log: None,
             on_drop: None,
             store_page_limit: None,

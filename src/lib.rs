@@ -17,7 +17,9 @@ pub mod tracker;
 pub mod ffi;
 
 pub use clock::{Clock, SystemClock};
-pub use config::{AuthScheme, Config, DropReason, Durability, LogLevel, OfflineMode, Synchronous};
+pub use config::{
+    AuthScheme, CallbackMode, Config, DropReason, Durability, LogLevel, OfflineMode, Synchronous,
+};
 pub use error::{Error, Result, Status};
 pub use hit::{HitKind, StoredHit};
 pub use runtime::StatsSnapshot;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, Durability, LogLevel, ModeCell, OfflineMode};
+use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode};
 use crate::delivery::engine::DeliveryParts;
 use crate::delivery::transport::{Abort, CurlTransport, Transport};
 use crate::delivery::{Delivery, DeliverySettings, DispatchReport};
@@ -82,8 +82,11 @@ impl Tracker {
         abort: Abort,
     ) -> Result<Self> {
         config.validate()?;
-        let callbacks = CallbackQueue::start("attracker-callbacks")
-            .map_err(|e| Error::internal(format!("cannot start the callback thread: {e}")))?;
+        let callbacks = match config.callbacks {
+            CallbackMode::Thread => CallbackQueue::start("attracker-callbacks")
+                .map_err(|e| Error::internal(format!("cannot start the callback thread: {e}")))?,
+            CallbackMode::Polled => CallbackQueue::polled(),
+        };
         let reporter = Reporter::new(config.log.clone(), config.on_drop.clone(), callbacks.clone());
         let mode = Arc::new(ModeCell::new(config.offline_mode));
         let started = (|| {
@@ -305,6 +308,19 @@ impl Tracker {
 
     fn dispatch_completer(&self, done: Option<DispatchCompletion>) -> Completer<DispatchReport> {
         Completer::new(&self.callbacks, done.unwrap_or_else(|| Box::new(|_| {})))
+    }
+
+    /// The queue host callbacks wait in; in `CallbackMode::Polled`, `poll` on it
+    /// runs them. Holding a clone keeps polling safe even if a callback frees
+    /// the tracker.
+    pub fn callback_queue(&self) -> CallbackQueue {
+        self.callbacks.clone()
+    }
+
+    /// In `CallbackMode::Polled`: runs up to `max` pending callbacks (0 = all) on
+    /// the calling thread; returns how many ran. 0 in thread mode.
+    pub fn poll(&self, max: usize) -> usize {
+        self.callbacks.poll(max)
     }
 
     /// Wakes the delivery thread to re-read an injected clock (tests).

@@ -3,7 +3,9 @@
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
-use crate::config::{AuthScheme, Config, DropReason, Durability, LogLevel, OfflineMode, Synchronous};
+use crate::config::{
+    AuthScheme, CallbackMode, Config, DropReason, Durability, LogLevel, OfflineMode, Synchronous,
+};
 use crate::error::{Error, Result};
 use crate::ffi::args::*;
 use crate::ffi::types::*;
@@ -272,8 +274,26 @@ pub unsafe extern "C" fn at_config_set_busy_timeout_ms(config: *mut at_config, m
     with_config("at_config_set_busy_timeout_ms", config, |c| c.set_busy_timeout_ms(ms))
 }
 
+/// Where callbacks run: `AT_CALLBACKS_THREAD` (default, the tracker's callback
+/// thread) or `AT_CALLBACKS_POLLED` (queued until `at_tracker_poll`, on the
+/// host's thread). Applies to completions, dispatch results, logs and drops.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_callback_mode(
+    config: *mut at_config,
+    mode: at_callback_mode,
+) -> at_status {
+    with_config("at_config_set_callback_mode", config, |c| {
+        c.callbacks = match mode {
+            AT_CALLBACKS_THREAD => CallbackMode::Thread,
+            AT_CALLBACKS_POLLED => CallbackMode::Polled,
+            other => return Err(Error::invalid(format!("{other} is not an at_callback_mode"))),
+        };
+        Ok(())
+    })
+}
+
 /// Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
-/// the tracker's callback thread, one at a time. `user_data` must stay valid
+/// the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
 /// until the tracker is freed.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_log_callback(

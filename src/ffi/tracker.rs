@@ -75,6 +75,22 @@ pub unsafe extern "C" fn at_tracker_free(tracker: *mut at_tracker) {
     });
 }
 
+/// With `AT_CALLBACKS_POLLED`: runs up to `max` pending callbacks (0 = all of
+/// them) on the calling thread, in order, and returns how many ran. Call it
+/// regularly (every frame, or on a timer) from the thread that should receive
+/// callbacks. A callback run here may call any function, including
+/// `at_tracker_free` on this tracker (polling then stops; the callbacks still
+/// pending run inside that free). Returns 0 for NULL, in thread mode, and after
+/// close (close runs what was pending).
+#[no_mangle]
+pub unsafe extern "C" fn at_tracker_poll(tracker: *mut at_tracker, max: u32) -> u32 {
+    guard_value(0, || match tracker.as_ref() {
+        // The queue is cloned first: a callback may free the tracker under us.
+        Some(t) => t.inner.callback_queue().poll(max as usize) as u32,
+        None => 0,
+    })
+}
+
 /// Blocks until every hit accepted before the call is committed. With
 /// `AT_DURABILITY_ON_RETURN` it returns at once. Errors: `AT_ERR_STORAGE` when
 /// the store is failing (the hits stay in memory and are retried),

@@ -53,6 +53,14 @@ pub const AT_SYNCHRONOUS_NORMAL: at_synchronous = 0;
 /// Every commit is fsynced: it also survives power loss, at a cost per commit.
 pub const AT_SYNCHRONOUS_FULL: at_synchronous = 1;
 
+/// Where host callbacks run.
+pub type at_callback_mode = u32;
+/// The default: on the tracker's own callback thread, one at a time.
+pub const AT_CALLBACKS_THREAD: at_callback_mode = 0;
+/// Queued until the host calls `at_tracker_poll` on its own thread (a game loop,
+/// Unity's main thread): completions, dispatch results, log lines, drop notices.
+pub const AT_CALLBACKS_POLLED: at_callback_mode = 1;
+
 /// Severity of a log line, most severe first.
 pub type at_log_level = u32;
 pub const AT_LOG_ERROR: at_log_level = 0;

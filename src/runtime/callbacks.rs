@@ -1,8 +1,10 @@
 //! The callback thread and exactly-once completions.
 //!
 //! Host callbacks run here, one at a time, in the order they were posted, so a slow
-//! callback never stalls the writer or the network. No lock of ours is held while a
-//! callback runs: a callback may call back into the API, even close the tracker.
+//! callback never stalls the writer or the network: on the tracker's own callback
+//! thread, or, in polled mode, on whatever host thread calls `poll` (a game loop,
+//! Unity's main thread). No lock of ours is held while a callback runs: a callback
+//! may call back into the API, even close the tracker.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,6 +22,8 @@ pub type Completion = Box<dyn FnOnce(Result<()>) + Send>;
 struct State {
     jobs: VecDeque<Job>,
     closed: bool,
+    /// Jobs wait for `poll` instead of a thread.
+    polled: bool,
     thread: Option<JoinHandle<()>>,
     thread_id: Option<ThreadId>,
 }
@@ -39,7 +43,13 @@ impl CallbackQueue {
     /// Starts the callback thread.
     pub fn start(name: &str) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State { jobs: VecDeque::new(), closed: false, thread: None, thread_id: None }),
+            state: Mutex::new(State {
+                jobs: VecDeque::new(),
+                closed: false,
+                polled: false,
+                thread: None,
+                thread_id: None,
+            }),
             ready: Condvar::new(),
         });
         let worker = Arc::clone(&shared);
@@ -51,8 +61,45 @@ impl CallbackQueue {
         Ok(CallbackQueue { shared })
     }
 
-    /// Queues `job` for the callback thread. After shutdown the job runs on the
-    /// calling thread instead: a completion is never lost.
+    /// A queue without a thread: jobs run when the host calls `poll`.
+    pub fn polled() -> Self {
+        CallbackQueue {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    jobs: VecDeque::new(),
+                    closed: false,
+                    polled: true,
+                    thread: None,
+                    thread_id: None,
+                }),
+                ready: Condvar::new(),
+            }),
+        }
+    }
+
+    /// Runs up to `max` queued jobs (0 = all) on the calling thread; returns how
+    /// many ran. In thread mode there is nothing to poll: 0.
+    pub fn poll(&self, max: usize) -> usize {
+        let mut ran = 0;
+        while max == 0 || ran < max {
+            let job = {
+                let mut st = self.shared.state.lock();
+                if !st.polled {
+                    return 0;
+                }
+                match st.jobs.pop_front() {
+                    Some(job) => job,
+                    None => break,
+                }
+            };
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            ran += 1;
+        }
+        ran
+    }
+
+    /// Queues `job` for the callback thread (or the next `poll`). After shutdown
+    /// the job runs on the calling thread instead: a completion is never lost.
     pub fn post(&self, job: impl FnOnce() + Send + 'static) {
         let mut st = self.shared.state.lock();
         if st.closed && st.thread.is_none() {
@@ -76,6 +123,12 @@ impl CallbackQueue {
     pub fn shutdown(&self) {
         let mut st = self.shared.state.lock();
         st.closed = true;
+        if st.polled {
+            // No thread: what the host has not polled runs now, on this thread.
+            drop(st);
+            while self.poll(0) > 0 {}
+            return;
+        }
         let own_thread = st.thread_id == Some(thread::current().id());
         let handle = if own_thread { None } else { st.thread.take() };
         drop(st);
@@ -186,6 +239,37 @@ mod tests {
         }
         q.shutdown();
         assert_eq!(*count.lock(), 100);
+    }
+
+    #[test]
+    fn a_polled_queue_runs_jobs_only_when_polled_and_on_the_polling_thread() {
+        let q = CallbackQueue::polled();
+        let (tx, rx) = mpsc::channel();
+        for i in 0..5 {
+            let tx = tx.clone();
+            q.post(move || tx.send((i, thread::current().id())).unwrap());
+        }
+        assert!(rx.try_recv().is_err(), "nothing runs by itself");
+        assert_eq!(q.poll(2), 2);
+        assert_eq!(rx.try_recv().unwrap(), (0, thread::current().id()));
+        assert_eq!(rx.try_recv().unwrap().0, 1);
+        assert_eq!(q.poll(0), 3, "0 = everything queued");
+        assert_eq!(q.poll(0), 0);
+    }
+
+    #[test]
+    fn shutting_down_a_polled_queue_runs_what_was_not_polled() {
+        let q = CallbackQueue::polled();
+        let count = Arc::new(Mutex::new(0));
+        for _ in 0..3 {
+            let count = Arc::clone(&count);
+            q.post(move || *count.lock() += 1);
+        }
+        q.shutdown();
+        assert_eq!(*count.lock(), 3);
+        let c = Arc::clone(&count);
+        q.post(move || *c.lock() += 1);
+        assert_eq!(*count.lock(), 4, "after shutdown a post runs at once");
     }
 
     #[test]
