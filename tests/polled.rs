@@ -5,7 +5,7 @@ mod common;
 
 use std::ffi::{c_void, CString};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use attracker::ffi::*;
@@ -113,8 +113,8 @@ fn a_polled_callback_may_call_back_into_the_api() {
     let dir = TempDir::new("polledreenter");
     unsafe {
         let t = polled_tracker(&dir);
-        let host = Arc::new(Host { tracker: t, events: Mutex::new(Vec::new()) });
-        let ud = Arc::as_ptr(&host) as *mut c_void;
+        let host = Box::new(Host { tracker: t, events: Mutex::new(Vec::new()) });
+        let ud = &*host as *const Host as *mut c_void;
         assert_eq!(at_track_event(t, c"e".as_ptr(), std::ptr::null(), Some(track_again), ud), AT_OK);
         assert_eq!(at_tracker_poll(t, 0), 1);
         assert_eq!(*host.events.lock().unwrap(), vec!["done 0".to_string(), "track 0".to_string()]);
@@ -130,8 +130,8 @@ fn a_polled_callback_may_free_its_tracker_and_the_rest_still_run_once() {
     let dir = TempDir::new("polledfree");
     unsafe {
         let t = polled_tracker(&dir);
-        let host = Arc::new(Host { tracker: t, events: Mutex::new(Vec::new()) });
-        let ud = Arc::as_ptr(&host) as *mut c_void;
+        let host = Box::new(Host { tracker: t, events: Mutex::new(Vec::new()) });
+        let ud = &*host as *const Host as *mut c_void;
         assert_eq!(at_track_event(t, c"a".as_ptr(), std::ptr::null(), Some(free_tracker), ud), AT_OK);
         assert_eq!(at_track_event(t, c"b".as_ptr(), std::ptr::null(), Some(record), ud), AT_OK);
         // Polling stops touching the tracker once a callback frees it; the
