@@ -558,6 +558,18 @@ at_status at_config_set_busy_timeout_ms(at_config *config, uint32_t ms);
 at_status at_config_set_callback_mode(at_config *config, at_callback_mode mode);
 
 /**
+ * Record "Application Backgrounded" / "Application Opened" events when the host
+ * reports lifecycle changes (default true).
+ */
+at_status at_config_set_track_lifecycle_events(at_config *config, bool enabled);
+
+/**
+ * On `at_app_did_enter_background`: flush within the host's deadline (default
+ * true), or leave hits stored for the next foreground (false).
+ */
+at_status at_config_set_flush_on_background(at_config *config, bool enabled);
+
+/**
  * Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
  * the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
  * until the tracker is freed.
@@ -674,6 +686,31 @@ at_status at_flush(at_tracker *tracker, at_dispatch_fn done, void *user_data);
  * `{status, sent, failed, dropped}`. Returns at once. Errors: `AT_ERR_CLOSED`.
  */
 at_status at_offline_dispatch(at_tracker *tracker, at_dispatch_fn done, void *user_data);
+
+/**
+ * The app went to the background: call it from `applicationDidEnterBackground`
+ * (inside `beginBackgroundTask`) or `OnApplicationPause(true)`, with the time
+ * the platform grants, in ms. Records "Application Backgrounded" (see
+ * `at_config_set_track_lifecycle_events`); with `flush_on_background` (default)
+ * sends what it can and calls `done` (may be NULL) once, before the deadline,
+ * with the tally: hits not sent by then stay stored (`AT_ERR_CANCELLED` when the
+ * deadline cut the flush short). Without it, `done` gets `AT_OK` with zero
+ * counts at once and hits wait for the foreground. Automatic sends pause until
+ * `at_app_will_enter_foreground`. Repeated notifications record one event and
+ * join the flush in progress: a batch is never uploaded twice. Returns at once.
+ * Errors: `AT_ERR_CLOSED`, `AT_ERR_STORAGE` (the event could not be stored).
+ */
+at_status at_app_did_enter_background(at_tracker *tracker,
+                                      uint32_t deadline_ms,
+                                      at_dispatch_fn done,
+                                      void *user_data);
+
+/**
+ * The app is in the foreground again (`applicationWillEnterForeground`,
+ * `OnApplicationPause(false)`): records "Application Opened", resumes the flush
+ * timers and sends what is due. Errors: `AT_ERR_CLOSED`.
+ */
+at_status at_app_will_enter_foreground(at_tracker *tracker);
 
 /**
  * Changes the offline mode for hits tracked after this call returns. `done`

@@ -152,6 +152,11 @@ pub struct Config {
     pub connect_timeout_ms: u32,
     pub request_timeout_ms: u32,
     pub callbacks: CallbackMode,
+    /// Record "Application Backgrounded" / "Application Opened" events.
+    pub track_lifecycle_events: bool,
+    /// Flush (within the host's deadline) on entering background; otherwise hits
+    /// wait, stored, for the next foreground.
+    pub flush_on_background: bool,
     pub log: Option<(LogFn, LogLevel)>,
     pub on_drop: Option<DropFn>,
     /// Test hook: caps the database at this many pages (simulates a full disk).
@@ -183,6 +188,8 @@ impl Default for Config {
             connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             callbacks: CallbackMode::Thread,
+            track_lifecycle_events: true,
+            flush_on_background: true,
             log: None,
             on_drop: None,
             store_page_limit: None,

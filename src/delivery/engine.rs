@@ -18,6 +18,7 @@ use crate::config::{DropReason, LogLevel, ModeCell, OfflineMode};
 use crate::delivery::policy;
 use crate::delivery::send::{self, Fate, SendContext, Stop};
 use crate::delivery::transport::{Abort, Transport};
+use crate::delivery::wire;
 use crate::delivery::{DeliverySettings, DispatchReport};
 use crate::error::{Error, Result};
 use crate::hit::{NewHit, StoredHit};
@@ -41,6 +42,12 @@ struct State {
     host_reachable: bool,
     /// The network came back: send now.
     restored: bool,
+    /// The app is in the background: no automatic sends until foreground.
+    background: bool,
+    /// Waiting for the bounded background flush (repeated notifications join
+    /// the same one).
+    bg_waiters: Vec<DispatchCompleter>,
+    bg_deadline: Option<Instant>,
     nudged: bool,
     closing: Option<Instant>,
 }
@@ -87,6 +94,7 @@ struct Engine {
 
 enum Job {
     Requests { dispatches: Vec<DispatchCompleter>, flushes: Vec<DispatchCompleter> },
+    Background { deadline: Instant },
     Auto,
     Outbox,
     DropOutbox,
@@ -118,6 +126,9 @@ impl Delivery {
                 fresh: false,
                 host_reachable: true,
                 restored: false,
+                background: false,
+                bg_waiters: Vec::new(),
+                bg_deadline: None,
                 nudged: false,
                 closing: None,
                 // `stored` is refreshed from the writer before the first wait.
@@ -204,6 +215,36 @@ impl Delivery {
         });
     }
 
+    /// The app went to the background: automatic sends pause until
+    /// `enter_foreground`.
+    pub fn enter_background(&self) {
+        self.with_state(|st| st.background = true);
+    }
+
+    /// With a `deadline`, a flush runs that ends before it (the transfer still
+    /// running then is aborted; its hits stay stored) and `done` gets its tally;
+    /// requests arriving meanwhile join it. Without one, `done` completes at once.
+    pub fn background_flush(&self, deadline: Option<Instant>, done: DispatchCompleter) {
+        let Some(d) = deadline else {
+            done.complete(DispatchReport::default());
+            return;
+        };
+        self.with_state(|st| {
+            st.bg_deadline = Some(st.bg_deadline.map_or(d, |old| old.min(d)));
+            st.bg_waiters.push(done);
+        });
+    }
+
+    /// The app is back: timers resume and what is due is sent.
+    pub fn enter_foreground(&self) {
+        self.with_state(|st| {
+            if st.background {
+                st.background = false;
+                st.restored = true;
+            }
+        });
+    }
+
     /// Wakes the thread to look at the clock again (for injected clocks).
     pub fn nudge(&self) {
         self.with_state(|st| st.nudged = true);
@@ -247,6 +288,7 @@ impl Engine {
         loop {
             match self.next_job() {
                 Job::Requests { dispatches, flushes } => self.serve(dispatches, flushes),
+                Job::Background { deadline } => self.background_flush(deadline),
                 Job::Auto => {
                     self.last_auto_ms = self.clock.now_ms();
                     self.drain_store(Scope::Auto);
@@ -276,6 +318,9 @@ impl Engine {
                     dispatches: std::mem::take(&mut st.dispatches),
                     flushes: std::mem::take(&mut st.flushes),
                 };
+            }
+            if let Some(deadline) = st.bg_deadline.take() {
+                return Job::Background { deadline };
             }
             if !st.dispatches.is_empty() || !st.flushes.is_empty() {
                 return Job::Requests {
@@ -313,7 +358,7 @@ impl Engine {
                 self.idle = false;
                 self.last_auto_ms = now;
             }
-            if mode == OfflineMode::Required && st.host_reachable && st.stored > 0 {
+            if mode == OfflineMode::Required && st.host_reachable && !st.background && st.stored > 0 {
                 if paused {
                     wake_at = Some(self.pacing.paused_until_ms);
                 } else {
@@ -356,6 +401,18 @@ impl Engine {
         }
     }
 
+    /// The flush on entering background: ends before `deadline`, then answers
+    /// every notification that arrived meanwhile with the same tally.
+    fn background_flush(&mut self, deadline: Instant) {
+        self.shared.abort.set_deadline(Some(deadline));
+        let report = self.flush_now();
+        self.shared.abort.set_deadline(None);
+        let waiters = std::mem::take(&mut self.shared.state.lock().bg_waiters);
+        for w in waiters {
+            w.complete(report.clone());
+        }
+    }
+
     /// `at_flush`: what is due, honouring backoff and reachability.
     fn flush_now(&mut self) -> DispatchReport {
         let mode = self.mode.get();
@@ -378,6 +435,8 @@ impl Engine {
 
     fn close(&mut self, dispatches: Vec<DispatchCompleter>, flushes: Vec<DispatchCompleter>) {
         self.serve(dispatches, flushes);
+        let waiters = std::mem::take(&mut self.shared.state.lock().bg_waiters);
+        drop(waiters); // a background flush never started: its callers get Cancelled
         let mode = self.mode.get();
         let can_send = self.shared.state.lock().host_reachable;
         let paused = self.shared.abort.is_set() || self.clock.now_ms() < self.pacing.paused_until_ms;
@@ -410,6 +469,10 @@ impl Engine {
             },
         };
         loop {
+            if self.shared.abort.is_set() {
+                report.status = Err(Error::cancelled());
+                break;
+            }
             let due_ms = (scope != Scope::Dispatch).then(|| self.clock.now_ms());
             let limit = self.settings.max_batch_events;
             let hits = match self.call(|reply| Op::Lease { max_id, due_ms, limit, reply }) {
@@ -496,10 +559,10 @@ impl Engine {
         let clock = Arc::clone(&self.clock);
         let now = move || clock.now_ms();
         let s = &self.settings;
+        let headers = wire::post_headers(s.api_key.as_deref(), s.auth, s.gzip);
         let ctx = SendContext {
             batch_url: &s.batch_url,
-            api_key: s.api_key.as_deref(),
-            auth: s.auth,
+            post_headers: &headers,
             gzip: s.gzip,
             anonymous_id: &s.anonymous_id,
             max_batch_events: s.max_batch_events as usize,

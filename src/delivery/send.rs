@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::config::DropReason;
 use crate::delivery::policy::{self, Verdict};
-use crate::delivery::transport::{AuthScheme, Method, Outcome, Request, Transport};
+use crate::delivery::transport::{Method, Outcome, Request, Transport};
 use crate::delivery::wire;
 use crate::hit::{HitKind, StoredHit};
 
@@ -42,8 +42,8 @@ pub enum Stop {
 /// What a run needs besides the transport.
 pub struct SendContext<'a> {
     pub batch_url: &'a str,
-    pub api_key: Option<&'a str>,
-    pub auth: AuthScheme,
+    /// Headers of a batch POST (`wire::post_headers`).
+    pub post_headers: &'a [(String, String)],
     pub gzip: bool,
     pub anonymous_id: &'a str,
     pub max_batch_events: usize,
@@ -84,14 +84,8 @@ fn send_url(
     i: usize,
     run: &mut Run,
 ) {
-    let request = Request {
-        method: Method::Get,
-        url: &hits[i].url,
-        body: &[],
-        gzip: false,
-        api_key: None,
-        auth: ctx.auth,
-    };
+    // URL hits go exactly as the host built them: no headers of ours.
+    let request = Request { method: Method::Get, url: &hits[i].url, headers: &[], body: &[] };
     let outcome = transport.send(&request);
     run.requests += 1;
     apply(outcome, &[i], run, ctx);
@@ -134,14 +128,8 @@ fn post(
     let refs: Vec<&str> = members.iter().map(|&k| envelopes[k].as_str()).collect();
     let json = wire::body(&refs, (ctx.now_ms)());
     let body = if ctx.gzip { wire::gzip(&json) } else { json };
-    let request = Request {
-        method: Method::Post,
-        url: ctx.batch_url,
-        body: &body,
-        gzip: ctx.gzip,
-        api_key: ctx.api_key,
-        auth: ctx.auth,
-    };
+    let request =
+        Request { method: Method::Post, url: ctx.batch_url, headers: ctx.post_headers, body: &body };
     let outcome = transport.send(&request);
     run.requests += 1;
     let indexes: Vec<usize> = members.iter().map(|&k| start + k).collect();
@@ -254,8 +242,7 @@ mod tests {
     fn ctx(now: &dyn Fn() -> i64) -> SendContext<'_> {
         SendContext {
             batch_url: "http://c/v1/batch",
-            api_key: None,
-            auth: AuthScheme::Bearer,
+            post_headers: &[],
             gzip: false,
             anonymous_id: "v",
             max_batch_events: 500,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use curl::easy::{Auth, Easy2, Handler, List, WriteError};
+use curl::easy::{Easy2, Handler, List, WriteError};
 use curl::multi::Multi;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,11 +27,19 @@ pub enum AuthScheme {
 pub struct Request<'a> {
     pub method: Method,
     pub url: &'a str,
-    /// For POST: the JSON body, gzip-compressed when `gzip` is set.
+    /// Header lines to send (names as written), e.g. Content-Type, Authorization.
+    pub headers: &'a [(String, String)],
+    /// For POST: the JSON body, gzip-compressed when so declared in `headers`.
     pub body: &'a [u8],
-    pub gzip: bool,
-    pub api_key: Option<&'a str>,
-    pub auth: AuthScheme,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,16 +61,33 @@ pub trait Transport: Send {
     fn send(&mut self, request: &Request<'_>) -> Outcome;
 }
 
-/// Set when in-flight transfers must stop (the tracker is closing).
+/// Tells transfers in flight to stop: for good (the tracker is closing), or
+/// past a deadline (a flush the host bounded, e.g. on entering background).
 #[derive(Clone, Default)]
-pub struct Abort(Arc<AtomicBool>);
+pub struct Abort(Arc<AbortState>);
+
+#[derive(Default)]
+pub struct AbortState {
+    closing: AtomicBool,
+    deadline: parking_lot::Mutex<Option<Instant>>,
+}
 
 impl Abort {
     pub fn trigger(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.closing.store(true, Ordering::SeqCst);
     }
+
+    /// Sets (or clears) the deadline of the current bounded flush.
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        *self.0.deadline.lock() = deadline;
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.0.closing.load(Ordering::SeqCst)
+    }
+
     pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.is_closing() || self.0.deadline.lock().is_some_and(|d| Instant::now() >= d)
     }
 }
 
@@ -135,21 +160,10 @@ impl CurlTransport {
             Method::Post => {
                 easy.post(true)?;
                 easy.post_fields_copy(r.body)?;
-                headers.append("Content-Type: application/json")?;
-                if r.gzip {
-                    headers.append("Content-Encoding: gzip")?;
-                }
             }
         }
-        if let Some(key) = r.api_key {
-            match r.auth {
-                AuthScheme::Bearer => headers.append(&format!("Authorization: Bearer {key}"))?,
-                AuthScheme::Basic => {
-                    easy.username(key)?;
-                    easy.password("")?;
-                    easy.http_auth(Auth::new().basic(true))?;
-                }
-            }
+        for (name, value) in r.headers {
+            headers.append(&format!("{name}: {value}"))?;
         }
         easy.http_headers(headers)?;
         Ok(easy)

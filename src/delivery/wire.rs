@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use crate::delivery::dates::iso8601_ms;
+use crate::delivery::transport::AuthScheme;
 use crate::hit::StoredHit;
 
 /// One event's JSON envelope, built once per attempt. `properties` is the stored
@@ -100,6 +101,40 @@ pub fn gzip(body: &[u8]) -> Vec<u8> {
     enc.finish().expect("writing to a Vec cannot fail")
 }
 
+/// The headers of a batch POST: JSON, gzip when compressed, and the api key as
+/// `Bearer <key>` or HTTP Basic with the key as user name and no password.
+pub fn post_headers(api_key: Option<&str>, auth: AuthScheme, gzip: bool) -> Vec<(String, String)> {
+    let mut h = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+    if gzip {
+        h.push(("Content-Encoding".to_owned(), "gzip".to_owned()));
+    }
+    if let Some(key) = api_key {
+        let value = match auth {
+            AuthScheme::Bearer => format!("Bearer {key}"),
+            AuthScheme::Basic => format!("Basic {}", base64(format!("{key}:").as_bytes())),
+        };
+        h.push(("Authorization".to_owned(), value));
+    }
+    h
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> shift) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 fn push_json_string(out: &mut String, s: &str) {
     // serde_json's escaping, without building a Value.
     out.push_str(&serde_json::to_string(s).expect("a str always serializes"));
@@ -170,6 +205,19 @@ mod tests {
             let refs: Vec<&str> = envs[r].iter().map(String::as_str).collect();
             assert!(body(&refs, 0).len() <= cap);
         }
+    }
+
+    #[test]
+    fn headers_carry_the_key_as_bearer_or_basic() {
+        let h = post_headers(Some("wk_123"), AuthScheme::Basic, true);
+        assert!(h.contains(&("Authorization".into(), "Basic d2tfMTIzOg==".into())));
+        assert!(h.contains(&("Content-Encoding".into(), "gzip".into())));
+        let h = post_headers(Some("k"), AuthScheme::Bearer, false);
+        assert!(h.contains(&("Authorization".into(), "Bearer k".into())));
+        assert_eq!(post_headers(None, AuthScheme::Bearer, false).len(), 1, "no key, no Authorization");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(base64(b"a"), "YQ==");
     }
 
     #[test]

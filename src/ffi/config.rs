@@ -292,6 +292,32 @@ pub unsafe extern "C" fn at_config_set_callback_mode(
     })
 }
 
+/// Record "Application Backgrounded" / "Application Opened" events when the host
+/// reports lifecycle changes (default true).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_track_lifecycle_events(
+    config: *mut at_config,
+    enabled: bool,
+) -> at_status {
+    with_config("at_config_set_track_lifecycle_events", config, |c| {
+        c.track_lifecycle_events = enabled;
+        Ok(())
+    })
+}
+
+/// On `at_app_did_enter_background`: flush within the host's deadline (default
+/// true), or leave hits stored for the next foreground (false).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_flush_on_background(
+    config: *mut at_config,
+    enabled: bool,
+) -> at_status {
+    with_config("at_config_set_flush_on_background", config, |c| {
+        c.flush_on_background = enabled;
+        Ok(())
+    })
+}
+
 /// Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
 /// the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
 /// until the tracker is freed.

@@ -174,6 +174,40 @@ pub unsafe extern "C" fn at_offline_dispatch(
     with_tracker("at_offline_dispatch", tracker, |t| t.offline_dispatch(dispatch_completion(done, user_data)))
 }
 
+/// The app went to the background: call it from `applicationDidEnterBackground`
+/// (inside `beginBackgroundTask`) or `OnApplicationPause(true)`, with the time
+/// the platform grants, in ms. Records "Application Backgrounded" (see
+/// `at_config_set_track_lifecycle_events`); with `flush_on_background` (default)
+/// sends what it can and calls `done` (may be NULL) once, before the deadline,
+/// with the tally: hits not sent by then stay stored (`AT_ERR_CANCELLED` when the
+/// deadline cut the flush short). Without it, `done` gets `AT_OK` with zero
+/// counts at once and hits wait for the foreground. Automatic sends pause until
+/// `at_app_will_enter_foreground`. Repeated notifications record one event and
+/// join the flush in progress: a batch is never uploaded twice. Returns at once.
+/// Errors: `AT_ERR_CLOSED`, `AT_ERR_STORAGE` (the event could not be stored).
+#[no_mangle]
+pub unsafe extern "C" fn at_app_did_enter_background(
+    tracker: *mut at_tracker,
+    deadline_ms: u32,
+    done: at_dispatch_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    with_tracker("at_app_did_enter_background", tracker, |t| {
+        t.app_did_enter_background(
+            Duration::from_millis(deadline_ms.into()),
+            dispatch_completion(done, user_data),
+        )
+    })
+}
+
+/// The app is in the foreground again (`applicationWillEnterForeground`,
+/// `OnApplicationPause(false)`): records "Application Opened", resumes the flush
+/// timers and sends what is due. Errors: `AT_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_app_will_enter_foreground(tracker: *mut at_tracker) -> at_status {
+    with_tracker("at_app_will_enter_foreground", tracker, |t| t.app_will_enter_foreground())
+}
+
 /// Changes the offline mode for hits tracked after this call returns. `done`
 /// (may be NULL) runs on the callback thread once every hit accepted before the
 /// change is committed. The mode is not persisted: the next tracker starts with
