@@ -49,6 +49,18 @@
 #define AT_VERSION_PATCH 0
 
 /**
+ * `at_transport_complete`'s `http_status` with an error: the server was not
+ * reached (DNS, no connection, offline). No attempt is counted.
+ */
+#define AT_TRANSPORT_UNREACHABLE 0
+
+/**
+ * `at_transport_complete`'s `http_status` with an error: the server was reached
+ * and the exchange failed (timeout, reset). Counts as an attempt.
+ */
+#define AT_TRANSPORT_FAILED -1
+
+/**
  * A tracker configuration. Create with `at_config_new`, free with
  * `at_config_free`. Not thread-safe: configure it from one thread, then pass it
  * to `at_tracker_new`, which copies what it needs.
@@ -66,6 +78,14 @@ typedef struct at_hit at_hit;
  * Stored hits, oldest first. Owns its hits; free with `at_hit_list_free`.
  */
 typedef struct at_hit_list at_hit_list;
+
+/**
+ * An HTTP request for the host to perform. Read it with the `at_request_*`
+ * accessors (from any thread). The host owns it until it ends it exactly once:
+ * `at_transport_complete` for a transport request, `at_offline_ack_batch` for an
+ * exported batch; both free it. Its strings and body stay valid until then.
+ */
+typedef struct at_request at_request;
 
 /**
  * A tracker: one store, its threads and callbacks. Thread-safe: any function may
@@ -235,6 +255,13 @@ typedef struct {
    */
   uint64_t requests;
 } at_stats;
+
+/**
+ * The host's HTTP send function (see `at_config_set_transport`): called on the
+ * callback thread (or from `at_tracker_poll`), it starts `request` and returns;
+ * the host later ends it with `at_transport_complete`.
+ */
+typedef void (*at_transport_fn)(at_request *request, void *user_data);
 
 /**
  * Success.
@@ -866,6 +893,86 @@ uint32_t at_hit_retry_count(const at_hit *hit);
  * send found the network down. false for NULL.
  */
 bool at_hit_is_offline(const at_hit *hit);
+
+/**
+ * Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
+ * FHttpModule). `send_fn` is called for each request on the callback thread
+ * (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
+ * request and return without waiting for it, then report the result with
+ * `at_transport_complete` from any thread, exactly once. Batching, retries,
+ * backoff, leases and deduplication stay in the library. A request not
+ * completed within the request timeout counts as failed. NULL restores libcurl.
+ * `user_data` must stay valid until the tracker is freed.
+ */
+at_status at_config_set_transport(at_config *config, at_transport_fn send_fn, void *user_data);
+
+/**
+ * "GET" or "POST". Owned by the request; NULL for NULL.
+ */
+const char *at_request_method(const at_request *request);
+
+/**
+ * The URL to send to. Owned by the request; NULL for NULL.
+ */
+const char *at_request_url(const at_request *request);
+
+/**
+ * Number of headers to send (0 for NULL): Content-Type, Content-Encoding and
+ * Authorization for a batch; none for a URL hit.
+ */
+size_t at_request_header_count(const at_request *request);
+
+/**
+ * Name of header `index`; NULL when out of range. Owned by the request.
+ */
+const char *at_request_header_name(const at_request *request, size_t index);
+
+/**
+ * Value of header `index`; NULL when out of range. Owned by the request.
+ */
+const char *at_request_header_value(const at_request *request, size_t index);
+
+/**
+ * The body (empty for GET), its length in `*len` (may be NULL). Owned by the
+ * request; NULL for NULL.
+ */
+const uint8_t *at_request_body(const at_request *request, size_t *len);
+
+/**
+ * Ends a transport request and frees it. `error` NULL: the server answered
+ * `http_status` (`retry_after_ms` > 0 when it sent Retry-After, else 0).
+ * `error` set (a message): the exchange failed — `http_status`
+ * `AT_TRANSPORT_UNREACHABLE` (0) when the server was not reached (no attempt is
+ * counted), `AT_TRANSPORT_FAILED` (-1) when it was reached (timeout, reset).
+ * Callable from any thread, once. Errors (the request is then not freed):
+ * `AT_ERR_NULL_ARGUMENT`; `AT_ERR_INVALID_ARGUMENT` for an exported batch, an
+ * invalid status (error NULL and `http_status` not 100..599) or bad UTF-8.
+ */
+at_status at_transport_complete(at_request *request,
+                                int32_t http_status,
+                                int64_t retry_after_ms,
+                                const char *error);
+
+/**
+ * For hosts that upload batches themselves (an iOS background `URLSession`
+ * that finishes after the app is suspended): leases the next batch of stored
+ * events and returns it as a POST to perform (`*out` = NULL when none waits).
+ * Its events are sent by nobody else meanwhile; after a crash they return to
+ * the queue and are sent again (the collector deduplicates by messageId). End
+ * it with `at_offline_ack_batch`. URL hits are never exported. Errors:
+ * `AT_ERR_STORAGE` (also when another process is the store's sender),
+ * `AT_ERR_CLOSED`.
+ */
+at_status at_offline_export_batch(at_tracker *tracker, at_request **out);
+
+/**
+ * Ends an exported batch and frees it: `delivered` true deletes its events
+ * (the upload succeeded); false returns them to the queue unchanged. Errors
+ * (the batch is then not freed): `AT_ERR_NULL_ARGUMENT`,
+ * `AT_ERR_INVALID_ARGUMENT` for a transport request, `AT_ERR_STORAGE`,
+ * `AT_ERR_CLOSED` (its events return to the queue at the next open).
+ */
+at_status at_offline_ack_batch(at_tracker *tracker, at_request *batch, bool delivered);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -159,6 +159,8 @@ pub struct Config {
     pub flush_on_background: bool,
     pub log: Option<(LogFn, LogLevel)>,
     pub on_drop: Option<DropFn>,
+    /// The host's HTTP stack; libcurl when `None`.
+    pub transport: Option<crate::delivery::host::HostSend>,
     /// Test hook: caps the database at this many pages (simulates a full disk).
     #[doc(hidden)]
     pub store_page_limit: Option<u32>,
@@ -193,6 +195,7 @@ impl Default for Config {
             log: None,
             on_drop: None,
             store_page_limit: None,
+            transport: None,
         }
     }
 }

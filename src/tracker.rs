@@ -13,15 +13,17 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode};
+use crate::config::{CallbackMode, Config, DropReason, Durability, LogLevel, ModeCell, OfflineMode};
 use crate::delivery::engine::DeliveryParts;
+use crate::delivery::host::HostTransport;
 use crate::delivery::transport::{Abort, CurlTransport, Transport};
+use crate::delivery::wire;
 use crate::delivery::{Delivery, DeliverySettings, DispatchReport};
 use crate::error::{Error, Result, Status};
 use crate::hit::{NewHit, StoredHit};
 use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter, StatsSnapshot};
 use crate::store::reader::Read;
-use crate::store::writer::{Limits, Op};
+use crate::store::writer::{Limits, Op, Settlement};
 use crate::store::{self, Reader, SalvageReport, Writer, WriterHandle, WriterSettings};
 
 const DAY_MS: i64 = 86_400_000;
@@ -33,6 +35,19 @@ pub struct OpenReport {
     pub recovered_in_flight: u64,
     /// Set when the store was damaged, moved aside and salvaged.
     pub salvage: Option<SalvageReport>,
+}
+
+/// A batch of events handed to the host to upload itself (an iOS background
+/// `URLSession`, for instance). Its rows stay leased until `offline_ack_batch`;
+/// after a crash they are sent again (the collector deduplicates).
+#[derive(Debug)]
+pub struct ExportedBatch {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Store ids of the events in the batch.
+    pub ids: Vec<u64>,
+    pub message_ids: Vec<String>,
 }
 
 /// Completion of a flush or dispatch.
@@ -66,21 +81,16 @@ impl Tracker {
     }
 
     pub fn with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
-        let abort = Abort::default();
-        let transport = CurlTransport::new(
-            Duration::from_millis(config.connect_timeout_ms.into()),
-            Duration::from_millis(config.request_timeout_ms.into()),
-            abort.clone(),
-        );
-        Self::with_parts(config, clock, Box::new(transport), abort)
+        Self::with_parts(config, clock, None, Abort::default())
     }
 
-    /// Builds a tracker on a given transport (a host's HTTP stack, or a test's).
-    /// `abort` is triggered when the tracker closes.
+    /// Builds a tracker on a given transport (a test's); `None` means the
+    /// config's choice: the host's (`Config::transport`) or libcurl. `abort` is
+    /// triggered when the tracker closes.
     pub fn with_parts(
         config: Config,
         clock: Arc<dyn Clock>,
-        transport: Box<dyn Transport>,
+        transport: Option<Box<dyn Transport>>,
         abort: Abort,
     ) -> Result<Self> {
         config.validate()?;
@@ -91,6 +101,21 @@ impl Tracker {
         };
         let reporter = Reporter::new(config.log.clone(), config.on_drop.clone(), callbacks.clone());
         let mode = Arc::new(ModeCell::new(config.offline_mode));
+        let request_timeout = Duration::from_millis(config.request_timeout_ms.into());
+        let transport: Box<dyn Transport> = match (transport, &config.transport) {
+            (Some(t), _) => t,
+            (None, Some(send)) => Box::new(HostTransport::new(
+                Arc::clone(send),
+                callbacks.clone(),
+                abort.clone(),
+                request_timeout,
+            )),
+            (None, None) => Box::new(CurlTransport::new(
+                Duration::from_millis(config.connect_timeout_ms.into()),
+                request_timeout,
+                abort.clone(),
+            )),
+        };
         let started = (|| {
             let opened = store::open(&config, &reporter, clock.now_ms())?;
             let wake = Arc::new(Delivery::prepare(abort.clone()));
@@ -306,6 +331,76 @@ impl Tracker {
             self.writer.settle();
             self.delivery.dispatch(self.dispatch_completer(done));
             Ok(())
+        })
+    }
+
+    /// Leases the next batch of stored events (within the batch limits) and
+    /// returns it as a ready-to-send POST, or `None` when no event is waiting.
+    /// Only the store's sender may export (see `SenderLock`).
+    pub fn offline_export_batch(&self) -> Result<Option<ExportedBatch>> {
+        self.open_gate(|| {
+            if !self.delivery.is_sender() {
+                return Err(Error::storage("another process is this store's sender: export the batch there"));
+            }
+            self.writer.settle();
+            let c = &self.config;
+            loop {
+                let hits = self.writer.call(|reply| Op::Lease {
+                    max_id: i64::MAX as u64,
+                    due_ms: None,
+                    limit: c.max_batch_events,
+                    events_only: true,
+                    reply,
+                })?;
+                if hits.is_empty() {
+                    return Ok(None);
+                }
+                let envelopes: Vec<String> =
+                    hits.iter().map(|h| wire::envelope(h, &self.visitor_id)).collect();
+                let sizes: Vec<usize> = envelopes.iter().map(String::len).collect();
+                let (batches, too_large) =
+                    wire::split(&sizes, c.max_batch_events as usize, c.max_batch_bytes as usize);
+                let first = batches.first().cloned().unwrap_or(0..0);
+                let mut settlement = Settlement::default();
+                for &i in &too_large {
+                    settlement.dropped.push((hits[i].id, hits[i].message_id.clone(), DropReason::TooLarge));
+                }
+                for (i, h) in hits.iter().enumerate() {
+                    if !first.contains(&i) && !too_large.contains(&i) {
+                        settlement.release.push(h.id);
+                    }
+                }
+                if !settlement.is_empty() {
+                    self.writer.call(|reply| Op::Settle { settlement, reply: Some(reply) })?;
+                }
+                if first.is_empty() {
+                    continue; // everything leased was too large; look again
+                }
+                let refs: Vec<&str> = envelopes[first.clone()].iter().map(String::as_str).collect();
+                let json = wire::body(&refs, self.clock.now_ms());
+                let body = if c.gzip { wire::gzip(&json) } else { json };
+                return Ok(Some(ExportedBatch {
+                    url: c.batch_url(),
+                    headers: wire::post_headers(c.api_key.as_deref(), c.auth, c.gzip),
+                    body,
+                    ids: hits[first.clone()].iter().map(|h| h.id).collect(),
+                    message_ids: hits[first].iter().map(|h| h.message_id.clone()).collect(),
+                }));
+            }
+        })
+    }
+
+    /// Ends an exported batch: `delivered` deletes its events (acknowledged);
+    /// otherwise they return to the queue unchanged (no attempt is counted).
+    pub fn offline_ack_batch(&self, batch: &ExportedBatch, delivered: bool) -> Result<()> {
+        self.open_gate(|| {
+            let ids = batch.ids.clone();
+            let settlement = if delivered {
+                Settlement { delivered: ids, ..Settlement::default() }
+            } else {
+                Settlement { release: ids, ..Settlement::default() }
+            };
+            self.writer.call(|reply| Op::Settle { settlement, reply: Some(reply) })
         })
     }
 

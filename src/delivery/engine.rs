@@ -54,6 +54,8 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    /// This tracker holds the store's sender lock.
+    sender_held: std::sync::atomic::AtomicBool,
     wake: Condvar,
     abort: Abort,
     finished: Arc<Oneshot<()>>,
@@ -136,12 +138,14 @@ impl Delivery {
             wake: Condvar::new(),
             abort,
             finished: Oneshot::new(),
+            sender_held: std::sync::atomic::AtomicBool::new(false),
         })))
     }
 
     pub fn start(wake: &DeliveryWake, settings: DeliverySettings, parts: DeliveryParts) -> Result<Delivery> {
         let shared = Arc::clone(&wake.0);
         shared.state.lock().stored = parts.writer.stored();
+        shared.sender_held.store(parts.sender.is_some(), Relaxed);
         let now = parts.clock.now_ms();
         let engine = Engine {
             shared: Arc::clone(&shared),
@@ -243,6 +247,11 @@ impl Delivery {
                 st.restored = true;
             }
         });
+    }
+
+    /// True when this tracker is the store's sender (holds its sender lock).
+    pub fn is_sender(&self) -> bool {
+        self.shared.sender_held.load(Relaxed)
     }
 
     /// Wakes the thread to look at the clock again (for injected clocks).
@@ -463,7 +472,7 @@ impl Engine {
         let max_id = match scope {
             Scope::Auto => i64::MAX as u64,
             // Everything stored when the request was served, not what arrives during it.
-            _ => match self.call(|reply| Op::MaxId { reply }) {
+            _ => match self.writer.call(|reply| Op::MaxId { reply }) {
                 Ok(id) => id,
                 Err(e) => return DispatchReport { status: Err(e), ..Default::default() },
             },
@@ -475,7 +484,13 @@ impl Engine {
             }
             let due_ms = (scope != Scope::Dispatch).then(|| self.clock.now_ms());
             let limit = self.settings.max_batch_events;
-            let hits = match self.call(|reply| Op::Lease { max_id, due_ms, limit, reply }) {
+            let hits = match self.writer.call(|reply| Op::Lease {
+                max_id,
+                due_ms,
+                limit,
+                events_only: false,
+                reply,
+            }) {
                 Ok(h) => h,
                 Err(e) => {
                     report.status = Err(e);
@@ -494,7 +509,7 @@ impl Engine {
             report.merge(&part);
             if stop {
                 // The report goes out after the store shows the outcome.
-                if let Err(e) = self.call(|reply| Op::Settle { settlement, reply: Some(reply) }) {
+                if let Err(e) = self.writer.call(|reply| Op::Settle { settlement, reply: Some(reply) }) {
                     report.status = Err(e);
                 }
                 break;
@@ -514,22 +529,17 @@ impl Engine {
         if self.sender.is_none() {
             if let Ok(Some(lock)) = SenderLock::try_acquire(&self.db) {
                 // The previous sender is gone: its leases are ours to take back.
-                if let Ok(n) = self.call(|reply| Op::RecoverInFlight { reply }) {
+                if let Ok(n) = self.writer.call(|reply| Op::RecoverInFlight { reply }) {
                     if n > 0 {
                         self.reporter
                             .log(LogLevel::Info, format!("took over sending; {n} hit(s) will be resent"));
                     }
                 }
                 self.sender = Some(lock);
+                self.shared.sender_held.store(true, Relaxed);
             }
         }
         self.sender.is_some()
-    }
-
-    fn call<T: Send + 'static>(&self, op: impl FnOnce(crate::store::writer::Reply<T>) -> Op) -> Result<T> {
-        let reply = Oneshot::new();
-        self.writer.submit(op(Arc::clone(&reply)))?;
-        reply.wait()
     }
 
     /// Sends leased rows; returns their settlement, the tally, and whether the

@@ -8,6 +8,7 @@
 
 pub mod dates;
 pub mod engine;
+pub mod host;
 pub mod policy;
 pub mod report;
 pub mod send;

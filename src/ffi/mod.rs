@@ -15,10 +15,12 @@ pub mod config;
 pub mod tracker;
 pub mod offline;
 pub mod hit;
+pub mod request;
 
 pub use config::*;
 pub use hit::*;
 pub use offline::*;
+pub use request::*;
 pub use status::*;
 pub use tracker::*;
 pub use types::*;

@@ -169,6 +169,19 @@ pub type at_completion_fn = Option<unsafe extern "C" fn(status: at_status, user_
 pub type at_dispatch_fn =
     Option<unsafe extern "C" fn(result: *const at_dispatch_result, user_data: *mut c_void)>;
 
+/// `at_transport_complete`'s `http_status` with an error: the server was not
+/// reached (DNS, no connection, offline). No attempt is counted.
+pub const AT_TRANSPORT_UNREACHABLE: i32 = 0;
+/// `at_transport_complete`'s `http_status` with an error: the server was reached
+/// and the exchange failed (timeout, reset). Counts as an attempt.
+pub const AT_TRANSPORT_FAILED: i32 = -1;
+
+/// The host's HTTP send function (see `at_config_set_transport`): called on the
+/// callback thread (or from `at_tracker_poll`), it starts `request` and returns;
+/// the host later ends it with `at_transport_complete`.
+pub type at_transport_fn =
+    Option<unsafe extern "C" fn(request: *mut crate::ffi::request::at_request, user_data: *mut c_void)>;
+
 /// A log line, on the tracker's callback thread. `message` is valid only during
 /// the call. API keys are never logged.
 pub type at_log_fn =

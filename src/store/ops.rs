@@ -39,11 +39,13 @@ pub enum Op {
         ids: Vec<u64>,
     },
     /// Marks up to `limit` pending rows with `id <= max_id` (and, when `due_ms` is
-    /// set, `next_attempt_ms <= due_ms`) in flight, oldest first, and returns them.
+    /// set, `next_attempt_ms <= due_ms`; with `events_only`, events) in flight,
+    /// oldest first, and returns them.
     Lease {
         max_id: u64,
         due_ms: Option<i64>,
         limit: u32,
+        events_only: bool,
         reply: Reply<Vec<StoredHit>>,
     },
     /// Records what became of leased rows.
@@ -171,9 +173,7 @@ pub fn delete_where<P: rusqlite::Params>(
 
 pub fn lease(
     tx: &Transaction<'_>,
-    max_id: u64,
-    due_ms: Option<i64>,
-    limit: u32,
+    (max_id, due_ms, limit, events_only): (u64, Option<i64>, u32, bool),
     batch_url: &str,
     fx: &mut TxEffects,
 ) -> Result<Vec<StoredHit>> {
@@ -184,11 +184,12 @@ pub fn lease(
         let mut stmt = tx
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM hits
-                 WHERE state = ?1 AND id <= ?2 AND next_attempt_ms <= ?3 ORDER BY id LIMIT ?4"
+                 WHERE state = ?1 AND id <= ?2 AND next_attempt_ms <= ?3 AND (?5 = 0 OR kind = 0)
+                 ORDER BY id LIMIT ?4"
             ))
             .map_err(fail)?;
         let mut rows = stmt
-            .query(params![STATE_PENDING, max_id as i64, due_ms.unwrap_or(i64::MAX), limit])
+            .query(params![STATE_PENDING, max_id as i64, due_ms.unwrap_or(i64::MAX), limit, events_only])
             .map_err(fail)?;
         while let Some(r) = rows.next().map_err(fail)? {
             let id = r.get::<_, i64>(0).map_err(fail)? as u64;

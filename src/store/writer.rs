@@ -93,6 +93,13 @@ impl WriterHandle {
         Ok(())
     }
 
+    /// Submits the op built around a reply and waits for that reply.
+    pub fn call<T: Send + 'static>(&self, op: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
+        let reply = crate::runtime::Oneshot::new();
+        self.submit(op(Arc::clone(&reply)))?;
+        reply.wait()
+    }
+
     /// Waits until every insert accepted before this call is committed (or known
     /// to have failed), so inspection reads see them. At most one group commit.
     pub fn settle(&self) {
@@ -399,9 +406,12 @@ impl WriterState {
                     }
                     Done::Count(0)
                 }
-                Op::Lease { max_id, due_ms, limit, .. } => {
-                    Done::Leased(ops::lease(&tx, *max_id, *due_ms, *limit, &self.batch_url, &mut fx)?)
-                }
+                Op::Lease { max_id, due_ms, limit, events_only, .. } => Done::Leased(ops::lease(
+                    &tx,
+                    (*max_id, *due_ms, *limit, *events_only),
+                    &self.batch_url,
+                    &mut fx,
+                )?),
                 Op::Settle { settlement, .. } => {
                     ops::settle(&tx, settlement, &mut fx)?;
                     Done::Count(0)

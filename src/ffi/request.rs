@@ -1,0 +1,216 @@
+//! `at_request`: an HTTP request handed to the host, either by its own transport
+//! (`at_config_set_transport`, answered with `at_transport_complete`) or as an
+//! exported batch (`at_offline_export_batch`, ended with `at_offline_ack_batch`).
+
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::delivery::host::{HostAnswer, HostRequest, HostSend};
+use crate::delivery::transport::Method;
+use crate::error::{Error, Result};
+use crate::ffi::args::*;
+use crate::ffi::config::at_config;
+use crate::ffi::tracker::{at_tracker, with_tracker};
+use crate::ffi::types::*;
+use crate::tracker::ExportedBatch;
+
+enum Kind {
+    Transport(HostRequest),
+    Batch(ExportedBatch),
+}
+
+/// An HTTP request for the host to perform. Read it with the `at_request_*`
+/// accessors (from any thread). The host owns it until it ends it exactly once:
+/// `at_transport_complete` for a transport request, `at_offline_ack_batch` for an
+/// exported batch; both free it. Its strings and body stay valid until then.
+pub struct at_request {
+    kind: Kind,
+    method: &'static CStr,
+    url: CString,
+    headers: Vec<(CString, CString)>,
+}
+
+impl at_request {
+    fn new(kind: Kind) -> Box<Self> {
+        let (method, url, headers) = match &kind {
+            Kind::Transport(r) => (r.method, r.url.as_str(), r.headers.as_slice()),
+            Kind::Batch(b) => (Method::Post, b.url.as_str(), b.headers.as_slice()),
+        };
+        let method = match method {
+            Method::Get => c"GET",
+            Method::Post => c"POST",
+        };
+        let headers = headers.iter().map(|(n, v)| (to_cstring(n), to_cstring(v))).collect();
+        Box::new(at_request { method, url: to_cstring(url), headers, kind })
+    }
+
+    fn body(&self) -> &[u8] {
+        match &self.kind {
+            Kind::Transport(r) => &r.body,
+            Kind::Batch(b) => &b.body,
+        }
+    }
+}
+
+/// Wraps the host's C send function as the core's `HostSend`.
+pub(crate) fn host_send(
+    send: unsafe extern "C" fn(*mut at_request, *mut c_void),
+    user_data: *mut c_void,
+) -> HostSend {
+    let ud = UserData::new(user_data);
+    Arc::new(move |request: HostRequest| {
+        let raw = Box::into_raw(at_request::new(Kind::Transport(request)));
+        unsafe { send(raw, ud.get()) }
+    })
+}
+
+/// Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
+/// FHttpModule). `send_fn` is called for each request on the callback thread
+/// (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
+/// request and return without waiting for it, then report the result with
+/// `at_transport_complete` from any thread, exactly once. Batching, retries,
+/// backoff, leases and deduplication stay in the library. A request not
+/// completed within the request timeout counts as failed. NULL restores libcurl.
+/// `user_data` must stay valid until the tracker is freed.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_transport(
+    config: *mut at_config,
+    send_fn: at_transport_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    guard("at_config_set_transport", || {
+        let c = &mut handle_mut(config, "config")?.inner;
+        c.transport = send_fn.map(|f| host_send(f, user_data));
+        Ok(())
+    })
+}
+
+/// "GET" or "POST". Owned by the request; NULL for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn at_request_method(request: *const at_request) -> *const c_char {
+    request.as_ref().map_or(std::ptr::null(), |r| r.method.as_ptr())
+}
+
+/// The URL to send to. Owned by the request; NULL for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn at_request_url(request: *const at_request) -> *const c_char {
+    request.as_ref().map_or(std::ptr::null(), |r| r.url.as_ptr())
+}
+
+/// Number of headers to send (0 for NULL): Content-Type, Content-Encoding and
+/// Authorization for a batch; none for a URL hit.
+#[no_mangle]
+pub unsafe extern "C" fn at_request_header_count(request: *const at_request) -> usize {
+    request.as_ref().map_or(0, |r| r.headers.len())
+}
+
+/// Name of header `index`; NULL when out of range. Owned by the request.
+#[no_mangle]
+pub unsafe extern "C" fn at_request_header_name(request: *const at_request, index: usize) -> *const c_char {
+    request.as_ref().and_then(|r| r.headers.get(index)).map_or(std::ptr::null(), |h| h.0.as_ptr())
+}
+
+/// Value of header `index`; NULL when out of range. Owned by the request.
+#[no_mangle]
+pub unsafe extern "C" fn at_request_header_value(request: *const at_request, index: usize) -> *const c_char {
+    request.as_ref().and_then(|r| r.headers.get(index)).map_or(std::ptr::null(), |h| h.1.as_ptr())
+}
+
+/// The body (empty for GET), its length in `*len` (may be NULL). Owned by the
+/// request; NULL for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn at_request_body(request: *const at_request, len: *mut usize) -> *const u8 {
+    let Some(r) = request.as_ref() else { return std::ptr::null() };
+    if let Some(len) = len.as_mut() {
+        *len = r.body().len();
+    }
+    r.body().as_ptr()
+}
+
+/// Ends a transport request and frees it. `error` NULL: the server answered
+/// `http_status` (`retry_after_ms` > 0 when it sent Retry-After, else 0).
+/// `error` set (a message): the exchange failed — `http_status`
+/// `AT_TRANSPORT_UNREACHABLE` (0) when the server was not reached (no attempt is
+/// counted), `AT_TRANSPORT_FAILED` (-1) when it was reached (timeout, reset).
+/// Callable from any thread, once. Errors (the request is then not freed):
+/// `AT_ERR_NULL_ARGUMENT`; `AT_ERR_INVALID_ARGUMENT` for an exported batch, an
+/// invalid status (error NULL and `http_status` not 100..599) or bad UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn at_transport_complete(
+    request: *mut at_request,
+    http_status: i32,
+    retry_after_ms: i64,
+    error: *const c_char,
+) -> at_status {
+    guard("at_transport_complete", || {
+        let r = handle_mut(request, "request")?;
+        if !matches!(r.kind, Kind::Transport(_)) {
+            return Err(Error::invalid("this is an exported batch: end it with at_offline_ack_batch"));
+        }
+        let answer = answer(http_status, retry_after_ms, opt_str_arg(error, "error")?)?;
+        let boxed = Box::from_raw(request);
+        if let Kind::Transport(req) = boxed.kind {
+            req.complete(answer);
+        }
+        Ok(())
+    })
+}
+
+fn answer(status: i32, retry_after_ms: i64, error: Option<&str>) -> Result<HostAnswer> {
+    match (error, status) {
+        (None, 100..=599) => Ok(HostAnswer::Status {
+            status: status as u16,
+            retry_after: (retry_after_ms > 0).then(|| Duration::from_millis(retry_after_ms as u64)),
+        }),
+        (None, other) => {
+            Err(Error::invalid(format!("{other} is not an HTTP status (pass an error message)")))
+        }
+        (Some(e), AT_TRANSPORT_UNREACHABLE) => Ok(HostAnswer::Unreachable(e.to_owned())),
+        (Some(e), _) => Ok(HostAnswer::Failed(e.to_owned())),
+    }
+}
+
+/// For hosts that upload batches themselves (an iOS background `URLSession`
+/// that finishes after the app is suspended): leases the next batch of stored
+/// events and returns it as a POST to perform (`*out` = NULL when none waits).
+/// Its events are sent by nobody else meanwhile; after a crash they return to
+/// the queue and are sent again (the collector deduplicates by messageId). End
+/// it with `at_offline_ack_batch`. URL hits are never exported. Errors:
+/// `AT_ERR_STORAGE` (also when another process is the store's sender),
+/// `AT_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_offline_export_batch(
+    tracker: *mut at_tracker,
+    out: *mut *mut at_request,
+) -> at_status {
+    with_tracker("at_offline_export_batch", tracker, |t| {
+        let out = out_arg(out, "out")?;
+        *out = match t.offline_export_batch()? {
+            Some(b) => Box::into_raw(at_request::new(Kind::Batch(b))),
+            None => std::ptr::null_mut(),
+        };
+        Ok(())
+    })
+}
+
+/// Ends an exported batch and frees it: `delivered` true deletes its events
+/// (the upload succeeded); false returns them to the queue unchanged. Errors
+/// (the batch is then not freed): `AT_ERR_NULL_ARGUMENT`,
+/// `AT_ERR_INVALID_ARGUMENT` for a transport request, `AT_ERR_STORAGE`,
+/// `AT_ERR_CLOSED` (its events return to the queue at the next open).
+#[no_mangle]
+pub unsafe extern "C" fn at_offline_ack_batch(
+    tracker: *mut at_tracker,
+    batch: *mut at_request,
+    delivered: bool,
+) -> at_status {
+    with_tracker("at_offline_ack_batch", tracker, |t| {
+        let Kind::Batch(exported) = &handle(batch, "batch")?.kind else {
+            return Err(Error::invalid("this is a transport request: end it with at_transport_complete"));
+        };
+        t.offline_ack_batch(exported, delivered)?;
+        drop(Box::from_raw(batch));
+        Ok(())
+    })
+}

@@ -1,0 +1,210 @@
+//! The host's own HTTP stack (`Config::transport`) and exported batches: the
+//! library keeps batching, retries and leases; the host moves the bytes.
+
+mod common;
+#[path = "support/collector.rs"]
+mod collector;
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use attracker::delivery::host::{HostAnswer, HostRequest};
+use attracker::delivery::transport::Method;
+use attracker::delivery::DispatchReport;
+use attracker::{CallbackMode, Config, OfflineMode, Status, Tracker};
+use collector::{Collector, Fault};
+use common::TempDir;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// What a host stack does: perform the request on its own thread, report later.
+fn perform(req: HostRequest) {
+    std::thread::spawn(move || {
+        let mut easy = curl::easy::Easy::new();
+        easy.url(&req.url).unwrap();
+        let mut list = curl::easy::List::new();
+        for (n, v) in &req.headers {
+            list.append(&format!("{n}: {v}")).unwrap();
+        }
+        easy.http_headers(list).unwrap();
+        if req.method == Method::Post {
+            easy.post(true).unwrap();
+            easy.post_fields_copy(&req.body).unwrap();
+        }
+        let answer = match easy.perform() {
+            Ok(()) => HostAnswer::Status { status: easy.response_code().unwrap() as u16, retry_after: None },
+            Err(e) if e.is_couldnt_connect() => HostAnswer::Unreachable(e.to_string()),
+            Err(e) => HostAnswer::Failed(e.to_string()),
+        };
+        req.complete(answer);
+    });
+}
+
+fn config(dir: &TempDir, c: &Collector) -> Config {
+    let mut cfg = common::config(&dir.db());
+    cfg.set_endpoint(&c.url()).unwrap();
+    cfg.set_api_key("k1").unwrap();
+    cfg
+}
+
+fn dispatch(t: &Tracker) -> DispatchReport {
+    let (tx, rx) = mpsc::channel();
+    t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
+    rx.recv_timeout(WAIT).unwrap()
+}
+
+#[test]
+fn a_host_transport_carries_batches_and_url_hits() {
+    let c = Collector::start();
+    let dir = TempDir::new("hosttransport");
+    let mut cfg = config(&dir, &c);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = Arc::clone(&calls);
+    cfg.transport = Some(Arc::new(move |req| {
+        n.fetch_add(1, SeqCst);
+        perform(req)
+    }));
+    let t = Tracker::new(cfg).unwrap();
+    for _ in 0..700 {
+        t.track_event("e", Some(r#"{"x":1}"#), None).unwrap();
+    }
+    t.send_hit(&format!("{}/pixel?p=1", c.url()), "screen", None).unwrap();
+    let r = dispatch(&t);
+    assert_eq!((r.status, r.sent), (Ok(()), 701));
+    assert_eq!(calls.load(SeqCst), 3, "two batches (500 + 200) and one GET");
+    assert_eq!(c.batches()[0].header("authorization"), Some("Bearer k1"));
+    assert_eq!(c.hits(), vec!["/pixel?p=1".to_string()]);
+}
+
+#[test]
+fn host_failures_follow_the_retry_policy() {
+    let c = Collector::start();
+    c.push_faults(vec![Fault::Status(503)]);
+    let dir = TempDir::new("hostretry");
+    let mut cfg = config(&dir, &c);
+    cfg.transport = Some(Arc::new(perform));
+    let t = Tracker::new(cfg).unwrap();
+    t.track_event("e", None, None).unwrap();
+    let r = dispatch(&t);
+    assert_eq!((r.sent, r.failed), (0, 1));
+    assert_eq!(t.offline_oldest().unwrap().unwrap().retry_count, 1);
+    assert_eq!(dispatch(&t).sent, 1);
+    // A host reporting "not reached" consumes no attempt.
+    let mut cfg = config(&dir, &c);
+    cfg.transport =
+        Some(Arc::new(|req: HostRequest| req.complete(HostAnswer::Unreachable("offline".into()))));
+    drop(t);
+    let t = Tracker::new(cfg).unwrap();
+    t.track_event("e", None, None).unwrap();
+    let r = dispatch(&t);
+    assert_eq!(r.status.unwrap_err().status, Status::Network);
+    let h = t.offline_oldest().unwrap().unwrap();
+    assert_eq!((h.retry_count, h.is_offline), (0, true));
+}
+
+#[test]
+fn in_polled_mode_the_host_send_function_runs_on_the_polling_thread() {
+    let c = Collector::start();
+    let dir = TempDir::new("hostpolled");
+    let mut cfg = config(&dir, &c);
+    cfg.callbacks = CallbackMode::Polled;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    cfg.transport = Some(Arc::new(move |req| {
+        s.lock().unwrap().push(std::thread::current().id());
+        perform(req)
+    }));
+    let t = Tracker::new(cfg).unwrap();
+    t.track_event("e", None, None).unwrap();
+    let (tx, rx) = mpsc::channel();
+    t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
+    let report = loop {
+        t.poll(0); // a game loop's frame
+        if let Ok(r) = rx.try_recv() {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(report.sent, 1);
+    assert_eq!(*seen.lock().unwrap(), vec![std::thread::current().id()]);
+}
+
+#[test]
+fn an_unanswered_host_request_fails_after_the_request_timeout() {
+    let c = Collector::start();
+    let dir = TempDir::new("hostsilent");
+    let mut cfg = config(&dir, &c);
+    cfg.set_timeouts_ms(1000, 300).unwrap();
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let k = Arc::clone(&kept);
+    cfg.transport = Some(Arc::new(move |req| k.lock().unwrap().push(req))); // never answered
+    let t = Tracker::new(cfg).unwrap();
+    t.track_event("e", None, None).unwrap();
+    let r = dispatch(&t);
+    assert_eq!((r.sent, r.failed), (0, 1));
+    // A late answer after the timeout changes nothing and does not crash.
+    for req in kept.lock().unwrap().drain(..) {
+        req.complete(HostAnswer::Status { status: 200, retry_after: None });
+    }
+    assert_eq!(t.offline_count().unwrap(), 1);
+}
+
+#[test]
+fn an_exported_batch_is_leased_until_acknowledged() {
+    let c = Collector::start();
+    let dir = TempDir::new("export");
+    let mut cfg = config(&dir, &c);
+    cfg.set_max_batch_events(3).unwrap();
+    let t = Tracker::new(cfg).unwrap();
+    for i in 0..5 {
+        t.track_event("e", Some(&format!(r#"{{"i":{i}}}"#)), None).unwrap();
+    }
+    t.send_hit(&format!("{}/pixel", c.url()), "", None).unwrap();
+    let first = t.offline_export_batch().unwrap().expect("a batch");
+    assert_eq!(first.ids.len(), 3);
+    assert_eq!(first.url, format!("{}/v1/batch", c.url()));
+    let second = t.offline_export_batch().unwrap().expect("the next batch, not the same rows");
+    assert_eq!(second.ids.len(), 2);
+    assert!(t.offline_export_batch().unwrap().is_none(), "URL hits are never exported");
+    // The host uploads the first one itself, then acknowledges it.
+    let mut easy = curl::easy::Easy::new();
+    easy.url(&first.url).unwrap();
+    let mut list = curl::easy::List::new();
+    for (n, v) in &first.headers {
+        list.append(&format!("{n}: {v}")).unwrap();
+    }
+    easy.http_headers(list).unwrap();
+    easy.post(true).unwrap();
+    easy.post_fields_copy(&first.body).unwrap();
+    easy.perform().unwrap();
+    assert_eq!(easy.response_code().unwrap(), 200);
+    t.offline_ack_batch(&first, true).unwrap();
+    t.offline_ack_batch(&second, false).unwrap();
+    assert_eq!(t.offline_count().unwrap(), 3, "2 released events + the URL hit");
+    assert_eq!(c.unique_message_ids().len(), 3);
+    let r = dispatch(&t);
+    assert_eq!(r.sent, 3);
+    assert_eq!(c.duplicates(), 0);
+}
+
+#[test]
+fn exported_rows_come_back_after_a_crash() {
+    let dir = TempDir::new("exportcrash");
+    let c = Collector::start();
+    let t = Tracker::new(config(&dir, &c)).unwrap();
+    t.track_event("e", None, None).unwrap();
+    let batch = t.offline_export_batch().unwrap().unwrap();
+    std::mem::forget(batch);
+    // Simulate the crash: leave the lease in the file, then reopen.
+    drop(t);
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    conn.execute("UPDATE hits SET state = 1", []).unwrap();
+    drop(conn);
+    let mut cfg = config(&dir, &c);
+    cfg.offline_mode = OfflineMode::Always;
+    let t = Tracker::new(cfg).unwrap();
+    assert_eq!(t.open_report().recovered_in_flight, 1);
+    assert_eq!(dispatch(&t).sent, 1);
+}
