@@ -13,18 +13,22 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CallbackMode, Config, DropReason, Durability, LogLevel, ModeCell, OfflineMode};
+use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode};
 use crate::delivery::engine::DeliveryParts;
 use crate::delivery::host::HostTransport;
 use crate::delivery::transport::{Abort, CurlTransport, Transport};
-use crate::delivery::wire;
 use crate::delivery::{Delivery, DeliverySettings, DispatchReport};
 use crate::error::{Error, Result, Status};
 use crate::hit::{NewHit, StoredHit};
 use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter, StatsSnapshot};
 use crate::store::reader::Read;
-use crate::store::writer::{Limits, Op, Settlement};
+use crate::store::writer::{Limits, Op};
 use crate::store::{self, Reader, SalvageReport, Writer, WriterHandle, WriterSettings};
+
+mod export;
+mod lifecycle;
+
+pub use export::ExportedBatch;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -35,19 +39,6 @@ pub struct OpenReport {
     pub recovered_in_flight: u64,
     /// Set when the store was damaged, moved aside and salvaged.
     pub salvage: Option<SalvageReport>,
-}
-
-/// A batch of events handed to the host to upload itself (an iOS background
-/// `URLSession`, for instance). Its rows stay leased until `offline_ack_batch`;
-/// after a crash they are sent again (the collector deduplicates).
-#[derive(Debug)]
-pub struct ExportedBatch {
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    /// Store ids of the events in the batch.
-    pub ids: Vec<u64>,
-    pub message_ids: Vec<String>,
 }
 
 /// Completion of a flush or dispatch.
@@ -332,123 +323,6 @@ impl Tracker {
             self.delivery.dispatch(self.dispatch_completer(done));
             Ok(())
         })
-    }
-
-    /// Leases the next batch of stored events (within the batch limits) and
-    /// returns it as a ready-to-send POST, or `None` when no event is waiting.
-    /// Only the store's sender may export (see `SenderLock`).
-    pub fn offline_export_batch(&self) -> Result<Option<ExportedBatch>> {
-        self.open_gate(|| {
-            if !self.delivery.is_sender() {
-                return Err(Error::storage("another process is this store's sender: export the batch there"));
-            }
-            self.writer.settle();
-            let c = &self.config;
-            loop {
-                let hits = self.writer.call(|reply| Op::Lease {
-                    max_id: i64::MAX as u64,
-                    due_ms: None,
-                    limit: c.max_batch_events,
-                    events_only: true,
-                    reply,
-                })?;
-                if hits.is_empty() {
-                    return Ok(None);
-                }
-                let envelopes: Vec<String> =
-                    hits.iter().map(|h| wire::envelope(h, &self.visitor_id)).collect();
-                let sizes: Vec<usize> = envelopes.iter().map(String::len).collect();
-                let (batches, too_large) =
-                    wire::split(&sizes, c.max_batch_events as usize, c.max_batch_bytes as usize);
-                let first = batches.first().cloned().unwrap_or(0..0);
-                let mut settlement = Settlement::default();
-                for &i in &too_large {
-                    settlement.dropped.push((hits[i].id, hits[i].message_id.clone(), DropReason::TooLarge));
-                }
-                for (i, h) in hits.iter().enumerate() {
-                    if !first.contains(&i) && !too_large.contains(&i) {
-                        settlement.release.push(h.id);
-                    }
-                }
-                if !settlement.is_empty() {
-                    self.writer.call(|reply| Op::Settle { settlement, reply: Some(reply) })?;
-                }
-                if first.is_empty() {
-                    continue; // everything leased was too large; look again
-                }
-                let refs: Vec<&str> = envelopes[first.clone()].iter().map(String::as_str).collect();
-                let json = wire::body(&refs, self.clock.now_ms());
-                let body = if c.gzip { wire::gzip(&json) } else { json };
-                return Ok(Some(ExportedBatch {
-                    url: c.batch_url(),
-                    headers: wire::post_headers(c.api_key.as_deref(), c.auth, c.gzip),
-                    body,
-                    ids: hits[first.clone()].iter().map(|h| h.id).collect(),
-                    message_ids: hits[first].iter().map(|h| h.message_id.clone()).collect(),
-                }));
-            }
-        })
-    }
-
-    /// Ends an exported batch: `delivered` deletes its events (acknowledged);
-    /// otherwise they return to the queue unchanged (no attempt is counted).
-    pub fn offline_ack_batch(&self, batch: &ExportedBatch, delivered: bool) -> Result<()> {
-        self.open_gate(|| {
-            let ids = batch.ids.clone();
-            let settlement = if delivered {
-                Settlement { delivered: ids, ..Settlement::default() }
-            } else {
-                Settlement { release: ids, ..Settlement::default() }
-            };
-            self.writer.call(|reply| Op::Settle { settlement, reply: Some(reply) })
-        })
-    }
-
-    /// The app went to the background (`applicationDidEnterBackground`,
-    /// `OnApplicationPause(true)`). Records "Application Backgrounded" (when
-    /// `track_lifecycle_events`), then, with `flush_on_background`, sends what it
-    /// can and completes `done` before `deadline` has passed; unsent hits stay
-    /// stored. Repeated notifications record one event and join the same flush.
-    pub fn app_did_enter_background(
-        &self,
-        deadline: Duration,
-        done: Option<DispatchCompletion>,
-    ) -> Result<()> {
-        self.open_gate(|| {
-            let first = !self.background.swap(true, SeqCst);
-            // Paused first, so the event below does not start a send of its own.
-            self.delivery.enter_background();
-            if first && self.config.track_lifecycle_events {
-                self.track_lifecycle("Application Backgrounded")?;
-            }
-            // Finish a little early: the abort of a transfer takes up to ~50 ms.
-            let margin = Duration::from_millis(100).min(deadline / 2);
-            let until = self.config.flush_on_background.then(|| Instant::now() + deadline - margin);
-            self.writer.settle();
-            self.delivery.background_flush(until, self.dispatch_completer(done));
-            Ok(())
-        })
-    }
-
-    /// The app is in the foreground again: records "Application Opened" (when
-    /// `track_lifecycle_events`), resumes the flush timers and sends what is due.
-    pub fn app_will_enter_foreground(&self) -> Result<()> {
-        self.open_gate(|| {
-            if self.background.swap(false, SeqCst) && self.config.track_lifecycle_events {
-                self.track_lifecycle("Application Opened")?;
-            }
-            self.delivery.enter_foreground();
-            Ok(())
-        })
-    }
-
-    /// A lifecycle event; a closed tracking gate skips it quietly.
-    fn track_lifecycle(&self, name: &str) -> Result<()> {
-        if !self.enabled.load(SeqCst) {
-            return Ok(());
-        }
-        let hit = NewHit::event(name, None, self.clock.now_ms(), self.config.max_event_bytes)?;
-        self.accept(hit, None)
     }
 
     fn dispatch_completer(&self, done: Option<DispatchCompletion>) -> Completer<DispatchReport> {

@@ -1,0 +1,59 @@
+//! App lifecycle reported by the host: lifecycle events and the bounded flush
+//! on entering background.
+
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+use crate::hit::NewHit;
+
+use super::{DispatchCompletion, Tracker};
+
+impl Tracker {
+    /// The app went to the background (`applicationDidEnterBackground`,
+    /// `OnApplicationPause(true)`). Records "Application Backgrounded" (when
+    /// `track_lifecycle_events`), then, with `flush_on_background`, sends what it
+    /// can and completes `done` before `deadline` has passed; unsent hits stay
+    /// stored. Repeated notifications record one event and join the same flush.
+    pub fn app_did_enter_background(
+        &self,
+        deadline: Duration,
+        done: Option<DispatchCompletion>,
+    ) -> Result<()> {
+        self.open_gate(|| {
+            let first = !self.background.swap(true, SeqCst);
+            // Paused first, so the event below does not start a send of its own.
+            self.delivery.enter_background();
+            if first && self.config.track_lifecycle_events {
+                self.track_lifecycle("Application Backgrounded")?;
+            }
+            // Finish a little early: the abort of a transfer takes up to ~50 ms.
+            let margin = Duration::from_millis(100).min(deadline / 2);
+            let until = self.config.flush_on_background.then(|| Instant::now() + deadline - margin);
+            self.writer.settle();
+            self.delivery.background_flush(until, self.dispatch_completer(done));
+            Ok(())
+        })
+    }
+
+    /// The app is in the foreground again: records "Application Opened" (when
+    /// `track_lifecycle_events`), resumes the flush timers and sends what is due.
+    pub fn app_will_enter_foreground(&self) -> Result<()> {
+        self.open_gate(|| {
+            if self.background.swap(false, SeqCst) && self.config.track_lifecycle_events {
+                self.track_lifecycle("Application Opened")?;
+            }
+            self.delivery.enter_foreground();
+            Ok(())
+        })
+    }
+
+    /// A lifecycle event; a closed tracking gate skips it quietly.
+    fn track_lifecycle(&self, name: &str) -> Result<()> {
+        if !self.enabled.load(SeqCst) {
+            return Ok(());
+        }
+        let hit = NewHit::event(name, None, self.clock.now_ms(), self.config.max_event_bytes)?;
+        self.accept(hit, None)
+    }
+}
