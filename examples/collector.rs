@@ -103,6 +103,9 @@ fn main() -> ExitCode {
             let arrived = c.unique_message_ids().len() + c.hits().len();
             if arrived >= n {
                 say!("collector: {arrived} events and hits arrived (--exit-after {n}); exiting");
+                // The last batch is recorded before its answer is written: give
+                // that answer time to go out before the connections close.
+                std::thread::sleep(std::time::Duration::from_millis(300));
                 return ExitCode::SUCCESS;
             }
         }
