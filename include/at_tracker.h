@@ -130,7 +130,8 @@ typedef uint32_t at_callback_mode;
 typedef uint32_t at_log_level;
 
 /**
- * A log line, on the tracker's callback thread. `message` is valid only during
+ * A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
+ * `message` is valid only during
  * the call. API keys are never logged.
  */
 typedef void (*at_log_fn)(at_log_level level, const char *message, void *user_data);
@@ -141,7 +142,8 @@ typedef void (*at_log_fn)(at_log_level level, const char *message, void *user_da
 typedef uint32_t at_drop_reason;
 
 /**
- * Hits dropped without an acknowledgement, on the callback thread: `count`
+ * Hits dropped without an acknowledgement, on the callback thread (or inside
+ * `at_tracker_poll`): `count`
  * message ids (UUID strings), valid only during the call.
  */
 typedef void (*at_drop_fn)(at_drop_reason reason,
@@ -152,7 +154,8 @@ typedef void (*at_drop_fn)(at_drop_reason reason,
 /**
  * Completion of one operation: `status` is `AT_OK`, an error, or
  * `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
- * tracker's callback thread, never from inside the call that registered it; it is
+ * tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
+ * on the polling thread), never from inside the call that registered it; it is
  * called only when that call returned `AT_OK`. It may call any attracker
  * function, including `at_tracker_free` on its own tracker.
  */
@@ -184,7 +187,8 @@ typedef struct {
 } at_dispatch_result;
 
 /**
- * Completion of a flush or dispatch, on the callback thread, exactly once.
+ * Completion of a flush or dispatch, on the callback thread (or inside
+ * `at_tracker_poll`), exactly once.
  * `result` is valid only during the call.
  */
 typedef void (*at_dispatch_fn)(const at_dispatch_result *result, void *user_data);

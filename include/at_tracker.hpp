@@ -569,6 +569,227 @@ private:
     at_hit_list *list_ = nullptr;
 };
 
+/* ---- requests: the host transport and exported batches -------------------- */
+
+/** A non-owning view of an HTTP request the host performs. */
+class RequestView {
+public:
+    RequestView() noexcept = default;
+    explicit RequestView(const at_request *request) noexcept : request_(request) {}
+
+    const at_request *get() const noexcept { return request_; }
+    explicit operator bool() const noexcept { return request_ != nullptr; }
+
+    /** "GET" or "POST". */
+    std::string_view method() const noexcept { return to_view(at_request_method(request_)); }
+    std::string_view url() const noexcept { return to_view(at_request_url(request_)); }
+    std::size_t header_count() const noexcept { return at_request_header_count(request_); }
+    std::string_view header_name(std::size_t index) const noexcept
+    {
+        return to_view(at_request_header_name(request_, index));
+    }
+    std::string_view header_value(std::size_t index) const noexcept
+    {
+        return to_view(at_request_header_value(request_, index));
+    }
+    /** Every header as (name, value). */
+    std::vector<std::pair<std::string_view, std::string_view>> headers() const
+    {
+        std::vector<std::pair<std::string_view, std::string_view>> out;
+        out.reserve(header_count());
+        for (std::size_t i = 0; i < header_count(); i++)
+            out.emplace_back(header_name(i), header_value(i));
+        return out;
+    }
+    /** The body bytes (empty for GET). */
+    std::string_view body() const noexcept
+    {
+        std::size_t len = 0;
+        const std::uint8_t *bytes = at_request_body(request_, &len);
+        if (bytes == nullptr)
+            return std::string_view();
+        return std::string_view(reinterpret_cast<const char *>(bytes), len);
+    }
+
+protected:
+    static std::string_view to_view(const char *s) noexcept { return s != nullptr ? std::string_view(s) : std::string_view(); }
+
+    const at_request *request_ = nullptr;
+};
+
+/** How a host transport request failed without an HTTP answer. */
+enum class TransportError : std::int32_t {
+    Unreachable = AT_TRANSPORT_UNREACHABLE, /**< the server was not reached: no attempt counted */
+    Failed = AT_TRANSPORT_FAILED,           /**< reached, then the exchange failed: an attempt */
+};
+
+/** A request given to the host transport (Config::transport). Move it to where
+ *  the HTTP exchange ends, then call complete() or fail() exactly once, from any
+ *  thread (also after its Tracker is gone). Destroyed without either, it ends as
+ *  TransportError::Unreachable (so the library neither waits for its timeout
+ *  nor counts an attempt). */
+class TransportRequest : public RequestView {
+public:
+    TransportRequest() noexcept = default;
+    /** Adopts a request given to an at_transport_fn. */
+    explicit TransportRequest(at_request *request) noexcept : RequestView(request) {}
+    ~TransportRequest()
+    {
+        if (request_ != nullptr)
+            (void)at_transport_complete(owned(), AT_TRANSPORT_UNREACHABLE, 0,
+                                        "the host transport dropped the request without completing it");
+    }
+
+    TransportRequest(TransportRequest &&other) noexcept : RequestView(std::exchange(other.request_, nullptr)) {}
+    TransportRequest &operator=(TransportRequest &&other) noexcept
+    {
+        if (this != &other) {
+            TransportRequest old(std::move(*this));
+            request_ = std::exchange(other.request_, nullptr);
+        }
+        return *this;
+    }
+    TransportRequest(const TransportRequest &) = delete;
+    TransportRequest &operator=(const TransportRequest &) = delete;
+
+    /** The server answered `http_status` (100..599), with Retry-After when
+     *  `retry_after` > 0. On success the request is freed and this is empty. */
+    Status complete(int http_status, std::chrono::milliseconds retry_after = std::chrono::milliseconds(0))
+    {
+        return end(at_transport_complete(owned(), static_cast<std::int32_t>(http_status),
+                                         static_cast<std::int64_t>(retry_after.count()), nullptr));
+    }
+    /** The exchange failed: `error` describes it. */
+    Status fail(TransportError kind, std::string_view error)
+    {
+        std::string e;
+        Status s = detail::c_string(error, e, "at_transport_complete", "error");
+        if (!s.ok())
+            return s;
+        return end(at_transport_complete(owned(), static_cast<std::int32_t>(kind), 0, e.c_str()));
+    }
+
+    /** Gives up ownership: end the result with at_transport_complete. */
+    at_request *release() noexcept { return const_cast<at_request *>(std::exchange(request_, nullptr)); }
+
+private:
+    at_request *owned() const noexcept { return const_cast<at_request *>(request_); }
+    Status end(at_status code)
+    {
+        Status s = Status::from_call(code);
+        if (s.ok())
+            request_ = nullptr; // freed by the library
+        return s;
+    }
+};
+
+/** A batch of stored events leased by Tracker::offline_export_batch for the host
+ *  to upload itself (a POST). End it with ack(true) once uploaded, ack(false) to
+ *  give the events back; destroyed without ack it gives them back. It must not
+ *  outlive its Tracker (like a HitView its HitList). */
+class ExportedBatch : public RequestView {
+public:
+    ExportedBatch() noexcept = default;
+    /** Adopts a batch from at_offline_export_batch on `tracker`. */
+    ExportedBatch(at_tracker *tracker, at_request *batch) noexcept : RequestView(batch), tracker_(tracker) {}
+    ~ExportedBatch()
+    {
+        if (request_ != nullptr)
+            (void)at_offline_ack_batch(tracker_, const_cast<at_request *>(request_), false);
+    }
+
+    ExportedBatch(ExportedBatch &&other) noexcept
+        : RequestView(std::exchange(other.request_, nullptr)), tracker_(std::exchange(other.tracker_, nullptr))
+    {
+    }
+    ExportedBatch &operator=(ExportedBatch &&other) noexcept
+    {
+        if (this != &other) {
+            ExportedBatch old(std::move(*this));
+            request_ = std::exchange(other.request_, nullptr);
+            tracker_ = std::exchange(other.tracker_, nullptr);
+        }
+        return *this;
+    }
+    ExportedBatch(const ExportedBatch &) = delete;
+    ExportedBatch &operator=(const ExportedBatch &) = delete;
+
+    /** at_offline_ack_batch: `delivered` deletes the events, false returns them
+     *  to the queue. On success the batch is freed and this is empty; on error
+     *  (e.g. AT_ERR_CLOSED) it is kept. */
+    Status ack(bool delivered)
+    {
+        Status s = Status::from_call(at_offline_ack_batch(tracker_, const_cast<at_request *>(request_), delivered));
+        if (s.ok())
+            request_ = nullptr;
+        return s;
+    }
+
+private:
+    at_tracker *tracker_ = nullptr;
+};
+
+/** The host's HTTP stack (Config::transport): start the request and return
+ *  without waiting; complete it later from any thread. */
+using Transport = std::function<void(TransportRequest)>;
+
+namespace detail {
+
+inline void transport_trampoline(at_request *request, void *user_data) noexcept
+{
+    CallbackScope scope;
+    TransportRequest owned(request); // ends the request if the host did not take it
+    try {
+        (*static_cast<Transport *>(user_data))(std::move(owned));
+    } catch (...) {
+    }
+}
+
+/** The log, drop and transport callbacks of a Config or a Tracker. */
+struct Callbacks {
+    std::unique_ptr<LogCallback> log;
+    LogLevel log_min = LogLevel::Info;
+    std::unique_ptr<DropCallback> drop;
+    std::unique_ptr<Transport> transport;
+
+    /** Copies of every callback (for a new tracker). */
+    Callbacks copy() const
+    {
+        Callbacks c;
+        if (log)
+            c.log = std::make_unique<LogCallback>(*log);
+        c.log_min = log_min;
+        if (drop)
+            c.drop = std::make_unique<DropCallback>(*drop);
+        if (transport)
+            c.transport = std::make_unique<Transport>(*transport);
+        return c;
+    }
+
+    /** Points `config` at these callbacks (only those that are set). */
+    at_status install(at_config *config) const noexcept
+    {
+        at_status code = AT_OK;
+        if (log)
+            code = at_config_set_log_callback(config, log_trampoline, log.get(), static_cast<at_log_level>(log_min));
+        if (code == AT_OK && drop)
+            code = at_config_set_drop_callback(config, drop_trampoline, drop.get());
+        if (code == AT_OK && transport)
+            code = at_config_set_transport(config, transport_trampoline, transport.get());
+        return code;
+    }
+
+    /** Gives the callbacks up without destroying them (see Tracker::reset). */
+    void leak() noexcept
+    {
+        (void)log.release();
+        (void)drop.release();
+        (void)transport.release();
+    }
+};
+
+} // namespace detail
+
 /* ---- configuration -------------------------------------------------------- */
 
 class Tracker;
@@ -588,9 +809,7 @@ public:
     Config(Config &&other) noexcept
         : config_(std::exchange(other.config_, nullptr)),
           status_(std::move(other.status_)),
-          log_(std::move(other.log_)),
-          log_min_(other.log_min_),
-          drop_(std::move(other.drop_))
+          callbacks_(std::move(other.callbacks_))
     {
     }
     Config &operator=(Config &&other) noexcept
@@ -599,9 +818,7 @@ public:
             at_config_free(config_);
             config_ = std::exchange(other.config_, nullptr);
             status_ = std::move(other.status_);
-            log_ = std::move(other.log_);
-            log_min_ = other.log_min_;
-            drop_ = std::move(other.drop_);
+            callbacks_ = std::move(other.callbacks_);
         }
         return *this;
     }
@@ -676,6 +893,13 @@ public:
     {
         return record(at_config_set_callback_mode(config_, static_cast<at_callback_mode>(mode)));
     }
+    /** Record "Application Backgrounded" / "Application Opened" (default true). */
+    Config &track_lifecycle_events(bool enabled)
+    {
+        return record(at_config_set_track_lifecycle_events(config_, enabled));
+    }
+    /** Flush on Tracker::app_did_enter_background (default true). */
+    Config &flush_on_background(bool enabled) { return record(at_config_set_flush_on_background(config_, enabled)); }
     /** Log lines at `min` or more severe; an empty function removes it. Each
      *  tracker opened from this config gets its own copy. */
     Config &log_callback(LogCallback fn, LogLevel min = LogLevel::Info)
@@ -684,15 +908,15 @@ public:
             const Status s = Status::from_call(
                 at_config_set_log_callback(config_, nullptr, nullptr, static_cast<at_log_level>(min)));
             if (s.ok())
-                log_.reset();
+                callbacks_.log.reset();
             return record(s);
         }
         auto holder = std::make_unique<LogCallback>(std::move(fn));
         const Status s = Status::from_call(at_config_set_log_callback(
             config_, detail::log_trampoline, holder.get(), static_cast<at_log_level>(min)));
         if (s.ok()) {
-            log_ = std::move(holder);
-            log_min_ = min;
+            callbacks_.log = std::move(holder);
+            callbacks_.log_min = min;
         }
         return record(s);
     }
@@ -703,14 +927,33 @@ public:
         if (!fn) {
             const Status s = Status::from_call(at_config_set_drop_callback(config_, nullptr, nullptr));
             if (s.ok())
-                drop_.reset();
+                callbacks_.drop.reset();
             return record(s);
         }
         auto holder = std::make_unique<DropCallback>(std::move(fn));
         const Status s =
             Status::from_call(at_config_set_drop_callback(config_, detail::drop_trampoline, holder.get()));
         if (s.ok())
-            drop_ = std::move(holder);
+            callbacks_.drop = std::move(holder);
+        return record(s);
+    }
+    /** Replaces libcurl with the host's HTTP stack: `fn` gets each request on
+     *  the callback thread (or in Tracker::poll), starts it and returns; the
+     *  request is completed later (TransportRequest::complete / fail). An empty
+     *  function restores libcurl. Each tracker gets its own copy. */
+    Config &transport(Transport fn)
+    {
+        if (!fn) {
+            const Status s = Status::from_call(at_config_set_transport(config_, nullptr, nullptr));
+            if (s.ok())
+                callbacks_.transport.reset();
+            return record(s);
+        }
+        auto holder = std::make_unique<Transport>(std::move(fn));
+        const Status s =
+            Status::from_call(at_config_set_transport(config_, detail::transport_trampoline, holder.get()));
+        if (s.ok())
+            callbacks_.transport = std::move(holder);
         return record(s);
     }
 
@@ -744,10 +987,8 @@ private:
 
     at_config *config_ = nullptr;
     Status status_;
-    // The config's own copies; the C config points at them between opens.
-    std::unique_ptr<LogCallback> log_;
-    LogLevel log_min_ = LogLevel::Info;
-    std::unique_ptr<DropCallback> drop_;
+    // The config's own callbacks; the C config points at them between opens.
+    detail::Callbacks callbacks_;
 };
 
 /* ---- the tracker ---------------------------------------------------------- */
@@ -765,39 +1006,22 @@ public:
     {
         if (!config.status().ok())
             return config.status();
-        // This tracker's own copies of the callbacks; the C config points at them
-        // for at_tracker_new (which copies it), then back at the config's.
-        std::unique_ptr<LogCallback> log;
-        std::unique_ptr<DropCallback> drop;
-        if (config.log_)
-            log = std::make_unique<LogCallback>(*config.log_);
-        if (config.drop_)
-            drop = std::make_unique<DropCallback>(*config.drop_);
+        // This tracker's own copies of the callbacks: the C config points at
+        // them for at_tracker_new (which copies it), then back at the config's.
+        detail::Callbacks callbacks = config.callbacks_.copy();
         at_config *c = config.config_;
-        const auto min = static_cast<at_log_level>(config.log_min_);
-        if (log) {
-            const at_status code = at_config_set_log_callback(c, detail::log_trampoline, log.get(), min);
-            if (code != AT_OK)
-                return Status::from_call(code);
-        }
-        if (drop) {
-            const at_status code = at_config_set_drop_callback(c, detail::drop_trampoline, drop.get());
-            if (code != AT_OK) {
-                Status failed = Status::from_call(code);
-                if (log)
-                    (void)at_config_set_log_callback(c, detail::log_trampoline, config.log_.get(), min);
-                return failed;
-            }
+        const at_status installed = callbacks.install(c);
+        if (installed != AT_OK) {
+            Status failed = Status::from_call(installed);
+            (void)config.callbacks_.install(c);
+            return failed;
         }
         at_tracker *handle = nullptr;
         Status status = Status::from_call(at_tracker_new(c, &handle));
-        if (log)
-            (void)at_config_set_log_callback(c, detail::log_trampoline, config.log_.get(), min);
-        if (drop)
-            (void)at_config_set_drop_callback(c, detail::drop_trampoline, config.drop_.get());
+        (void)config.callbacks_.install(c);
         if (!status.ok())
             return status;
-        return Tracker(handle, std::move(log), std::move(drop));
+        return Tracker(handle, std::move(callbacks));
     }
 
     /** at_tracker_free: closes if needed (2 s), commits, runs or cancels pending
@@ -805,7 +1029,7 @@ public:
     ~Tracker() { reset(); }
 
     Tracker(Tracker &&other) noexcept
-        : handle_(std::exchange(other.handle_, nullptr)), log_(std::move(other.log_)), drop_(std::move(other.drop_))
+        : handle_(std::exchange(other.handle_, nullptr)), callbacks_(std::move(other.callbacks_))
     {
     }
     Tracker &operator=(Tracker &&other) noexcept
@@ -813,8 +1037,7 @@ public:
         if (this != &other) {
             reset();
             handle_ = std::exchange(other.handle_, nullptr);
-            log_ = std::move(other.log_);
-            drop_ = std::move(other.drop_);
+            callbacks_ = std::move(other.callbacks_);
         }
         return *this;
     }
@@ -828,15 +1051,14 @@ public:
     void reset() noexcept
     {
         at_tracker *handle = std::exchange(handle_, nullptr);
-        std::unique_ptr<LogCallback> log = std::move(log_);
-        std::unique_ptr<DropCallback> drop = std::move(drop_);
+        detail::Callbacks callbacks = std::move(callbacks_);
         at_tracker_free(handle);
         if (detail::callback_depth > 0) {
             // Freed from inside a callback: on the library's callback thread,
-            // at_tracker_free returns before the thread has run the log lines and
-            // drop reports still queued, which use these. Leak them instead.
-            (void)log.release();
-            (void)drop.release();
+            // at_tracker_free returns before the thread has run the log lines,
+            // drop reports and transport sends still queued, which use these.
+            // Leak them instead.
+            callbacks.leak();
         }
     }
 
@@ -945,6 +1167,37 @@ public:
         return Status::from_call(at_set_network_reachable(handle_, reachable));
     }
 
+    /** The app went to the background: records "Application Backgrounded" and
+     *  (flush_on_background) sends what it can within `deadline`; `done` gets
+     *  the tally once, before the deadline. Returns at once. */
+    Status app_did_enter_background(std::chrono::milliseconds deadline, DispatchCompletion done = nullptr)
+    {
+        std::uint32_t ms = 0;
+        if (!detail::to_u32_ms(deadline, ms))
+            return Status(AT_ERR_INVALID_ARGUMENT, "at_app_did_enter_background: deadline out of range");
+        return detail::call_with_completion(std::move(done), detail::dispatch_trampoline,
+                                            [&](at_dispatch_fn fn, void *user_data) {
+                                                return at_app_did_enter_background(handle_, ms, fn, user_data);
+                                            });
+    }
+
+    /** The app is in the foreground again: records "Application Opened",
+     *  resumes the flush timers and sends what is due. */
+    Status app_will_enter_foreground() { return Status::from_call(at_app_will_enter_foreground(handle_)); }
+
+    /** Leases the next batch of stored events for the host to upload itself;
+     *  nullopt when none waits. The batch must not outlive this tracker. */
+    Result<std::optional<ExportedBatch>> offline_export_batch()
+    {
+        at_request *batch = nullptr;
+        const at_status code = at_offline_export_batch(handle_, &batch);
+        if (code != AT_OK)
+            return Status::from_call(code);
+        if (batch == nullptr)
+            return std::optional<ExportedBatch>();
+        return std::optional<ExportedBatch>(ExportedBatch(handle_, batch));
+    }
+
     /* -- inspection of the store -- */
 
     /** Every stored hit, oldest first (prefer offline_get_page for big queues). */
@@ -1014,8 +1267,8 @@ public:
     }
 
 private:
-    Tracker(at_tracker *handle, std::unique_ptr<LogCallback> log, std::unique_ptr<DropCallback> drop) noexcept
-        : handle_(handle), log_(std::move(log)), drop_(std::move(drop))
+    Tracker(at_tracker *handle, detail::Callbacks callbacks) noexcept
+        : handle_(handle), callbacks_(std::move(callbacks))
     {
     }
 
@@ -1032,9 +1285,8 @@ private:
     }
 
     at_tracker *handle_ = nullptr;
-    // Declared after handle_ and freed in reset() only after at_tracker_free.
-    std::unique_ptr<LogCallback> log_;
-    std::unique_ptr<DropCallback> drop_;
+    // Freed in reset(), only after at_tracker_free has returned.
+    detail::Callbacks callbacks_;
 };
 
 } // namespace attracker

@@ -159,12 +159,14 @@ pub struct at_dispatch_result {
 
 /// Completion of one operation: `status` is `AT_OK`, an error, or
 /// `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
-/// tracker's callback thread, never from inside the call that registered it; it is
+/// tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
+/// on the polling thread), never from inside the call that registered it; it is
 /// called only when that call returned `AT_OK`. It may call any attracker
 /// function, including `at_tracker_free` on its own tracker.
 pub type at_completion_fn = Option<unsafe extern "C" fn(status: at_status, user_data: *mut c_void)>;
 
-/// Completion of a flush or dispatch, on the callback thread, exactly once.
+/// Completion of a flush or dispatch, on the callback thread (or inside
+/// `at_tracker_poll`), exactly once.
 /// `result` is valid only during the call.
 pub type at_dispatch_fn =
     Option<unsafe extern "C" fn(result: *const at_dispatch_result, user_data: *mut c_void)>;
@@ -182,12 +184,14 @@ pub const AT_TRANSPORT_FAILED: i32 = -1;
 pub type at_transport_fn =
     Option<unsafe extern "C" fn(request: *mut crate::ffi::request::at_request, user_data: *mut c_void)>;
 
-/// A log line, on the tracker's callback thread. `message` is valid only during
+/// A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
+/// `message` is valid only during
 /// the call. API keys are never logged.
 pub type at_log_fn =
     Option<unsafe extern "C" fn(level: at_log_level, message: *const c_char, user_data: *mut c_void)>;
 
-/// Hits dropped without an acknowledgement, on the callback thread: `count`
+/// Hits dropped without an acknowledgement, on the callback thread (or inside
+/// `at_tracker_poll`): `count`
 /// message ids (UUID strings), valid only during the call.
 pub type at_drop_fn = Option<
     unsafe extern "C" fn(
