@@ -131,8 +131,7 @@ typedef uint32_t at_log_level;
 
 /**
  * A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
- * `message` is valid only during
- * the call. API keys are never logged.
+ * `message` is valid only during the call. API keys are never logged.
  */
 typedef void (*at_log_fn)(at_log_level level, const char *message, void *user_data);
 

@@ -185,8 +185,7 @@ pub type at_transport_fn =
     Option<unsafe extern "C" fn(request: *mut crate::ffi::request::at_request, user_data: *mut c_void)>;
 
 /// A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
-/// `message` is valid only during
-/// the call. API keys are never logged.
+/// `message` is valid only during the call. API keys are never logged.
 pub type at_log_fn =
     Option<unsafe extern "C" fn(level: at_log_level, message: *const c_char, user_data: *mut c_void)>;
 
