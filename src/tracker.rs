@@ -463,7 +463,10 @@ impl Tracker {
             *closed = true;
         }
         let deadline = Instant::now() + timeout;
-        self.delivery.close(deadline);
+        let callbacks = self.callbacks.clone();
+        self.delivery.close(deadline, move || {
+            callbacks.poll(0);
+        });
         self.writer.close(deadline);
         self.callbacks.shutdown();
         Ok(())

@@ -208,3 +208,23 @@ fn exported_rows_come_back_after_a_crash() {
     assert_eq!(t.open_report().recovered_in_flight, 1);
     assert_eq!(dispatch(&t).sent, 1);
 }
+
+#[test]
+fn closing_a_polled_tracker_runs_the_host_sends_of_its_final_flush() {
+    let c = Collector::start();
+    let dir = TempDir::new("hostpolledclose");
+    let mut cfg = config(&dir, &c);
+    cfg.offline_mode = OfflineMode::Required;
+    cfg.callbacks = CallbackMode::Polled;
+    cfg.transport = Some(Arc::new(perform));
+    let t = Tracker::new(cfg).unwrap();
+    for _ in 0..3 {
+        t.track_event("e", None, None).unwrap();
+    }
+    // The host never polls; closing from its thread still sends what it can.
+    t.close(Duration::from_secs(3)).unwrap();
+    assert_eq!(c.unique_message_ids().len(), 3);
+    drop(t);
+    let t = Tracker::new(common::config(&dir.db())).unwrap();
+    assert_eq!(t.offline_count().unwrap(), 0);
+}

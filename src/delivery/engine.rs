@@ -261,12 +261,23 @@ impl Delivery {
 
     /// Sends what it can until `deadline`, then aborts the transfer in flight
     /// (its hits stay stored), completes every request and joins the thread.
-    pub fn close(&self, deadline: Instant) {
+    /// While waiting, `pump` runs every few ms: in polled mode it runs the
+    /// queued callbacks (a host transport's sends among them) on the closing
+    /// thread, which is the host's polling thread.
+    pub fn close(&self, deadline: Instant, mut pump: impl FnMut()) {
         self.with_state(|st| {
             st.closing.get_or_insert(deadline);
         });
-        if self.shared.finished.wait_until(deadline).is_none() {
-            self.shared.abort.trigger();
+        loop {
+            pump();
+            let slice = (Instant::now() + Duration::from_millis(5)).min(deadline);
+            if self.shared.finished.wait_until(slice).is_some() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                self.shared.abort.trigger();
+                break;
+            }
         }
         if let Some(t) = self.thread.lock().take() {
             let _ = t.join();
