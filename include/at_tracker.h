@@ -21,24 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DEFAULT_MAX_BATCH_EVENTS 500
-
-#define DEFAULT_MAX_BATCH_BYTES 500000
-
-#define DEFAULT_CONNECT_TIMEOUT_MS 10000
-
-#define DEFAULT_REQUEST_TIMEOUT_MS 30000
-
-/**
- * Bytes a body adds around its envelopes: `{"sentAt":"<24 chars>","batch":[]}`.
- */
-#define BODY_OVERHEAD 48
-
-/**
- * Deepest accepted nesting of objects and arrays in properties.
- */
-#define MAX_JSON_DEPTH 128
-
 /**
  * Library version, equal to `at_version()` and the package version.
  */
@@ -970,10 +952,11 @@ at_status at_offline_export_batch(at_tracker *tracker, at_request **out);
 
 /**
  * Ends an exported batch and frees it: `delivered` true deletes its events
- * (the upload succeeded); false returns them to the queue unchanged. Errors
- * (the batch is then not freed): `AT_ERR_NULL_ARGUMENT`,
- * `AT_ERR_INVALID_ARGUMENT` for a transport request, `AT_ERR_STORAGE`,
- * `AT_ERR_CLOSED` (its events return to the queue at the next open).
+ * (the upload succeeded); false returns them to the queue unchanged. After
+ * close it returns `AT_ERR_CLOSED` and frees the batch; its events return to the
+ * queue at the next open. Other errors leave the batch to be acked again:
+ * `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (a transport request),
+ * `AT_ERR_STORAGE`.
  */
 at_status at_offline_ack_batch(at_tracker *tracker, at_request *batch, bool delivered);
 

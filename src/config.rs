@@ -109,21 +109,21 @@ pub enum DropReason {
 /// Receives the message ids of dropped hits and the reason (on the callback thread).
 pub type DropFn = Arc<dyn Fn(DropReason, &[String]) + Send + Sync>;
 
-pub const DEFAULT_FLUSH_INTERVAL_MS: u32 = 30_000;
-pub const DEFAULT_FLUSH_THRESHOLD: u32 = 20;
-pub const DEFAULT_MAX_QUEUE_SIZE: u32 = 1000;
-pub const DEFAULT_MAX_STORE_BYTES: u64 = 16 * 1024 * 1024;
-pub const DEFAULT_MAX_EVENT_BYTES: u32 = 64 * 1024;
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
-pub const DEFAULT_COMMIT_WINDOW_MS: u32 = 10;
-pub const DEFAULT_BUSY_TIMEOUT_MS: u32 = 5_000;
-pub const DEFAULT_CLOSE_TIMEOUT_MS: u32 = 2_000;
-pub const DEFAULT_MAX_BATCH_EVENTS: u32 = 500;
-pub const DEFAULT_MAX_BATCH_BYTES: u32 = 500_000;
-pub const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10_000;
-pub const DEFAULT_REQUEST_TIMEOUT_MS: u32 = 30_000;
+pub(crate) const DEFAULT_FLUSH_INTERVAL_MS: u32 = 30_000;
+pub(crate) const DEFAULT_FLUSH_THRESHOLD: u32 = 20;
+pub(crate) const DEFAULT_MAX_QUEUE_SIZE: u32 = 1000;
+pub(crate) const DEFAULT_MAX_STORE_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_EVENT_BYTES: u32 = 64 * 1024;
+pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub(crate) const DEFAULT_COMMIT_WINDOW_MS: u32 = 10;
+pub(crate) const DEFAULT_BUSY_TIMEOUT_MS: u32 = 5_000;
+pub(crate) const DEFAULT_CLOSE_TIMEOUT_MS: u32 = 2_000;
+pub(crate) const DEFAULT_MAX_BATCH_EVENTS: u32 = 500;
+pub(crate) const DEFAULT_MAX_BATCH_BYTES: u32 = 500_000;
+pub(crate) const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10_000;
+pub(crate) const DEFAULT_REQUEST_TIMEOUT_MS: u32 = 30_000;
 /// The largest event a host may configure: keeps one hit well inside one batch.
-pub const MAX_EVENT_BYTES_LIMIT: u32 = 512 * 1024;
+pub(crate) const MAX_EVENT_BYTES_LIMIT: u32 = 512 * 1024;
 
 #[derive(Clone)]
 pub struct Config {

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result, Status};
 
 /// Longest accepted event or hit type name, in bytes.
-pub const MAX_TYPE_BYTES: usize = 256;
+pub(crate) const MAX_TYPE_BYTES: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HitKind {
@@ -173,7 +173,7 @@ fn validate_type(hit_type: &str) -> Result<()> {
 }
 
 /// Deepest accepted nesting of objects and arrays in properties.
-pub const MAX_JSON_DEPTH: usize = 128;
+pub(crate) const MAX_JSON_DEPTH: usize = 128;
 
 /// Accepts exactly one JSON object (whitespace around it allowed), nested at most
 /// `MAX_JSON_DEPTH` deep. Parsing is allocation-free: the text is stored as given.

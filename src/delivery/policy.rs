@@ -7,11 +7,11 @@ use std::time::Duration;
 use crate::delivery::dates::parse_http_date;
 
 /// Base of the exponential backoff.
-pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+pub(crate) const BACKOFF_BASE: Duration = Duration::from_secs(1);
 /// Longest backoff before jitter.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(32);
+pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(32);
 /// Longest pause a server's Retry-After may impose.
-pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
+pub(crate) const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
 
 /// What an HTTP status means for the hits that were sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -33,7 +33,7 @@ pub fn envelope(hit: &StoredHit, anonymous_id: &str) -> String {
 }
 
 /// Bytes a body adds around its envelopes: `{"sentAt":"<24 chars>","batch":[]}`.
-pub const BODY_OVERHEAD: usize = 48;
+pub(crate) const BODY_OVERHEAD: usize = 48;
 
 /// The request body for `envelopes` sent at `sent_at_ms`.
 pub fn body(envelopes: &[&str], sent_at_ms: i64) -> Vec<u8> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::delivery::host::{HostAnswer, HostRequest, HostSend};
 use crate::delivery::transport::Method;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Status};
 use crate::ffi::args::*;
 use crate::ffi::config::at_config;
 use crate::ffi::tracker::{at_tracker, with_tracker};
@@ -195,10 +195,11 @@ pub unsafe extern "C" fn at_offline_export_batch(
 }
 
 /// Ends an exported batch and frees it: `delivered` true deletes its events
-/// (the upload succeeded); false returns them to the queue unchanged. Errors
-/// (the batch is then not freed): `AT_ERR_NULL_ARGUMENT`,
-/// `AT_ERR_INVALID_ARGUMENT` for a transport request, `AT_ERR_STORAGE`,
-/// `AT_ERR_CLOSED` (its events return to the queue at the next open).
+/// (the upload succeeded); false returns them to the queue unchanged. After
+/// close it returns `AT_ERR_CLOSED` and frees the batch; its events return to the
+/// queue at the next open. Other errors leave the batch to be acked again:
+/// `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (a transport request),
+/// `AT_ERR_STORAGE`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_ack_batch(
     tracker: *mut at_tracker,
@@ -209,8 +210,14 @@ pub unsafe extern "C" fn at_offline_ack_batch(
         let Kind::Batch(exported) = &handle(batch, "batch")?.kind else {
             return Err(Error::invalid("this is a transport request: end it with at_transport_complete"));
         };
-        t.offline_ack_batch(exported, delivered)?;
-        drop(Box::from_raw(batch));
-        Ok(())
+        match t.offline_ack_batch(exported, delivered) {
+            Err(e) if e.status != Status::Closed => Err(e),
+            // Closed: the batch can no longer be ended; it is freed and its
+            // events return to the queue at the next open.
+            result => {
+                drop(Box::from_raw(batch));
+                result
+            }
+        }
     })
 }

@@ -25,9 +25,9 @@ pub use sender_lock::SenderLock;
 pub use writer::{Writer, WriterHandle, WriterSettings};
 
 /// Row state: waiting to be sent.
-pub const STATE_PENDING: i64 = 0;
+pub(crate) const STATE_PENDING: i64 = 0;
 /// Row state: leased by a sender.
-pub const STATE_IN_FLIGHT: i64 = 1;
+pub(crate) const STATE_IN_FLIGHT: i64 = 1;
 
 /// True for the errors that mean the file itself is damaged.
 pub(crate) fn is_corruption(e: &rusqlite::Error) -> bool {

@@ -9,7 +9,7 @@ use crate::store::classify;
 const MIGRATIONS: &[&str] = &[include_str!("sql/v1.sql")];
 
 /// The schema version this library writes.
-pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Brings the store to `SCHEMA_VERSION`, each step in its own transaction. A store
 /// written by a newer library is left untouched and refused.
