@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust unit and integration tests (including the header
-# freshness check), then the C tests through CMake and ctest.
+# freshness check), the host-transport tests of the build without libcurl,
+# then the C, C++, Objective-C and C# tests through CMake and ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 
 cargo test --locked
+# The build without libcurl, for hosts that bring their own HTTP stack.
+cargo test --locked --no-default-features --test host_transport
 
 if [ -f CMakeLists.txt ]; then
   build=build/tests

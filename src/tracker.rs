@@ -16,7 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode};
 use crate::delivery::engine::DeliveryParts;
 use crate::delivery::host::HostTransport;
-use crate::delivery::transport::{Abort, CurlTransport, Transport};
+use crate::delivery::transport::{Abort, Transport};
 use crate::delivery::{Delivery, DeliverySettings, DispatchReport};
 use crate::error::{Error, Result, Status};
 use crate::hit::{NewHit, StoredHit};
@@ -101,11 +101,13 @@ impl Tracker {
                 abort.clone(),
                 request_timeout,
             )),
-            (None, None) => Box::new(CurlTransport::new(
-                Duration::from_millis(config.connect_timeout_ms.into()),
-                request_timeout,
-                abort.clone(),
-            )),
+            (None, None) => match default_transport(&config, abort.clone()) {
+                Ok(t) => t,
+                Err(e) => {
+                    callbacks.shutdown();
+                    return Err(e);
+                }
+            },
         };
         let started = (|| {
             let opened = store::open(&config, &reporter, clock.now_ms())?;
@@ -483,6 +485,22 @@ impl Drop for Tracker {
             let _ = self.close(Duration::from_millis(crate::config::DEFAULT_CLOSE_TIMEOUT_MS.into()));
         }
     }
+}
+
+#[cfg(feature = "curl-transport")]
+fn default_transport(config: &Config, abort: Abort) -> Result<Box<dyn Transport>> {
+    Ok(Box::new(crate::delivery::transport::CurlTransport::new(
+        Duration::from_millis(config.connect_timeout_ms.into()),
+        Duration::from_millis(config.request_timeout_ms.into()),
+        abort,
+    )))
+}
+
+#[cfg(not(feature = "curl-transport"))]
+fn default_transport(_: &Config, _: Abort) -> Result<Box<dyn Transport>> {
+    Err(Error::invalid(
+        "this build has no libcurl (feature curl-transport): set a transport with at_config_set_transport",
+    ))
 }
 
 fn store_file(path: &std::path::Path, suffix: &str) -> PathBuf {

@@ -42,10 +42,12 @@ fn perform(req: HostRequest) {
     });
 }
 
+/// A tracker config whose transport is the host stack above.
 fn config(dir: &TempDir, c: &Collector) -> Config {
     let mut cfg = common::config(&dir.db());
     cfg.set_endpoint(&c.url()).unwrap();
     cfg.set_api_key("k1").unwrap();
+    cfg.transport = Some(Arc::new(perform));
     cfg
 }
 
@@ -225,6 +227,17 @@ fn closing_a_polled_tracker_runs_the_host_sends_of_its_final_flush() {
     t.close(Duration::from_secs(3)).unwrap();
     assert_eq!(c.unique_message_ids().len(), 3);
     drop(t);
-    let t = Tracker::new(common::config(&dir.db())).unwrap();
+    let t = Tracker::new(config(&dir, &c)).unwrap();
     assert_eq!(t.offline_count().unwrap(), 0);
+}
+
+/// Built without libcurl (`--no-default-features`), a tracker needs the host's
+/// transport, and says so.
+#[cfg(not(feature = "curl-transport"))]
+#[test]
+fn without_libcurl_the_host_transport_is_required() {
+    let dir = TempDir::new("nocurl");
+    let err = Tracker::new(common::config(&dir.db())).err().expect("refused");
+    assert_eq!(err.status, Status::InvalidArgument);
+    assert!(err.message.contains("at_config_set_transport"), "{}", err.message);
 }
