@@ -1,74 +1,89 @@
 /*
- * attracker C++17 wrapper: header-only RAII types over the C API in at_tracker.h.
+ * attracker C++17 wrapper: header-only RAII types over the C API of
+ * at_tracker.h, in namespace attracker. Link the library as for C
+ * (attracker::static / attracker::shared with CMake).
  *
  *   #include "at_tracker.hpp"
  *
  *   attracker::Config config;
  *   config.storage_path(dir + "/attracker.db")
- *         .endpoint("https://collect.example.com")
- *         .offline_mode(attracker::OfflineMode::Always)
- *         .log_callback([](attracker::LogLevel, std::string_view line) { std::clog << line << '\n'; });
+ *       .endpoint("https://collect.example.com")
+ *       .offline_mode(attracker::OfflineMode::Always)
+ *       .log_callback([](attracker::LogLevel, std::string_view line) { std::clog << line << '\n'; });
  *   attracker::Tracker tracker = attracker::Tracker::open(config).value();  // throws on error
  *
  *   tracker.track_event("screen_view", R"({"screen":"home"})").throw_if_error();
- *   if (attracker::Status s = tracker.send_hit(url, "screen"); !s)
- *       std::cerr << s.to_string() << '\n';                                 // or check a Status
+ *   if (attracker::Status s = tracker.send_hit(url, "screen"); !s)          // or test a Status
+ *       std::cerr << s.to_string() << '\n';
  *   for (attracker::HitView hit : tracker.offline_get().value())
  *       std::cout << hit.id() << ' ' << hit.type() << '\n';
- *   tracker.offline_dispatch([](const attracker::DispatchResult& r) { ... }).throw_if_error();
+ *   tracker.offline_dispatch([](const attracker::DispatchResult &r) { ... }).throw_if_error();
  *
- * ERRORS: one API, two ways to consume it.
- *   Every fallible operation returns a [[nodiscard]] `Status` (code + the message
- *   of at_last_error(), captured on the calling thread at once) or a
- *   `Result<T>` (a Status plus, when ok, a value). Nothing in the wrapper throws
- *   for a library error by itself.
- *   - Status style: test `ok()` / `explicit operator bool`, read `code()` and
- *     `message()`; for a Result read `status()`, then `*result` / `result->`.
+ * ERRORS: one API, consumed in either of two styles.
+ *   Every fallible operation returns a [[nodiscard]] `Status` (the at_status
+ *   code and, on failure, at_last_error()'s message, captured on the calling
+ *   thread before anything else can overwrite it) or a `Result<T>` (a Status
+ *   and, when ok, a value). The wrapper never throws for a library error by
+ *   itself.
+ *   - Status style: test `ok()` / `explicit operator bool`, read `code()`,
+ *     `name()`, `message()`; for a Result, `status()` then `*r` / `r->`.
  *   - Exception style: `status.throw_if_error()` and `result.value()` throw
- *     `attracker::Error` (a std::runtime_error whose code() is the at_status and
- *     whose what() is "AT_ERR_NAME: message").
- *   Config setters are fluent (they return Config&): the first failing setter's
- *   Status is kept in `Config::status()` and `Tracker::open` returns it.
+ *     `attracker::Error`, a std::runtime_error whose code() is the at_status
+ *     and whose what() is "AT_ERR_NAME: message".
+ *   Config setters are fluent (they return Config&): the first failing
+ *   setter's Status is kept in Config::status() and Tracker::open returns it.
  *   Strings are taken as std::string_view and copied into a NUL-terminated
- *   std::string for the C call; a string with an embedded NUL byte is refused
- *   with AT_ERR_INVALID_ARGUMENT (the C API could not see past it).
- *   Only memory exhaustion (std::bad_alloc) and exceptions thrown while copying
- *   a user's callback escape as C++ exceptions from non-noexcept functions.
+ *   std::string for the C call; one with an embedded NUL byte is refused with
+ *   AT_ERR_INVALID_ARGUMENT (C would silently cut it there). Durations are
+ *   std::chrono::milliseconds; out of uint32_t range is AT_ERR_INVALID_ARGUMENT
+ *   (close() clamps instead).
+ *   C++ exceptions otherwise: std::bad_alloc, and whatever copying a user's
+ *   callback throws. Everything that cannot fail or allocate is noexcept.
  *
  * OWNERSHIP
  *   Config owns an at_config*, Tracker an at_tracker*, HitList an at_hit_list*,
- *   Hit an at_hit* (from offline_oldest / offline_latest). All are move-only;
- *   destructors free (Tracker: at_tracker_free, which closes with a 2 s timeout,
- *   commits everything accepted and runs or cancels every pending callback).
- *   A moved-from object is empty: its calls return AT_ERR_NULL_ARGUMENT.
- *   HitView is a non-owning view of a hit inside a HitList (or a Hit); it and the
- *   string_views it returns are valid while that list / hit lives.
+ *   Hit an at_hit* (offline_oldest / offline_latest), TransportRequest and
+ *   ExportedBatch an at_request*. All are move-only; a moved-from object is
+ *   empty (a moved-from Tracker's calls return AT_ERR_NULL_ARGUMENT).
+ *   Destructors free: ~Tracker calls at_tracker_free (closes with 2 s, commits
+ *   everything accepted, runs or cancels every pending callback, joins the
+ *   threads), ~TransportRequest ends an unanswered request as unreachable,
+ *   ~ExportedBatch gives its events back (it must not outlive its Tracker).
+ *   HitView / RequestView are non-owning views: they, and the string_views they
+ *   return, are valid while the list / hit / request they come from lives.
+ *   Result<T>::value() and operator* on an rvalue Result return T by value, so
+ *   `for (HitView h : tracker.offline_get().value())` does not dangle.
  *
  * CALLBACKS
- *   - Completions (`Completion`, `DispatchCompletion`): the std::function is moved
- *     to the heap and its pointer is the C user_data; the C trampoline calls it
- *     once and deletes it. The library calls a completion exactly once and only
- *     when the registering call returned AT_OK, so when the call fails
+ *   - Completions (`Completion` = std::function<void(Status)>, and
+ *     `DispatchCompletion` = std::function<void(const DispatchResult &)>): the
+ *     std::function is moved to the heap and its address is the C user_data; the
+ *     C trampoline calls it and deletes it. The library calls a completion
+ *     exactly once, and only when the registering call returned AT_OK (work
+ *     abandoned at close gets AT_ERR_CANCELLED), so when the call fails
  *     synchronously the wrapper deletes the std::function before returning.
- *     Work abandoned at close completes with AT_ERR_CANCELLED.
- *   - Log and drop callbacks are stored in the Config; Tracker::open gives each
- *     tracker its own copy (so the std::function must be copyable, as every
- *     std::function is), which the Tracker keeps until at_tracker_free returns.
+ *   - Log, drop and transport callbacks are stored in the Config; Tracker::open
+ *     gives the new tracker its own copy of each (std::function is copyable),
+ *     which the Tracker frees only after at_tracker_free has returned. The
+ *     Config keeps its copies for further trackers.
  *   - Callbacks run on the tracker's callback thread (CallbackMode::Thread) or
  *     inside Tracker::poll (CallbackMode::Polled), one at a time. An exception
  *     thrown by a user callback is caught and discarded in the trampoline: it
- *     must not unwind into the library.
- *   - A completion may destroy its own Tracker (at_tracker_free is allowed from a
- *     callback). In that case only, the tracker's log/drop std::functions are
- *     deliberately leaked rather than destroyed: the library may still call them
- *     after at_tracker_free returns when it is called on the callback thread.
- *     A log or drop callback must not destroy its own Tracker.
+ *     must not unwind into the library (or out of the noexcept poll()).
+ *   - A completion may destroy its own Tracker (at_tracker_free is allowed in a
+ *     callback). A Tracker destroyed inside any attracker callback (detected
+ *     with a thread_local depth counter), and only then, deliberately leaks its
+ *     log/drop/transport std::functions: called on the callback thread,
+ *     at_tracker_free returns before that thread has run the log lines and drop
+ *     reports still queued, which use them. A log, drop or transport callback
+ *     must not destroy its own Tracker.
  *
  * THREADS
- *   Tracker operations may be called concurrently from any thread (the C tracker
- *   is thread-safe), except destruction, move assignment and reset(), which must
- *   be the last operation on it. Config, HitList and Hit are not synchronised;
- *   HitView's readers are noexcept and may be used from any thread.
+ *   Tracker operations may be called concurrently from any thread (the C
+ *   tracker is thread-safe), except destruction, move assignment and reset(),
+ *   which must be the last operation on it. Config (including Tracker::open on
+ *   it), HitList, Hit and the requests are not synchronised; their read-only
+ *   views may be shared.
  */
 #ifndef AT_TRACKER_HPP
 #define AT_TRACKER_HPP
@@ -80,7 +95,6 @@
 #include <cstdint>
 #include <functional>
 #include <iterator>
-#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
@@ -244,7 +258,8 @@ inline void Status::throw_if_error() const
 }
 
 /** A value or the Status saying why there is none. `value()` throws
- *  attracker::Error when not ok; `*` and `->` do not check (like std::optional). */
+ *  attracker::Error when not ok; `*` and `->` do not check (like std::optional).
+ *  Both move the value out of an rvalue Result. */
 template <class T>
 class [[nodiscard]] Result {
 public:
@@ -266,7 +281,9 @@ public:
         check();
         return *value_;
     }
-    T &&value() &&
+    /** On an rvalue, the value is moved out (returned by value, so
+     *  `for (auto h : tracker.offline_get().value())` is safe). */
+    T value() &&
     {
         check();
         return std::move(*value_);
@@ -285,7 +302,7 @@ public:
 
     T &operator*() & noexcept { return *value_; }
     const T &operator*() const & noexcept { return *value_; }
-    T &&operator*() && noexcept { return std::move(*value_); }
+    T operator*() && noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(*value_); }
     T *operator->() noexcept { return &*value_; }
     const T *operator->() const noexcept { return &*value_; }
 
@@ -304,8 +321,8 @@ private:
 
 /** Outcome of flush / offline_dispatch. Counts are hits. */
 struct DispatchResult {
-    Status status;          /**< AT_OK, AT_ERR_NETWORK, AT_ERR_CANCELLED, AT_ERR_STORAGE */
-    std::uint64_t sent = 0; /**< acknowledged by the collector (and deleted) */
+    Status status;             /**< AT_OK, AT_ERR_NETWORK, AT_ERR_CANCELLED, AT_ERR_STORAGE */
+    std::uint64_t sent = 0;    /**< acknowledged by the collector (and deleted) */
     std::uint64_t failed = 0;  /**< reached the server and failed; still queued */
     std::uint64_t dropped = 0; /**< dropped by policy during the run */
 
@@ -715,12 +732,13 @@ public:
     ExportedBatch &operator=(const ExportedBatch &) = delete;
 
     /** at_offline_ack_batch: `delivered` deletes the events, false returns them
-     *  to the queue. On success the batch is freed and this is empty; on error
-     *  (e.g. AT_ERR_CLOSED) it is kept. */
+     *  to the queue. On success, and on AT_ERR_CLOSED (the events return at the
+     *  next open), the batch is freed and this is empty; after another error it
+     *  is kept, to be acked again. */
     Status ack(bool delivered)
     {
         Status s = Status::from_call(at_offline_ack_batch(tracker_, const_cast<at_request *>(request_), delivered));
-        if (s.ok())
+        if (s.ok() || s.code() == AT_ERR_CLOSED)
             request_ = nullptr;
         return s;
     }

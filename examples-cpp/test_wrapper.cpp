@@ -1,0 +1,935 @@
+// Tests of the C++ wrapper (include/at_tracker.hpp), run by ctest as cpp_wrapper:
+//
+//   test_wrapper COLLECTOR
+//
+// COLLECTOR is the test collector binary (cargo's `collector` example). Each
+// check that fails prints what was expected and exits with status 1. Stores
+// live in mkdtemp directories under /tmp, removed at the end (also on failure).
+#include "at_tracker.hpp"
+#include "collector_process.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+using namespace std::chrono_literals;
+using attracker::CallbackMode;
+using attracker::Config;
+using attracker::DispatchResult;
+using attracker::DropReason;
+using attracker::HitList;
+using attracker::HitView;
+using attracker::LogLevel;
+using attracker::OfflineMode;
+using attracker::Status;
+using attracker::Tracker;
+
+namespace {
+
+// Nothing listens on port 9 (discard): sends fail at once.
+const char *const kNoCollector = "http://127.0.0.1:9";
+
+/* ---- checks --------------------------------------------------------------- */
+
+std::mutex g_cleanup_mu;
+std::vector<std::string> g_dirs;
+CollectorProcess *g_collector = nullptr;
+const char *g_test = "?";
+
+[[noreturn]] void fail(const char *file, int line, const std::string &what)
+{
+    std::cerr << file << ':' << line << ": FAILED in " << g_test << ": " << what << std::endl;
+    std::lock_guard<std::mutex> lock(g_cleanup_mu);
+    if (g_collector != nullptr)
+        g_collector->stop();
+    for (const std::string &d : g_dirs) {
+        std::error_code ignored;
+        std::filesystem::remove_all(d, ignored);
+    }
+    std::_Exit(1);
+}
+
+#define CHECK(cond)                                                                                    \
+    do {                                                                                               \
+        if (!(cond))                                                                                   \
+            fail(__FILE__, __LINE__, "CHECK(" #cond ")");                                              \
+    } while (0)
+
+#define CHECK_MSG(cond, message)                                                                       \
+    do {                                                                                               \
+        if (!(cond)) {                                                                                 \
+            std::ostringstream check_msg_;                                                             \
+            check_msg_ << "CHECK(" #cond "): " << message;                                             \
+            fail(__FILE__, __LINE__, check_msg_.str());                                                \
+        }                                                                                              \
+    } while (0)
+
+#define CHECK_STATUS(expr, expected)                                                                   \
+    do {                                                                                               \
+        const Status check_s_ = (expr);                                                                \
+        const at_status check_want_ = (expected);                                                      \
+        if (check_s_.code() != check_want_)                                                           \
+            fail(__FILE__, __LINE__,                                                                   \
+                 std::string(#expr " returned ") + check_s_.to_string() + ", expected " +             \
+                     at_status_str(check_want_));                                                      \
+    } while (0)
+
+#define CHECK_OK(expr) CHECK_STATUS(expr, AT_OK)
+
+// `expr` must throw attracker::Error with `expected` as its code.
+#define CHECK_THROWS(expr, expected)                                                                   \
+    do {                                                                                               \
+        bool check_threw_ = false;                                                                     \
+        try {                                                                                          \
+            (void)(expr);                                                                              \
+        } catch (const attracker::Error &check_e_) {                                                   \
+            check_threw_ = true;                                                                       \
+            CHECK_MSG(check_e_.code() == (expected),                                                   \
+                      "threw " << check_e_.what() << ", expected " << at_status_str(expected));        \
+            CHECK_MSG(std::string(check_e_.what()).rfind(std::string(at_status_str(expected)) + ":", 0) \
+                          == 0,                                                                        \
+                      "what() = " << check_e_.what());                                                 \
+        }                                                                                              \
+        CHECK_MSG(check_threw_, #expr " did not throw");                                               \
+    } while (0)
+
+bool contains(std::string_view haystack, std::string_view needle)
+{
+    return haystack.find(needle) != std::string_view::npos;
+}
+
+// Polls `pred` every 2 ms until it holds or `timeout` passes.
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds timeout = 15s)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return pred();
+        std::this_thread::sleep_for(2ms);
+    }
+    return true;
+}
+
+// Threads of this process (Linux), to see a tracker's threads come and go.
+int thread_count()
+{
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("Threads:", 0) == 0)
+            return std::stoi(line.substr(8));
+    return -1;
+}
+
+// A mkdtemp directory under /tmp, removed on destruction (or by fail()).
+struct TempDir {
+    std::string path;
+    TempDir()
+    {
+        char name[] = "/tmp/attracker-cpp-test-XXXXXX";
+        if (mkdtemp(name) == nullptr)
+            fail(__FILE__, __LINE__, "mkdtemp failed");
+        path = name;
+        std::lock_guard<std::mutex> lock(g_cleanup_mu);
+        g_dirs.push_back(path);
+    }
+    ~TempDir()
+    {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+        std::lock_guard<std::mutex> lock(g_cleanup_mu);
+        g_dirs.erase(std::remove(g_dirs.begin(), g_dirs.end(), path), g_dirs.end());
+    }
+    std::string db(const std::string &name = "attracker.db") const { return path + "/" + name; }
+};
+
+Config base_config(const TempDir &dir, const std::string &endpoint = kNoCollector,
+                   OfflineMode mode = OfflineMode::Always)
+{
+    Config c;
+    c.storage_path(dir.db()).endpoint(endpoint).offline_mode(mode);
+    CHECK_MSG(c.ok(), c.status().to_string());
+    return c;
+}
+
+Tracker open_tracker(const Config &config)
+{
+    attracker::Result<Tracker> r = Tracker::open(config);
+    CHECK_MSG(r.ok(), r.status().to_string());
+    return std::move(r).value();
+}
+
+// Waits for a future, failing the test after 30 s.
+template <class T>
+T get_within(std::future<T> &f, const char *what)
+{
+    CHECK_MSG(f.wait_for(30s) == std::future_status::ready, what << " did not complete within 30 s");
+    return f.get();
+}
+
+/* ---- the API at compile time ---------------------------------------------- */
+
+static_assert(!std::is_copy_constructible_v<Tracker> && !std::is_copy_assignable_v<Tracker>);
+static_assert(std::is_nothrow_move_constructible_v<Tracker> && std::is_nothrow_move_assignable_v<Tracker>);
+static_assert(std::is_nothrow_destructible_v<Tracker>);
+static_assert(!std::is_copy_constructible_v<Config> && std::is_nothrow_move_constructible_v<Config>);
+static_assert(!std::is_copy_constructible_v<HitList> && std::is_nothrow_move_constructible_v<HitList>);
+static_assert(!std::is_copy_constructible_v<attracker::Hit> &&
+              std::is_nothrow_move_constructible_v<attracker::Hit>);
+static_assert(!std::is_copy_constructible_v<attracker::TransportRequest>);
+static_assert(!std::is_copy_constructible_v<attracker::ExportedBatch>);
+static_assert(std::is_base_of_v<std::runtime_error, attracker::Error>);
+static_assert(std::is_same_v<attracker::Completion, std::function<void(Status)>>);
+static_assert(std::is_same_v<attracker::DispatchCompletion, std::function<void(const DispatchResult &)>>);
+static_assert(noexcept(std::declval<Tracker &>().poll()));
+static_assert(noexcept(std::declval<HitView &>().message_id()));
+static_assert(std::is_constructible_v<bool, Status> && !std::is_convertible_v<Status, bool>,
+              "Status converts to bool explicitly only");
+
+/* ---- tests ---------------------------------------------------------------- */
+
+// Status style: every failure comes back as a Status / Result with the
+// library's code and message; nothing throws.
+void test_status_mode()
+{
+    TempDir dir;
+    Tracker t = open_tracker(base_config(dir));
+
+    const Status bad_json = t.track_event("evt", "{not json");
+    CHECK(!bad_json && !bad_json.ok());
+    CHECK(bad_json.code() == AT_ERR_INVALID_ARGUMENT && bad_json == AT_ERR_INVALID_ARGUMENT);
+    CHECK_MSG(contains(bad_json.message(), "JSON"), "message: " << bad_json.message());
+    CHECK(bad_json.to_string().rfind("AT_ERR_INVALID_ARGUMENT: ", 0) == 0);
+    CHECK_STATUS(t.track_event("evt", "[1, 2]"), AT_ERR_INVALID_ARGUMENT); // not an object
+    CHECK_STATUS(t.track_event(""), AT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(t.send_hit("not a url"), AT_ERR_INVALID_ARGUMENT);
+    const Status nul = t.track_event(std::string_view("a\0b", 3));
+    CHECK(nul.code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK_MSG(contains(nul.message(), "NUL"), "message: " << nul.message());
+    CHECK_STATUS(t.offline_get_page(0, 0).status(), AT_ERR_INVALID_ARGUMENT);
+
+    CHECK_OK(t.track_event("no_properties")); // nullopt: {}
+    CHECK_OK(t.track_event("with_properties", std::string(R"({"a":1})")));
+    CHECK_OK(t.send_hit("http://127.0.0.1:9/hit?x=1")); // no type
+    attracker::Result<std::uint64_t> count = t.offline_count();
+    CHECK(count.ok() && static_cast<bool>(count) && *count == 3);
+    CHECK(t.offline_mode().ok() && *t.offline_mode() == OfflineMode::Always);
+    {
+        HitList all = t.offline_get().value();
+        CHECK(all.size() == 3);
+        CHECK(all[0].type() == "no_properties" && all[0].is_event());
+        CHECK(all[1].body() == std::optional<std::string_view>(R"({"a":1})"));
+        CHECK(all[2].type().empty() && !all[2].body() && all[2].url() == "http://127.0.0.1:9/hit?x=1");
+        CHECK(!all[3]); // out of range: an empty view
+    }
+
+    CHECK_OK(t.set_tracking_enabled(false));
+    CHECK_STATUS(t.track_event("suppressed"), AT_ERR_SUPPRESSED);
+    CHECK_OK(t.set_tracking_enabled(true));
+    CHECK_OK(t.set_network_reachable(false));
+    CHECK_OK(t.set_network_reachable(true));
+    CHECK_OK(t.sync());
+    attracker::Result<attracker::Stats> stats = t.stats();
+    CHECK(stats.ok() && stats->committed == 3 && stats->queued == 3);
+
+    // Config: the first failing setter is kept, later ones still apply, and
+    // Tracker::open reports it.
+    Config bad;
+    bad.storage_path("").endpoint("ftp://example.com").gzip(true);
+    CHECK(!bad.ok() && bad.status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK_MSG(contains(bad.status().message(), "storage_path"), "message: " << bad.status().message());
+    attracker::Result<Tracker> refused = Tracker::open(bad);
+    CHECK(!refused.ok() && !refused && refused.status().code() == AT_ERR_INVALID_ARGUMENT);
+    Config no_endpoint;
+    no_endpoint.storage_path(dir.db("other.db"));
+    attracker::Result<Tracker> missing = Tracker::open(no_endpoint);
+    CHECK(missing.status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK_MSG(contains(missing.status().message(), "endpoint"), "message: " << missing.status().message());
+    CHECK(Config().flush_interval(-1ms).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().max_event_bytes(1).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().api_key("has space").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().offline_mode(static_cast<OfflineMode>(7)).status().code() == AT_ERR_INVALID_ARGUMENT);
+    {
+        // Every setter, with valid values.
+        Config all;
+        all.storage_path(dir.db("all.db"))
+            .endpoint("https://collect.example.com")
+            .api_key("pk_live_123")
+            .auth_scheme(attracker::AuthScheme::Basic)
+            .offline_mode(OfflineMode::Required)
+            .durability(attracker::Durability::Batched)
+            .synchronous(attracker::Synchronous::Full)
+            .flush_interval(0ms)
+            .flush_threshold(0)
+            .max_queue_size(100)
+            .max_store_bytes(1 << 20)
+            .max_event_bytes(4096)
+            .max_attempts(5)
+            .max_batch_events(50)
+            .max_batch_bytes(100000)
+            .gzip(true)
+            .timeouts(1s, 5s)
+            .commit_window(20ms)
+            .busy_timeout(1s)
+            .callback_mode(CallbackMode::Thread)
+            .track_lifecycle_events(false)
+            .flush_on_background(false)
+            .log_callback([](LogLevel, std::string_view) {}, LogLevel::Warn)
+            .drop_callback([](DropReason, const std::vector<std::string_view> &) {})
+            .log_callback(nullptr)
+            .drop_callback(nullptr)
+            .transport(nullptr);
+        CHECK_MSG(all.ok(), all.status().to_string());
+        Tracker opened = open_tracker(all);
+        CHECK(*opened.offline_mode() == OfflineMode::Required);
+    }
+
+    // A closed tracker: AT_ERR_CLOSED everywhere.
+    CHECK_OK(t.close(1s));
+    CHECK(t); // still a handle until destroyed
+    CHECK_STATUS(t.track_event("late"), AT_ERR_CLOSED);
+    CHECK_STATUS(t.close(), AT_ERR_CLOSED);
+    CHECK_STATUS(t.offline_count().status(), AT_ERR_CLOSED);
+    CHECK_STATUS(t.offline_mode().status(), AT_ERR_CLOSED);
+    CHECK_STATUS(t.offline_dispatch(), AT_ERR_CLOSED);
+
+    // An empty tracker: AT_ERR_NULL_ARGUMENT everywhere.
+    Tracker empty;
+    CHECK(!empty && empty.get() == nullptr);
+    CHECK_STATUS(empty.track_event("x"), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.offline_get().status(), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.close(), AT_ERR_NULL_ARGUMENT);
+    CHECK(empty.poll() == 0);
+}
+
+// Exception style: throw_if_error() and Result::value() throw attracker::Error
+// with the code; on success they do not throw.
+void test_exception_mode()
+{
+    TempDir dir;
+    Tracker t = open_tracker(base_config(dir));
+
+    CHECK_THROWS(t.track_event("evt", "{not json").throw_if_error(), AT_ERR_INVALID_ARGUMENT);
+    CHECK_THROWS(t.offline_get_page(0, 0).value(), AT_ERR_INVALID_ARGUMENT);
+    try {
+        t.track_event("evt", "{").throw_if_error();
+        fail(__FILE__, __LINE__, "no exception");
+    } catch (const std::runtime_error &e) { // Error is a std::runtime_error
+        CHECK(contains(e.what(), "JSON"));
+    }
+
+    Config bad;
+    bad.storage_path(dir.db("x.db")).endpoint("not a url");
+    CHECK_THROWS(Tracker::open(bad).value(), AT_ERR_INVALID_ARGUMENT);
+    CHECK_THROWS(bad.status().throw_if_error(), AT_ERR_INVALID_ARGUMENT);
+
+    t.track_event("fine", R"({"ok":true})").throw_if_error(); // no throw
+    CHECK(t.offline_count().value() == 1);
+    CHECK(t.offline_latest().value()->type() == "fine");
+
+    t.close(500ms).throw_if_error();
+    CHECK_THROWS(t.offline_count().value(), AT_ERR_CLOSED);
+    CHECK_THROWS(t.track_event("late").throw_if_error(), AT_ERR_CLOSED);
+    CHECK_THROWS(t.offline_dispatch().throw_if_error(), AT_ERR_CLOSED);
+    CHECK(t.offline_count().value_or(42) == 42);
+
+    Tracker empty;
+    CHECK_THROWS(empty.sync().throw_if_error(), AT_ERR_NULL_ARGUMENT);
+}
+
+// RAII: the tracker's threads end and its callbacks are freed when it is
+// destroyed; a completion pending then still runs exactly once; the config
+// frees its own copies.
+void test_raii()
+{
+    TempDir dir;
+    const int threads_before = thread_count();
+    auto token = std::make_shared<int>(0); // counts the live std::function copies
+    std::atomic<int> pending_calls{0};
+    {
+        Config config = base_config(dir);
+        config.log_callback([token](LogLevel, std::string_view) {}, LogLevel::Debug)
+            .drop_callback([token](DropReason, const std::vector<std::string_view> &) {});
+        CHECK_MSG(token.use_count() == 3, "use_count " << token.use_count()); // the config's two copies
+        {
+            Tracker t = open_tracker(config);
+            CHECK_MSG(token.use_count() == 5, "use_count " << token.use_count()); // + the tracker's copies
+            CHECK_MSG(thread_count() > threads_before, "threads " << thread_count() << " vs " << threads_before);
+            CHECK_OK(t.track_event("a"));
+            CHECK_OK(t.track_event("b"));
+            HitList list = t.offline_get().value();
+            std::optional<attracker::Hit> oldest = t.offline_oldest().value();
+            CHECK(list.size() == 2 && oldest && oldest->type() == "a");
+            CHECK_OK(t.set_offline_mode(OfflineMode::Always, [token, &pending_calls](Status) { ++pending_calls; }));
+            // ~HitList, ~Hit, then ~Tracker (at_tracker_free) here.
+        }
+        CHECK_MSG(pending_calls == 1, "the pending completion ran " << pending_calls << " times");
+        CHECK_MSG(token.use_count() == 3, "after ~Tracker, use_count " << token.use_count());
+        CHECK_MSG(thread_count() == threads_before,
+                  "after ~Tracker " << thread_count() << " threads, before " << threads_before);
+
+        // reset() frees at once.
+        Tracker t = open_tracker(config);
+        CHECK(token.use_count() == 5);
+        t.reset();
+        CHECK(!t && token.use_count() == 3 && thread_count() == threads_before);
+    }
+    CHECK_MSG(token.use_count() == 1, "after ~Config, use_count " << token.use_count());
+    CHECK(pending_calls == 1);
+}
+
+// Moves transfer ownership; the moved-from object is empty; move assignment
+// frees what the target held.
+void test_move_semantics()
+{
+    TempDir dir;
+    const int threads_before = thread_count();
+    auto token_a = std::make_shared<int>(0);
+    auto token_b = std::make_shared<int>(0);
+
+    Config config_a = base_config(dir);
+    config_a.log_callback([token_a](LogLevel, std::string_view) {});
+    Config moved_config(std::move(config_a));
+    CHECK(config_a.get() == nullptr && moved_config.get() != nullptr);
+    CHECK(token_a.use_count() == 2); // moved, not copied
+    CHECK_STATUS(Tracker::open(config_a).status(), AT_ERR_NULL_ARGUMENT);
+    CHECK(config_a.storage_path("x").status().code() == AT_ERR_NULL_ARGUMENT);
+
+    Tracker a = open_tracker(moved_config);
+    at_tracker *raw = a.get();
+    CHECK(raw != nullptr && token_a.use_count() == 3);
+    Tracker b(std::move(a));
+    CHECK(!a && a.get() == nullptr && b.get() == raw);
+    CHECK(token_a.use_count() == 3);
+    CHECK_STATUS(a.track_event("x"), AT_ERR_NULL_ARGUMENT);
+    CHECK_OK(b.track_event("x"));
+
+    TempDir dir_b;
+    Config config_b = base_config(dir_b);
+    config_b.log_callback([token_b](LogLevel, std::string_view) {});
+    Tracker c = open_tracker(config_b);
+    CHECK(token_b.use_count() == 3);
+    c = std::move(b); // frees c's tracker first
+    CHECK(c.get() == raw && !b);
+    CHECK_MSG(token_b.use_count() == 2, "c's old callbacks: use_count " << token_b.use_count());
+    CHECK(token_a.use_count() == 3);
+    Tracker &alias = c;
+    c = std::move(alias); // self-move: no effect
+    CHECK(c.get() == raw);
+    CHECK(c.offline_count().value() == 1);
+
+    // Result<Tracker> moves its tracker out.
+    attracker::Result<Tracker> r = Tracker::open(config_b);
+    CHECK(r.ok());
+    Tracker d = std::move(r).value();
+    CHECK(d && token_b.use_count() == 3);
+
+    // HitList, Hit.
+    CHECK_OK(c.track_event("y"));
+    HitList list = c.offline_get().value();
+    CHECK(list.size() == 2);
+    HitList other(std::move(list));
+    CHECK(list.size() == 0 && list.empty() && list.begin() == list.end() && other.size() == 2);
+    list = std::move(other);
+    CHECK(list.size() == 2 && other.empty());
+    std::vector<std::string> types;
+    for (HitView h : list)
+        types.emplace_back(h.type());
+    CHECK((types == std::vector<std::string>{"x", "y"}));
+    std::optional<attracker::Hit> latest = c.offline_latest().value();
+    CHECK(latest && latest->type() == "y");
+    attracker::Hit hit(std::move(*latest));
+    CHECK(!*latest && hit && hit.type() == "y");
+    HitView view = hit; // a view of an owned hit
+    CHECK(view.id() == hit.id() && view.message_id().size() == 36);
+
+    c.reset();
+    d.reset();
+    CHECK(token_a.use_count() == 2 && token_b.use_count() == 2);
+    CHECK(thread_count() == threads_before);
+}
+
+// Completions: called exactly once, with AT_OK, on the callback thread; the
+// std::function is freed after its call, and at once when the call fails
+// synchronously; a throwing completion is contained.
+void test_completions()
+{
+    TempDir dir;
+    Tracker t = open_tracker(base_config(dir));
+    const std::thread::id main_thread = std::this_thread::get_id();
+    auto token = std::make_shared<int>(0);
+
+    struct Record {
+        std::mutex mu;
+        int calls = 0;
+        int not_ok = 0;
+        int on_main_thread = 0;
+        DispatchResult flush_result;
+    };
+    auto rec = std::make_shared<Record>();
+    auto completion = [token, rec, main_thread](Status s) {
+        std::lock_guard<std::mutex> lock(rec->mu);
+        rec->calls++;
+        rec->not_ok += s.ok() ? 0 : 1;
+        rec->on_main_thread += std::this_thread::get_id() == main_thread ? 1 : 0;
+    };
+
+    const int events = 20;
+    for (int i = 0; i < events; i++)
+        CHECK_OK(t.track_event("evt", R"({"i":)" + std::to_string(i) + "}", completion));
+    CHECK_OK(t.send_hit("http://127.0.0.1:9/h", "screen", completion));
+    CHECK_OK(t.set_offline_mode(OfflineMode::Always, completion));
+    std::promise<DispatchResult> flushed;
+    std::future<DispatchResult> flushed_future = flushed.get_future();
+    CHECK_OK(t.flush([token, &flushed](const DispatchResult &r) { flushed.set_value(r); }));
+    const DispatchResult fr = get_within(flushed_future, "flush");
+    CHECK_MSG(fr.ok() && fr.sent == 0, "ALWAYS mode: flush sends nothing: " << fr.status.to_string());
+
+    // A throwing completion does not stop the others.
+    CHECK_OK(t.track_event("throws", std::nullopt, [](Status) { throw std::runtime_error("user bug"); }));
+    CHECK_OK(t.track_event("after", std::nullopt, completion));
+
+    const int expected = events + 3;
+    CHECK(wait_until([&] {
+        std::lock_guard<std::mutex> lock(rec->mu);
+        return rec->calls >= expected;
+    }));
+
+    // Synchronous failures: never called, freed before the call returns.
+    const long live = token.use_count();
+    CHECK_STATUS(t.track_event("evt", "{bad", completion), AT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(t.track_event(std::string("nul\0", 4), std::nullopt, completion), AT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(t.send_hit("ftp://x", std::nullopt, completion), AT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(t.set_offline_mode(static_cast<OfflineMode>(9), completion), AT_ERR_INVALID_ARGUMENT);
+    CHECK_MSG(token.use_count() <= live, "a failed call kept its std::function: " << token.use_count());
+
+    CHECK_OK(t.close(2s)); // joins the callback thread: every trampoline has returned
+    CHECK_STATUS(t.offline_dispatch([token](const DispatchResult &) {}), AT_ERR_CLOSED);
+    CHECK_STATUS(t.track_event("late", std::nullopt, completion), AT_ERR_CLOSED);
+    {
+        std::lock_guard<std::mutex> lock(rec->mu);
+        CHECK_MSG(rec->calls == expected, "calls " << rec->calls << ", expected " << expected);
+        CHECK(rec->not_ok == 0);
+        CHECK_MSG(rec->on_main_thread == 0, "thread mode: completions run on the callback thread");
+    }
+    // Only our local `completion` lambda still holds the token: every
+    // std::function given to the library was freed after its single call.
+    CHECK_MSG(token.use_count() == 2, "use_count " << token.use_count());
+    t.reset();
+    CHECK(rec->calls == expected);
+    CHECK(t.poll() == 0);
+}
+
+// Polled mode: callbacks wait for poll() and run on the polling thread; those
+// still pending run inside the destructor, on the destroying thread.
+void test_polled_mode()
+{
+    TempDir dir;
+    const std::thread::id main_thread = std::this_thread::get_id();
+    std::atomic<int> calls{0}, off_thread{0}, log_lines{0}, threw{0};
+
+    Config config = base_config(dir);
+    config.callback_mode(CallbackMode::Polled)
+        .log_callback(
+            [&](LogLevel, std::string_view) {
+                ++log_lines;
+                off_thread += std::this_thread::get_id() == main_thread ? 0 : 1;
+            },
+            LogLevel::Debug);
+    {
+        Tracker t = open_tracker(config);
+        auto completion = [&](Status s) {
+            CHECK(s.ok());
+            ++calls;
+            off_thread += std::this_thread::get_id() == main_thread ? 0 : 1;
+        };
+        for (int i = 0; i < 3; i++)
+            CHECK_OK(t.track_event("polled", std::nullopt, completion));
+        CHECK_OK(t.set_offline_mode(OfflineMode::Always, completion)); // logs "offline mode set to"
+        CHECK_OK(t.track_event("throws", std::nullopt, [&](Status) {
+            ++threw;
+            throw std::logic_error("user bug"); // contained: poll() is noexcept
+        }));
+        CHECK_OK(t.sync());
+        std::this_thread::sleep_for(100ms);
+        CHECK_MSG(calls == 0 && log_lines == 0 && threw == 0, "nothing may run before poll(): " << calls << " calls");
+
+        std::uint32_t ran = 0;
+        CHECK(wait_until([&] {
+            const std::uint32_t one = t.poll(1); // at most one at a time
+            CHECK(one <= 1);
+            ran += one;
+            return calls == 4 && threw == 1 && log_lines >= 1;
+        }));
+        ran += t.poll();
+        CHECK_MSG(ran >= 6, "poll ran " << ran); // 4 completions, the throwing one, a log line
+        CHECK(t.poll() == 0);
+        CHECK_MSG(off_thread == 0, off_thread << " callbacks ran off the polling thread");
+
+        CHECK_OK(t.track_event("pending", std::nullopt, completion));
+        CHECK_OK(t.sync());
+        // ~Tracker: the pending completion runs inside at_tracker_free.
+    }
+    CHECK_MSG(calls == 5, "calls " << calls);
+    CHECK(off_thread == 0);
+}
+
+// A completion may destroy its own Tracker. The log/drop callbacks stay valid
+// for whatever the library still runs after at_tracker_free returns.
+void test_destroy_from_completion()
+{
+    // A listener that never accepts: NEVER-mode sends hang until close.
+    const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(listener >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    CHECK(bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+    CHECK(listen(listener, 16) == 0);
+    CHECK(getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
+    const std::string endpoint = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+    struct Shared {
+        std::mutex mu;
+        std::size_t dropped = 0;
+        int after_destroy = 0;
+        bool destroyed = false;
+    };
+    auto shared = std::make_shared<Shared>();
+    TempDir dir;
+    Config config = base_config(dir, endpoint, OfflineMode::Never);
+    config.timeouts(5s, 30s)
+        .drop_callback([shared](DropReason, const std::vector<std::string_view> &ids) {
+            std::lock_guard<std::mutex> lock(shared->mu);
+            shared->dropped += ids.size();
+            shared->after_destroy += shared->destroyed ? 1 : 0;
+        })
+        .log_callback(
+            [shared](LogLevel, std::string_view) {
+                std::lock_guard<std::mutex> lock(shared->mu);
+                shared->after_destroy += shared->destroyed ? 1 : 0;
+            },
+            LogLevel::Debug);
+
+    auto holder = std::make_shared<std::optional<Tracker>>(open_tracker(config));
+    for (int i = 0; i < 5; i++)
+        CHECK_OK((*holder)->track_event("never"));
+    std::this_thread::sleep_for(100ms); // the send is in flight
+    std::promise<void> destroyed;
+    std::future<void> destroyed_future = destroyed.get_future();
+    CHECK_OK((*holder)->set_offline_mode(OfflineMode::Never, [holder, shared, &destroyed](Status) {
+        holder->reset(); // ~Tracker on the callback thread
+        {
+            std::lock_guard<std::mutex> lock(shared->mu);
+            shared->destroyed = true;
+        }
+        destroyed.set_value();
+    }));
+    get_within(destroyed_future, "the destroying completion");
+    CHECK(wait_until([&] {
+        std::lock_guard<std::mutex> lock(shared->mu);
+        return shared->dropped == 5;
+    }));
+    std::this_thread::sleep_for(50ms);
+    close(listener);
+    std::lock_guard<std::mutex> lock(shared->mu);
+    std::cout << "    (" << shared->after_destroy
+              << " log/drop callback(s) ran after at_tracker_free had returned)\n";
+}
+
+// The collector: paging, oldest/latest, a dispatch that sends every hit,
+// deletes with their drop reports, and log lines.
+void test_collector_dispatch(const std::string &collector_binary)
+{
+    const int events = 3, url_hits = 2, total = events + url_hits;
+    CollectorProcess collector(collector_binary, total);
+    {
+        std::lock_guard<std::mutex> lock(g_cleanup_mu);
+        g_collector = &collector;
+    }
+    struct Record {
+        std::mutex mu;
+        std::vector<std::string> lines;
+        std::vector<std::string> deleted_ids;
+        int other_drops = 0;
+    };
+    auto rec = std::make_shared<Record>();
+    TempDir dir;
+    Config config = base_config(dir, collector.url(), OfflineMode::Required);
+    config.flush_threshold(0)
+        .flush_interval(0ms)
+        .log_callback(
+            [rec](LogLevel level, std::string_view line) {
+                std::lock_guard<std::mutex> lock(rec->mu);
+                rec->lines.push_back(std::string(attracker::to_string(level)) + " " + std::string(line));
+            },
+            LogLevel::Debug)
+        .drop_callback([rec](DropReason reason, const std::vector<std::string_view> &ids) {
+            std::lock_guard<std::mutex> lock(rec->mu);
+            if (reason == DropReason::Deleted)
+                rec->deleted_ids.insert(rec->deleted_ids.end(), ids.begin(), ids.end());
+            else
+                rec->other_drops++;
+        });
+    Tracker t = open_tracker(config);
+    CHECK_OK(t.set_offline_mode(OfflineMode::Always)); // logs a line
+
+    const auto before = std::chrono::system_clock::now() - 1s;
+    for (int i = 0; i < events; i++)
+        CHECK_OK(t.track_event("cpp_event", R"({"n":)" + std::to_string(i) + "}"));
+    for (int i = 0; i < url_hits; i++)
+        CHECK_OK(t.send_hit(collector.url() + "/hit?n=" + std::to_string(i), "screen"));
+    const auto after = std::chrono::system_clock::now() + 1s;
+    CHECK(t.offline_count().value() == static_cast<std::uint64_t>(total));
+
+    // Paging: 2 + 2 + 1, then an empty page.
+    std::vector<std::uint64_t> ids;
+    std::vector<std::size_t> page_sizes;
+    std::set<std::string> message_ids;
+    std::uint64_t cursor = 0;
+    for (;;) {
+        HitList page = t.offline_get_page(cursor, 2).value();
+        if (page.empty())
+            break;
+        page_sizes.push_back(page.size());
+        for (HitView h : page) {
+            CHECK(ids.empty() || h.id() > ids.back());
+            ids.push_back(h.id());
+            message_ids.emplace(h.message_id());
+            CHECK(h.is_offline() && h.retry_count() == 0);
+            CHECK(h.created() >= before && h.created() <= after);
+            if (h.is_event()) {
+                CHECK(h.type() == "cpp_event" && contains(*h.body(), "\"n\":"));
+                CHECK(h.url() == collector.url() + "/v1/batch");
+            } else {
+                CHECK(h.type() == "screen" && !h.body() && contains(h.url(), "/hit?n="));
+            }
+        }
+        cursor = page.back().id();
+    }
+    CHECK((page_sizes == std::vector<std::size_t>{2, 2, 1}));
+    CHECK(message_ids.size() == static_cast<std::size_t>(total));
+    CHECK(t.offline_oldest().value()->id() == ids.front());
+    CHECK(t.offline_latest().value()->id() == ids.back());
+
+    // Dispatch: the completion signals a promise.
+    std::promise<DispatchResult> done;
+    std::future<DispatchResult> result = done.get_future();
+    CHECK_OK(t.offline_dispatch([&done](const DispatchResult &r) { done.set_value(r); }));
+    const DispatchResult r = get_within(result, "offline_dispatch");
+    CHECK_MSG(r.ok(), "dispatch status " << r.status.to_string());
+    CHECK_MSG(r.sent == static_cast<std::uint64_t>(total) && r.failed == 0 && r.dropped == 0,
+              "sent " << r.sent << " failed " << r.failed << " dropped " << r.dropped);
+    CHECK(t.offline_count().value() == 0);
+    CHECK(!t.offline_oldest().value().has_value() && !t.offline_latest().value().has_value());
+    const attracker::Stats stats = t.stats().value();
+    CHECK(stats.sent == static_cast<std::uint64_t>(total) && stats.requests >= 3);
+    CHECK_MSG(collector.wait_exit(15s), "the collector did not see " << total << " hits:\n" << collector.output());
+    CHECK(contains(collector.output(), "cpp_event"));
+
+    // Deletes, reported to the drop callback.
+    CHECK_OK(t.track_event("old"));
+    CHECK_OK(t.track_event("older"));
+    CHECK(t.offline_delete_older_than_days(30).value() == 0);
+    CHECK(t.offline_delete_older_than(std::chrono::system_clock::now() + 1s).value() == 2);
+    CHECK_OK(t.track_event("last"));
+    CHECK(t.offline_delete().value() == 1);
+    CHECK(t.offline_count().value() == 0);
+    CHECK(wait_until([&] {
+        std::lock_guard<std::mutex> lock(rec->mu);
+        return rec->deleted_ids.size() == 3;
+    }));
+
+    t.reset();
+    std::lock_guard<std::mutex> lock(rec->mu);
+    CHECK(rec->other_drops == 0);
+    for (const std::string &id : rec->deleted_ids)
+        CHECK(id.size() == 36 && message_ids.count(id) == 0);
+    CHECK_MSG(!rec->lines.empty(), "the log callback received no line");
+    const bool mode_line = std::any_of(rec->lines.begin(), rec->lines.end(),
+                                       [](const std::string &l) { return contains(l, "offline mode set to"); });
+    CHECK_MSG(mode_line, "no \"offline mode set to\" line among " << rec->lines.size());
+    std::lock_guard<std::mutex> cleanup(g_cleanup_mu);
+    g_collector = nullptr;
+}
+
+// The host transport: requests reach a C++ lambda as TransportRequest; a
+// request dropped without an answer ends as unreachable at once.
+void test_host_transport()
+{
+    struct Seen {
+        std::mutex mu;
+        std::vector<std::string> methods, urls, bodies;
+        bool content_type = false;
+    };
+    auto seen = std::make_shared<Seen>();
+    TempDir dir;
+    Config config = base_config(dir, "https://collect.example.com");
+    config.transport([seen](attracker::TransportRequest request) {
+        {
+            std::lock_guard<std::mutex> lock(seen->mu);
+            seen->methods.emplace_back(request.method());
+            seen->urls.emplace_back(request.url());
+            seen->bodies.emplace_back(request.body());
+            for (auto [name, value] : request.headers())
+                if (name == "Content-Type" && contains(value, "json"))
+                    seen->content_type = true;
+        }
+        // Answered from another thread, as a real HTTP stack would.
+        std::thread([r = std::move(request)]() mutable { (void)r.complete(200); }).detach();
+    });
+    Tracker t = open_tracker(config);
+    CHECK_OK(t.track_event("via_host", R"({"k":"v"})"));
+    CHECK_OK(t.send_hit("https://logs.example.com/hit?p=1", "screen"));
+    std::promise<DispatchResult> done;
+    std::future<DispatchResult> result = done.get_future();
+    CHECK_OK(t.offline_dispatch([&done](const DispatchResult &r) { done.set_value(r); }));
+    const DispatchResult r = get_within(result, "dispatch through the host transport");
+    CHECK_MSG(r.ok() && r.sent == 2, r.status.to_string() << " sent " << r.sent);
+    {
+        std::lock_guard<std::mutex> lock(seen->mu);
+        CHECK(seen->methods.size() == 2);
+        for (std::size_t i = 0; i < seen->methods.size(); i++) {
+            if (seen->methods[i] == "POST")
+                CHECK(seen->urls[i] == "https://collect.example.com/v1/batch" && contains(seen->bodies[i], "via_host"));
+            else
+                CHECK(seen->methods[i] == "GET" && seen->urls[i] == "https://logs.example.com/hit?p=1");
+        }
+        CHECK(seen->content_type);
+    }
+    t.reset();
+
+    // A transport that drops its request: ~TransportRequest ends it as
+    // unreachable, well before the 30 s request timeout.
+    TempDir dir2;
+    Config dropping = base_config(dir2, "https://collect.example.com");
+    dropping.transport([](attracker::TransportRequest) {});
+    Tracker t2 = open_tracker(dropping);
+    CHECK_OK(t2.track_event("dropped_by_host"));
+    std::promise<DispatchResult> done2;
+    std::future<DispatchResult> result2 = done2.get_future();
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_OK(t2.offline_dispatch([&done2](const DispatchResult &res) { done2.set_value(res); }));
+    CHECK_MSG(result2.wait_for(10s) == std::future_status::ready, "the dropped request was not ended");
+    const DispatchResult r2 = result2.get();
+    CHECK_MSG(r2.status.code() == AT_ERR_NETWORK && r2.sent == 0 && r2.failed == 0,
+              r2.status.to_string() << " failed " << r2.failed);
+    CHECK(std::chrono::steady_clock::now() - start < 10s);
+    CHECK(t2.offline_count().value() == 1); // still stored
+}
+
+// Exported batches: leased, acknowledged, given back when dropped.
+void test_exported_batches()
+{
+    TempDir dir;
+    Tracker t = open_tracker(base_config(dir, "https://collect.example.com"));
+    CHECK(!t.offline_export_batch().value().has_value()); // nothing stored
+    CHECK_OK(t.track_event("exported_1"));
+    CHECK_OK(t.track_event("exported_2"));
+    {
+        std::optional<attracker::ExportedBatch> batch = t.offline_export_batch().value();
+        CHECK(batch && batch->method() == "POST" && contains(batch->body(), "exported_2"));
+        CHECK(!t.offline_export_batch().value().has_value()); // leased: not exported twice
+        // ~ExportedBatch without ack: the events go back to the queue.
+    }
+    std::optional<attracker::ExportedBatch> again = t.offline_export_batch().value();
+    CHECK(again.has_value());
+    attracker::ExportedBatch moved(std::move(*again));
+    CHECK(!*again && moved);
+    CHECK_OK(moved.ack(true));
+    CHECK(!moved);
+    CHECK(t.offline_count().value() == 0);
+
+    // Acked after close: AT_ERR_CLOSED, and the batch is freed all the same.
+    CHECK_OK(t.track_event("exported_3"));
+    std::optional<attracker::ExportedBatch> late = t.offline_export_batch().value();
+    CHECK(late.has_value());
+    CHECK_OK(t.close(1s));
+    CHECK_STATUS(late->ack(true), AT_ERR_CLOSED);
+    CHECK(!*late);
+}
+
+// Lifecycle notifications: background (with its completion) and foreground
+// record their events.
+void test_lifecycle()
+{
+    TempDir dir;
+    Tracker t = open_tracker(base_config(dir));
+    std::promise<DispatchResult> done;
+    std::future<DispatchResult> result = done.get_future();
+    CHECK_OK(t.app_did_enter_background(2s, [&done](const DispatchResult &r) { done.set_value(r); }));
+    const DispatchResult r = get_within(result, "app_did_enter_background");
+    CHECK_MSG(r.status.code() == AT_OK || r.status.code() == AT_ERR_CANCELLED, r.status.to_string());
+    CHECK_OK(t.app_will_enter_foreground());
+    CHECK_OK(t.sync());
+    std::vector<std::string> types;
+    for (HitView h : t.offline_get().value())
+        types.emplace_back(h.type());
+    CHECK_MSG((types == std::vector<std::string>{"Application Backgrounded", "Application Opened"}),
+              types.size() << " hit(s)");
+    CHECK_STATUS(t.app_did_enter_background(-1ms), AT_ERR_INVALID_ARGUMENT);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        std::cerr << "usage: test_wrapper COLLECTOR\n";
+        return 2;
+    }
+    const std::string collector = argv[1];
+    std::cout << "attracker " << attracker::version() << '\n';
+
+    struct Test {
+        const char *name;
+        std::function<void()> run;
+    };
+    const std::vector<Test> tests = {
+        {"status_mode", test_status_mode},
+        {"exception_mode", test_exception_mode},
+        {"raii", test_raii},
+        {"move_semantics", test_move_semantics},
+        {"completions", test_completions},
+        {"polled_mode", test_polled_mode},
+        {"destroy_from_completion", test_destroy_from_completion},
+        {"collector_dispatch", [&] { test_collector_dispatch(collector); }},
+        {"host_transport", test_host_transport},
+        {"exported_batches", test_exported_batches},
+        {"lifecycle", test_lifecycle},
+    };
+    for (const Test &t : tests) {
+        g_test = t.name;
+        const auto start = std::chrono::steady_clock::now();
+        try {
+            t.run();
+        } catch (const std::exception &e) {
+            fail(__FILE__, __LINE__, std::string("unexpected exception: ") + e.what());
+        }
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+        std::cout << "ok   " << t.name << " (" << ms.count() << " ms)" << std::endl;
+    }
+    std::cout << "all " << tests.size() << " C++ wrapper tests passed\n";
+    return 0;
+}
