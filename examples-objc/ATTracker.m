@@ -1,0 +1,646 @@
+/*
+ * ATTracker.m: the Objective-C wrapper over the C API (see ATTracker.h).
+ *
+ * Manual retain/release. In an ARC project, compile this file with
+ * -fno-objc-arc (Xcode: Build Phases > Compile Sources > Compiler Flags).
+ */
+#if __has_feature(objc_arc)
+#error "ATTracker.m uses manual retain/release: compile it with -fno-objc-arc"
+#endif
+
+#import "ATTracker.h"
+
+@import ATTracker;
+
+#include <Block.h>
+#include <math.h>
+#include <stdint.h>
+
+NSString *const ATTErrorDomain = @"ATTErrorDomain";
+NSString *const ATTStatusNameKey = @"ATTStatusName";
+
+/* ATTOfflineMode is the C enumeration under Objective-C names. */
+_Static_assert(ATTOfflineModeNever == AT_OFFLINE_NEVER, "ATTOfflineModeNever");
+_Static_assert(ATTOfflineModeRequired == AT_OFFLINE_REQUIRED, "ATTOfflineModeRequired");
+_Static_assert(ATTOfflineModeAlways == AT_OFFLINE_ALWAYS, "ATTOfflineModeAlways");
+
+#pragma mark - Errors
+
+static NSError *ATTErrorMake(at_status status, NSString *description)
+{
+    NSDictionary *info = [NSDictionary dictionaryWithObjectsAndKeys:
+        description, NSLocalizedDescriptionKey,
+        [NSString stringWithUTF8String:at_status_str(status)], ATTStatusNameKey,
+        nil];
+    return [NSError errorWithDomain:ATTErrorDomain code:(NSInteger)status userInfo:info];
+}
+
+/* The error of the C call that just failed on this thread: at_last_error() is
+ * thread-local, so this must run on the calling thread, before any other
+ * attracker call. */
+static NSError *ATTErrorFromLastCall(at_status status)
+{
+    const char *message = at_last_error();
+    NSString *description = message[0] != '\0' ? [NSString stringWithUTF8String:message] : nil;
+    if (description == nil) /* empty, or (never expected) not UTF-8 */
+        description = [NSString stringWithUTF8String:at_status_str(status)];
+    return ATTErrorMake(status, description);
+}
+
+static BOOL ATTFail(NSError **error, NSError *failure)
+{
+    if (error != NULL)
+        *error = failure;
+    return NO;
+}
+
+static NSString *ATTString(const char *s)
+{
+    if (s == NULL)
+        return nil;
+    NSString *string = [NSString stringWithUTF8String:s];
+    return string != nil ? string : @"";
+}
+
+#pragma mark - The callback thread
+
+/*
+ * Completions run on the library's callback thread, which Foundation did not
+ * create. GNUstep asks such threads to register (GSRegisterCurrentThread)
+ * before they use Foundation and to unregister before they exit; Apple's
+ * Foundation needs neither. Each trampoline registers the thread for its own
+ * duration and leaves it as it found it.
+ */
+static BOOL ATTCallbackBegin(void)
+{
+#ifdef GNUSTEP
+    return GSRegisterCurrentThread();
+#else
+    return NO;
+#endif
+}
+
+static void ATTCallbackEnd(BOOL registered)
+{
+#ifdef GNUSTEP
+    if (registered)
+        GSUnregisterCurrentThread();
+#else
+    (void)registered;
+#endif
+}
+
+@interface ATTDispatchResult ()
+- (instancetype)initWithCResult:(const at_dispatch_result *)result;
+@end
+
+/* An exception must not unwind into the library's (Rust) frames: the
+ * trampolines catch and log what a block throws. */
+static void ATTDispatchTrampoline(const at_dispatch_result *result, void *user_data)
+{
+    ATTDispatchCompletion completion = (ATTDispatchCompletion)user_data;
+    BOOL registered = ATTCallbackBegin();
+    @autoreleasepool {
+        ATTDispatchResult *tally = [[ATTDispatchResult alloc] initWithCResult:result];
+        @try {
+            completion(tally);
+        } @catch (id exception) {
+            NSLog(@"ATTracker: a dispatch completion block raised %@", exception);
+        }
+        [tally release];
+    }
+    Block_release(completion); /* copied in -dispatchWithCompletion:error: */
+    ATTCallbackEnd(registered);
+}
+
+static void ATTCompletionTrampoline(at_status status, void *user_data)
+{
+    ATTCompletionHandler handler = (ATTCompletionHandler)user_data;
+    BOOL registered = ATTCallbackBegin();
+    @autoreleasepool {
+        NSError *error = nil;
+        if (status != AT_OK)
+            error = ATTErrorMake(status, [NSString stringWithFormat:@"setOfflineMode: %s",
+                                                   at_status_str(status)]);
+        @try {
+            handler(error);
+        } @catch (id exception) {
+            NSLog(@"ATTracker: a completion handler raised %@", exception);
+        }
+    }
+    Block_release(handler); /* copied in -setOfflineMode:completionHandler:error: */
+    ATTCallbackEnd(registered);
+}
+
+#pragma mark - Properties as JSON
+
+/* at_track_event refuses properties nested deeper than this. */
+enum { ATTMaxJSONDepth = 128 };
+
+/* Apple's rules for a JSON object (isValidJSONObject:), checked here because
+ * GNUstep's NSJSONSerialization accepts an NSDate and writes `{"a": }`.
+ * Returns nil when `value` is valid, else what is wrong with it. */
+static NSString *ATTJSONProblem(id value, NSString *path, NSUInteger depth)
+{
+    if ([value isKindOfClass:[NSString class]] || [value isKindOfClass:[NSNull class]])
+        return nil;
+    if ([value isKindOfClass:[NSNumber class]])
+        return isfinite([value doubleValue]) ? nil
+                                              : [NSString stringWithFormat:@"%@ is not a finite number", path];
+    if ([value isKindOfClass:[NSArray class]] || [value isKindOfClass:[NSDictionary class]]) {
+        if (depth >= ATTMaxJSONDepth)
+            return [NSString stringWithFormat:@"%@ nests deeper than %d levels", path, ATTMaxJSONDepth];
+    }
+    if ([value isKindOfClass:[NSArray class]]) {
+        NSUInteger index = 0;
+        for (id element in (NSArray *)value) {
+            NSString *problem =
+                ATTJSONProblem(element, [NSString stringWithFormat:@"%@[%lu]", path, (unsigned long)index], depth + 1);
+            if (problem != nil)
+                return problem;
+            index++;
+        }
+        return nil;
+    }
+    if ([value isKindOfClass:[NSDictionary class]]) {
+        for (id key in (NSDictionary *)value) {
+            if (![key isKindOfClass:[NSString class]])
+                return [NSString stringWithFormat:@"%@ has a key that is a %@, not an NSString", path,
+                                                  NSStringFromClass([key class])];
+            NSString *problem = ATTJSONProblem([(NSDictionary *)value objectForKey:key],
+                                               [NSString stringWithFormat:@"%@[\"%@\"]", path, key], depth + 1);
+            if (problem != nil)
+                return problem;
+        }
+        return nil;
+    }
+    return [NSString stringWithFormat:@"%@ is a %@ (JSON takes NSString, NSNumber, NSNull, NSArray and NSDictionary)",
+                                      path, NSStringFromClass([value class])];
+}
+
+/* `properties` as NUL-terminated UTF-8 JSON, or nil with *failure set. */
+static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
+{
+    NSString *problem = [properties isKindOfClass:[NSDictionary class]]
+                            ? ATTJSONProblem(properties, @"properties", 0)
+                            : @"properties is not an NSDictionary";
+    NSData *json = nil;
+    NSError *jsonError = nil;
+    if (problem == nil) {
+        json = [NSJSONSerialization dataWithJSONObject:properties options:0 error:&jsonError];
+        if (json == nil)
+            problem = [jsonError localizedDescription];
+    }
+    if (problem != nil) {
+        *failure = ATTErrorMake(AT_ERR_INVALID_ARGUMENT,
+                                [NSString stringWithFormat:@"trackEvent:properties: properties are not valid JSON: %@",
+                                                           problem]);
+        return nil;
+    }
+    NSMutableData *cString = [NSMutableData dataWithData:json];
+    [cString appendBytes:"" length:1];
+    return cString;
+}
+
+#pragma mark - ATTConfiguration
+
+@implementation ATTConfiguration
+
+@synthesize storagePath = _storagePath;
+@synthesize endpoint = _endpoint;
+@synthesize apiKey = _apiKey;
+@synthesize offlineMode = _offlineMode;
+
+- (instancetype)init
+{
+    if ((self = [super init]) != nil)
+        _offlineMode = ATTOfflineModeRequired;
+    return self;
+}
+
+- (void)dealloc
+{
+    [_storagePath release];
+    [_endpoint release];
+    [_apiKey release];
+    [super dealloc];
+}
+
+@end
+
+#pragma mark - ATTHit
+
+@interface ATTHit ()
+- (instancetype)initWithCHit:(const at_hit *)hit;
+@end
+
+@implementation ATTHit
+
+@synthesize identifier = _identifier;
+@synthesize url = _url;
+@synthesize creationDate = _creationDate;
+@synthesize retryCount = _retryCount;
+@synthesize isOffline = _isOffline;
+@synthesize type = _type;
+@synthesize messageId = _messageId;
+@synthesize body = _body;
+
+/* Copies everything out of `hit`, which the caller still owns and frees. */
+- (instancetype)initWithCHit:(const at_hit *)hit
+{
+    if ((self = [super init]) != nil) {
+        _identifier = at_hit_id(hit);
+        _url = [ATTString(at_hit_url(hit)) copy];
+        _creationDate = [[NSDate alloc] initWithTimeIntervalSince1970:(double)at_hit_creation_date_ms(hit) / 1000.0];
+        _retryCount = at_hit_retry_count(hit);
+        _isOffline = at_hit_is_offline(hit) ? YES : NO;
+        _type = [ATTString(at_hit_type(hit)) copy];
+        _messageId = [ATTString(at_hit_message_id(hit)) copy];
+        _body = [ATTString(at_hit_body(hit)) copy]; /* nil for a URL hit */
+    }
+    return self;
+}
+
+- (void)dealloc
+{
+    [_url release];
+    [_creationDate release];
+    [_type release];
+    [_messageId release];
+    [_body release];
+    [super dealloc];
+}
+
+- (NSString *)description
+{
+    return [NSString stringWithFormat:@"<ATTHit #%llu %@ %@ created %@ retry %lu%@ %@%@%@>",
+                                      (unsigned long long)_identifier, _type, _messageId, _creationDate,
+                                      (unsigned long)_retryCount, _isOffline ? @" offline" : @"", _url,
+                                      _body != nil ? @" " : @"", _body != nil ? _body : @""];
+}
+
+@end
+
+#pragma mark - ATTDispatchResult
+
+@implementation ATTDispatchResult
+
+@synthesize status = _status;
+@synthesize sent = _sent;
+@synthesize failed = _failed;
+@synthesize dropped = _dropped;
+@synthesize error = _error;
+
+- (instancetype)initWithCResult:(const at_dispatch_result *)result
+{
+    if ((self = [super init]) != nil) {
+        _status = result->status;
+        _sent = result->sent;
+        _failed = result->failed;
+        _dropped = result->dropped;
+        if (_status != AT_OK)
+            _error = [ATTErrorMake(_status, [NSString stringWithFormat:@"dispatch: %s (sent %llu, failed %llu, dropped %llu)",
+                                                                       at_status_str(_status),
+                                                                       (unsigned long long)_sent,
+                                                                       (unsigned long long)_failed,
+                                                                       (unsigned long long)_dropped]) retain];
+    }
+    return self;
+}
+
+- (void)dealloc
+{
+    [_error release];
+    [super dealloc];
+}
+
+- (NSString *)description
+{
+    return [NSString stringWithFormat:@"<ATTDispatchResult %s sent %llu failed %llu dropped %llu>",
+                                      at_status_str(_status), (unsigned long long)_sent,
+                                      (unsigned long long)_failed, (unsigned long long)_dropped];
+}
+
+@end
+
+#pragma mark - ATTTracker
+
+@interface ATTTracker ()
+- (at_tracker *)handle;
+@end
+
+@interface ATTOffline ()
+- (instancetype)initWithTracker:(ATTTracker *)tracker;
+@end
+
+/* Copies `configuration` into `config`; the status of the first setter that
+ * fails (its message in at_last_error()). A missing path or endpoint is left
+ * for at_tracker_new, which names it. */
+static at_status ATTApplyConfiguration(ATTConfiguration *configuration, at_config *config)
+{
+    at_status status = AT_OK;
+    if (configuration.storagePath != nil)
+        status = at_config_set_storage_path(config, [configuration.storagePath UTF8String]);
+    if (status == AT_OK && configuration.endpoint != nil)
+        status = at_config_set_endpoint(config, [configuration.endpoint UTF8String]);
+    if (status == AT_OK && configuration.apiKey != nil)
+        status = at_config_set_api_key(config, [configuration.apiKey UTF8String]);
+    if (status == AT_OK)
+        status = at_config_set_offline_mode(config, (at_offline_mode)configuration.offlineMode);
+    return status;
+}
+
+@implementation ATTTracker
+
+- (instancetype)initWithConfiguration:(ATTConfiguration *)configuration error:(NSError **)error
+{
+    if ((self = [super init]) == nil)
+        return nil;
+    at_config *config = at_config_new();
+    if (config == NULL) {
+        [self release];
+        ATTFail(error, ATTErrorMake(AT_ERR_INTERNAL, @"at_config_new: out of memory"));
+        return nil;
+    }
+    at_status status = ATTApplyConfiguration(configuration, config);
+    if (status == AT_OK)
+        status = at_tracker_new(config, &_tracker);
+    NSError *failure = status == AT_OK ? nil : ATTErrorFromLastCall(status);
+    at_config_free(config); /* the tracker keeps a copy */
+    if (failure != nil) {
+        [self release];
+        ATTFail(error, failure);
+        return nil;
+    }
+    return self;
+}
+
+/* Unavailable: a tracker needs a storage path and an endpoint. */
+- (instancetype)init
+{
+    return [self initWithConfiguration:[[[ATTConfiguration alloc] init] autorelease] error:NULL];
+}
+
+- (void)dealloc
+{
+    /* Commits what was accepted, sends what it can in 2 s, runs or cancels the
+     * pending completions (whose blocks are released by their trampolines), and
+     * joins the tracker's threads. Allowed on the callback thread too. */
+    at_tracker_free(_tracker);
+    [super dealloc];
+}
+
+- (at_tracker *)handle
+{
+    return _tracker;
+}
+
+- (ATTOffline *)offline
+{
+    return [[[ATTOffline alloc] initWithTracker:self] autorelease];
+}
+
+- (ATTOfflineMode)offlineMode
+{
+    at_offline_mode mode = AT_OFFLINE_REQUIRED;
+    at_get_offline_mode(_tracker, &mode); /* fails only once closed, i.e. never before -dealloc */
+    return (ATTOfflineMode)mode;
+}
+
+- (BOOL)trackEvent:(NSString *)type properties:(NSDictionary *)properties
+{
+    return [self trackEvent:type properties:properties error:NULL];
+}
+
+- (BOOL)trackEvent:(NSString *)type properties:(NSDictionary *)properties error:(NSError **)error
+{
+    NSData *json = nil;
+    if (properties != nil) {
+        NSError *failure = nil;
+        json = ATTPropertiesJSON(properties, &failure);
+        if (json == nil)
+            return ATTFail(error, failure);
+    }
+    at_status status = at_track_event(_tracker, [type UTF8String], json != nil ? (const char *)[json bytes] : NULL,
+                                      NULL, NULL);
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (BOOL)sendHit:(NSString *)url type:(NSString *)type
+{
+    return [self sendHit:url type:type error:NULL];
+}
+
+- (BOOL)sendHit:(NSString *)url type:(NSString *)type error:(NSError **)error
+{
+    at_status status = at_send_hit(_tracker, [url UTF8String], [type UTF8String], NULL, NULL);
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (BOOL)setOfflineMode:(ATTOfflineMode)mode completionHandler:(ATTCompletionHandler)handler
+{
+    return [self setOfflineMode:mode completionHandler:handler error:NULL];
+}
+
+- (BOOL)setOfflineMode:(ATTOfflineMode)mode completionHandler:(ATTCompletionHandler)handler error:(NSError **)error
+{
+    if ((NSUInteger)(at_offline_mode)mode != (NSUInteger)mode) /* would wrap into a valid value */
+        return ATTFail(error, ATTErrorMake(AT_ERR_INVALID_ARGUMENT, @"setOfflineMode: not an ATTOfflineMode"));
+    ATTCompletionHandler copied = nil;
+    if (handler != nil)
+        copied = Block_copy(handler); /* released by the trampoline, or below */
+    at_status status = at_set_offline_mode(_tracker, (at_offline_mode)mode,
+                                           copied != nil ? ATTCompletionTrampoline : NULL, (void *)copied);
+    if (status != AT_OK) {
+        NSError *failure = ATTErrorFromLastCall(status);
+        if (copied != nil)
+            Block_release(copied); /* the library will never call it */
+        return ATTFail(error, failure);
+    }
+    return YES;
+}
+
+@end
+
+#pragma mark - ATTOffline
+
+/* at_offline_oldest or at_offline_latest. */
+typedef at_status (*ATTOneHitFn)(at_tracker *tracker, at_hit **out);
+
+@implementation ATTOffline
+
+@synthesize tracker = _tracker;
+
+- (instancetype)initWithTracker:(ATTTracker *)tracker
+{
+    if ((self = [super init]) != nil)
+        _tracker = [tracker retain];
+    return self;
+}
+
+- (void)dealloc
+{
+    [_tracker release];
+    [super dealloc];
+}
+
+- (void)dispatch
+{
+    [self dispatchWithCompletion:nil error:NULL];
+}
+
+- (BOOL)dispatchWithCompletion:(ATTDispatchCompletion)completion
+{
+    return [self dispatchWithCompletion:completion error:NULL];
+}
+
+- (BOOL)dispatchWithCompletion:(ATTDispatchCompletion)completion error:(NSError **)error
+{
+    ATTDispatchCompletion copied = nil;
+    if (completion != nil)
+        copied = Block_copy(completion); /* released by the trampoline, or below */
+    at_status status = at_offline_dispatch([_tracker handle], copied != nil ? ATTDispatchTrampoline : NULL,
+                                           (void *)copied);
+    if (status != AT_OK) {
+        NSError *failure = ATTErrorFromLastCall(status);
+        if (copied != nil)
+            Block_release(copied); /* the library will never call it */
+        return ATTFail(error, failure);
+    }
+    return YES;
+}
+
+- (NSArray *)get
+{
+    return [self getWithError:NULL];
+}
+
+- (NSArray *)getWithError:(NSError **)error
+{
+    at_hit_list *list = NULL;
+    at_status status = at_offline_get([_tracker handle], &list);
+    if (status != AT_OK) {
+        ATTFail(error, ATTErrorFromLastCall(status));
+        return nil;
+    }
+    size_t length = at_hit_list_len(list);
+    NSMutableArray *hits = [NSMutableArray arrayWithCapacity:length];
+    for (size_t i = 0; i < length; i++) {
+        ATTHit *hit = [[ATTHit alloc] initWithCHit:at_hit_list_get(list, i)];
+        [hits addObject:hit];
+        [hit release];
+    }
+    at_hit_list_free(list);
+    return hits;
+}
+
+- (ATTHit *)oneHit:(ATTOneHitFn)fn error:(NSError **)error
+{
+    at_hit *hit = NULL;
+    at_status status = fn([_tracker handle], &hit);
+    if (status != AT_OK) {
+        ATTFail(error, ATTErrorFromLastCall(status));
+        return nil;
+    }
+    if (error != NULL)
+        *error = nil; /* nil below means an empty store */
+    if (hit == NULL)
+        return nil;
+    ATTHit *result = [[[ATTHit alloc] initWithCHit:hit] autorelease];
+    at_hit_free(hit);
+    return result;
+}
+
+- (ATTHit *)oldest
+{
+    return [self oldestWithError:NULL];
+}
+
+- (ATTHit *)oldestWithError:(NSError **)error
+{
+    return [self oneHit:at_offline_oldest error:error];
+}
+
+- (ATTHit *)latest
+{
+    return [self latestWithError:NULL];
+}
+
+- (ATTHit *)latestWithError:(NSError **)error
+{
+    return [self oneHit:at_offline_latest error:error];
+}
+
+- (NSInteger)count
+{
+    return [self countWithError:NULL];
+}
+
+- (NSInteger)countWithError:(NSError **)error
+{
+    uint64_t count = 0;
+    at_status status = at_offline_count([_tracker handle], &count);
+    if (status != AT_OK) {
+        ATTFail(error, ATTErrorFromLastCall(status));
+        return -1;
+    }
+    return (NSInteger)count;
+}
+
+/* A delete's result: how many, or -1 with *error set. */
+static NSInteger ATTDeleted(at_status status, uint64_t deleted, NSError **error)
+{
+    if (status != AT_OK) {
+        ATTFail(error, ATTErrorFromLastCall(status));
+        return -1;
+    }
+    return (NSInteger)deleted;
+}
+
+- (NSInteger)delete
+{
+    return [self deleteWithError:NULL];
+}
+
+- (NSInteger)deleteWithError:(NSError **)error
+{
+    uint64_t deleted = 0;
+    at_status status = at_offline_delete([_tracker handle], &deleted);
+    return ATTDeleted(status, deleted, error);
+}
+
+- (NSInteger)deleteOlderThanDays:(NSUInteger)days
+{
+    return [self deleteOlderThanDays:days error:NULL];
+}
+
+- (NSInteger)deleteOlderThanDays:(NSUInteger)days error:(NSError **)error
+{
+    /* More days than uint32_t holds (11 million years) deletes what UINT32_MAX does: nothing. */
+    uint32_t capped = days > UINT32_MAX ? UINT32_MAX : (uint32_t)days;
+    uint64_t deleted = 0;
+    at_status status = at_offline_delete_older_than_days([_tracker handle], capped, &deleted);
+    return ATTDeleted(status, deleted, error);
+}
+
+- (NSInteger)deleteOlderThanDate:(NSDate *)date
+{
+    return [self deleteOlderThanDate:date error:NULL];
+}
+
+- (NSInteger)deleteOlderThanDate:(NSDate *)date error:(NSError **)error
+{
+    if (date == nil) {
+        ATTFail(error, ATTErrorMake(AT_ERR_NULL_ARGUMENT, @"deleteOlderThanDate: date is nil"));
+        return -1;
+    }
+    /* Stored times are whole milliseconds: round down, so a hit stored in the
+     * same millisecond as `date` is kept. */
+    double ms = floor([date timeIntervalSince1970] * 1000.0);
+    int64_t unixMs = ms <= (double)INT64_MIN ? INT64_MIN : ms >= (double)INT64_MAX ? INT64_MAX : (int64_t)ms;
+    uint64_t deleted = 0;
+    at_status status = at_offline_delete_older_than([_tracker handle], unixMs, &deleted);
+    return ATTDeleted(status, deleted, error);
+}
+
+@end

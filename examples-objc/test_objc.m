@@ -1,0 +1,734 @@
+/*
+ * Tests of the Objective-C wrapper (ATTracker.h) against the real library and
+ * the test collector:
+ *
+ *   objc_test COLLECTOR
+ *
+ * COLLECTOR is the path of the collector example (examples/collector.rs); the
+ * dispatch test starts it on a free loopback port. Each test has its own store
+ * in a fresh directory under /tmp. The first failed check prints where and why
+ * and exits with status 1.
+ */
+@import ATTracker;
+
+#import <Foundation/Foundation.h>
+
+#import "ATTracker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *currentTest = "";
+static pthread_t mainThread;
+static pid_t collectorPid = -1;
+
+static void stopCollector(void)
+{
+    if (collectorPid > 0) {
+        kill(collectorPid, SIGKILL);
+        waitpid(collectorPid, NULL, 0);
+        collectorPid = -1;
+    }
+}
+
+#define CHECK(condition, ...)                                                                     \
+    do {                                                                                          \
+        if (!(condition)) {                                                                       \
+            fprintf(stderr, "FAIL %s (test_objc.m:%d): %s\n  ", currentTest, __LINE__, #condition); \
+            fprintf(stderr, __VA_ARGS__);                                                         \
+            fprintf(stderr, "\n");                                                                \
+            exit(1); /* atexit: the collector is stopped */                                       \
+        }                                                                                         \
+    } while (0)
+
+static const char *describe(NSError *error)
+{
+    if (error == nil)
+        return "no error";
+    return [[NSString stringWithFormat:@"%@ %ld %@: %@", [error domain], (long)[error code],
+                                       [[error userInfo] objectForKey:ATTStatusNameKey],
+                                       [error localizedDescription]] UTF8String];
+}
+
+/* An error from these classes for the given status. */
+static void checkError(NSError *error, at_status status, int line)
+{
+    if (error == nil || ![[error domain] isEqualToString:ATTErrorDomain] || [error code] != (NSInteger)status
+        || ![[[error userInfo] objectForKey:ATTStatusNameKey] isEqualToString:[NSString stringWithUTF8String:at_status_str(status)]]) {
+        fprintf(stderr, "FAIL %s (test_objc.m:%d): expected an ATTErrorDomain error with code %s, got %s\n",
+                currentTest, line, at_status_str(status), describe(error));
+        exit(1);
+    }
+}
+#define CHECK_ERROR(error, status) checkError((error), (status), __LINE__)
+
+/* Kept when a test fails, for a look at the store; removed when all pass. */
+static NSMutableArray *storeDirectories;
+
+static NSString *makeStoreDirectory(void)
+{
+    char path[] = "/tmp/attracker-objc-XXXXXX";
+    CHECK(mkdtemp(path) != NULL, "mkdtemp: %s", strerror(errno));
+    NSString *directory = [NSString stringWithUTF8String:path];
+    [storeDirectories addObject:directory];
+    return directory;
+}
+
+static ATTConfiguration *configuration(NSString *directory, NSString *endpoint, ATTOfflineMode mode)
+{
+    ATTConfiguration *cfg = [[[ATTConfiguration alloc] init] autorelease];
+    cfg.storagePath = [directory stringByAppendingPathComponent:@"attracker.db"];
+    cfg.endpoint = endpoint;
+    cfg.offlineMode = mode;
+    return cfg;
+}
+
+/* A tracker the caller owns (+1), in "always" mode: nothing leaves by itself. */
+static ATTTracker *openTracker(NSString *directory, NSString *endpoint)
+{
+    NSError *error = nil;
+    ATTTracker *tracker =
+        [[ATTTracker alloc] initWithConfiguration:configuration(directory, endpoint, ATTOfflineModeAlways) error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    return tracker;
+}
+
+static NSDictionary *dict(id value, NSString *key)
+{
+    return [NSDictionary dictionaryWithObject:value forKey:key];
+}
+
+static void sleepMs(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static long threadCount(void)
+{
+    DIR *dir = opendir("/proc/self/task");
+    if (dir == NULL)
+        return -1;
+    long n = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL)
+        if (entry->d_name[0] != '.')
+            n++;
+    closedir(dir);
+    return n;
+}
+
+/*
+ * Counts the calls of a completion block and keeps what the first one got.
+ * This runtime's Block_copy does not retain captured objects, so a test keeps
+ * its Calls alive until its tracker is freed (which runs or cancels every
+ * pending completion).
+ */
+@interface Calls : NSObject {
+    NSCondition *_condition;
+    NSUInteger _count;
+    id _value;
+    BOOL _onMainThread;
+}
+- (void)record:(id)value;
+- (BOOL)waitFor:(NSUInteger)count seconds:(NSTimeInterval)seconds;
+- (NSUInteger)count;
+- (id)value;
+- (BOOL)ranOnMainThread;
+@end
+
+@implementation Calls
+- (instancetype)init
+{
+    if ((self = [super init]) != nil)
+        _condition = [[NSCondition alloc] init];
+    return self;
+}
+- (void)dealloc
+{
+    [_condition release];
+    [_value release];
+    [super dealloc];
+}
+- (void)record:(id)value
+{
+    [_condition lock];
+    if (_count++ == 0)
+        _value = [value retain];
+    if (pthread_equal(pthread_self(), mainThread))
+        _onMainThread = YES;
+    [_condition broadcast];
+    [_condition unlock];
+}
+- (BOOL)waitFor:(NSUInteger)count seconds:(NSTimeInterval)seconds
+{
+    NSDate *deadline = [NSDate dateWithTimeIntervalSinceNow:seconds];
+    [_condition lock];
+    while (_count < count && [_condition waitUntilDate:deadline]) {
+    }
+    BOOL reached = _count >= count;
+    [_condition unlock];
+    return reached;
+}
+- (NSUInteger)count
+{
+    [_condition lock];
+    NSUInteger count = _count;
+    [_condition unlock];
+    return count;
+}
+- (id)value
+{
+    [_condition lock];
+    id value = [[_value retain] autorelease];
+    [_condition unlock];
+    return value;
+}
+- (BOOL)ranOnMainThread
+{
+    [_condition lock];
+    BOOL onMain = _onMainThread;
+    [_condition unlock];
+    return onMain;
+}
+@end
+
+#pragma mark - The test collector
+
+/* Starts `collector 127.0.0.1:0 --exit-after hits`; returns its base URL. */
+static NSString *startCollector(const char *path, int hits)
+{
+    int out[2];
+    CHECK(pipe(out) == 0, "pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    posix_spawn_file_actions_addclose(&actions, out[1]);
+    char count[16];
+    snprintf(count, sizeof count, "%d", hits);
+    char *argv[] = { (char *)path, "127.0.0.1:0", "--exit-after", count, NULL };
+    int rc = posix_spawn(&collectorPid, path, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    CHECK(rc == 0, "cannot start the collector %s: %s", path, strerror(rc));
+
+    /* Its first line, within 10 s: "collector listening on http://127.0.0.1:PORT". */
+    char line[256];
+    size_t used = 0;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (used + 1 < sizeof line) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = 10000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+        struct pollfd pfd = { out[0], POLLIN, 0 };
+        CHECK(left > 0 && poll(&pfd, 1, (int)left) == 1, "the collector printed no first line within 10 s");
+        ssize_t n = read(out[0], line + used, 1);
+        CHECK(n == 1, "the collector's output ended before its first line");
+        if (line[used] == '\n')
+            break;
+        used++;
+    }
+    line[used] = '\0';
+    /* The rest of its output (a few lines per request) fits the pipe's buffer;
+     * it is not read. */
+    const char *prefix = "collector listening on ";
+    CHECK(strncmp(line, prefix, strlen(prefix)) == 0, "unexpected first line from the collector: %s", line);
+    return [NSString stringWithUTF8String:line + strlen(prefix)];
+}
+
+/* Waits up to `seconds` for the collector to exit by itself; its exit status,
+ * or -1 when it had to be killed. */
+static int waitCollector(int seconds)
+{
+    int status = 0;
+    for (int i = 0; i < seconds * 20; i++) {
+        pid_t done = waitpid(collectorPid, &status, WNOHANG);
+        if (done == collectorPid) {
+            collectorPid = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        sleepMs(50);
+    }
+    stopCollector();
+    return -1;
+}
+
+#pragma mark - Tests
+
+/* An unreachable endpoint for the tests that never send. */
+static NSString *const offlineEndpoint = @"http://127.0.0.1:9";
+
+static void test_empty_store_has_no_hits(void)
+{
+    currentTest = __func__;
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        NSError *error = [NSError errorWithDomain:@"sentinel" code:1 userInfo:nil];
+        CHECK([tracker.offline count] == 0, "count = %ld", (long)[tracker.offline count]);
+        NSArray *hits = [tracker.offline getWithError:&error];
+        CHECK(hits != nil && [hits count] == 0, "get: %s", describe(error));
+        error = [NSError errorWithDomain:@"sentinel" code:1 userInfo:nil];
+        CHECK([tracker.offline oldestWithError:&error] == nil && error == nil, "oldest of nothing: %s", describe(error));
+        error = [NSError errorWithDomain:@"sentinel" code:1 userInfo:nil];
+        CHECK([tracker.offline latestWithError:&error] == nil && error == nil, "latest of nothing: %s", describe(error));
+        CHECK([tracker.offline delete] == 0, "delete of nothing");
+        CHECK([tracker.offline deleteOlderThanDays:0] == 0, "deleteOlderThanDays:0 of nothing");
+        CHECK([tracker.offline deleteOlderThanDate:[NSDate distantFuture]] == 0, "deleteOlderThanDate: of nothing");
+    }
+    [tracker release];
+}
+
+/* AT: get returns the stored hits with url, creationDate, retryCount,
+ * isOffline and type; oldest and latest are the first and last. */
+static void test_get_lists_hits_oldest_first_with_AT_fields(void)
+{
+    currentTest = __func__;
+    NSString *endpoint = @"http://127.0.0.1:9/base";
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), endpoint);
+    @autoreleasepool {
+        NSError *error = nil;
+        NSDictionary *home = dict(@"home", @"screen");
+        NSDictionary *cart = [NSDictionary dictionaryWithObjectsAndKeys:@"A-42", @"sku", [NSNumber numberWithInt:2],
+                                                                        @"quantity", [NSNull null], @"coupon",
+                                                                        [NSArray arrayWithObjects:@"x", @"y", nil],
+                                                                        @"tags", nil];
+        NSDate *before = [NSDate date];
+        CHECK([tracker trackEvent:@"screen_view" properties:home error:&error], "trackEvent: %s", describe(error));
+        CHECK([tracker trackEvent:@"add_to_cart" properties:cart error:&error], "trackEvent: %s", describe(error));
+        CHECK([tracker trackEvent:@"app_open" properties:nil error:&error], "trackEvent (nil properties): %s",
+              describe(error));
+        CHECK([tracker sendHit:@"http://127.0.0.1:9/hit.xiti?s=1&p=home" type:@"screen" error:&error],
+              "sendHit: %s", describe(error));
+        CHECK([tracker sendHit:@"http://127.0.0.1:9/hit.xiti?s=1&p=untyped" type:nil error:&error],
+              "sendHit (nil type): %s", describe(error));
+        NSDate *after = [NSDate date];
+
+        CHECK([tracker.offline count] == 5, "count = %ld", (long)[tracker.offline count]);
+        NSArray *hits = [tracker.offline getWithError:&error];
+        CHECK([hits count] == 5, "get: %lu hits, %s", (unsigned long)[hits count], describe(error));
+
+        NSArray *types = [NSArray arrayWithObjects:@"screen_view", @"add_to_cart", @"app_open", @"screen", @"", nil];
+        NSMutableSet *messageIds = [NSMutableSet set];
+        uint64_t previousId = 0;
+        for (NSUInteger i = 0; i < [hits count]; i++) {
+            ATTHit *hit = [hits objectAtIndex:i];
+            CHECK([hit.type isEqualToString:[types objectAtIndex:i]], "hit %lu type %s", (unsigned long)i,
+                  [hit.type UTF8String]);
+            CHECK(hit.identifier > previousId, "hit %lu not in store order", (unsigned long)i);
+            previousId = hit.identifier;
+            CHECK(hit.retryCount == 0, "hit %lu retryCount %lu", (unsigned long)i, (unsigned long)hit.retryCount);
+            CHECK(hit.isOffline, "hit %lu tracked in always mode is not isOffline", (unsigned long)i);
+            /* Stored in whole milliseconds. */
+            CHECK([hit.creationDate timeIntervalSinceDate:before] > -0.002
+                      && [after timeIntervalSinceDate:hit.creationDate] > -0.002,
+                  "hit %lu creationDate %s outside the tracking calls", (unsigned long)i,
+                  [[hit.creationDate description] UTF8String]);
+            CHECK([hit.messageId length] == 36, "messageId %s", [hit.messageId UTF8String]);
+            [messageIds addObject:hit.messageId];
+        }
+        CHECK([messageIds count] == 5, "message ids are not unique");
+
+        /* Events: posted to {endpoint}/v1/batch with their properties verbatim. */
+        NSArray *bodies = [NSArray arrayWithObjects:home, cart, [NSDictionary dictionary], nil];
+        for (NSUInteger i = 0; i < 3; i++) {
+            ATTHit *hit = [hits objectAtIndex:i];
+            CHECK([hit.url isEqualToString:@"http://127.0.0.1:9/base/v1/batch"], "event url %s", [hit.url UTF8String]);
+            id body = [NSJSONSerialization JSONObjectWithData:[hit.body dataUsingEncoding:NSUTF8StringEncoding]
+                                                      options:0
+                                                        error:NULL];
+            CHECK([body isEqual:[bodies objectAtIndex:i]], "event %lu body %s", (unsigned long)i,
+                  [hit.body UTF8String]);
+        }
+        /* URL hits: the URL as given, no body. */
+        ATTHit *urlHit = [hits objectAtIndex:3];
+        CHECK([urlHit.url isEqualToString:@"http://127.0.0.1:9/hit.xiti?s=1&p=home"] && urlHit.body == nil,
+              "URL hit %s", [[urlHit description] UTF8String]);
+
+        ATTHit *oldest = [tracker.offline oldestWithError:&error];
+        ATTHit *latest = [tracker.offline latestWithError:&error];
+        CHECK([oldest.messageId isEqualToString:[[hits objectAtIndex:0] messageId]], "oldest is %s",
+              [[oldest description] UTF8String]);
+        CHECK([latest.messageId isEqualToString:[[hits lastObject] messageId]], "latest is %s",
+              [[latest description] UTF8String]);
+        CHECK([latest.creationDate isEqual:[[hits lastObject] creationDate]], "latest creationDate differs from get's");
+    }
+    [tracker release];
+}
+
+/* AT: delete removes every stored hit and returns how many. */
+static void test_delete_removes_every_hit_and_counts_them(void)
+{
+    currentTest = __func__;
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        for (int i = 0; i < 3; i++)
+            CHECK([tracker trackEvent:@"e" properties:nil], "trackEvent");
+        NSError *error = nil;
+        CHECK([tracker.offline deleteWithError:&error] == 3, "delete: %s", describe(error));
+        CHECK([tracker.offline count] == 0, "count after delete = %ld", (long)[tracker.offline count]);
+        CHECK([tracker.offline oldest] == nil, "oldest after delete");
+        CHECK([[tracker.offline get] count] == 0, "get after delete");
+    }
+    [tracker release];
+}
+
+/* AT: delete(olderThan: days) removes hits older than that many days. */
+static void test_delete_older_than_days_keeps_younger_hits(void)
+{
+    currentTest = __func__;
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        CHECK([tracker trackEvent:@"a" properties:nil], "trackEvent");
+        CHECK([tracker trackEvent:@"b" properties:nil], "trackEvent");
+        NSError *error = nil;
+        CHECK([tracker.offline deleteOlderThanDays:1 error:&error] == 0, "1 day: %s", describe(error));
+        CHECK([tracker.offline deleteOlderThanDays:NSUIntegerMax error:&error] == 0, "NSUIntegerMax days: %s",
+              describe(error));
+        CHECK([tracker.offline count] == 2, "count = %ld", (long)[tracker.offline count]);
+        /* 0 days: every hit created before now. */
+        sleepMs(5);
+        CHECK([tracker.offline deleteOlderThanDays:0 error:&error] == 2, "0 days: %s", describe(error));
+        CHECK([tracker.offline count] == 0, "count = %ld", (long)[tracker.offline count]);
+    }
+    [tracker release];
+}
+
+/* AT: delete(olderThan: NSDate) removes the hits created before the date. */
+static void test_delete_older_than_date_removes_only_older_hits(void)
+{
+    currentTest = __func__;
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        CHECK([tracker trackEvent:@"old1" properties:nil], "trackEvent");
+        CHECK([tracker trackEvent:@"old2" properties:nil], "trackEvent");
+        sleepMs(30);
+        NSDate *cut = [NSDate date];
+        sleepMs(30);
+        CHECK([tracker trackEvent:@"new1" properties:nil], "trackEvent");
+        CHECK([tracker trackEvent:@"new2" properties:nil], "trackEvent");
+
+        NSError *error = nil;
+        CHECK([tracker.offline deleteOlderThanDate:[NSDate distantPast] error:&error] == 0, "distantPast: %s",
+              describe(error));
+        CHECK([tracker.offline deleteOlderThanDate:cut error:&error] == 2, "cut: %s", describe(error));
+        NSArray *left = [tracker.offline get];
+        CHECK([left count] == 2 && [[[left objectAtIndex:0] type] isEqualToString:@"new1"]
+                  && [[[left objectAtIndex:1] type] isEqualToString:@"new2"],
+              "left after the cut: %s", [[left description] UTF8String]);
+        CHECK([[tracker.offline oldest].type isEqualToString:@"new1"], "oldest after the cut");
+
+        error = nil;
+        NSDate *noDate = nil; /* a variable: a nil literal is a compile-time warning */
+        CHECK([tracker.offline deleteOlderThanDate:noDate error:&error] == -1, "nil date");
+        CHECK_ERROR(error, AT_ERR_NULL_ARGUMENT);
+        CHECK([tracker.offline deleteOlderThanDate:[NSDate distantFuture]] == 2, "distantFuture");
+    }
+    [tracker release];
+}
+
+/* Properties that are not JSON: an NSError, and the store is unchanged. */
+static void test_invalid_properties_are_an_error_and_change_nothing(void)
+{
+    currentTest = __func__;
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        CHECK([tracker trackEvent:@"kept" properties:dict(@"v", @"k")], "trackEvent");
+        NSString *keptId = [tracker.offline latest].messageId;
+
+        NSDictionary *nested = dict([NSArray arrayWithObjects:@"ok", [NSDate date], nil], @"list");
+        NSDictionary *numberKey = [NSDictionary dictionaryWithObject:@"v" forKey:[NSNumber numberWithInt:1]];
+        NSArray *invalid = [NSArray arrayWithObjects:dict([NSDate date], @"when"), nested, numberKey,
+                                                     dict([NSNumber numberWithDouble:NAN], @"nan"),
+                                                     dict([NSNumber numberWithDouble:INFINITY], @"inf"),
+                                                     dict([NSData data], @"data"), nil];
+        for (NSDictionary *properties in invalid) {
+            NSError *error = nil;
+            CHECK(![tracker trackEvent:@"bad" properties:properties error:&error], "accepted %s",
+                  [[properties description] UTF8String]);
+            CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+            CHECK([[error localizedDescription] rangeOfString:@"not valid JSON"].location != NSNotFound,
+                  "description: %s", describe(error));
+        }
+        NSError *error = nil;
+        [tracker trackEvent:@"bad" properties:dict([NSDate date], @"when") error:&error];
+        CHECK([[error localizedDescription] rangeOfString:@"properties[\"when\"] is a"].location != NSNotFound,
+              "the description names the bad value: %s", describe(error));
+
+        CHECK([tracker.offline count] == 1, "count = %ld after invalid properties", (long)[tracker.offline count]);
+        CHECK([[tracker.offline latest].messageId isEqualToString:keptId], "the store changed");
+    }
+    [tracker release];
+}
+
+/* Properties nest as deep as at_track_event allows (128 levels), no deeper. */
+static void test_properties_nest_128_levels_deep(void)
+{
+    currentTest = __func__;
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        id nested = @"leaf";
+        for (int level = 0; level < 128; level++)
+            nested = dict(nested, @"k");
+        NSError *error = nil;
+        CHECK([tracker trackEvent:@"deep" properties:nested error:&error], "128 levels: %s", describe(error));
+        CHECK(![tracker trackEvent:@"deeper" properties:dict(nested, @"k") error:&error], "129 levels were accepted");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        CHECK([[error localizedDescription] rangeOfString:@"nests deeper than 128"].location != NSNotFound,
+              "description: %s", describe(error));
+        CHECK([tracker.offline count] == 1, "count = %ld", (long)[tracker.offline count]);
+    }
+    [tracker release];
+}
+
+/* A failing C call: code = its at_status, description = its at_last_error(). */
+static void test_errors_carry_the_status_and_last_error(void)
+{
+    currentTest = __func__;
+    NSString *directory = makeStoreDirectory();
+    ATTTracker *tracker = openTracker(directory, offlineEndpoint);
+    @autoreleasepool {
+        NSError *error = nil;
+
+        CHECK(![tracker trackEvent:@"" properties:nil error:&error], "an empty type was accepted");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        /* Nothing attracker ran on this thread since: the message is still there. */
+        CHECK([[error localizedDescription] isEqualToString:[NSString stringWithUTF8String:at_last_error()]],
+              "description %s vs at_last_error() %s", describe(error), at_last_error());
+        CHECK([[error localizedDescription] length] > 0, "empty description");
+
+        error = nil;
+        CHECK(![tracker sendHit:@"not a url" type:@"screen" error:&error], "a bad URL was accepted");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        CHECK([[error localizedDescription] isEqualToString:[NSString stringWithUTF8String:at_last_error()]],
+              "description %s vs at_last_error() %s", describe(error), at_last_error());
+
+        error = nil;
+        NSString *noType = nil;
+        CHECK(![tracker trackEvent:noType properties:nil error:&error], "a nil type was accepted");
+        CHECK_ERROR(error, AT_ERR_NULL_ARGUMENT);
+
+        CHECK([tracker.offline count] == 0, "failed calls stored %ld hit(s)", (long)[tracker.offline count]);
+
+        /* The configuration's errors come from the C setters and at_tracker_new. */
+        ATTConfiguration *noEndpoint = configuration(directory, nil, ATTOfflineModeAlways);
+        error = nil;
+        CHECK([[ATTTracker alloc] initWithConfiguration:noEndpoint error:&error] == nil, "opened without an endpoint");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        CHECK([[error localizedDescription] rangeOfString:@"endpoint"].location != NSNotFound,
+              "the missing endpoint is not named: %s", describe(error));
+        CHECK([[error localizedDescription] isEqualToString:[NSString stringWithUTF8String:at_last_error()]],
+              "description %s vs at_last_error() %s", describe(error), at_last_error());
+
+        ATTConfiguration *ftp = configuration(directory, @"ftp://example.com", ATTOfflineModeAlways);
+        error = nil;
+        CHECK([[ATTTracker alloc] initWithConfiguration:ftp error:&error] == nil, "opened with an ftp endpoint");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        CHECK([[error localizedDescription] isEqualToString:[NSString stringWithUTF8String:at_last_error()]],
+              "description %s vs at_last_error() %s", describe(error), at_last_error());
+    }
+    [tracker release];
+}
+
+/* AT's setOfflineMode:completionHandler: is asynchronous: the handler runs
+ * once, on the callback thread; a refused mode never calls it. */
+static void test_set_offline_mode_completes_once_off_the_main_thread(void)
+{
+    currentTest = __func__;
+    Calls *calls = [[Calls alloc] init];
+    Calls *refused = [[Calls alloc] init];
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        CHECK(tracker.offlineMode == ATTOfflineModeAlways, "configured mode %lu", (unsigned long)tracker.offlineMode);
+        CHECK([tracker trackEvent:@"before" properties:nil], "trackEvent");
+        NSError *error = nil;
+        BOOL started = [tracker setOfflineMode:ATTOfflineModeRequired
+                             completionHandler:^(NSError *e) { [calls record:(e != nil ? (id)e : (id)[NSNull null])]; }
+                                         error:&error];
+        CHECK(started, "setOfflineMode: %s", describe(error));
+        CHECK(tracker.offlineMode == ATTOfflineModeRequired, "mode after the change %lu",
+              (unsigned long)tracker.offlineMode);
+        CHECK([calls waitFor:1 seconds:10], "the completion handler did not run within 10 s");
+        CHECK([[calls value] isKindOfClass:[NSNull class]], "completed with %s", [[[calls value] description] UTF8String]);
+        CHECK(![calls ranOnMainThread], "the completion handler ran on the main thread");
+
+        error = nil;
+        started = [tracker setOfflineMode:(ATTOfflineMode)99
+                        completionHandler:^(NSError *e) { [refused record:e]; }
+                                    error:&error];
+        CHECK(!started, "mode 99 was accepted");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        CHECK(tracker.offlineMode == ATTOfflineModeRequired, "a refused mode changed it");
+    }
+    [tracker release];
+    CHECK([calls count] == 1, "the completion handler ran %lu times", (unsigned long)[calls count]);
+    CHECK([refused count] == 0, "a refused change called its handler");
+    [calls release];
+    [refused release];
+}
+
+/* AT: offline.dispatch sends every stored hit and deletes them once sent. The
+ * completion block runs exactly once, with sent = the number of hits. */
+static void test_dispatch_sends_every_hit_and_completes_once(const char *collectorPath)
+{
+    currentTest = __func__;
+    const int events = 3, urlHits = 2;
+    NSString *url = startCollector(collectorPath, events + urlHits);
+    Calls *calls = [[Calls alloc] init];
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), url);
+    @autoreleasepool {
+        for (int i = 0; i < events; i++)
+            CHECK([tracker trackEvent:@"level_up" properties:dict([NSNumber numberWithInt:i], @"level")],
+                  "trackEvent");
+        for (int i = 0; i < urlHits; i++) {
+            NSString *hitURL = [NSString stringWithFormat:@"%@/hit.xiti?s=1&n=%d", url, i];
+            CHECK([tracker sendHit:hitURL type:@"screen"], "sendHit");
+        }
+        /* "always": nothing has left by itself. */
+        sleepMs(200);
+        CHECK([tracker.offline count] == events + urlHits, "count before dispatch = %ld",
+              (long)[tracker.offline count]);
+
+        NSError *error = nil;
+        BOOL started = [tracker.offline dispatchWithCompletion:^(ATTDispatchResult *result) { [calls record:result]; }
+                                                         error:&error];
+        CHECK(started, "dispatch: %s", describe(error));
+        CHECK([calls waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
+        ATTDispatchResult *result = [calls value];
+        CHECK(result.status == AT_OK && result.error == nil, "dispatch status %s, %s", at_status_str(result.status),
+              describe(result.error));
+        CHECK(result.sent == (uint64_t)(events + urlHits) && result.failed == 0 && result.dropped == 0,
+              "dispatch %s", [[result description] UTF8String]);
+        CHECK(![calls ranOnMainThread], "the completion ran on the main thread");
+        CHECK([tracker.offline count] == 0, "count after dispatch = %ld", (long)[tracker.offline count]);
+
+        /* Exactly once: no second call, not even later. */
+        CHECK(![calls waitFor:2 seconds:0.5], "the completion ran twice");
+        int collectorStatus = waitCollector(10);
+        CHECK(collectorStatus == 0, "the collector did not exit after seeing the %d hits (status %d)",
+              events + urlHits, collectorStatus);
+    }
+    [tracker release];
+    CHECK([calls count] == 1, "the completion ran %lu times", (unsigned long)[calls count]);
+    [calls release];
+}
+
+/* A dispatch that cannot reach the collector: its result carries
+ * AT_ERR_NETWORK as an NSError, and the hits stay stored. */
+static void test_dispatch_to_an_unreachable_collector_reports_a_network_error(void)
+{
+    currentTest = __func__;
+    Calls *calls = [[Calls alloc] init];
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        CHECK([tracker trackEvent:@"stays" properties:nil], "trackEvent");
+        CHECK([tracker.offline dispatchWithCompletion:^(ATTDispatchResult *result) { [calls record:result]; }],
+              "dispatch");
+        CHECK([calls waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
+        ATTDispatchResult *result = [calls value];
+        CHECK(result.status == AT_ERR_NETWORK && result.sent == 0, "dispatch %s", [[result description] UTF8String]);
+        CHECK_ERROR(result.error, AT_ERR_NETWORK);
+        CHECK([tracker.offline count] == 1, "count after a failed dispatch = %ld", (long)[tracker.offline count]);
+    }
+    [tracker release];
+    CHECK([calls count] == 1, "the completion ran %lu times", (unsigned long)[calls count]);
+    [calls release];
+}
+
+/* Releasing a tracker frees it: its threads are gone when the release returns,
+ * a pending completion has run (once), and the store opens again with every
+ * hit accepted before. */
+static void test_dealloc_frees_the_tracker(void)
+{
+    currentTest = __func__;
+    NSString *directory = makeStoreDirectory();
+    Calls *calls = [[Calls alloc] init];
+    long baseline = threadCount();
+    ATTTracker *tracker = openTracker(directory, offlineEndpoint);
+    @autoreleasepool {
+        CHECK(threadCount() > baseline, "a tracker started no thread (%ld)", baseline);
+        CHECK([tracker trackEvent:@"survivor" properties:nil], "trackEvent");
+        CHECK([tracker setOfflineMode:ATTOfflineModeAlways
+                    completionHandler:^(NSError *e) { [calls record:(e != nil ? (id)e : (id)[NSNull null])]; }],
+              "setOfflineMode");
+    } /* the ATTOffline objects, which retain the tracker, are gone */
+    [tracker release];
+    CHECK([calls count] == 1, "a completion pending at release ran %lu times", (unsigned long)[calls count]);
+    CHECK(threadCount() == baseline, "%ld threads after release, %ld before the tracker", threadCount(), baseline);
+
+    tracker = openTracker(directory, offlineEndpoint);
+    @autoreleasepool {
+        NSArray *hits = [tracker.offline get];
+        CHECK([hits count] == 1 && [[[hits objectAtIndex:0] type] isEqualToString:@"survivor"],
+              "reopened store holds %s", [[hits description] UTF8String]);
+    }
+    [tracker release];
+    CHECK(threadCount() == baseline, "%ld threads after the second release, %ld before", threadCount(), baseline);
+    [calls release];
+}
+
+/* An ATTOffline keeps its tracker alive (AT code holds `tracker.offline`). */
+static void test_offline_keeps_its_tracker_alive(void)
+{
+    currentTest = __func__;
+    long baseline = threadCount();
+    ATTOffline *offline = nil;
+    @autoreleasepool {
+        ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+        offline = [tracker.offline retain];
+        [tracker release];
+    }
+    CHECK([offline.tracker trackEvent:@"still here" properties:nil], "the tracker went with its last reference");
+    CHECK([offline count] == 1, "count = %ld", (long)[offline count]);
+    [offline release]; /* and the tracker with it */
+    CHECK(threadCount() == baseline, "%ld threads after the release, %ld before", threadCount(), baseline);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s COLLECTOR\n", argv[0]);
+        return 2;
+    }
+    mainThread = pthread_self();
+    atexit(stopCollector);
+    signal(SIGPIPE, SIG_IGN);
+    printf("attracker %s\n", at_version());
+
+    @autoreleasepool {
+        storeDirectories = [[NSMutableArray alloc] init];
+        test_empty_store_has_no_hits();
+        test_get_lists_hits_oldest_first_with_AT_fields();
+        test_delete_removes_every_hit_and_counts_them();
+        test_delete_older_than_days_keeps_younger_hits();
+        test_delete_older_than_date_removes_only_older_hits();
+        test_invalid_properties_are_an_error_and_change_nothing();
+        test_properties_nest_128_levels_deep();
+        test_errors_carry_the_status_and_last_error();
+        test_set_offline_mode_completes_once_off_the_main_thread();
+        test_dispatch_sends_every_hit_and_completes_once(argv[1]);
+        test_dispatch_to_an_unreachable_collector_reports_a_network_error();
+        test_dealloc_frees_the_tracker();
+        test_offline_keeps_its_tracker_alive();
+
+        for (NSString *directory in storeDirectories)
+            [[NSFileManager defaultManager] removeItemAtPath:directory error:NULL];
+        [storeDirectories release];
+    }
+    printf("all Objective-C wrapper tests passed\n");
+    return 0;
+}
