@@ -22,6 +22,16 @@
 #include <stdint.h>
 
 /**
+ * Deepest nesting of objects and arrays accepted in event properties.
+ */
+#define AT_MAX_JSON_DEPTH 128
+
+/**
+ * Longest accepted event or hit type, in bytes.
+ */
+#define AT_MAX_TYPE_BYTES 256
+
+/**
  * Library version, equal to `at_version()` and the package version.
  */
 #define AT_VERSION_MAJOR 0

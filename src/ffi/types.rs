@@ -98,6 +98,20 @@ pub const AT_AUTH_BEARER: at_auth_scheme = 0;
 /// HTTP Basic with the key as user name and an empty password (Segment-style).
 pub const AT_AUTH_BASIC: at_auth_scheme = 1;
 
+/// Deepest nesting of objects and arrays accepted in event properties.
+pub const AT_MAX_JSON_DEPTH: u32 = 128;
+/// Longest accepted event or hit type, in bytes.
+pub const AT_MAX_TYPE_BYTES: u32 = 256;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_published_limits_are_the_ones_enforced() {
+        assert_eq!(super::AT_MAX_JSON_DEPTH as usize, crate::hit::MAX_JSON_DEPTH);
+        assert_eq!(super::AT_MAX_TYPE_BYTES as usize, crate::hit::MAX_TYPE_BYTES);
+    }
+}
+
 /// Library version, equal to `at_version()` and the package version.
 pub const AT_VERSION_MAJOR: u32 = 0;
 pub const AT_VERSION_MINOR: u32 = 1;
