@@ -118,8 +118,8 @@ impl CallbackQueue {
     }
 
     /// Runs every queued job, then stops the thread. When called from the callback
-    /// thread itself (a callback closing its tracker) it does not wait for itself:
-    /// the thread finishes the queue after the current callback returns.
+    /// thread itself (a callback closing its tracker) it runs the queued jobs
+    /// inline instead of waiting for itself; either way none runs after it.
     pub fn shutdown(&self) {
         let mut st = self.shared.state.lock();
         st.closed = true;
@@ -135,6 +135,12 @@ impl CallbackQueue {
         self.shared.ready.notify_all();
         if let Some(handle) = handle {
             let _ = handle.join();
+        } else if own_thread {
+            // A callback is closing its tracker: run what is still queued now,
+            // so nothing of this tracker's reaches the host after the close.
+            while let Some(job) = self.shared.state.lock().jobs.pop_front() {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
         }
     }
 }

@@ -426,7 +426,8 @@ impl WriterState {
         tx.commit().map_err(|e| classify(e, "committing"))?;
         self.count = fx.count;
         self.bytes = fx.bytes;
-        self.publish(settles);
+        // Counters and drop reports first: a caller released by `publish`
+        // reads them at once.
         let stats = &self.reporter.stats;
         stats.committed.fetch_add(fx.committed, Relaxed);
         stats.sent.fetch_add(fx.delivered, Relaxed);
@@ -440,6 +441,7 @@ impl WriterState {
         for (reason, ids) in by_reason {
             self.reporter.dropped(reason, ids);
         }
+        self.publish(settles);
         if fx.committed > 0 {
             if let Some(notify) = &self.on_commit {
                 notify(self.count);

@@ -114,6 +114,16 @@ namespace Attracker
     }
 
     /// <summary>
+    /// Limits the library enforces on tracked events: AT_MAX_JSON_DEPTH (nesting
+    /// of objects and arrays in properties) and AT_MAX_TYPE_BYTES (event type).
+    /// </summary>
+    public static class Limits
+    {
+        public const int MaxJsonDepth = 128;
+        public const int MaxTypeBytes = 256;
+    }
+
+    /// <summary>
     /// A failed call of the friendly API: the status and at_last_error() of the
     /// thread that made the call (which names the C function and the cause).
     /// </summary>

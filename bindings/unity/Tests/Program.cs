@@ -205,6 +205,17 @@ static class Program
             long value = long.Parse(m.Groups[2].Value);
             if (name.StartsWith("AT_VERSION_"))
                 continue;
+            if (name.StartsWith("AT_MAX_")) // limits, not an enumeration
+            {
+                string limit = null;
+                foreach (FieldInfo f in typeof(Limits).GetFields())
+                    if (CamelToUpperSnake(f.Name) == name.Substring("AT_".Length))
+                        limit = f.Name;
+                Check(limit != null, $"header constant {name} has no Limits constant");
+                Equal(value, Convert.ToInt64(typeof(Limits).GetField(limit).GetValue(null)), "Limits." + limit);
+                constants++;
+                continue;
+            }
             if (name.StartsWith("AT_TRANSPORT_")) // int32 http_status values, not an enumeration
             {
                 string field = null;
