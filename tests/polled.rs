@@ -142,3 +142,42 @@ fn a_polled_callback_may_free_its_tracker_and_the_rest_still_run_once() {
     let t = Tracker::new(config(&dir.db())).unwrap();
     assert_eq!(t.offline_count().unwrap(), 2, "both hits were committed before the free");
 }
+
+static EVENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn log_line(_level: at_log_level, _message: *const std::ffi::c_char, _ud: *mut c_void) {
+    EVENTS.lock().unwrap().push("log".into());
+}
+
+unsafe extern "C" fn free_on_thread(_status: at_status, user_data: *mut c_void) {
+    at_tracker_free(user_data as *mut at_tracker);
+    EVENTS.lock().unwrap().push("freed".into());
+}
+
+#[test]
+fn a_callback_that_frees_its_tracker_sees_no_callback_after_the_free_returns() {
+    let dir = TempDir::new("freeoncallback");
+    let db = CString::new(dir.db().to_str().unwrap()).unwrap();
+    unsafe {
+        let cfg = at_config_new();
+        at_config_set_storage_path(cfg, db.as_ptr());
+        // Nothing listens there: the final flush inside the free logs a failure.
+        at_config_set_endpoint(cfg, c"http://127.0.0.1:9".as_ptr());
+        at_config_set_flush_threshold(cfg, 0);
+        at_config_set_log_callback(cfg, Some(log_line), std::ptr::null_mut(), AT_LOG_DEBUG);
+        let mut t = std::ptr::null_mut();
+        assert_eq!(at_tracker_new(cfg, &mut t), AT_OK);
+        at_config_free(cfg);
+        at_track_event(t, c"e".as_ptr(), std::ptr::null(), None, std::ptr::null_mut());
+        assert_eq!(at_track_event(t, c"e".as_ptr(), std::ptr::null(), Some(free_on_thread), t.cast()), AT_OK);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !EVENTS.lock().unwrap().contains(&"freed".to_string()) {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let events = EVENTS.lock().unwrap().clone();
+    assert!(events.contains(&"log".to_string()), "the free logged the failed final flush: {events:?}");
+    assert_eq!(events.last().map(String::as_str), Some("freed"), "nothing after the free: {events:?}");
+}
