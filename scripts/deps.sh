@@ -12,6 +12,8 @@ command -v clang >/dev/null 2>&1 || packages+=(clang)
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 pkg-config --exists libcurl 2>/dev/null || packages+=(libcurl4-openssl-dev)
+# The symbol-hygiene test links the system SQLite beside attracker's own.
+pkg-config --exists sqlite3 2>/dev/null || packages+=(libsqlite3-dev)
 # Host integrations tested here: Objective-C on GNUstep, C# (Unity-style) on mono.
 command -v gnustep-config >/dev/null 2>&1 || packages+=(gnustep-make libgnustep-base-dev)
 [ -e /usr/include/Block.h ] || packages+=(libblocksruntime-dev)
