@@ -165,6 +165,10 @@ struct State {
     acceptor_done: bool,
     /// Clones of the open connections, to shut them down on stop.
     streams: HashMap<u64, TcpStream>,
+    /// Counting mode: accepted events are counted and deduplicated, not kept.
+    counting: bool,
+    /// Events accepted in all, duplicates included.
+    accepted_events: usize,
 }
 
 impl State {
@@ -240,6 +244,8 @@ impl Collector {
                 active: 0,
                 acceptor_done: false,
                 streams: HashMap::new(),
+                counting: false,
+                accepted_events: 0,
             }),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -293,6 +299,24 @@ impl Collector {
     /// When `Some`, a batch containing an event with this `"event"` name gets 400.
     pub fn set_poison(&self, event_name: Option<String>) {
         self.shared.lock().poison = event_name;
+    }
+
+    /// Counting mode, for load (the benchmarks): accepted events are checked,
+    /// counted and deduplicated by `messageId`, but neither they nor their
+    /// batches are kept (`events()` and `batches()` stay empty), and bodies are
+    /// parsed without building a JSON tree.
+    pub fn set_counting(&self, counting: bool) {
+        self.shared.lock().counting = counting;
+    }
+
+    /// Events accepted in all, duplicates included.
+    pub fn accepted_events(&self) -> usize {
+        self.shared.lock().accepted_events
+    }
+
+    /// How many distinct `messageId`s were accepted.
+    pub fn unique_events(&self) -> usize {
+        self.shared.lock().seen.len()
     }
 
     /// Every request received, in order, faulted and rejected ones included.
@@ -528,13 +552,13 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             }
         };
         let received_at = Instant::now();
-        let fault = {
+        let (fault, counting) = {
             let mut st = shared.lock();
             if *st.next_fault() == Fault::AcceptThenClose {
                 // Left for the client's reconnect; see the module docs.
                 return;
             }
-            st.take_fault()
+            (st.take_fault(), st.counting)
         };
         let mut log = RequestLog {
             method: head.method.clone(),
@@ -567,11 +591,20 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             }
         };
         let gzip = head.header("content-encoding").is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-        let decoded = if gzip { gunzip(&body) } else { Some(body.clone()) };
-        let json: Option<Value> = decoded.as_ref().and_then(|d| serde_json::from_slice(d).ok());
-        log.event_count =
-            json.as_ref().and_then(|v| v.get("batch")).and_then(Value::as_array).map_or(0, Vec::len);
-        let req = Received { head: &head, body_len: body.len(), gzip, decoded, json };
+        let decoded: Option<std::borrow::Cow<'_, [u8]>> =
+            if gzip { gunzip(&body).map(Into::into) } else { Some(body.as_slice().into()) };
+        let (json, lean) = match &decoded {
+            Some(d) if counting => (None, serde_json::from_slice::<LeanBatch<'_>>(d).ok()),
+            Some(d) => (serde_json::from_slice::<Value>(d).ok(), None),
+            None => (None, None),
+        };
+        log.event_count = match (&json, &lean) {
+            (Some(v), _) => v.get("batch").and_then(Value::as_array).map_or(0, Vec::len),
+            (None, Some(l)) => l.batch.len(),
+            (None, None) => 0,
+        };
+        let req =
+            Received { head: &head, body_len: body.len(), gzip, decoded: decoded.as_deref(), json, lean };
 
         let response = match fault {
             Fault::Status(s) => {
@@ -640,9 +673,27 @@ struct Received<'a> {
     body_len: usize,
     gzip: bool,
     /// None when gunzip failed.
-    decoded: Option<Vec<u8>>,
-    /// None when the (decoded) body is not JSON.
+    decoded: Option<&'a [u8]>,
+    /// None when the (decoded) body is not JSON, or in counting mode.
     json: Option<Value>,
+    /// Counting mode: the batch's events, when the body is a valid batch.
+    lean: Option<LeanBatch<'a>>,
+}
+
+/// A batch body read for counting: the syntax is checked in full, only the
+/// fields the collector acts on are kept.
+#[derive(serde::Deserialize)]
+struct LeanBatch<'a> {
+    #[serde(borrow)]
+    batch: Vec<LeanEvent<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct LeanEvent<'a> {
+    #[serde(rename = "messageId", borrow)]
+    message_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    event: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Normal processing: authorization, routing, validation, recording.
@@ -670,6 +721,9 @@ fn process(st: &mut State, req: &Received<'_>) -> Response {
             if !json_type || !encoding_ok {
                 return Response::new(400);
             }
+            if let Some(lean) = &req.lean {
+                return record_lean(st, lean);
+            }
             let (Some(decoded), Some(json)) = (&req.decoded, &req.json) else {
                 return Response::new(400);
             };
@@ -688,6 +742,7 @@ fn process(st: &mut State, req: &Received<'_>) -> Response {
                     }
                 }
                 st.events.push(e.clone());
+                st.accepted_events += 1;
             }
             st.batches.push(Batch {
                 headers: head.headers.clone(),
@@ -701,6 +756,24 @@ fn process(st: &mut State, req: &Received<'_>) -> Response {
         "POST" => Response::new(404),
         _ => Response::new(405).with("Allow", "GET, POST".into()),
     }
+}
+
+/// Counting mode's recording: dedup and count, nothing kept.
+fn record_lean(st: &mut State, lean: &LeanBatch<'_>) -> Response {
+    if let Some(poison) = &st.poison {
+        if lean.batch.iter().any(|e| e.event.as_deref() == Some(poison.as_str())) {
+            return Response::new(400);
+        }
+    }
+    for e in &lean.batch {
+        if let Some(id) = &e.message_id {
+            if !st.seen.insert(id.to_string()) {
+                st.duplicates += 1;
+            }
+        }
+        st.accepted_events += 1;
+    }
+    Response::ok_json()
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,361 @@
+//! attracker's benchmark suite: every figure beside a baseline measured in the
+//! same run (raw SQLite with the same schema, pragmas and prepared statements),
+//! through the C ABI a host calls.
+//!
+//! ```text
+//! cargo bench --bench attracker              # full run (a few minutes)
+//! cargo bench --bench attracker -- --quick   # smaller sizes, under a minute
+//! options: --json PATH (default target/bench/attracker.json), --only a,b
+//!          (enqueue, bulk, outage, idle, footprint), --scratch DIR
+//! ```
+//!
+//! Method and the last run's table: BENCHMARKS.md.
+
+mod bulk;
+mod capi;
+#[allow(dead_code)]
+#[path = "../../tests/support/collector.rs"]
+mod collector;
+mod enqueue;
+mod raw;
+mod report;
+mod system;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use report::{human, median, percentile, Figure, Target};
+use serde_json::{json, Value};
+
+struct Plan {
+    quick: bool,
+    runs: usize,
+    batched: usize,
+    per_txn: usize,
+    per_thread: usize,
+    bulk: usize,
+    bulk_runs: usize,
+    outage: Duration,
+    idle: Duration,
+}
+
+const FULL: Plan = Plan {
+    quick: false,
+    runs: 3,
+    batched: 500_000,
+    per_txn: 20_000,
+    per_thread: 5_000,
+    bulk: 1_000_000,
+    bulk_runs: 3,
+    outage: Duration::from_secs(60),
+    idle: Duration::from_secs(10),
+};
+
+const QUICK: Plan = Plan {
+    quick: true,
+    runs: 1,
+    batched: 100_000,
+    per_txn: 5_000,
+    per_thread: 1_250,
+    bulk: 200_000,
+    bulk_runs: 1,
+    outage: Duration::from_secs(5),
+    idle: Duration::from_secs(2),
+};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        return child(&args[1..]);
+    }
+    let mut plan = &FULL;
+    let mut json_path = None;
+    let mut only: Option<Vec<String>> = None;
+    let mut scratch = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => plan = &QUICK,
+            "--json" => json_path = it.next().map(PathBuf::from),
+            "--only" => only = it.next().map(|s| s.split(',').map(str::to_owned).collect()),
+            "--scratch" => scratch = it.next().map(PathBuf::from),
+            "--bench" => {} // passed by `cargo bench`
+            other => {
+                eprintln!(
+                    "unknown argument {other}; see the comment at the top of benches/attracker/main.rs"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    let target = target_dir();
+    let json_path = json_path.unwrap_or_else(|| target.join("bench/attracker.json"));
+    let scratch = scratch.unwrap_or_else(|| target.join("bench/scratch"));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("create the scratch directory");
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
+
+    let started = Instant::now();
+    let mut figures = Vec::new();
+    let mut batched_rate = None;
+    if wanted("enqueue") {
+        batched_rate = Some(enqueue_figures(plan, &scratch, &mut figures));
+    }
+    if wanted("bulk") {
+        bulk_figures(plan, &scratch, &mut figures);
+    }
+    if wanted("outage") {
+        outage_figures(plan, &scratch, batched_rate, &mut figures);
+    }
+    if wanted("idle") {
+        let wakeups = system::idle(&scratch.join("idle.db"), plan.idle);
+        let allowed = (plan.idle.as_secs_f64() / 30.0).ceil();
+        figures.push(
+            Figure::new(
+                format!("idle wakeups in {} s", plan.idle.as_secs()),
+                vec![wakeups as f64],
+                "switches",
+            )
+            .target(Target::AtMost(allowed))
+            .note(format!(
+                "context switches of the attracker-* threads of a tracker with an empty store; \
+                     the flush timer (30 s) allows {allowed}"
+            )),
+        );
+    }
+    if wanted("footprint") {
+        for (name, args, what) in [
+            ("libattracker.so", &["--strip-all"][..], "libattracker.so, stripped"),
+            ("libattracker.a", &["--strip-debug"][..], "libattracker.a, debug info stripped"),
+        ] {
+            if let Some(bytes) = system::stripped_size(name, args, &scratch) {
+                figures.push(Figure::new(what, vec![bytes as f64 / 1024.0], "KiB"));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let mode = if plan.quick { "quick" } else { "full" };
+    println!("\nattracker benchmarks ({mode}, {:.0} s)\n", started.elapsed().as_secs_f64());
+    println!("{}", report::table(&figures));
+    let missed: Vec<&str> =
+        figures.iter().filter(|f| f.met() == Some(false)).map(|f| f.name.as_str()).collect();
+    if missed.is_empty() {
+        println!("every target met");
+    } else {
+        println!("targets missed: {}", missed.join("; "));
+    }
+    match report::write_json(&json_path, mode, machine(), &figures) {
+        Ok(()) => println!("results: {}", json_path.display()),
+        Err(e) => eprintln!("cannot write {}: {e}", json_path.display()),
+    }
+}
+
+fn target_dir() -> PathBuf {
+    // target/release/deps/attracker-HASH -> target
+    let exe = std::env::current_exe().expect("current exe");
+    exe.ancestors().nth(3).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("target"))
+}
+
+fn fresh(scratch: &Path, name: &str) -> PathBuf {
+    let p = scratch.join(name);
+    for s in ["", "-wal", "-shm", ".sender-lock"] {
+        let _ = std::fs::remove_file(format!("{}{s}", p.display()));
+    }
+    p
+}
+
+fn progress(what: &str) {
+    eprintln!("  {what}");
+}
+
+/// Returns the BATCHED figure (events/s) for the outage comparison.
+fn enqueue_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) -> f64 {
+    let (ty, props) = (capi::event_type(), capi::properties_300());
+    let (ty, props) = (ty.to_str().unwrap(), props.to_str().unwrap());
+    let mut raw_txn = Vec::new();
+    let mut raw_group = Vec::new();
+    let mut one = Vec::new();
+    let mut eight = Vec::new();
+    let mut batched = Vec::new();
+    let (mut p50, mut p99, mut p999, mut max) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 1..=plan.runs {
+        progress(&format!("enqueue, run {run}/{}", plan.runs));
+        raw_txn.push(raw::insert_rate(&fresh(scratch, "raw.db"), plan.per_txn, 1, ty, props));
+        one.push(enqueue::on_return(&fresh(scratch, "t.db"), 1, plan.per_txn));
+        eight.push(enqueue::on_return(&fresh(scratch, "t.db"), 8, plan.per_thread));
+        raw_group.push(raw::insert_rate(&fresh(scratch, "raw.db"), plan.batched, 256, ty, props));
+        let b = enqueue::batched(&fresh(scratch, "t.db"), plan.batched);
+        batched.push(b.rate);
+        let us = |q| percentile(&b.latencies_ns, q) as f64 / 1000.0;
+        p50.push(us(0.5));
+        p99.push(us(0.99));
+        p999.push(us(0.999));
+        max.push(*b.latencies_ns.last().unwrap() as f64 / 1000.0);
+    }
+    fresh(scratch, "raw.db");
+    fresh(scratch, "t.db");
+    let batched_rate = median(&batched);
+    figures.push(
+        Figure::new("enqueue BATCHED, 1 thread", batched, "events/s")
+            .against("raw group commit, 256 rows/txn", median(&raw_group))
+            .target(Target::AtLeast(250_000.0))
+            .target(Target::RatioAtLeast(0.65))
+            .note(format!(
+                "{} events of 300-byte properties per run, from the first call until all are committed",
+                human(plan.batched as f64)
+            )),
+    );
+    figures.push(Figure::new("BATCHED call latency p50", p50, "us"));
+    figures.push(Figure::new("BATCHED call latency p99", p99, "us").target(Target::AtMost(20.0)));
+    figures.push(Figure::new("BATCHED call latency p99.9", p999, "us").target(Target::AtMost(200.0)));
+    figures.push(Figure::new("BATCHED call latency max", max, "us"));
+    let one_rate = median(&one);
+    figures.push(
+        Figure::new("enqueue ON_RETURN, 1 thread", one, "events/s")
+            .against("raw, one txn per row", median(&raw_txn))
+            .target(Target::RatioAtLeast(0.8)),
+    );
+    figures.push(
+        Figure::new("enqueue ON_RETURN, 8 threads", eight, "events/s")
+            .against("ON_RETURN, 1 thread", one_rate)
+            .target(Target::RatioAtLeast(3.0)),
+    );
+    batched_rate
+}
+
+fn bulk_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
+    let n = plan.bulk;
+    let label = if n >= 1_000_000 { format!("{}M", n / 1_000_000) } else { format!("{}k", n / 1000) };
+    let (ty, props) = (capi::event_type(), capi::properties_300());
+    progress(&format!("building a store of {label} hits"));
+    let master = fresh(scratch, "bulk-master.db");
+    bulk::build(&master, n);
+    let work = fresh(scratch, "bulk.db");
+
+    let (mut start, mut count, mut page, mut rss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut raw_drain, mut json_rate, mut gzip_rate) = (Vec::new(), Vec::new(), Vec::new());
+    let mut requests = 0;
+    for run in 1..=plan.bulk_runs {
+        progress(&format!("{label} store, run {run}/{}", plan.bulk_runs));
+        // Raw baseline: a store of the same size filled without the tracker, drained.
+        let raw_db = fresh(scratch, "raw-bulk.db");
+        raw::insert_rate(&raw_db, n, 1024, ty.to_str().unwrap(), props.to_str().unwrap());
+        raw_drain.push(raw::drain_rate(&raw_db).0);
+        fresh(scratch, "raw-bulk.db");
+
+        for gzip in [false, true] {
+            bulk::copy_store(&master, &work);
+            bulk::crash_mid_send(&work);
+            let r = bulk::run_child(&["inspect", work.to_str().unwrap()]);
+            start.push(r["start_ms"].as_f64().unwrap());
+            count.push(r["count_ms"].as_f64().unwrap());
+            page.push(r["page_ms"].as_f64().unwrap());
+            // A fresh collector: the copies carry the same messageIds.
+            let collector = collector::Collector::start();
+            collector.set_counting(true);
+            let url = collector.url();
+            let enc = if gzip { "gzip" } else { "json" };
+            let d = bulk::run_child(&["drain", work.to_str().unwrap(), &url, enc]);
+            let sent = d["sent"].as_u64().unwrap();
+            assert_eq!(sent, n as u64, "every stored hit delivered: {d}");
+            assert_eq!(d["left"].as_u64(), Some(0), "{d}");
+            assert_eq!(collector.unique_events(), n, "the collector has every event");
+            assert_eq!(collector.duplicates(), 0, "and each once");
+            requests = d["requests"].as_u64().unwrap();
+            rss.push(d["vm_hwm_kib"].as_f64().unwrap() / 1024.0);
+            if gzip { &mut gzip_rate } else { &mut json_rate }.push(d["rate"].as_f64().unwrap());
+        }
+    }
+    fresh(scratch, "bulk.db");
+    fresh(scratch, "bulk-master.db");
+    let raw = median(&raw_drain);
+    figures.push(
+        Figure::new(format!("drain {label}, JSON"), json_rate, "events/s")
+            .against("raw select+delete 500/txn", raw)
+            .target(Target::AtLeast(150_000.0))
+            .note(format!(
+                "one at_offline_dispatch in a child process to the loopback test collector in the parent \
+                 (batches of 500, {requests} requests); every event arrived once"
+            )),
+    );
+    figures.push(
+        Figure::new(format!("drain {label}, gzip"), gzip_rate, "events/s")
+            .against("raw select+delete 500/txn", raw)
+            .target(Target::AtLeast(150_000.0)),
+    );
+    figures.push(
+        Figure::new(format!("peak RSS dispatching {label}"), rss, "MiB")
+            .target(Target::AtMost(32.0))
+            .note("VmHWM of the child process that opened the store and dispatched it whole"),
+    );
+    figures.push(
+        Figure::new(format!("at_tracker_new, {label} stored"), start, "ms")
+            .target(Target::AtMost(100.0))
+            .note(format!(
+            "a new process opening the store with {} rows left in flight (crash recovery); page cache warm",
+            bulk::IN_FLIGHT
+        )),
+    );
+    figures.push(
+        Figure::new(format!("at_offline_count, {label} stored"), count, "ms").target(Target::AtMost(1.0)),
+    );
+    figures.push(
+        Figure::new(format!("at_offline_get_page 100, {label} stored"), page, "ms")
+            .target(Target::AtMost(1.0)),
+    );
+}
+
+fn outage_figures(plan: &Plan, scratch: &Path, batched_rate: Option<f64>, figures: &mut Vec<Figure>) {
+    let secs = plan.outage.as_secs();
+    progress(&format!("{secs} s outage"));
+    let o = system::outage(&fresh(scratch, "outage.db"), plan.outage, 1_000_000);
+    fresh(scratch, "outage.db");
+    let mut f =
+        Figure::new(format!("enqueue during a {secs} s outage"), vec![o.rate], "events/s").note(format!(
+            "BATCHED, sending enabled, collector refusing connections, queue limit 1,000,000 \
+         ({} oldest dropped as overflow)",
+            human(o.dropped_overflow as f64)
+        ));
+    if let Some(b) = batched_rate {
+        f = f.against("enqueue BATCHED, no outage", b).target(Target::RatioAtLeast(0.9));
+    }
+    figures.push(f);
+    figures.push(
+        Figure::new(
+            format!("connection attempts in the {secs} s outage"),
+            vec![o.attempts as f64],
+            "attempts",
+        )
+        .target(Target::AtMost(o.bound as f64))
+        .note(format!(
+            "the backoff schedule (1 s doubling to 32 s, +0-50 % jitter) allows at most {}",
+            o.bound
+        )),
+    );
+}
+
+fn child(args: &[String]) {
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["inspect", db] => bulk::child_inspect(Path::new(db)),
+        ["drain", db, url, enc] => bulk::child_drain(Path::new(db), url, *enc == "gzip"),
+        other => panic!("unknown child role {other:?}"),
+    };
+    println!("RESULT {result}");
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+    });
+    json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_string()),
+        "sqlite": rusqlite::version(),
+        "attracker": attracker::VERSION,
+        "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
+    })
+}

@@ -1,0 +1,91 @@
+//! The engine's own limits: raw SQLite through the same rusqlite, the same schema
+//! (the library's migration files), the same pragmas and a prepared statement,
+//! with no tracker in between.
+
+use std::path::Path;
+use std::time::Instant;
+
+use rusqlite::{params, Connection};
+
+/// The library's schema, applied the way its migrations apply it.
+const SCHEMA: &[&str] = &[include_str!("../../src/store/sql/v1.sql")];
+
+const INSERT: &str = "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state)
+                      VALUES (?1, 0, ?2, NULL, ?3, ?4, 0, 0)";
+
+pub fn open(path: &Path) -> Connection {
+    let conn = Connection::open(path).expect("open raw store");
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    if version == 0 {
+        for sql in SCHEMA {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", SCHEMA.len() as i64).unwrap();
+    }
+    conn
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Rows per second inserting `n` rows, `per_txn` rows per transaction
+/// (1 = autocommit, one transaction per row).
+pub fn insert_rate(path: &Path, n: usize, per_txn: usize, event_type: &str, body: &str) -> f64 {
+    let mut conn = open(path);
+    let start = Instant::now();
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(per_txn);
+        let tx = conn.transaction().unwrap();
+        {
+            let mut stmt = tx.prepare_cached(INSERT).unwrap();
+            for _ in 0..k {
+                stmt.execute(params![uuid::Uuid::new_v4().to_string(), event_type, body, now_ms()]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        left -= k;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Rows per second reading the oldest 500 rows (every column, as a sender does)
+/// and deleting them, one transaction per 500, until the table is empty.
+pub fn drain_rate(path: &Path) -> (f64, u64) {
+    let mut conn = open(path);
+    let start = Instant::now();
+    let mut total = 0u64;
+    loop {
+        let tx = conn.transaction().unwrap();
+        let (n, last) = {
+            let mut sel = tx
+                .prepare_cached(
+                    "SELECT id, message_id, kind, type, url, body, created_ms, retry_count, is_offline
+                     FROM hits ORDER BY id LIMIT 500",
+                )
+                .unwrap();
+            let mut rows = sel.query([]).unwrap();
+            let (mut n, mut last, mut bytes) = (0u64, 0i64, 0usize);
+            while let Some(r) = rows.next().unwrap() {
+                last = r.get(0).unwrap();
+                let id: String = r.get(1).unwrap();
+                let body: Option<String> = r.get(5).unwrap();
+                bytes += id.len() + body.map_or(0, |b| b.len());
+                n += 1;
+            }
+            std::hint::black_box(bytes);
+            (n, last)
+        };
+        if n == 0 {
+            break;
+        }
+        tx.prepare_cached("DELETE FROM hits WHERE id <= ?1").unwrap().execute([last]).unwrap();
+        tx.commit().unwrap();
+        total += n;
+    }
+    (total as f64 / start.elapsed().as_secs_f64(), total)
+}

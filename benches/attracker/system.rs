@@ -1,0 +1,118 @@
+//! Outage, idle wakeups and footprint.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use attracker::ffi::{AT_DURABILITY_BATCHED, AT_OFFLINE_REQUIRED, AT_OK};
+
+use crate::capi::{event_type, properties_300, Config};
+
+/// A loopback address where nothing listens: connections are refused.
+pub fn refused_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    format!("http://127.0.0.1:{port}")
+}
+
+pub struct Outage {
+    pub rate: f64,
+    pub attempts: u64,
+    /// Attempts the backoff schedule allows in the window (no jitter: the most).
+    pub bound: u64,
+    pub dropped_overflow: u64,
+}
+
+/// Connection attempts the schedule (1 s doubling to 32 s, jitter only adds)
+/// allows within `window`, the first at once.
+pub fn schedule_bound(window: Duration) -> u64 {
+    let (mut at, mut delay, mut n) = (0.0, 1.0, 0);
+    while at <= window.as_secs_f64() {
+        n += 1;
+        at += delay;
+        delay = f64::min(delay * 2.0, 32.0);
+    }
+    n
+}
+
+/// Tracks at full speed (BATCHED, sending enabled) for `window` while the
+/// collector refuses connections.
+pub fn outage(db: &Path, window: Duration, max_queue: u32) -> Outage {
+    let t = Config::new(db, &refused_url())
+        .durability(AT_DURABILITY_BATCHED)
+        .offline_mode(AT_OFFLINE_REQUIRED)
+        .max_queue_size(max_queue)
+        .open();
+    let (ty, props) = (event_type(), properties_300());
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < window {
+        for _ in 0..256 {
+            assert_eq!(t.track(&ty, &props), AT_OK);
+        }
+        n += 256;
+    }
+    t.sync();
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let s = t.stats();
+    Outage {
+        rate,
+        attempts: s.requests,
+        bound: schedule_bound(start.elapsed()),
+        dropped_overflow: s.dropped_overflow,
+    }
+}
+
+/// Context switches of the tracker's own threads (named "attracker-*").
+fn tracker_switches() -> u64 {
+    let mut total = 0;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with("attracker") {
+            continue;
+        }
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if let Some(v) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or(line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                total += v.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+/// Wakeups of an idle tracker (empty store, sending enabled) over `window`.
+pub fn idle(db: &Path, window: Duration) -> u64 {
+    let t = Config::new(db, &refused_url()).offline_mode(AT_OFFLINE_REQUIRED).open();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = tracker_switches();
+    std::thread::sleep(window);
+    let after = tracker_switches();
+    drop(t);
+    after - before
+}
+
+/// The directory cargo put the library in (target/release).
+fn lib_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    // target/release/deps/attracker-HASH
+    Some(exe.parent()?.parent()?.to_path_buf())
+}
+
+/// Size after `strip <args>` of the library file `name`, bytes.
+pub fn stripped_size(name: &str, args: &[&str], scratch: &Path) -> Option<u64> {
+    let lib = lib_dir()?.join(name);
+    if !lib.exists() {
+        return None;
+    }
+    let out = scratch.join(format!("stripped-{name}"));
+    let ok = Command::new("strip").args(args).arg("-o").arg(&out).arg(&lib).status().ok()?.success();
+    let size = if ok { std::fs::metadata(&out).ok().map(|m| m.len()) } else { None };
+    let _ = std::fs::remove_file(&out);
+    size
+}
