@@ -13,7 +13,6 @@
 
 mod bulk;
 mod capi;
-#[allow(dead_code)]
 #[path = "../../tests/support/collector.rs"]
 mod collector;
 mod enqueue;
