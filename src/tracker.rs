@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode};
@@ -23,7 +23,7 @@ use crate::hit::{NewHit, StoredHit};
 use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter, StatsSnapshot};
 use crate::store::reader::Read;
 use crate::store::writer::{Limits, Op};
-use crate::store::{self, Reader, SalvageReport, Writer, WriterHandle, WriterSettings};
+use crate::store::{self, BackgroundCheck, Reader, SalvageReport, Writer, WriterHandle, WriterSettings};
 
 mod export;
 mod lifecycle;
@@ -62,6 +62,8 @@ pub struct Tracker {
     reporter: Reporter,
     opened: OpenReport,
     visitor_id: String,
+    /// The full integrity check of a large store; stopped at close.
+    check: Mutex<Option<BackgroundCheck>>,
 }
 
 impl Tracker {
@@ -150,9 +152,10 @@ impl Tracker {
             };
             let report =
                 OpenReport { recovered_in_flight: opened.recovered_in_flight, salvage: opened.salvage };
-            Ok((writer, delivery, Reader::new(opened.reader, config.batch_url()), report, opened.visitor_id))
+            let reader = Reader::new(opened.reader, config.batch_url());
+            Ok((writer, delivery, reader, report, opened.visitor_id, opened.background_check))
         })();
-        let (writer, delivery, reader, opened, visitor_id) = match started {
+        let (writer, delivery, reader, opened, visitor_id, check) = match started {
             Ok(parts) => parts,
             Err(e) => {
                 callbacks.shutdown();
@@ -172,6 +175,7 @@ impl Tracker {
             reporter,
             opened,
             visitor_id,
+            check: Mutex::new(check),
             clock,
             config,
         })
@@ -463,6 +467,9 @@ impl Tracker {
                 return Err(Error::closed());
             }
             *closed = true;
+        }
+        if let Some(mut check) = self.check.lock().take() {
+            check.stop();
         }
         let deadline = Instant::now() + timeout;
         let callbacks = self.callbacks.clone();

@@ -53,14 +53,14 @@ fn the_store_file_is_private_to_the_user() {
 }
 
 #[test]
-fn the_store_uses_wal_and_schema_version_1() {
+fn the_store_uses_wal_and_the_current_schema_version() {
     let dir = TempDir::new("pragmas");
     drop(Tracker::new(config(&dir.db())).unwrap());
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! network, and nothing here ever deletes or moves the store because of an error
 //! that is not corruption.
 
+pub mod check;
 mod open;
 pub mod ops;
 pub mod reader;
@@ -18,6 +19,7 @@ use rusqlite::ErrorCode;
 
 use crate::error::{Error, Status};
 
+pub use check::BackgroundCheck;
 pub use open::{open, OpenedStore};
 pub use reader::Reader;
 pub use salvage::SalvageReport;

@@ -13,6 +13,7 @@ use crate::config::{Config, LogLevel, Synchronous};
 use crate::error::{Error, Result};
 use crate::hit::new_message_id;
 use crate::runtime::Reporter;
+use crate::store::check::{self, AtOpen, BackgroundCheck};
 use crate::store::ops::recover_in_flight;
 use crate::store::salvage::{move_aside, salvage_into, SalvageReport};
 use crate::store::{classify, is_corruption, schema, SenderLock};
@@ -29,20 +30,22 @@ pub struct OpenedStore {
     pub visitor_id: String,
     /// Set when the file was damaged and replaced.
     pub salvage: Option<SalvageReport>,
+    /// The full integrity check of a large store, running in the background.
+    pub background_check: Option<BackgroundCheck>,
 }
 
 pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedStore> {
     let path = config.storage_path.as_deref().ok_or_else(|| Error::invalid("config has no storage path"))?;
     prepare_file(path)?;
     let mut salvage = None;
-    let writer = match open_checked(path, config) {
-        Ok(conn) => conn,
+    let (writer, checked) = match open_checked(path, config) {
+        Ok(opened) => opened,
         Err(Opening::Failed(e)) => return Err(e),
         Err(Opening::Corrupt(why)) => {
             let aside = move_aside(path, now_ms)?;
             prepare_file(path)?;
             let mut fresh = match open_checked(path, config) {
-                Ok(conn) => conn,
+                Ok((conn, _)) => conn,
                 Err(Opening::Failed(e)) => return Err(e),
                 Err(Opening::Corrupt(why)) => {
                     return Err(Error::storage(format!(
@@ -68,7 +71,8 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
                 ),
             );
             salvage = Some(report);
-            fresh
+            let _ = fs::remove_file(check::marker_path(path));
+            (fresh, Checked::Sound)
         }
     };
     // Rows in flight belong to the sender; only the sender may take them back.
@@ -90,7 +94,11 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
             .map_err(|e| classify(e, "limiting the store size"))?;
     }
     let reader = open_reader(path, config)?;
-    Ok(OpenedStore { writer, reader, recovered_in_flight, sender, visitor_id, salvage })
+    let background_check = match checked {
+        Checked::Deferred => BackgroundCheck::start(path, reporter.clone()),
+        Checked::Sound => None,
+    };
+    Ok(OpenedStore { writer, reader, recovered_in_flight, sender, visitor_id, salvage, background_check })
 }
 
 /// The store's visitor id (sent as `anonymousId`), created on first open.
@@ -125,7 +133,14 @@ enum Opening {
     Failed(Error),
 }
 
-fn open_checked(path: &Path, config: &Config) -> std::result::Result<Connection, Opening> {
+/// Whether the full integrity check still has to run (in the background).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    Sound,
+    Deferred,
+}
+
+fn open_checked(path: &Path, config: &Config) -> std::result::Result<(Connection, Checked), Opening> {
     let fail = |e: rusqlite::Error, doing: &str| {
         if is_corruption(&e) {
             Opening::Corrupt(e.to_string())
@@ -151,13 +166,13 @@ fn open_checked(path: &Path, config: &Config) -> std::result::Result<Connection,
         Synchronous::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync).map_err(|e| fail(e, "configuring"))?;
-    let check: String =
-        conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(|e| fail(e, "checking"))?;
-    if check != "ok" {
-        return Err(Opening::Corrupt(format!("integrity check: {check}")));
-    }
+    let checked = match check::at_open(&conn, path).map_err(|e| fail(e, "checking"))? {
+        AtOpen::Damaged(why) => return Err(Opening::Corrupt(why)),
+        AtOpen::Sound => Checked::Sound,
+        AtOpen::Deferred => Checked::Deferred,
+    };
     schema::migrate(&mut conn).map_err(Opening::Failed)?;
-    Ok(conn)
+    Ok((conn, checked))
 }
 
 fn open_reader(path: &Path, config: &Config) -> Result<Connection> {

@@ -245,7 +245,10 @@ pub fn settle(tx: &Transaction<'_>, s: &Settlement, fx: &mut TxEffects) -> Resul
 }
 
 pub fn recover_in_flight(conn: &Connection) -> Result<u64> {
-    conn.execute("UPDATE hits SET state = ?1 WHERE state = ?2", params![STATE_PENDING, STATE_IN_FLIGHT])
+    // A literal `state = 1`, so the partial index `hits_in_flight` serves it.
+    const _: () = assert!(STATE_IN_FLIGHT == 1 && STATE_PENDING == 0);
+    conn.prepare_cached("UPDATE hits SET state = 0 WHERE state = 1")
+        .and_then(|mut s| s.execute([]))
         .map(|n| n as u64)
         .map_err(|e| classify(e, "recovering hits left in flight"))
 }
@@ -285,8 +288,30 @@ pub fn max_id(conn: &Connection) -> Result<u64> {
         .map_err(|e| classify(e, "reading the newest id"))
 }
 
+/// The running totals (hits, bytes) kept in the `totals` table; recounted and
+/// written back when the row is missing.
 pub fn totals(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
-    conn.query_row(&format!("SELECT count(*), coalesce(sum({SIZE_SQL}), 0) FROM hits"), [], |r| {
-        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-    })
+    let kept = conn
+        .prepare_cached("SELECT hits, bytes FROM totals WHERE id = 1")?
+        .query_row([], |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)));
+    match kept {
+        Err(rusqlite::Error::QueryReturnedNoRows) => recount(conn),
+        other => other,
+    }
+}
+
+/// Counts the hits table (a scan) and stores the result as the running totals.
+pub fn recount(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
+    let (hits, bytes) =
+        conn.query_row(&format!("SELECT count(*), coalesce(sum({SIZE_SQL}), 0) FROM hits"), [], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+        })?;
+    write_totals(conn, hits, bytes)?;
+    Ok((hits, bytes))
+}
+
+pub fn write_totals(conn: &Connection, hits: u64, bytes: u64) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO totals (id, hits, bytes) VALUES (1, ?1, ?2)")?
+        .execute(params![hits as i64, bytes as i64])
+        .map(drop)
 }

@@ -380,11 +380,14 @@ impl WriterState {
     /// `settles` is how many of `ops` are inserts new to the writer (not retries):
     /// they count as settled from the commit on.
     fn transact(&mut self, ops: &[Op], settles: u64) -> Result<Vec<Result<Done>>> {
-        self.check_foreign_writes().map_err(|e| classify(e, "reading the store version"))?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(e, "starting a commit"))?;
+        // Inside the transaction: no other process can commit until it ends.
+        refresh(&tx, &mut self.data_version, &mut self.count, &mut self.bytes)
+            .map_err(|e| classify(e, "reading the store's totals"))?;
+        let before = (self.count, self.bytes);
         let mut fx = TxEffects { count: self.count, bytes: self.bytes, ..TxEffects::default() };
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
@@ -423,6 +426,9 @@ impl WriterState {
             results.push(Ok(done));
         }
         ops::enforce_limits(&tx, self.limits.max_hits, self.limits.max_bytes, &mut fx)?;
+        if (fx.count, fx.bytes) != before {
+            ops::write_totals(&tx, fx.count, fx.bytes).map_err(|e| classify(e, "updating the totals"))?;
+        }
         tx.commit().map_err(|e| classify(e, "committing"))?;
         self.count = fx.count;
         self.bytes = fx.bytes;
@@ -556,18 +562,8 @@ impl WriterState {
         self.reporter.dropped(reason, ids);
     }
 
-    /// Another process committed: our running totals are stale.
-    fn check_foreign_writes(&mut self) -> rusqlite::Result<()> {
-        let v: i64 = self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        if v != self.data_version {
-            self.data_version = v;
-            (self.count, self.bytes) = ops::totals(&self.conn)?;
-        }
-        Ok(())
-    }
-
     fn refresh_totals(&mut self) -> rusqlite::Result<()> {
-        self.check_foreign_writes()?;
+        refresh(&self.conn, &mut self.data_version, &mut self.count, &mut self.bytes)?;
         self.publish(0);
         Ok(())
     }
@@ -585,4 +581,20 @@ impl WriterState {
             self.shared.settled.notify_all();
         }
     }
+}
+
+/// Re-reads the running totals when another connection (another process) has
+/// committed since `data_version` was taken; our own commits keep them current.
+fn refresh(
+    conn: &Connection,
+    data_version: &mut i64,
+    count: &mut u64,
+    bytes: &mut u64,
+) -> rusqlite::Result<()> {
+    let v: i64 = conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
+    if v != *data_version {
+        *data_version = v;
+        (*count, *bytes) = ops::totals(conn)?;
+    }
+    Ok(())
 }

@@ -1,0 +1,156 @@
+//! What keeps large stores fast: running totals instead of counting, and the
+//! integrity check of a large store deferred to a background thread.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use attracker::{LogLevel, Tracker};
+use common::{config, Logs, TempDir};
+
+const V1: &str = include_str!("../src/store/sql/v1.sql");
+
+fn totals_row(db: &std::path::Path) -> Option<(i64, i64)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT hits, bytes FROM totals WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).ok()
+}
+
+#[test]
+fn a_version_1_store_is_migrated_with_its_totals() {
+    let dir = TempDir::new("v1");
+    {
+        let conn = rusqlite::Connection::open(dir.db()).unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        for n in 0..50 {
+            conn.execute(
+                "INSERT INTO hits (message_id, kind, type, body, created_ms) VALUES (?1, 0, 'e', ?2, 1)",
+                rusqlite::params![format!("00000000-0000-4000-8000-{n:012}"), format!(r#"{{"n":{n}}}"#)],
+            )
+            .unwrap();
+        }
+    }
+    let t = Tracker::new(config(&dir.db())).unwrap();
+    assert_eq!(t.offline_count().unwrap(), 50);
+    t.track_event("e", None, None).unwrap();
+    assert_eq!(t.offline_count().unwrap(), 51);
+    drop(t);
+    let (hits, bytes) = totals_row(&dir.db()).unwrap();
+    assert_eq!(hits, 51);
+    // Each row counts 64 bytes of overhead plus its type and body.
+    let body_bytes: i64 = (0..50).map(|n| format!(r#"{{"n":{n}}}"#).len() as i64).sum::<i64>() + 2;
+    assert_eq!(bytes, 51 * (64 + 1) + body_bytes);
+}
+
+#[test]
+fn a_missing_totals_row_is_recounted_at_open() {
+    let dir = TempDir::new("recount");
+    let t = Tracker::new(config(&dir.db())).unwrap();
+    for _ in 0..30 {
+        t.track_event("e", None, None).unwrap();
+    }
+    drop(t);
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    // Hand edits: 10 rows deleted, and the totals row with them, as the README says.
+    conn.execute("DELETE FROM hits WHERE id <= 10", []).unwrap();
+    conn.execute("DELETE FROM totals", []).unwrap();
+    drop(conn);
+    let t = Tracker::new(config(&dir.db())).unwrap();
+    assert_eq!(t.offline_count().unwrap(), 20);
+    drop(t);
+    assert_eq!(totals_row(&dir.db()).map(|r| r.0), Some(20));
+}
+
+#[test]
+fn two_trackers_on_one_store_keep_one_count() {
+    let dir = TempDir::new("two");
+    let a = Tracker::new(config(&dir.db())).unwrap();
+    let b = Tracker::new(config(&dir.db())).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| (0..100).for_each(|_| a.track_event("a", None, None).unwrap()));
+        s.spawn(|| (0..100).for_each(|_| b.track_event("b", None, None).unwrap()));
+    });
+    assert_eq!(a.offline_count().unwrap(), 200);
+    assert_eq!(b.offline_count().unwrap(), 200);
+    assert_eq!(a.stats().unwrap().queued, 200, "the writer's own figure follows the other's commits");
+    assert_eq!(b.offline_delete().unwrap(), 200);
+    a.track_event("a", None, None).unwrap();
+    assert_eq!(a.offline_count().unwrap(), 1);
+    assert_eq!(b.offline_count().unwrap(), 1);
+}
+
+/// A store past the size that is checked in full at open (16 MiB).
+fn large_store(dir: &TempDir) {
+    let mut c = config(&dir.db());
+    c.set_max_queue_size(100_000).unwrap();
+    c.set_max_store_bytes(1 << 30).unwrap();
+    let t = Tracker::new(c).unwrap();
+    let pad = "p".repeat(10_000);
+    for n in 0..2000 {
+        t.track_event("e", Some(&format!(r#"{{"n":{n},"pad":"{pad}"}}"#)), None).unwrap();
+    }
+    t.close(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn damage_in_a_large_store_is_found_in_the_background_and_salvaged_at_the_next_start() {
+    let dir = TempDir::new("large");
+    large_store(&dir);
+    // Smash pages in the middle of the file, away from both ends of the table.
+    let mut bytes = std::fs::read(dir.db()).unwrap();
+    let page = 4096;
+    assert!(bytes.len() > 4200 * page, "a large store: {} bytes", bytes.len());
+    for b in &mut bytes[2500 * page..2504 * page] {
+        *b = 0xA5;
+    }
+    std::fs::write(dir.db(), &bytes).unwrap();
+    let marker = format!("{}.check-failed", dir.db().display());
+
+    let open = |logs: &Logs| {
+        let mut c = config(&dir.db());
+        c.set_max_queue_size(100_000).unwrap();
+        c.set_max_store_bytes(1 << 30).unwrap();
+        logs.attach(&mut c);
+        let started = Instant::now();
+        let t = Tracker::new(c).unwrap();
+        (t, started.elapsed())
+    };
+    let logs = Logs::default();
+    let (t, _) = open(&logs);
+    assert!(t.open_report().salvage.is_none(), "the check at open is structural only");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while logs.find(LogLevel::Warn, "damaged").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let warn = logs.find(LogLevel::Warn, "damaged").expect("the background check reports the damage");
+    assert!(warn.contains("next start"), "{warn}");
+    assert!(std::path::Path::new(&marker).exists(), "a marker for the next start");
+    t.track_event("still", None, None).unwrap();
+    drop(t);
+
+    let logs = Logs::default();
+    let (t, _) = open(&logs);
+    let report = t.open_report().salvage.clone().expect("moved aside and salvaged at the next start");
+    assert!(report.salvaged > 1900, "{report:?}");
+    assert!(report.salvaged < 2001, "{report:?}");
+    assert_eq!(t.offline_count().unwrap(), report.salvaged);
+    assert!(!std::path::Path::new(&marker).exists(), "the marker is gone with the damaged file");
+    assert!(logs.find(LogLevel::Warn, "salvaged").is_some());
+}
+
+#[test]
+fn a_sound_large_store_opens_without_a_full_check_and_closes_promptly() {
+    let dir = TempDir::new("large-ok");
+    large_store(&dir);
+    let logs = Logs::default();
+    let mut c = config(&dir.db());
+    c.set_max_queue_size(100_000).unwrap();
+    c.set_max_store_bytes(1 << 30).unwrap();
+    logs.attach(&mut c);
+    let t = Tracker::new(c).unwrap();
+    assert_eq!(t.offline_count().unwrap(), 2000);
+    // Closing interrupts the background check rather than waiting for it.
+    t.close(Duration::from_secs(1)).unwrap();
+    assert!(logs.find(LogLevel::Warn, "damaged").is_none());
+    assert!(!std::path::Path::new(&format!("{}.check-failed", dir.db().display())).exists());
+}
