@@ -149,13 +149,14 @@ fn parse_ack(line: &str) -> Option<(u64, u64, u64)> {
 }
 
 #[test]
-fn rows_left_in_flight_by_a_crash_become_pending_at_open() {
+fn rows_a_schema_1_library_left_in_flight_become_pending_at_open() {
     let dir = TempDir::new("inflight");
     let t = Tracker::new(config(&dir.db())).unwrap();
     for _ in 0..5 {
         t.track_event("e", None, None).unwrap();
     }
     drop(t);
+    // Schema 1 marked leased rows in the rows themselves.
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     conn.execute("UPDATE hits SET state = 1 WHERE id <= 3", []).unwrap();
     drop(conn);
@@ -176,6 +177,26 @@ fn files_named(dir: &std::path::Path, needle: &str) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+#[test]
+fn a_lease_span_left_by_a_dead_sender_is_cleared_by_the_next_one() {
+    let dir = TempDir::new("span");
+    let t = Tracker::new(config(&dir.db())).unwrap();
+    for _ in 0..5 {
+        t.track_event("e", None, None).unwrap();
+    }
+    drop(t);
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    conn.execute("UPDATE queue SET leased_first = 2, leased_last = 4", []).unwrap();
+    drop(conn);
+    let t = Tracker::new(config(&dir.db())).unwrap();
+    assert_eq!(t.open_report().recovered_in_flight, 3);
+    assert_eq!(t.offline_count().unwrap(), 5, "nothing in the span was changed or lost");
+    drop(t);
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    let span: Option<i64> = conn.query_row("SELECT leased_first FROM queue", [], |r| r.get(0)).unwrap();
+    assert_eq!(span, None);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! `PRAGMA quick_check` reads every page: a few milliseconds for a small store,
 //! seconds for a million hits. So a store of up to `FULL_CHECK_MAX_PAGES` pages
 //! gets the full check at open; a larger one gets a structural check at open
-//! (header, schema, both ends of the hits table, the totals row) and the full
+//! (header, schema, both ends of the hits table, the queue row) and the full
 //! check on a background thread, which on damage leaves a marker file so the next
 //! open runs the full check and, if it fails, moves the store aside and salvages.
 
@@ -51,12 +51,12 @@ pub(crate) fn at_open(conn: &Connection, db: &Path) -> rusqlite::Result<AtOpen> 
         return Ok(AtOpen::Sound);
     }
     // The schema, then the first and last rows of the hits table (the paths from
-    // the root to both edges of its b-tree) and the totals row.
+    // the root to both edges of its b-tree) and the queue row.
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
     for sql in [
         "SELECT id, message_id, body FROM hits ORDER BY id LIMIT 1",
         "SELECT id, message_id, body FROM hits ORDER BY id DESC LIMIT 1",
-        "SELECT hits, bytes FROM totals",
+        "SELECT hits, bytes FROM queue",
     ] {
         match conn.prepare(sql).and_then(|mut s| s.query([])?.next().map(drop)) {
             Ok(()) => {}

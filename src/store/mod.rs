@@ -9,6 +9,7 @@
 pub mod check;
 mod open;
 pub mod ops;
+pub mod queue;
 pub mod reader;
 mod salvage;
 pub mod sender_lock;
@@ -26,10 +27,9 @@ pub use salvage::SalvageReport;
 pub use sender_lock::SenderLock;
 pub use writer::{Writer, WriterHandle, WriterSettings};
 
-/// Row state: waiting to be sent.
+/// Row state: waiting to be sent. Every row is written with it; a schema-1
+/// library marked leased rows 1 (in flight), which the next sender resets.
 pub(crate) const STATE_PENDING: i64 = 0;
-/// Row state: leased by a sender.
-pub(crate) const STATE_IN_FLIGHT: i64 = 1;
 
 /// True for the errors that mean the file itself is damaged.
 pub(crate) fn is_corruption(e: &rusqlite::Error) -> bool {

@@ -14,9 +14,8 @@ use crate::error::{Error, Result};
 use crate::hit::new_message_id;
 use crate::runtime::Reporter;
 use crate::store::check::{self, AtOpen, BackgroundCheck};
-use crate::store::ops::recover_in_flight;
 use crate::store::salvage::{move_aside, salvage_into, SalvageReport};
-use crate::store::{classify, is_corruption, schema, SenderLock};
+use crate::store::{classify, is_corruption, queue, schema, SenderLock};
 
 /// Connections to a freshly opened, checked and recovered store.
 pub struct OpenedStore {
@@ -78,7 +77,7 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
     // Rows in flight belong to the sender; only the sender may take them back.
     let sender = SenderLock::try_acquire(path)?;
     let recovered_in_flight = match sender {
-        Some(_) => recover_in_flight(&writer)?,
+        Some(_) => queue::recover(&writer).map_err(|e| classify(e, "recovering hits left in flight"))?,
         None => 0,
     };
     let visitor_id = visitor_id(&writer)?;

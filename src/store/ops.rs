@@ -1,6 +1,7 @@
 //! What the writer can be asked to do, and the SQL each operation runs inside the
 //! writer's transaction. Only the writer thread calls the functions here.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, Transaction};
@@ -10,7 +11,7 @@ use crate::error::Result;
 use crate::hit::{NewHit, StoredHit};
 use crate::runtime::{Completer, Oneshot};
 use crate::store::reader::{decode_row, COLUMNS};
-use crate::store::{classify, STATE_IN_FLIGHT, STATE_PENDING};
+use crate::store::{classify, STATE_PENDING};
 
 /// Per-row size in SQL, the same formula as `hit::stored_size`.
 pub(crate) const SIZE_SQL: &str =
@@ -171,10 +172,15 @@ pub fn delete_where<P: rusqlite::Params>(
     Ok(n)
 }
 
+/// Leases up to `limit` pending rows, oldest first, skipping rows already leased.
+/// The exact set lives in `leased` (the writer's memory, kept on commit); the
+/// store records only its span (`queue::write_span`), so taking a batch rewrites
+/// no hit. Only the store's sender leases (`SenderLock`).
 pub fn lease(
     tx: &Transaction<'_>,
     (max_id, due_ms, limit, events_only): (u64, Option<i64>, u32, bool),
     batch_url: &str,
+    leased: &mut BTreeSet<u64>,
     fx: &mut TxEffects,
 ) -> Result<Vec<StoredHit>> {
     let fail = |e| classify(e, "leasing hits");
@@ -184,42 +190,76 @@ pub fn lease(
         let mut stmt = tx
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM hits
-                 WHERE state = ?1 AND id <= ?2 AND next_attempt_ms <= ?3 AND (?5 = 0 OR kind = 0)
-                 ORDER BY id LIMIT ?4"
+                 WHERE state = 0 AND id <= ?1 AND next_attempt_ms <= ?2 AND (?3 = 0 OR kind = 0)
+                 ORDER BY id"
             ))
             .map_err(fail)?;
         let mut rows = stmt
-            .query(params![STATE_PENDING, max_id as i64, due_ms.unwrap_or(i64::MAX), limit, events_only])
+            .query(params![max_id.min(i64::MAX as u64) as i64, due_ms.unwrap_or(i64::MAX), events_only])
             .map_err(fail)?;
-        while let Some(r) = rows.next().map_err(fail)? {
+        while hits.len() < limit as usize {
+            let Some(r) = rows.next().map_err(fail)? else { break };
             let id = r.get::<_, i64>(0).map_err(fail)? as u64;
+            if leased.contains(&id) {
+                continue;
+            }
             match decode_row(id, r, batch_url) {
                 Some(h) => hits.push(h),
                 None => bad.push(id),
             }
         }
     }
-    let mut mark = tx.prepare_cached("UPDATE hits SET state = ?1 WHERE id = ?2").map_err(fail)?;
-    for h in &hits {
-        mark.execute(params![STATE_IN_FLIGHT, h.id as i64]).map_err(fail)?;
-    }
+    leased.extend(hits.iter().map(|h| h.id));
     for id in bad {
         delete_where(tx, "id = ?1", [id as i64], DropReason::Corrupt, fx)?;
     }
     Ok(hits)
 }
 
-pub fn settle(tx: &Transaction<'_>, s: &Settlement, fx: &mut TxEffects) -> Result<()> {
+/// Deletes delivered rows: with one range delete when the rows between the
+/// lowest and highest id are exactly the delivered ones (the usual case), else
+/// one by one.
+fn delete_delivered(tx: &Transaction<'_>, delivered: &[u64], fx: &mut TxEffects) -> Result<()> {
     let fail = |e| classify(e, "recording a delivery");
-    for &id in &s.delivered {
-        let mut del = tx
-            .prepare_cached(&format!("DELETE FROM hits WHERE id = ?1 RETURNING {SIZE_SQL}"))
-            .map_err(fail)?;
-        if let Ok(bytes) = del.query_row([id as i64], |r| r.get::<_, i64>(0)) {
-            fx.removed(1, bytes as u64);
+    let mut ids = delivered.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else { return Ok(()) };
+    let (lo, hi) = (lo as i64, hi as i64);
+    let present: Vec<u64> = tx
+        .prepare_cached("SELECT id FROM hits WHERE id >= ?1 AND id <= ?2 ORDER BY id")
+        .and_then(|mut s| s.query_map([lo, hi], |r| r.get::<_, i64>(0).map(|id| id as u64))?.collect())
+        .map_err(fail)?;
+    let mut remove = |sql: &str, params: &[i64]| -> Result<()> {
+        let mut del = tx.prepare_cached(sql).map_err(fail)?;
+        let mut rows = del.query(rusqlite::params_from_iter(params)).map_err(fail)?;
+        while let Some(r) = rows.next().map_err(fail)? {
+            fx.removed(1, r.get::<_, i64>(0).map_err(fail)? as u64);
             fx.delivered += 1;
         }
+        Ok(())
+    };
+    if present == ids {
+        return remove(
+            &format!("DELETE FROM hits WHERE id >= ?1 AND id <= ?2 RETURNING {SIZE_SQL}"),
+            &[lo, hi],
+        );
     }
+    for id in ids {
+        remove(&format!("DELETE FROM hits WHERE id = ?1 RETURNING {SIZE_SQL}"), &[id as i64])?;
+    }
+    Ok(())
+}
+
+/// Applies a settlement and ends the leases of every row it names.
+pub fn settle(
+    tx: &Transaction<'_>,
+    s: &Settlement,
+    leased: &mut BTreeSet<u64>,
+    fx: &mut TxEffects,
+) -> Result<()> {
+    let fail = |e| classify(e, "recording a delivery");
+    delete_delivered(tx, &s.delivered, fx)?;
     let mut retry = tx
         .prepare_cached(
             "UPDATE hits SET state = ?1, retry_count = retry_count + 1, next_attempt_ms = ?2 WHERE id = ?3",
@@ -237,47 +277,56 @@ pub fn settle(tx: &Transaction<'_>, s: &Settlement, fx: &mut TxEffects) -> Resul
     for (id, _, reason) in &s.dropped {
         delete_where(tx, "id = ?1", [*id as i64], *reason, fx)?;
     }
-    let mut release = tx.prepare_cached("UPDATE hits SET state = ?1 WHERE id = ?2").map_err(fail)?;
-    for &id in &s.release {
-        release.execute(params![STATE_PENDING, id as i64]).map_err(fail)?;
+    // Released rows were never changed: ending the lease makes them pending again.
+    let ended = s.delivered.iter().chain(&s.release);
+    let ended = ended.chain(s.retry.iter().chain(&s.offline).map(|(id, _)| id));
+    for id in ended.chain(s.dropped.iter().map(|(id, _, _)| id)) {
+        leased.remove(id);
     }
     Ok(())
 }
 
-pub fn recover_in_flight(conn: &Connection) -> Result<u64> {
-    // A literal `state = 1`, so the partial index `hits_in_flight` serves it.
-    const _: () = assert!(STATE_IN_FLIGHT == 1 && STATE_PENDING == 0);
-    conn.prepare_cached("UPDATE hits SET state = 0 WHERE state = 1")
-        .and_then(|mut s| s.execute([]))
-        .map(|n| n as u64)
-        .map_err(|e| classify(e, "recovering hits left in flight"))
-}
-
-/// Drops the oldest pending hits until the store is within its limits. Rows in
-/// flight are never dropped here.
-pub fn enforce_limits(tx: &Transaction<'_>, max_hits: u64, max_bytes: u64, fx: &mut TxEffects) -> Result<()> {
+/// Drops the oldest pending hits until the store is within its limits. Leased
+/// rows (and rows an older library left in flight) are never dropped here.
+pub fn enforce_limits(
+    tx: &Transaction<'_>,
+    (max_hits, max_bytes): (u64, u64),
+    leased: &BTreeSet<u64>,
+    span: Option<(u64, u64)>,
+    fx: &mut TxEffects,
+) -> Result<()> {
     if fx.count <= max_hits && fx.bytes <= max_bytes {
         return Ok(());
     }
     let fail = |e| classify(e, "dropping the oldest hits");
-    let mut last_id = None;
+    // Runs of consecutive doomed rows, each removed with one range delete.
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    let mut run: Option<(i64, i64)> = None;
     {
         let mut stmt = tx
             .prepare_cached(&format!(
-                "SELECT id, message_id, {SIZE_SQL} FROM hits WHERE state = ?1 ORDER BY id"
+                "SELECT id, message_id, {SIZE_SQL} FROM hits WHERE state = 0 ORDER BY id"
             ))
             .map_err(fail)?;
-        let mut rows = stmt.query([STATE_PENDING]).map_err(fail)?;
+        let mut rows = stmt.query([]).map_err(fail)?;
         while fx.count > max_hits || fx.bytes > max_bytes {
             let Some(r) = rows.next().map_err(fail)? else { break };
-            last_id = Some(r.get::<_, i64>(0).map_err(fail)?);
+            let id = r.get::<_, i64>(0).map_err(fail)?;
+            let protected = span.is_some_and(|(a, b)| (a..=b).contains(&(id as u64)));
+            if protected || leased.contains(&(id as u64)) {
+                runs.extend(run.take());
+                continue;
+            }
+            run = Some(run.map_or((id, id), |(first, _)| (first, id)));
             fx.dropped.push((DropReason::Overflow, r.get::<_, String>(1).unwrap_or_default()));
             fx.removed(1, r.get::<_, i64>(2).map_err(fail)? as u64);
         }
     }
-    if let Some(last) = last_id {
-        tx.execute("DELETE FROM hits WHERE state = ?1 AND id <= ?2", params![STATE_PENDING, last])
-            .map_err(fail)?;
+    runs.extend(run);
+    let mut del =
+        tx.prepare_cached("DELETE FROM hits WHERE state = 0 AND id >= ?1 AND id <= ?2").map_err(fail)?;
+    for (first, last) in runs {
+        del.execute(params![first, last]).map_err(fail)?;
     }
     Ok(())
 }
@@ -286,32 +335,4 @@ pub fn max_id(conn: &Connection) -> Result<u64> {
     conn.query_row("SELECT coalesce(max(id), 0) FROM hits", [], |r| r.get::<_, i64>(0))
         .map(|n| n as u64)
         .map_err(|e| classify(e, "reading the newest id"))
-}
-
-/// The running totals (hits, bytes) kept in the `totals` table; recounted and
-/// written back when the row is missing.
-pub fn totals(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
-    let kept = conn
-        .prepare_cached("SELECT hits, bytes FROM totals WHERE id = 1")?
-        .query_row([], |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)));
-    match kept {
-        Err(rusqlite::Error::QueryReturnedNoRows) => recount(conn),
-        other => other,
-    }
-}
-
-/// Counts the hits table (a scan) and stores the result as the running totals.
-pub fn recount(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
-    let (hits, bytes) =
-        conn.query_row(&format!("SELECT count(*), coalesce(sum({SIZE_SQL}), 0) FROM hits"), [], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-        })?;
-    write_totals(conn, hits, bytes)?;
-    Ok((hits, bytes))
-}
-
-pub fn write_totals(conn: &Connection, hits: u64, bytes: u64) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO totals (id, hits, bytes) VALUES (1, ?1, ?2)")?
-        .execute(params![hits as i64, bytes as i64])
-        .map(drop)
 }

@@ -103,7 +103,7 @@ pub(crate) fn salvage_into(aside: &Path, fresh: &mut Connection, reason: String)
         for (k, v) in &meta {
             put.execute(params![k, v]).map_err(|e| classify(e, "salvaging"))?;
         }
-        crate::store::ops::recount(&tx).map_err(|e| classify(e, "salvaging"))?;
+        crate::store::queue::recount(&tx).map_err(|e| classify(e, "salvaging"))?;
     }
     tx.commit().map_err(|e| classify(e, "salvaging"))?;
     report.salvaged = rows.len() as u64;

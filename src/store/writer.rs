@@ -6,6 +6,7 @@
 //! its limits after a commit. It never touches the network and never runs host
 //! code (completions go to the callback thread).
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -21,6 +22,7 @@ use crate::runtime::Reporter;
 use crate::store::classify;
 use crate::store::ops::{self, TxEffects};
 pub use crate::store::ops::{Op, Reply, Settlement};
+use crate::store::queue::{self, QueueRow};
 
 /// Batched inserts are committed at the latest when this many are queued.
 const GROUP_TARGET: usize = 1024;
@@ -191,9 +193,9 @@ impl Writer {
             limits,
             batch_url,
             on_commit,
-            count: 0,
-            bytes: 0,
+            row: QueueRow::default(),
             data_version: -1,
+            leased: BTreeSet::new(),
             retained: Vec::new(),
             retry_at: None,
             retry_delay: RETRY_FIRST,
@@ -221,9 +223,11 @@ struct WriterState {
     limits: Limits,
     batch_url: String,
     on_commit: Option<CommitHook>,
-    count: u64,
-    bytes: u64,
+    /// The queue row as this writer last read or wrote it.
+    row: QueueRow,
     data_version: i64,
+    /// Rows leased to a sender and not yet settled (see `ops::lease`).
+    leased: BTreeSet<u64>,
     /// Batched hits (`Op::Insert`) whose commit failed, oldest first, retried
     /// with backoff.
     retained: Vec<Op>,
@@ -385,10 +389,14 @@ impl WriterState {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(e, "starting a commit"))?;
         // Inside the transaction: no other process can commit until it ends.
-        refresh(&tx, &mut self.data_version, &mut self.count, &mut self.bytes)
-            .map_err(|e| classify(e, "reading the store's totals"))?;
-        let before = (self.count, self.bytes);
-        let mut fx = TxEffects { count: self.count, bytes: self.bytes, ..TxEffects::default() };
+        refresh(&tx, &mut self.data_version, &mut self.row)
+            .map_err(|e| classify(e, "reading the queue row"))?;
+        let before = self.row;
+        let mut fx = TxEffects { count: before.hits, bytes: before.bytes, ..TxEffects::default() };
+        // Leases change with the transaction: staged on a copy, kept on commit.
+        let touches_leases = ops.iter().any(|o| matches!(o, Op::Lease { .. } | Op::Settle { .. }));
+        let mut leased = if touches_leases { self.leased.clone() } else { BTreeSet::new() };
+        let mut recovered = false;
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             let done = match op {
@@ -413,25 +421,46 @@ impl WriterState {
                     &tx,
                     (*max_id, *due_ms, *limit, *events_only),
                     &self.batch_url,
+                    &mut leased,
                     &mut fx,
                 )?),
                 Op::Settle { settlement, .. } => {
-                    ops::settle(&tx, settlement, &mut fx)?;
+                    ops::settle(&tx, settlement, &mut leased, &mut fx)?;
                     Done::Count(0)
                 }
-                Op::RecoverInFlight { .. } => Done::Count(ops::recover_in_flight(&tx)?),
+                Op::RecoverInFlight { .. } => {
+                    recovered = true;
+                    Done::Count(
+                        queue::recover(&tx).map_err(|e| classify(e, "recovering hits left in flight"))?,
+                    )
+                }
                 Op::MaxId { .. } => Done::Count(ops::max_id(&tx)?),
                 Op::Barrier { .. } => Done::Count(0),
             };
             results.push(Ok(done));
         }
-        ops::enforce_limits(&tx, self.limits.max_hits, self.limits.max_bytes, &mut fx)?;
-        if (fx.count, fx.bytes) != before {
-            ops::write_totals(&tx, fx.count, fx.bytes).map_err(|e| classify(e, "updating the totals"))?;
+        let span = if touches_leases {
+            leased.first().zip(leased.last()).map(|(a, b)| (*a, *b))
+        } else if recovered {
+            None
+        } else {
+            before.leased
+        };
+        let limits = (self.limits.max_hits, self.limits.max_bytes);
+        let own = if touches_leases { &leased } else { &self.leased };
+        ops::enforce_limits(&tx, limits, own, span, &mut fx)?;
+        let fail = |e| classify(e, "updating the queue row");
+        if (fx.count, fx.bytes) != (before.hits, before.bytes) {
+            queue::write_totals(&tx, fx.count, fx.bytes).map_err(fail)?;
+        }
+        if span != before.leased && !recovered {
+            queue::write_span(&tx, span).map_err(fail)?;
         }
         tx.commit().map_err(|e| classify(e, "committing"))?;
-        self.count = fx.count;
-        self.bytes = fx.bytes;
+        if touches_leases {
+            self.leased = leased;
+        }
+        self.row = QueueRow { hits: fx.count, bytes: fx.bytes, leased: span };
         // Counters and drop reports first: a caller released by `publish`
         // reads them at once.
         let stats = &self.reporter.stats;
@@ -450,7 +479,7 @@ impl WriterState {
         self.publish(settles);
         if fx.committed > 0 {
             if let Some(notify) = &self.on_commit {
-                notify(self.count);
+                notify(self.row.hits);
             }
         }
         Ok(results)
@@ -563,7 +592,7 @@ impl WriterState {
     }
 
     fn refresh_totals(&mut self) -> rusqlite::Result<()> {
-        refresh(&self.conn, &mut self.data_version, &mut self.count, &mut self.bytes)?;
+        refresh(&self.conn, &mut self.data_version, &mut self.row)?;
         self.publish(0);
         Ok(())
     }
@@ -574,8 +603,8 @@ impl WriterState {
         let mut q = self.shared.queue.lock();
         q.settled += settled;
         self.shared.retained.store(self.retained.len() as u64, Relaxed);
-        self.shared.stored.store(self.count, Relaxed);
-        self.shared.stored_bytes.store(self.bytes, Relaxed);
+        self.shared.stored.store(self.row.hits, Relaxed);
+        self.shared.stored_bytes.store(self.row.bytes, Relaxed);
         drop(q);
         if settled > 0 {
             self.shared.settled.notify_all();
@@ -583,18 +612,13 @@ impl WriterState {
     }
 }
 
-/// Re-reads the running totals when another connection (another process) has
-/// committed since `data_version` was taken; our own commits keep them current.
-fn refresh(
-    conn: &Connection,
-    data_version: &mut i64,
-    count: &mut u64,
-    bytes: &mut u64,
-) -> rusqlite::Result<()> {
+/// Re-reads the queue row when another connection (another process) has
+/// committed since `data_version` was taken; our own commits keep it current.
+fn refresh(conn: &Connection, data_version: &mut i64, row: &mut QueueRow) -> rusqlite::Result<()> {
     let v: i64 = conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
     if v != *data_version {
         *data_version = v;
-        (*count, *bytes) = ops::totals(conn)?;
+        *row = queue::read(conn)?;
     }
     Ok(())
 }
