@@ -488,20 +488,16 @@ impl Engine {
                 Err(e) => return DispatchReport { status: Err(e), ..Default::default() },
             },
         };
+        let (clock, writer, limit) =
+            (Arc::clone(&self.clock), Arc::clone(&self.writer), self.settings.max_batch_events);
+        let due_ms = move || (scope != Scope::Dispatch).then(|| clock.now_ms());
+        let lease = move |due_ms: Option<i64>| {
+            writer.ask(|reply| Op::Lease { max_id, due_ms, limit, events_only: false, reply })
+        };
+        // The next batch is leased while the current one is on the wire.
+        let mut next = lease(due_ms());
         loop {
-            if self.shared.abort.is_set() {
-                report.status = Err(Error::cancelled());
-                break;
-            }
-            let due_ms = (scope != Scope::Dispatch).then(|| self.clock.now_ms());
-            let limit = self.settings.max_batch_events;
-            let hits = match self.writer.call(|reply| Op::Lease {
-                max_id,
-                due_ms,
-                limit,
-                events_only: false,
-                reply,
-            }) {
+            let hits = match next.and_then(|reply| reply.wait()) {
                 Ok(h) => h,
                 Err(e) => {
                     report.status = Err(e);
@@ -509,13 +505,29 @@ impl Engine {
                 }
             };
             if hits.is_empty() {
+                if leased_any {
+                    // The last settlement was queued after this lease: the
+                    // report goes out once the store shows it.
+                    let applied = Oneshot::new();
+                    let done = Arc::clone(&applied);
+                    let then = Box::new(move |_| done.send(()));
+                    if self.writer.submit(Op::Barrier { then }).is_ok() {
+                        applied.wait();
+                    }
+                }
                 if !leased_any && scope == Scope::Auto {
                     // Nothing is due: no failure left to retry.
                     self.pacing.failures = 0;
                 }
                 break;
             }
+            if self.shared.abort.is_set() {
+                self.release(&hits);
+                report.status = Err(Error::cancelled());
+                break;
+            }
             leased_any = true;
+            next = lease(due_ms());
             let (settlement, part, stop) = self.send_stored(&hits);
             report.merge(&part);
             if stop {
@@ -523,17 +535,32 @@ impl Engine {
                 if let Err(e) = self.writer.call(|reply| Op::Settle { settlement, reply: Some(reply) }) {
                     report.status = Err(e);
                 }
+                if let Ok(Ok(prefetched)) = next.map(|reply| reply.wait()) {
+                    self.release(&prefetched);
+                }
                 break;
             }
-            // The writer applies it before the next lease (one queue, in order).
+            // The writer applies it in order with the leases (one queue).
             if let Err(e) = self.writer.submit(Op::Settle { settlement, reply: None }) {
                 report.status = Err(e);
+                if let Ok(Ok(prefetched)) = next.map(|reply| reply.wait()) {
+                    self.release(&prefetched);
+                }
                 break;
             }
         }
         let stored = self.writer.stored();
         self.shared.state.lock().stored = stored;
         report
+    }
+
+    /// Ends the lease of hits that will not be sent now, unchanged.
+    fn release(&self, hits: &[StoredHit]) {
+        if hits.is_empty() {
+            return;
+        }
+        let settlement = Settlement { release: hits.iter().map(|h| h.id).collect(), ..Settlement::default() };
+        let _ = self.writer.submit(Op::Settle { settlement, reply: None });
     }
 
     fn is_sender(&mut self) -> bool {

@@ -97,9 +97,15 @@ impl WriterHandle {
 
     /// Submits the op built around a reply and waits for that reply.
     pub fn call<T: Send + 'static>(&self, op: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
+        self.ask(op)?.wait()
+    }
+
+    /// Submits the op built around a reply and returns the reply, to be waited
+    /// for later (work for the writer while the caller does its own).
+    pub fn ask<T: Send + 'static>(&self, op: impl FnOnce(Reply<T>) -> Op) -> Result<Reply<T>> {
         let reply = crate::runtime::Oneshot::new();
         self.submit(op(Arc::clone(&reply)))?;
-        reply.wait()
+        Ok(reply)
     }
 
     /// Waits until every insert accepted before this call is committed (or known
