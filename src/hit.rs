@@ -124,8 +124,48 @@ pub struct StoredHit {
     pub is_offline: bool,
 }
 
+/// A fresh UUID v4 for a hit's `messageId`. The 122 random bits come from a
+/// per-thread xoshiro256++ generator seeded from the operating system (one
+/// `getrandom` per thread, not one per hit): message ids must be unique, not
+/// secret.
 pub fn new_message_id() -> String {
-    uuid::Uuid::new_v4().hyphenated().to_string()
+    thread_local! {
+        static RNG: std::cell::Cell<[u64; 4]> = std::cell::Cell::new(seed());
+    }
+    let (a, b) = RNG.with(|cell| {
+        let mut s = cell.get();
+        let a = xoshiro256pp(&mut s);
+        let b = xoshiro256pp(&mut s);
+        cell.set(s);
+        (a, b)
+    });
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_le_bytes());
+    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    id.hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+fn seed() -> [u64; 4] {
+    let halves = [uuid::Uuid::new_v4().as_u128(), uuid::Uuid::new_v4().as_u128()];
+    let mut s = [halves[0] as u64, (halves[0] >> 64) as u64, halves[1] as u64, (halves[1] >> 64) as u64];
+    if s == [0; 4] {
+        s[0] = 1; // the one state xoshiro cannot leave
+    }
+    s
+}
+
+fn xoshiro256pp(s: &mut [u64; 4]) -> u64 {
+    let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+    let t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = s[3].rotate_left(45);
+    result
 }
 
 /// Scans brackets outside strings; the grammar itself is checked by the parser.
@@ -247,6 +287,24 @@ mod tests {
         assert_eq!(hit.kind, HitKind::Event);
         assert_eq!(hit.message_id.len(), 36);
         assert_eq!(&hit.message_id[14..15], "4", "UUID version 4");
+    }
+
+    #[test]
+    fn message_ids_are_distinct_v4_uuids_across_threads() {
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..10_000).map(|_| new_message_id()).collect::<Vec<_>>()))
+                .collect();
+            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        for id in &ids[..100] {
+            let u = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(u.get_version_num(), 4);
+            assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+            assert_eq!(id, &id.to_lowercase());
+        }
     }
 
     #[test]

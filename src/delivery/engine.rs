@@ -39,6 +39,8 @@ struct State {
     stored: u64,
     /// Hits were committed since the last automatic send.
     fresh: bool,
+    /// `flush_threshold` (0 = off), for the commit hook.
+    threshold: u64,
     host_reachable: bool,
     /// The network came back: send now.
     restored: bool,
@@ -126,6 +128,7 @@ impl Delivery {
                 outbox: VecDeque::new(),
                 stored: 0,
                 fresh: false,
+                threshold: 0,
                 host_reachable: true,
                 restored: false,
                 background: false,
@@ -144,7 +147,11 @@ impl Delivery {
 
     pub fn start(wake: &DeliveryWake, settings: DeliverySettings, parts: DeliveryParts) -> Result<Delivery> {
         let shared = Arc::clone(&wake.0);
-        shared.state.lock().stored = parts.writer.stored();
+        {
+            let mut st = shared.state.lock();
+            st.stored = parts.writer.stored();
+            st.threshold = settings.flush_threshold;
+        }
         shared.sender_held.store(parts.sender.is_some(), Relaxed);
         let now = parts.clock.now_ms();
         let engine = Engine {
@@ -291,10 +298,18 @@ pub struct DeliveryWake(Arc<Shared>);
 impl DeliveryWake {
     pub fn stored(&self, count: u64) {
         let mut st = self.0.state.lock();
+        let (prev, was_fresh) = (st.stored, st.fresh);
         st.stored = count;
         st.fresh = true;
+        // Only a commit that can change the engine's decision wakes it: the
+        // first hit waiting (it starts the timer), or the threshold reached by
+        // new hits. The others would wake a thread with nothing to do.
+        let threshold = st.threshold;
+        let crossed = threshold > 0 && count >= threshold && (prev < threshold || !was_fresh);
         drop(st);
-        self.0.wake.notify_one();
+        if prev == 0 || crossed {
+            self.0.wake.notify_one();
+        }
     }
 }
 

@@ -33,6 +33,10 @@ const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(8);
 /// Retained hits are retried this many per transaction.
 const RETRY_CHUNK: usize = 64;
+/// The writer thread checkpoints the write-ahead log once it holds this many
+/// pages (SQLite's automatic checkpoint, which would run inside the commit of
+/// whichever thread commits, is off).
+const CHECKPOINT_PAGES: i32 = 1000;
 
 struct Queue {
     ops: Vec<Op>,
@@ -40,9 +44,14 @@ struct Queue {
     urgent: bool,
     closing: Option<Instant>,
     stopped: bool,
+    /// When hits wait in memory for a failing store: the time of their next
+    /// retry (the writer's own schedule, mirrored here for the thread loop).
+    retry_at: Option<Instant>,
     /// Inserts queued since start, and those the writer has finished with.
     accepted: u64,
     settled: u64,
+    /// The log passed `CHECKPOINT_PAGES`: the writer thread checkpoints.
+    checkpoint: bool,
 }
 
 struct Shared {
@@ -57,9 +66,36 @@ struct Shared {
     retained: AtomicU64,
 }
 
+impl Shared {
+    /// From the commit hook, on whichever thread committed.
+    fn checkpoint_due(&self) {
+        let mut q = self.queue.lock();
+        if !q.checkpoint {
+            q.checkpoint = true;
+            drop(q);
+            self.work.notify_one();
+        }
+    }
+
+    /// Takes everything queued. Only the holder of the writer state calls it, so
+    /// groups are applied in queue order.
+    fn take(&self) -> Vec<Op> {
+        let mut q = self.queue.lock();
+        let ops = std::mem::take(&mut q.ops);
+        q.urgent = false;
+        q.first_at = None;
+        drop(q);
+        self.space.notify_all();
+        ops
+    }
+}
+
 /// The callers' side of the writer. Cheap to share behind an `Arc`.
 pub struct WriterHandle {
     shared: Arc<Shared>,
+    /// Whoever holds it applies queued work: the writer thread, or a caller that
+    /// waits for its own op anyway (`lead`).
+    state: Arc<Mutex<WriterState>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -67,6 +103,28 @@ impl WriterHandle {
     /// Queues `op`. Fails with `Closed` once closing has begun: every op queued
     /// before that is applied.
     pub fn submit(&self, op: Op) -> Result<()> {
+        self.push(op, true)
+    }
+
+    /// Queues `op` and, when no commit is running, applies the queue on the
+    /// calling thread, which waits for its op anyway: a lone caller with durability
+    /// on return pays no hand-off to the writer thread. When a commit is running,
+    /// the writer thread takes the op into its next group (group commit).
+    pub fn lead(&self, op: Op) -> Result<()> {
+        self.push(op, false)?;
+        match self.state.try_lock() {
+            Some(mut state) => {
+                let ops = self.shared.take();
+                state.apply(ops);
+            }
+            None => {
+                self.shared.work.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&self, op: Op, wake_writer: bool) -> Result<()> {
         let urgent = op.is_urgent();
         let is_insert = matches!(op, Op::Insert { .. });
         let mut q = self.shared.queue.lock();
@@ -87,7 +145,7 @@ impl WriterHandle {
             q.first_at = Some(Instant::now());
         }
         q.urgent |= urgent;
-        let wake = urgent || was_empty || q.ops.len() == GROUP_TARGET;
+        let wake = wake_writer && (urgent || was_empty || q.ops.len() == GROUP_TARGET);
         drop(q);
         if wake {
             self.shared.work.notify_one();
@@ -97,7 +155,9 @@ impl WriterHandle {
 
     /// Submits the op built around a reply and waits for that reply.
     pub fn call<T: Send + 'static>(&self, op: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
-        self.ask(op)?.wait()
+        let reply = crate::runtime::Oneshot::new();
+        self.lead(op(Arc::clone(&reply)))?;
+        reply.wait()
     }
 
     /// Submits the op built around a reply and returns the reply, to be waited
@@ -182,6 +242,8 @@ impl Writer {
                 stopped: false,
                 accepted: 0,
                 settled: 0,
+                retry_at: None,
+                checkpoint: false,
             }),
             work: Condvar::new(),
             space: Condvar::new(),
@@ -192,6 +254,18 @@ impl Writer {
             stored_bytes: AtomicU64::new(0),
             retained: AtomicU64::new(0),
         });
+        let mut conn = conn;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .and_then(|_| {
+                let shared = Arc::clone(&shared);
+                conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+                    if pages >= CHECKPOINT_PAGES {
+                        shared.checkpoint_due();
+                    }
+                    Ok(())
+                }))
+            })
+            .map_err(|e| classify(e, "configuring checkpoints"))?;
         let mut state = WriterState {
             conn,
             shared: Arc::clone(&shared),
@@ -207,11 +281,15 @@ impl Writer {
             retry_delay: RETRY_FIRST,
         };
         state.refresh_totals().map_err(|e| classify(e, "counting stored hits"))?;
+        let state = Arc::new(Mutex::new(state));
         let thread = std::thread::Builder::new()
             .name("attracker-writer".into())
-            .spawn(move || state.run())
+            .spawn({
+                let (shared, state) = (Arc::clone(&shared), Arc::clone(&state));
+                move || run(&shared, &state)
+            })
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
-        Ok(WriterHandle { shared, thread: Mutex::new(Some(thread)) })
+        Ok(WriterHandle { shared, state, thread: Mutex::new(Some(thread)) })
     }
 }
 
@@ -249,75 +327,106 @@ enum Done {
 }
 
 enum Next {
-    Apply(Vec<Op>),
+    Work,
+    /// Between groups: the write-ahead log is due for a checkpoint.
+    Checkpoint,
     /// Closing, and the deadline for retained hits has passed.
     GiveUp,
     Stop,
 }
 
-impl WriterState {
-    fn run(mut self) {
-        loop {
-            match self.next() {
-                Next::Apply(ops) => self.apply(ops),
-                Next::GiveUp => {
-                    self.abandon_retained();
+/// The writer thread.
+fn run(shared: &Shared, state: &Mutex<WriterState>) {
+    loop {
+        match next(shared) {
+            Next::Work => {
+                let mut st = state.lock();
+                let ops = shared.take();
+                st.apply(ops);
+            }
+            Next::Checkpoint => state.lock().checkpoint(),
+            Next::GiveUp => {
+                state.lock().abandon_retained();
+                break;
+            }
+            Next::Stop => {
+                // A caller may still be applying a group it took before closing
+                // began; the state lock waits for it, then the queue is rechecked.
+                let _st = state.lock();
+                let q = shared.queue.lock();
+                if q.ops.is_empty() && q.retry_at.is_none() {
                     break;
                 }
-                Next::Stop => break,
             }
         }
-        let mut q = self.shared.queue.lock();
-        q.stopped = true;
-        drop(q);
-        self.shared.settled.notify_all();
     }
+    let mut q = shared.queue.lock();
+    q.stopped = true;
+    drop(q);
+    shared.settled.notify_all();
+}
 
-    fn next(&mut self) -> Next {
-        let shared = Arc::clone(&self.shared);
-        let mut q = shared.queue.lock();
-        loop {
-            let now = Instant::now();
-            if !q.ops.is_empty() {
-                let go = q.urgent
-                    || q.closing.is_some()
-                    || !shared.batched
-                    || q.ops.len() >= GROUP_TARGET
-                    || shared.window.is_zero();
-                let deadline = q.first_at.unwrap_or(now) + shared.window;
-                if go || now >= deadline {
-                    let ops = std::mem::take(&mut q.ops);
-                    q.urgent = false;
-                    q.first_at = None;
-                    drop(q);
-                    shared.space.notify_all();
-                    return Next::Apply(ops);
-                }
-                shared.work.wait_until(&mut q, deadline);
-                continue;
+/// Waits until there is work for the writer thread.
+fn next(shared: &Shared) -> Next {
+    let mut q = shared.queue.lock();
+    loop {
+        let now = Instant::now();
+        if !q.ops.is_empty() {
+            let go = q.urgent
+                || q.closing.is_some()
+                || !shared.batched
+                || q.ops.len() >= GROUP_TARGET
+                || shared.window.is_zero();
+            let deadline = q.first_at.unwrap_or(now) + shared.window;
+            if go || now >= deadline {
+                return Next::Work;
             }
-            if !self.retained.is_empty() {
-                if let Some(close_by) = q.closing {
-                    if now >= close_by {
-                        return Next::GiveUp;
-                    }
-                }
-                let retry_at = self.retry_at.unwrap_or(now);
-                if now >= retry_at {
-                    return Next::Apply(Vec::new());
-                }
-                let wake = q.closing.map_or(retry_at, |c| c.min(retry_at));
-                shared.work.wait_until(&mut q, wake);
-                continue;
+            if std::mem::take(&mut q.checkpoint) {
+                return Next::Checkpoint;
             }
-            if q.closing.is_some() {
-                return Next::Stop;
+            shared.work.wait_until(&mut q, deadline);
+            continue;
+        }
+        if let Some(retry_at) = q.retry_at {
+            if let Some(close_by) = q.closing {
+                if now >= close_by {
+                    return Next::GiveUp;
+                }
             }
-            shared.work.wait(&mut q);
+            if now >= retry_at {
+                return Next::Work;
+            }
+            let wake = q.closing.map_or(retry_at, |c| c.min(retry_at));
+            shared.work.wait_until(&mut q, wake);
+            continue;
+        }
+        if std::mem::take(&mut q.checkpoint) {
+            return Next::Checkpoint;
+        }
+        if q.closing.is_some() {
+            return Next::Stop;
+        }
+        shared.work.wait(&mut q);
+    }
+}
+
+impl WriterState {
+    /// Copies the log into the database between groups, so no caller's commit
+    /// ever runs a checkpoint. Passive: a failure (a reader in the way, a busy
+    /// store) leaves it for the next time the log grows.
+    fn checkpoint(&mut self) {
+        let done = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+        if let Err(e) = done {
+            self.reporter.log(LogLevel::Debug, format!("checkpoint skipped: {e}"));
         }
     }
 
     fn apply(&mut self, ops: Vec<Op>) {
+        let retry_due = !self.retained.is_empty() && self.retry_at.is_none_or(|at| Instant::now() >= at);
+        if ops.is_empty() && !retry_due {
+            // Woken for work a leading caller already did.
+            return;
+        }
         let new_inserts = ops.iter().filter(|o| matches!(o, Op::Insert { .. })).count() as u64;
         self.retry_retained();
         let failure = if self.retained.is_empty() {
@@ -608,6 +717,8 @@ impl WriterState {
     fn publish(&self, settled: u64) {
         let mut q = self.shared.queue.lock();
         q.settled += settled;
+        q.retry_at =
+            if self.retained.is_empty() { None } else { Some(self.retry_at.unwrap_or_else(Instant::now)) };
         self.shared.retained.store(self.retained.len() as u64, Relaxed);
         self.shared.stored.store(self.row.hits, Relaxed);
         self.shared.stored_bytes.store(self.row.bytes, Relaxed);
