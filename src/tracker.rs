@@ -234,9 +234,7 @@ impl Tracker {
             }
             (_, Durability::Batched) => self.writer.submit(Op::Insert { hit, done, wait: None }),
             (_, Durability::OnReturn) => {
-                let wait = Oneshot::new();
-                self.writer.lead(Op::Insert { hit, done: None, wait: Some(Arc::clone(&wait)) })?;
-                let result = wait.wait();
+                let result = self.writer.call(|wait| Op::Insert { hit, done: None, wait: Some(wait) });
                 match (result.is_ok(), done) {
                     (true, Some(done)) => done.complete(Ok(())),
                     (false, Some(done)) => done.disarm(),

@@ -10,9 +10,20 @@ use common::{config, Logs, TempDir};
 
 const V1: &str = include_str!("../src/store/sql/v1.sql");
 
+/// The totals as the queue row keeps them: its figures plus the rows above
+/// `counted_to` (inserts rewrite the row only now and then).
 fn totals_row(db: &std::path::Path) -> Option<(i64, i64)> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT hits, bytes FROM queue WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).ok()
+    conn.query_row(
+        "SELECT q.hits + (SELECT count(*) FROM hits WHERE id > q.counted_to),
+                q.bytes + (SELECT coalesce(sum(64 + octet_length(type) + coalesce(octet_length(url), 0)
+                                               + coalesce(octet_length(body), 0)), 0)
+                           FROM hits WHERE id > q.counted_to)
+         FROM queue q WHERE q.id = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .ok()
 }
 
 #[test]
@@ -59,6 +70,38 @@ fn a_missing_totals_row_is_recounted_at_open() {
     assert_eq!(t.offline_count().unwrap(), 20);
     drop(t);
     assert_eq!(totals_row(&dir.db()).map(|r| r.0), Some(20));
+}
+
+#[test]
+fn the_queue_row_lags_inserts_but_never_deletes() {
+    let dir = TempDir::new("lag");
+    let t = Tracker::new(config(&dir.db())).unwrap();
+    let stored = |db: &std::path::Path| {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        conn.query_row("SELECT hits, counted_to FROM queue", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .unwrap()
+    };
+    for _ in 0..10 {
+        t.track_event("e", None, None).unwrap();
+    }
+    assert_eq!(stored(&dir.db()), (0, 0), "ten single commits leave the row as it was");
+    assert_eq!(t.offline_count().unwrap(), 10, "readers count the rows above it");
+    for _ in 0..300 {
+        t.track_event("e", None, None).unwrap();
+    }
+    let (hits, counted_to) = stored(&dir.db());
+    assert!(hits >= 256 && hits == counted_to, "rewritten once 256 went uncounted: {hits} {counted_to}");
+    assert_eq!(t.offline_count().unwrap(), 310);
+    t.offline_delete_older_than(i64::MAX).unwrap();
+    assert_eq!(stored(&dir.db()).0, 0, "a delete rewrites it at once");
+    assert_eq!(t.offline_count().unwrap(), 0);
+    t.track_event("e", None, None).unwrap();
+    drop(t);
+    let t = Tracker::new(config(&dir.db())).unwrap();
+    assert_eq!(t.offline_count().unwrap(), 1);
+    assert_eq!(t.stats().unwrap().queued, 1);
 }
 
 #[test]

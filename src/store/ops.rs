@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection};
 
 use crate::config::DropReason;
 use crate::error::Result;
@@ -108,24 +108,65 @@ impl Settlement {
     }
 }
 
+/// An immediate transaction on the writer's connection, with its BEGIN and
+/// COMMIT prepared once (rusqlite's `Transaction` parses them on every commit,
+/// a cost a single-hit commit notices). Rolled back when dropped uncommitted.
+pub struct Tx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    pub fn begin(conn: &'c Connection) -> rusqlite::Result<Tx<'c>> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Tx { conn, open: true })
+    }
+
+    pub fn commit(mut self) -> rusqlite::Result<()> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 /// Running figures of one transaction, applied to the writer's state on commit.
 #[derive(Default)]
 pub struct TxEffects {
     pub count: u64,
     pub bytes: u64,
     pub committed: u64,
+    /// The highest id in the table once the transaction's inserts are in.
+    pub newest: u64,
+    /// Rows the transaction deleted.
+    pub removed_rows: u64,
     pub delivered: u64,
     pub dropped: Vec<(DropReason, String)>,
 }
 
 impl TxEffects {
     fn removed(&mut self, n: u64, bytes: u64) {
+        self.removed_rows += n;
         self.count = self.count.saturating_sub(n);
         self.bytes = self.bytes.saturating_sub(bytes);
     }
 }
 
-pub fn insert(tx: &Transaction<'_>, h: &NewHit, fx: &mut TxEffects) -> Result<u64> {
+pub fn insert(tx: &Connection, h: &NewHit, fx: &mut TxEffects) -> Result<u64> {
     tx.prepare_cached(
         "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -143,6 +184,7 @@ pub fn insert(tx: &Transaction<'_>, h: &NewHit, fx: &mut TxEffects) -> Result<u6
         ])
     })
     .map_err(|e| classify(e, "storing a hit"))?;
+    fx.newest = fx.newest.max(tx.last_insert_rowid().max(0) as u64);
     fx.count += 1;
     fx.bytes += h.size();
     fx.committed += 1;
@@ -151,7 +193,7 @@ pub fn insert(tx: &Transaction<'_>, h: &NewHit, fx: &mut TxEffects) -> Result<u6
 
 /// Deletes the rows matching `condition`; each is reported with `reason`.
 pub fn delete_where<P: rusqlite::Params>(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     condition: &str,
     params: P,
     reason: DropReason,
@@ -177,7 +219,7 @@ pub fn delete_where<P: rusqlite::Params>(
 /// store records only its span (`queue::write_span`), so taking a batch rewrites
 /// no hit. Only the store's sender leases (`SenderLock`).
 pub fn lease(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     (max_id, due_ms, limit, events_only): (u64, Option<i64>, u32, bool),
     batch_url: &str,
     leased: &mut BTreeSet<u64>,
@@ -219,7 +261,7 @@ pub fn lease(
 /// Deletes delivered rows: with one range delete when the rows between the
 /// lowest and highest id are exactly the delivered ones (the usual case), else
 /// one by one.
-fn delete_delivered(tx: &Transaction<'_>, delivered: &[u64], fx: &mut TxEffects) -> Result<()> {
+fn delete_delivered(tx: &Connection, delivered: &[u64], fx: &mut TxEffects) -> Result<()> {
     let fail = |e| classify(e, "recording a delivery");
     let mut ids = delivered.to_vec();
     ids.sort_unstable();
@@ -252,12 +294,7 @@ fn delete_delivered(tx: &Transaction<'_>, delivered: &[u64], fx: &mut TxEffects)
 }
 
 /// Applies a settlement and ends the leases of every row it names.
-pub fn settle(
-    tx: &Transaction<'_>,
-    s: &Settlement,
-    leased: &mut BTreeSet<u64>,
-    fx: &mut TxEffects,
-) -> Result<()> {
+pub fn settle(tx: &Connection, s: &Settlement, leased: &mut BTreeSet<u64>, fx: &mut TxEffects) -> Result<()> {
     let fail = |e| classify(e, "recording a delivery");
     delete_delivered(tx, &s.delivered, fx)?;
     let mut retry = tx
@@ -289,7 +326,7 @@ pub fn settle(
 /// Drops the oldest pending hits until the store is within its limits. Leased
 /// rows (and rows an older library left in flight) are never dropped here.
 pub fn enforce_limits(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     (max_hits, max_bytes): (u64, u64),
     leased: &BTreeSet<u64>,
     span: Option<(u64, u64)>,

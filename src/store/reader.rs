@@ -29,12 +29,8 @@ impl Reader {
     }
 
     pub fn count(&self) -> Result<u64> {
-        let conn = self.conn.lock();
-        // The running total, kept by the writer in each commit: not a scan.
-        conn.prepare_cached("SELECT hits FROM queue WHERE id = 1")
-            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-            .map(|n| n.max(0) as u64)
-            .map_err(|e| classify(e, "counting stored hits"))
+        // The queue row plus the few rows above it: not a scan.
+        crate::store::queue::count(&self.conn.lock()).map_err(|e| classify(e, "counting stored hits"))
     }
 
     /// Hits with `id > after_id`, oldest first, at most `limit` of them.

@@ -7,20 +7,20 @@
 //! code (completions go to the callback thread).
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
 use crate::config::{DropReason, LogLevel};
 use crate::error::{Error, Result};
 use crate::hit::{NewHit, StoredHit};
 use crate::runtime::Reporter;
 use crate::store::classify;
-use crate::store::ops::{self, TxEffects};
+use crate::store::ops::{self, Tx, TxEffects};
 pub use crate::store::ops::{Op, Reply, Settlement};
 use crate::store::queue::{self, QueueRow};
 
@@ -35,8 +35,12 @@ const RETRY_MAX: Duration = Duration::from_secs(8);
 const RETRY_CHUNK: usize = 64;
 /// The writer thread checkpoints the write-ahead log once it holds this many
 /// pages (SQLite's automatic checkpoint, which would run inside the commit of
-/// whichever thread commits, is off).
+/// whichever thread commits, is off), on a connection of its own, while commits
+/// go on.
 const CHECKPOINT_PAGES: i32 = 1000;
+/// A log this long (commits outran the concurrent checkpoints) is checkpointed
+/// between two commits instead, which lets SQLite start the log over.
+const CHECKPOINT_HARD_PAGES: i32 = 4 * CHECKPOINT_PAGES;
 
 struct Queue {
     ops: Vec<Op>,
@@ -50,8 +54,9 @@ struct Queue {
     /// Inserts queued since start, and those the writer has finished with.
     accepted: u64,
     settled: u64,
-    /// The log passed `CHECKPOINT_PAGES`: the writer thread checkpoints.
-    checkpoint: bool,
+    /// The longest the log was (pages) since the last checkpoint began, once it
+    /// passed `CHECKPOINT_PAGES`; 0 when no checkpoint is due.
+    checkpoint: i32,
 }
 
 struct Shared {
@@ -62,17 +67,20 @@ struct Shared {
     window: Duration,
     batched: bool,
     stored: AtomicU64,
+    /// Callers waiting in `call`.
+    waiting: AtomicUsize,
     stored_bytes: AtomicU64,
     retained: AtomicU64,
 }
 
 impl Shared {
     /// From the commit hook, on whichever thread committed.
-    fn checkpoint_due(&self) {
+    fn checkpoint_due(&self, pages: i32) {
         let mut q = self.queue.lock();
-        if !q.checkpoint {
-            q.checkpoint = true;
-            drop(q);
+        let was = q.checkpoint;
+        q.checkpoint = q.checkpoint.max(pages);
+        drop(q);
+        if was == 0 || (was < CHECKPOINT_HARD_PAGES && pages >= CHECKPOINT_HARD_PAGES) {
             self.work.notify_one();
         }
     }
@@ -106,24 +114,6 @@ impl WriterHandle {
         self.push(op, true)
     }
 
-    /// Queues `op` and, when no commit is running, applies the queue on the
-    /// calling thread, which waits for its op anyway: a lone caller with durability
-    /// on return pays no hand-off to the writer thread. When a commit is running,
-    /// the writer thread takes the op into its next group (group commit).
-    pub fn lead(&self, op: Op) -> Result<()> {
-        self.push(op, false)?;
-        match self.state.try_lock() {
-            Some(mut state) => {
-                let ops = self.shared.take();
-                state.apply(ops);
-            }
-            None => {
-                self.shared.work.notify_one();
-            }
-        }
-        Ok(())
-    }
-
     fn push(&self, op: Op, wake_writer: bool) -> Result<()> {
         let urgent = op.is_urgent();
         let is_insert = matches!(op, Op::Insert { .. });
@@ -154,10 +144,30 @@ impl WriterHandle {
     }
 
     /// Submits the op built around a reply and waits for that reply.
+    ///
+    /// A caller alone in waiting applies the queue on its own thread when no
+    /// commit is running: it waits for its op anyway, and so pays no hand-off to
+    /// the writer thread (a hit tracked with durability on return commits like a
+    /// plain SQLite insert). When other callers wait too, the writer thread
+    /// gathers them all into one commit (group commit).
     pub fn call<T: Send + 'static>(&self, op: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
         let reply = crate::runtime::Oneshot::new();
-        self.lead(op(Arc::clone(&reply)))?;
-        reply.wait()
+        let alone = self.shared.waiting.fetch_add(1, SeqCst) == 0;
+        let pushed = self.push(op(Arc::clone(&reply)), !alone);
+        if pushed.is_ok() && alone {
+            match self.state.try_lock() {
+                Some(mut state) => {
+                    let ops = self.shared.take();
+                    state.apply(ops);
+                }
+                None => {
+                    self.shared.work.notify_one();
+                }
+            }
+        }
+        let result = pushed.and_then(|()| reply.wait());
+        self.shared.waiting.fetch_sub(1, SeqCst);
+        result
     }
 
     /// Submits the op built around a reply and returns the reply, to be waited
@@ -243,7 +253,7 @@ impl Writer {
                 accepted: 0,
                 settled: 0,
                 retry_at: None,
-                checkpoint: false,
+                checkpoint: 0,
             }),
             work: Condvar::new(),
             space: Condvar::new(),
@@ -251,6 +261,7 @@ impl Writer {
             window,
             batched,
             stored: AtomicU64::new(0),
+            waiting: AtomicUsize::new(0),
             stored_bytes: AtomicU64::new(0),
             retained: AtomicU64::new(0),
         });
@@ -260,7 +271,7 @@ impl Writer {
                 let shared = Arc::clone(&shared);
                 conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
                     if pages >= CHECKPOINT_PAGES {
-                        shared.checkpoint_due();
+                        shared.checkpoint_due(pages);
                     }
                     Ok(())
                 }))
@@ -282,15 +293,27 @@ impl Writer {
         };
         state.refresh_totals().map_err(|e| classify(e, "counting stored hits"))?;
         let state = Arc::new(Mutex::new(state));
+        let checkpointer = checkpoint_connection(&state.lock().conn);
+        let checkpoint_reporter = state.lock().reporter.clone();
         let thread = std::thread::Builder::new()
             .name("attracker-writer".into())
             .spawn({
                 let (shared, state) = (Arc::clone(&shared), Arc::clone(&state));
-                move || run(&shared, &state)
+                move || run(&shared, &state, checkpointer, checkpoint_reporter)
             })
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
         Ok(WriterHandle { shared, state, thread: Mutex::new(Some(thread)) })
     }
+}
+
+/// A second connection to the store for checkpoints; None when it cannot be
+/// opened (then checkpoints run between commits).
+fn checkpoint_connection(conn: &Connection) -> Option<Connection> {
+    let path = conn.path().filter(|p| !p.is_empty())?;
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let c = Connection::open_with_flags(path, flags).ok()?;
+    c.pragma_update(None, "wal_autocheckpoint", 0).ok()?;
+    Some(c)
 }
 
 /// The queue limits the writer enforces.
@@ -328,15 +351,25 @@ enum Done {
 
 enum Next {
     Work,
-    /// Between groups: the write-ahead log is due for a checkpoint.
-    Checkpoint,
+    /// The write-ahead log is due for a checkpoint; it holds this many pages.
+    Checkpoint(i32),
     /// Closing, and the deadline for retained hits has passed.
     GiveUp,
     Stop,
 }
 
-/// The writer thread.
-fn run(shared: &Shared, state: &Mutex<WriterState>) {
+/// Copies the log into the database. Passive: a failure (a reader in the way, a
+/// busy store) leaves it for the next time the log grows.
+fn checkpoint(conn: &Connection, reporter: &Reporter) {
+    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+    if let Err(e) = done {
+        reporter.log(LogLevel::Debug, format!("checkpoint skipped: {e}"));
+    }
+}
+
+/// The writer thread. `checkpointer` is its own connection for checkpoints
+/// that run alongside commits.
+fn run(shared: &Shared, state: &Mutex<WriterState>, checkpointer: Option<Connection>, reporter: Reporter) {
     loop {
         match next(shared) {
             Next::Work => {
@@ -344,7 +377,13 @@ fn run(shared: &Shared, state: &Mutex<WriterState>) {
                 let ops = shared.take();
                 st.apply(ops);
             }
-            Next::Checkpoint => state.lock().checkpoint(),
+            Next::Checkpoint(pages) => match &checkpointer {
+                Some(conn) if pages < CHECKPOINT_HARD_PAGES => checkpoint(conn, &reporter),
+                _ => {
+                    let st = state.lock();
+                    checkpoint(&st.conn, &st.reporter);
+                }
+            },
             Next::GiveUp => {
                 state.lock().abandon_retained();
                 break;
@@ -381,8 +420,8 @@ fn next(shared: &Shared) -> Next {
             if go || now >= deadline {
                 return Next::Work;
             }
-            if std::mem::take(&mut q.checkpoint) {
-                return Next::Checkpoint;
+            if q.checkpoint > 0 {
+                return Next::Checkpoint(std::mem::take(&mut q.checkpoint));
             }
             shared.work.wait_until(&mut q, deadline);
             continue;
@@ -400,8 +439,8 @@ fn next(shared: &Shared) -> Next {
             shared.work.wait_until(&mut q, wake);
             continue;
         }
-        if std::mem::take(&mut q.checkpoint) {
-            return Next::Checkpoint;
+        if q.checkpoint > 0 {
+            return Next::Checkpoint(std::mem::take(&mut q.checkpoint));
         }
         if q.closing.is_some() {
             return Next::Stop;
@@ -411,16 +450,6 @@ fn next(shared: &Shared) -> Next {
 }
 
 impl WriterState {
-    /// Copies the log into the database between groups, so no caller's commit
-    /// ever runs a checkpoint. Passive: a failure (a reader in the way, a busy
-    /// store) leaves it for the next time the log grows.
-    fn checkpoint(&mut self) {
-        let done = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
-        if let Err(e) = done {
-            self.reporter.log(LogLevel::Debug, format!("checkpoint skipped: {e}"));
-        }
-    }
-
     fn apply(&mut self, ops: Vec<Op>) {
         let retry_due = !self.retained.is_empty() && self.retry_at.is_none_or(|at| Instant::now() >= at);
         if ops.is_empty() && !retry_due {
@@ -499,15 +528,17 @@ impl WriterState {
     /// `settles` is how many of `ops` are inserts new to the writer (not retries):
     /// they count as settled from the commit on.
     fn transact(&mut self, ops: &[Op], settles: u64) -> Result<Vec<Result<Done>>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify(e, "starting a commit"))?;
+        let tx = Tx::begin(&self.conn).map_err(|e| classify(e, "starting a commit"))?;
         // Inside the transaction: no other process can commit until it ends.
         refresh(&tx, &mut self.data_version, &mut self.row)
             .map_err(|e| classify(e, "reading the queue row"))?;
         let before = self.row;
-        let mut fx = TxEffects { count: before.hits, bytes: before.bytes, ..TxEffects::default() };
+        let mut fx = TxEffects {
+            count: before.hits,
+            bytes: before.bytes,
+            newest: before.newest,
+            ..TxEffects::default()
+        };
         // Leases change with the transaction: staged on a copy, kept on commit.
         let touches_leases = ops.iter().any(|o| matches!(o, Op::Lease { .. } | Op::Settle { .. }));
         let mut leased = if touches_leases { self.leased.clone() } else { BTreeSet::new() };
@@ -565,8 +596,12 @@ impl WriterState {
         let own = if touches_leases { &leased } else { &self.leased };
         ops::enforce_limits(&tx, limits, own, span, &mut fx)?;
         let fail = |e| classify(e, "updating the queue row");
-        if (fx.count, fx.bytes) != (before.hits, before.bytes) {
-            queue::write_totals(&tx, fx.count, fx.bytes).map_err(fail)?;
+        // Deletes always rewrite the row; inserts alone once enough went uncounted.
+        let deleted = fx.removed_rows > 0;
+        let mut counted_to = before.counted_to;
+        if deleted || fx.newest.saturating_sub(counted_to) >= queue::ROW_LAG {
+            queue::write_totals(&tx, fx.count, fx.bytes, fx.newest).map_err(fail)?;
+            counted_to = fx.newest;
         }
         if span != before.leased && !recovered {
             queue::write_span(&tx, span).map_err(fail)?;
@@ -575,7 +610,7 @@ impl WriterState {
         if touches_leases {
             self.leased = leased;
         }
-        self.row = QueueRow { hits: fx.count, bytes: fx.bytes, leased: span };
+        self.row = QueueRow { hits: fx.count, bytes: fx.bytes, newest: fx.newest, counted_to, leased: span };
         // Counters and drop reports first: a caller released by `publish`
         // reads them at once.
         let stats = &self.reporter.stats;
