@@ -57,6 +57,7 @@ pub fn run_child(args: &[&str]) -> Value {
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe).arg("--child").args(args).output().expect("start child");
     let stdout = String::from_utf8_lossy(&out.stdout);
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
     assert!(
         out.status.success(),
         "child {args:?} failed: {stdout}\n{}",

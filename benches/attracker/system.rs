@@ -36,10 +36,10 @@ pub fn schedule_bound(window: Duration) -> u64 {
     n
 }
 
-/// Tracks at full speed (BATCHED, sending enabled) for `window` while the
-/// collector refuses connections.
-pub fn outage(db: &Path, window: Duration, max_queue: u32) -> Outage {
-    let t = Config::new(db, &refused_url())
+/// Tracks at full speed (BATCHED, sending enabled) for `window` to `url`: a
+/// collector that is up, or one refusing connections (`refused_url`).
+pub fn track_for(db: &Path, url: &str, window: Duration, max_queue: u32) -> Outage {
+    let t = Config::new(db, url)
         .durability(AT_DURABILITY_BATCHED)
         .offline_mode(AT_OFFLINE_REQUIRED)
         .max_queue_size(max_queue)
@@ -64,13 +64,17 @@ pub fn outage(db: &Path, window: Duration, max_queue: u32) -> Outage {
     }
 }
 
-/// Context switches of the tracker's own threads (named "attracker-*").
+/// Context switches of the tracker's own threads (named "attracker-...").
 fn tracker_switches() -> u64 {
     let mut total = 0;
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
     for task in tasks.flatten() {
+        // The benchmark's own main thread is named after the binary (attracker-HASH).
+        if task.file_name().to_str() == Some(&std::process::id().to_string()) {
+            continue;
+        }
         let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !comm.starts_with("attracker") {
+        if !comm.starts_with("attracker-") {
             continue;
         }
         let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();

@@ -102,6 +102,12 @@ impl Reporter {
         }
     }
 
+    /// Whether drop reports carry message ids (a drop callback is set); without
+    /// one only the counts matter, and the ids need not be read.
+    pub fn wants_ids(&self) -> bool {
+        self.on_drop.is_some()
+    }
+
     /// Counts, logs and reports hits that left the store unacknowledged.
     pub fn dropped(&self, reason: DropReason, message_ids: Vec<String>) {
         if message_ids.is_empty() {

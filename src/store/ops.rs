@@ -154,11 +154,20 @@ pub struct TxEffects {
     pub newest: u64,
     /// Rows the transaction deleted.
     pub removed_rows: u64,
+    /// Drop reports carry message ids (`Reporter::wants_ids`).
+    pub keep_ids: bool,
     pub delivered: u64,
     pub dropped: Vec<(DropReason, String)>,
 }
 
 impl TxEffects {
+    /// Records a dropped row; its message id is read only when a drop callback
+    /// will receive it.
+    fn drop(&mut self, reason: DropReason, message_id: impl FnOnce() -> String) {
+        let id = if self.keep_ids { message_id() } else { String::new() };
+        self.dropped.push((reason, id));
+    }
+
     fn removed(&mut self, n: u64, bytes: u64) {
         self.removed_rows += n;
         self.count = self.count.saturating_sub(n);
@@ -206,7 +215,7 @@ pub fn delete_where<P: rusqlite::Params>(
     let mut rows = stmt.query(params).map_err(fail)?;
     let (mut n, mut bytes) = (0, 0);
     while let Some(r) = rows.next().map_err(fail)? {
-        fx.dropped.push((reason, r.get::<_, String>(0).unwrap_or_default()));
+        fx.drop(reason, || r.get::<_, String>(0).unwrap_or_default());
         bytes += r.get::<_, i64>(1).unwrap_or(0) as u64;
         n += 1;
     }
@@ -355,7 +364,7 @@ pub fn enforce_limits(
                 continue;
             }
             run = Some(run.map_or((id, id), |(first, _)| (first, id)));
-            fx.dropped.push((DropReason::Overflow, r.get::<_, String>(1).unwrap_or_default()));
+            fx.drop(DropReason::Overflow, || r.get::<_, String>(1).unwrap_or_default());
             fx.removed(1, r.get::<_, i64>(2).map_err(fail)? as u64);
         }
     }

@@ -537,6 +537,7 @@ impl WriterState {
             count: before.hits,
             bytes: before.bytes,
             newest: before.newest,
+            keep_ids: self.reporter.wants_ids(),
             ..TxEffects::default()
         };
         // Leases change with the transaction: staged on a copy, kept on commit.
