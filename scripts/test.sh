@@ -16,3 +16,8 @@ if [ -f CMakeLists.txt ]; then
   cmake --build "$build" -j2
   ctest --test-dir "$build" --output-on-failure
 fi
+
+# The benchmarks, quick: a smoke run of the harness (it checks that every event
+# arrives once and that counts agree; its targets are printed, not enforced —
+# see BENCHMARKS.md).
+cargo bench --locked --bench attracker -- --quick
