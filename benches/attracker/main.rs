@@ -215,10 +215,17 @@ fn enqueue_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) -> f6
             .against("raw, one txn per row", median(&raw_txn))
             .target(Target::RatioAtLeast(0.8)),
     );
+    let raw_txn_rate = median(&raw_txn);
+    let eight_rate = median(&eight);
     figures.push(
         Figure::new("enqueue ON_RETURN, 8 threads", eight, "events/s")
             .against("ON_RETURN, 1 thread", one_rate)
-            .target(Target::RatioAtLeast(3.0)),
+            .target(Target::RatioAtLeast(3.0))
+            .note(format!(
+                "{:.2}x raw one txn per row; a lone caller commits on its own thread (no hand-off), \
+                 so 8 callers gain only what group commit saves over waking 8 threads per group",
+                eight_rate / raw_txn_rate
+            )),
     );
     batched_rate
 }
