@@ -1,6 +1,8 @@
 //! Hits: what the host tracks, validated on the calling thread before anything is
 //! queued, and what the store gives back.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result, Status};
 
 /// Longest accepted event or hit type name, in bytes.
@@ -31,6 +33,18 @@ impl HitKind {
 }
 
 /// A validated hit on its way into the queue.
+/// Who tracked a hit and when, beyond the wall clock (schema 3): the visitor id
+/// current when it was tracked, the session (one per tracker start) and the
+/// milliseconds since that session began on a monotonic clock, so hits can be
+/// ordered and timed even when the device's wall clock jumps. `None` in rows
+/// stored by older schemas.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stamp {
+    pub visitor_id: Option<Arc<str>>,
+    pub session_id: Option<Arc<str>>,
+    pub session_ms: Option<i64>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewHit {
     pub message_id: String,
@@ -42,6 +56,7 @@ pub struct NewHit {
     pub body: Option<String>,
     pub created_ms: i64,
     pub is_offline: bool,
+    pub stamp: Stamp,
 }
 
 impl NewHit {
@@ -66,6 +81,7 @@ impl NewHit {
             body: Some(body.to_owned()),
             created_ms,
             is_offline: false,
+            stamp: Stamp::default(),
         })
     }
 
@@ -90,6 +106,7 @@ impl NewHit {
             body: None,
             created_ms,
             is_offline: false,
+            stamp: Stamp::default(),
         })
     }
 
@@ -122,6 +139,7 @@ pub struct StoredHit {
     pub created_ms: i64,
     pub retry_count: u32,
     pub is_offline: bool,
+    pub stamp: Stamp,
 }
 
 /// A fresh UUID v4 for a hit's `messageId`. The 122 random bits come from a

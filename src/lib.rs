@@ -10,6 +10,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod hit;
+pub mod identity;
 pub mod runtime;
 pub mod store;
 pub mod tracker;

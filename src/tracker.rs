@@ -20,6 +20,7 @@ use crate::delivery::transport::{Abort, Transport};
 use crate::delivery::{Delivery, DeliverySettings, DispatchReport};
 use crate::error::{Error, Result, Status};
 use crate::hit::{NewHit, StoredHit};
+use crate::identity::Identity;
 use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter, StatsSnapshot};
 use crate::store::reader::Read;
 use crate::store::writer::{Limits, Op};
@@ -61,7 +62,7 @@ pub struct Tracker {
     callbacks: CallbackQueue,
     reporter: Reporter,
     opened: OpenReport,
-    visitor_id: String,
+    identity: Arc<Identity>,
     /// The full integrity check of a large store; stopped at close.
     check: Mutex<Option<BackgroundCheck>>,
 }
@@ -113,6 +114,7 @@ impl Tracker {
         };
         let started = (|| {
             let opened = store::open(&config, &reporter, clock.now_ms())?;
+            let identity = Arc::new(Identity::new(&opened.visitor_id));
             let wake = Arc::new(Delivery::prepare(abort.clone()));
             let hook = Arc::clone(&wake);
             let writer = Arc::new(Writer::start(
@@ -131,9 +133,10 @@ impl Tracker {
             )?);
             let delivery = Delivery::start(
                 &wake,
-                DeliverySettings::from_config(&config, opened.visitor_id.clone()),
+                DeliverySettings::from_config(&config),
                 DeliveryParts {
                     writer: Arc::clone(&writer),
+                    identity: Arc::clone(&identity),
                     mode: Arc::clone(&mode),
                     clock: Arc::clone(&clock),
                     reporter: reporter.clone(),
@@ -153,9 +156,9 @@ impl Tracker {
             let report =
                 OpenReport { recovered_in_flight: opened.recovered_in_flight, salvage: opened.salvage };
             let reader = Reader::new(opened.reader, config.batch_url());
-            Ok((writer, delivery, reader, report, opened.visitor_id, opened.background_check))
+            Ok((writer, delivery, reader, report, identity, opened.background_check))
         })();
-        let (writer, delivery, reader, opened, visitor_id, check) = match started {
+        let (writer, delivery, reader, opened, identity, check) = match started {
             Ok(parts) => parts,
             Err(e) => {
                 callbacks.shutdown();
@@ -174,7 +177,7 @@ impl Tracker {
             callbacks,
             reporter,
             opened,
-            visitor_id,
+            identity,
             check: Mutex::new(check),
             clock,
             config,
@@ -182,8 +185,8 @@ impl Tracker {
     }
 
     /// The visitor id sent as `anonymousId`, kept in the store.
-    pub fn visitor_id(&self) -> &str {
-        &self.visitor_id
+    pub fn visitor_id(&self) -> String {
+        self.identity.visitor_id().to_string()
     }
 
     pub fn config(&self) -> &Config {
@@ -226,6 +229,7 @@ impl Tracker {
     fn accept(&self, mut hit: NewHit, done: Option<Completion>) -> Result<()> {
         let mode = self.mode.get();
         hit.is_offline = mode == OfflineMode::Always || !self.reachable.load(SeqCst);
+        hit.stamp = self.identity.stamp();
         let done = done.map(|f| Completer::new(&self.callbacks, f));
         match (mode, self.config.durability) {
             (OfflineMode::Never, _) => {

@@ -22,6 +22,7 @@ use crate::delivery::wire;
 use crate::delivery::{DeliverySettings, DispatchReport};
 use crate::error::{Error, Result};
 use crate::hit::{NewHit, StoredHit};
+use crate::identity::Identity;
 use crate::runtime::{Completer, Oneshot, Reporter};
 use crate::store::writer::{Op, Settlement};
 use crate::store::{SenderLock, WriterHandle};
@@ -85,6 +86,7 @@ struct Engine {
     writer: Arc<WriterHandle>,
     mode: Arc<ModeCell>,
     clock: Arc<dyn Clock>,
+    identity: Arc<Identity>,
     reporter: Reporter,
     transport: Box<dyn Transport>,
     sender: Option<SenderLock>,
@@ -108,6 +110,7 @@ enum Job {
 /// What the engine needs from the tracker to start.
 pub struct DeliveryParts {
     pub writer: Arc<WriterHandle>,
+    pub identity: Arc<Identity>,
     pub mode: Arc<ModeCell>,
     pub clock: Arc<dyn Clock>,
     pub reporter: Reporter,
@@ -158,6 +161,7 @@ impl Delivery {
             shared: Arc::clone(&shared),
             settings,
             writer: parts.writer,
+            identity: parts.identity,
             mode: parts.mode,
             clock: parts.clock,
             reporter: parts.reporter,
@@ -196,6 +200,7 @@ impl Delivery {
             created_ms: hit.created_ms,
             retry_count: 0,
             is_offline: hit.is_offline,
+            stamp: hit.stamp,
         };
         let gone: Vec<Memory> = self.with_state(|st| {
             st.outbox.push_back(Memory { hit: stored, done, not_before_ms: 0 });
@@ -623,16 +628,21 @@ impl Engine {
         let now = move || clock.now_ms();
         let s = &self.settings;
         let headers = wire::post_headers(s.api_key.as_deref(), s.auth, s.gzip);
+        let visitor = self.identity.visitor_id();
         let ctx = SendContext {
             batch_url: &s.batch_url,
             post_headers: &headers,
             gzip: s.gzip,
-            anonymous_id: &s.anonymous_id,
+            anonymous_id: &visitor,
             max_batch_events: s.max_batch_events as usize,
             max_batch_bytes: s.max_batch_bytes as usize,
             now_ms: &now,
+            clock_offset_ms: self.identity.clock_offset_ms(),
         };
         let run = send::run(self.transport.as_mut(), &ctx, hits);
+        if let Some(offset) = run.clock_offset_ms {
+            self.identity.set_clock_offset_ms(offset);
+        }
         self.reporter.stats.requests.fetch_add(run.requests, Relaxed);
         for &(i, status) in &run.refused {
             self.reporter.log(

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use crate::config::DropReason;
+use crate::delivery::dates::parse_http_date;
 use crate::delivery::policy::{self, Verdict};
 use crate::delivery::transport::{Method, Outcome, Request, Transport};
 use crate::delivery::wire;
@@ -45,10 +46,13 @@ pub struct SendContext<'a> {
     /// Headers of a batch POST (`wire::post_headers`).
     pub post_headers: &'a [(String, String)],
     pub gzip: bool,
+    /// The current visitor id, for rows stored before hits carried their own.
     pub anonymous_id: &'a str,
     pub max_batch_events: usize,
     pub max_batch_bytes: usize,
     pub now_ms: &'a dyn Fn() -> i64,
+    /// The collector's clock minus ours, when learned (sent as `clockOffsetMs`).
+    pub clock_offset_ms: Option<i64>,
 }
 
 pub struct Run {
@@ -57,12 +61,20 @@ pub struct Run {
     pub requests: u64,
     /// The status of each answer, for logs (e.g. a refused event).
     pub refused: Vec<(usize, u16)>,
+    /// The collector's clock minus ours, from the `Date` of the last success.
+    pub clock_offset_ms: Option<i64>,
 }
 
 /// Sends `hits` in order; `fates[i]` is the fate of `hits[i]`.
 pub fn run(transport: &mut dyn Transport, ctx: &SendContext<'_>, hits: &[StoredHit]) -> Run {
     let mut run =
-        Run { fates: vec![Fate::Release; hits.len()], stop: None, requests: 0, refused: Vec::new() };
+        Run {
+            fates: vec![Fate::Release; hits.len()],
+            stop: None,
+            requests: 0,
+            refused: Vec::new(),
+            clock_offset_ms: None,
+        };
     let mut i = 0;
     while i < hits.len() && run.stop.is_none() {
         if hits[i].kind == HitKind::Url {
@@ -126,7 +138,7 @@ fn post(
     run: &mut Run,
 ) {
     let refs: Vec<&str> = members.iter().map(|&k| envelopes[k].as_str()).collect();
-    let json = wire::body(&refs, (ctx.now_ms)());
+    let json = wire::body(&refs, (ctx.now_ms)(), ctx.clock_offset_ms);
     let body = if ctx.gzip { wire::gzip(&json) } else { json };
     let request =
         Request { method: Method::Post, url: ctx.batch_url, headers: ctx.post_headers, body: &body };
@@ -150,8 +162,15 @@ fn post(
 fn apply(outcome: Outcome, indexes: &[usize], run: &mut Run, ctx: &SendContext<'_>) {
     let set = |run: &mut Run, fate| indexes.iter().for_each(|&i| run.fates[i] = fate);
     match outcome {
-        Outcome::Answered { status, retry_after, .. } => match policy::verdict(status) {
-            Verdict::Delivered => set(run, Fate::Delivered),
+        Outcome::Answered { status, retry_after, date, .. } => match policy::verdict(status) {
+            Verdict::Delivered => {
+                set(run, Fate::Delivered);
+                if let Some(server_ms) = date.as_deref().and_then(parse_http_date) {
+                    // The Date header has whole seconds: the server's clock was
+                    // half a second past it, on average.
+                    run.clock_offset_ms = Some(server_ms + 500 - (ctx.now_ms)());
+                }
+            }
             Verdict::Refused => {
                 // Alone (bisection ends here): only this hit goes.
                 run.refused.extend(indexes.iter().map(|&i| (i, status)));
@@ -232,6 +251,7 @@ mod tests {
             created_ms: 0,
             retry_count: 0,
             is_offline: false,
+            stamp: crate::hit::Stamp::default(),
         }
     }
 
@@ -248,6 +268,7 @@ mod tests {
             max_batch_events: 500,
             max_batch_bytes: 500_000,
             now_ms: now,
+            clock_offset_ms: None,
         }
     }
 

@@ -17,11 +17,10 @@ pub struct DeliverySettings {
     pub max_memory_hits: usize,
     pub flush_interval: Option<Duration>,
     pub flush_threshold: u64,
-    pub anonymous_id: String,
 }
 
 impl DeliverySettings {
-    pub fn from_config(c: &Config, anonymous_id: String) -> Self {
+    pub fn from_config(c: &Config) -> Self {
         DeliverySettings {
             batch_url: c.batch_url(),
             api_key: c.api_key.clone(),
@@ -34,7 +33,6 @@ impl DeliverySettings {
             flush_interval: (c.flush_interval_ms > 0)
                 .then(|| Duration::from_millis(c.flush_interval_ms.into())),
             flush_threshold: c.flush_threshold.into(),
-            anonymous_id,
         }
     }
 }

@@ -9,39 +9,51 @@ use crate::hit::StoredHit;
 
 /// One event's JSON envelope, built once per attempt. `properties` is the stored
 /// text, inserted verbatim (it was validated as one JSON object when tracked).
-pub fn envelope(hit: &StoredHit, anonymous_id: &str) -> String {
+/// `anonymousId` is the visitor id the hit was tracked with (`current_visitor`
+/// for rows stored before schema 3).
+pub fn envelope(hit: &StoredHit, current_visitor: &str) -> String {
     let props = hit.body.as_deref().unwrap_or("{}");
-    let mut out = String::with_capacity(props.len() + hit.hit_type.len() + 256);
+    let mut out = String::with_capacity(props.len() + hit.hit_type.len() + 320);
     out.push_str(r#"{"type":"track","event":"#);
     push_json_string(&mut out, &hit.hit_type);
     out.push_str(r#","messageId":"#);
     push_json_string(&mut out, &hit.message_id);
     out.push_str(r#","anonymousId":"#);
-    push_json_string(&mut out, anonymous_id);
+    push_json_string(&mut out, hit.stamp.visitor_id.as_deref().unwrap_or(current_visitor));
     out.push_str(r#","timestamp":""#);
     out.push_str(&iso8601_ms(hit.created_ms));
     out.push_str(r#"","properties":"#);
     out.push_str(props);
-    out.push_str(concat!(
-        r#","context":{"library":{"name":"attracker","version":""#,
-        env!("CARGO_PKG_VERSION"),
-        r#""}},"retryCount":"#
-    ));
+    out.push_str(concat!(r#","context":{"library":{"name":"attracker","version":""#, env!("CARGO_PKG_VERSION"), r#""}"#));
+    if let (Some(session), Some(ms)) = (&hit.stamp.session_id, hit.stamp.session_ms) {
+        out.push_str(r#","session":{"id":"#);
+        push_json_string(&mut out, session);
+        out.push_str(r#","elapsedMs":"#);
+        out.push_str(&ms.to_string());
+        out.push('}');
+    }
+    out.push_str(r#"},"retryCount":"#);
     out.push_str(&hit.retry_count.to_string());
     out.push('}');
     out
 }
 
-/// Bytes a body adds around its envelopes: `{"sentAt":"<24 chars>","batch":[]}`.
-pub(crate) const BODY_OVERHEAD: usize = 48;
+/// Bytes a body adds around its envelopes:
+/// `{"sentAt":"<24 chars>","clockOffsetMs":<up to 20 chars>,"batch":[]}`.
+pub(crate) const BODY_OVERHEAD: usize = 88;
 
-/// The request body for `envelopes` sent at `sent_at_ms`.
-pub fn body(envelopes: &[&str], sent_at_ms: i64) -> Vec<u8> {
+/// The request body for `envelopes` sent at `sent_at_ms`, with the clock offset
+/// learned from the collector (its time minus ours, in ms) when there is one.
+pub fn body(envelopes: &[&str], sent_at_ms: i64, clock_offset_ms: Option<i64>) -> Vec<u8> {
     let size: usize = envelopes.iter().map(|e| e.len() + 1).sum::<usize>() + BODY_OVERHEAD;
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(br#"{"sentAt":""#);
     out.extend_from_slice(iso8601_ms(sent_at_ms).as_bytes());
-    out.extend_from_slice(br#"","batch":["#);
+    out.push(b'"');
+    if let Some(offset) = clock_offset_ms {
+        let _ = write!(out, r#","clockOffsetMs":{offset}"#);
+    }
+    out.extend_from_slice(br#","batch":["#);
     for (i, e) in envelopes.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -156,13 +168,14 @@ mod tests {
             created_ms: 1_795_366_000_123,
             retry_count: 2,
             is_offline: false,
+            stamp: crate::hit::Stamp::default(),
         }
     }
 
     #[test]
     fn a_body_is_the_documented_json() {
         let e = envelope(&hit(7), "visitor-1");
-        let body = body(&[&e], 1_795_366_010_000);
+        let body = body(&[&e], 1_795_366_010_000, None);
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["sentAt"], "2026-11-22T16:46:50.000Z");
         let ev = &v["batch"][0];
@@ -203,7 +216,7 @@ mod tests {
         let (batches, _) = split(&sizes, 500, cap);
         for r in batches {
             let refs: Vec<&str> = envs[r].iter().map(String::as_str).collect();
-            assert!(body(&refs, 0).len() <= cap);
+            assert!(body(&refs, 0, Some(i64::MIN + 1)).len() <= cap);
         }
     }
 

@@ -177,8 +177,9 @@ impl TxEffects {
 
 pub fn insert(tx: &Connection, h: &NewHit, fx: &mut TxEffects) -> Result<u64> {
     tx.prepare_cached(
-        "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state,
+                           visitor_id, session_id, session_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -189,7 +190,10 @@ pub fn insert(tx: &Connection, h: &NewHit, fx: &mut TxEffects) -> Result<u64> {
             h.body,
             h.created_ms,
             h.is_offline,
-            STATE_PENDING
+            STATE_PENDING,
+            h.stamp.visitor_id.as_deref(),
+            h.stamp.session_id.as_deref(),
+            h.stamp.session_ms,
         ])
     })
     .map_err(|e| classify(e, "storing a hit"))?;

@@ -5,10 +5,13 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 
 use crate::error::Result;
-use crate::hit::{HitKind, StoredHit};
+use std::sync::Arc;
+
+use crate::hit::{HitKind, Stamp, StoredHit};
 use crate::store::classify;
 
-pub(crate) const COLUMNS: &str = "id, message_id, kind, type, url, body, created_ms, retry_count, is_offline";
+pub(crate) const COLUMNS: &str =
+    "id, message_id, kind, type, url, body, created_ms, retry_count, is_offline, visitor_id, session_id, session_ms";
 
 pub struct Reader {
     conn: Mutex<Connection>,
@@ -93,5 +96,10 @@ pub(crate) fn decode_row(id: u64, r: &rusqlite::Row<'_>, batch_url: &str) -> Opt
         created_ms: r.get(6).ok()?,
         retry_count: u32::try_from(r.get::<_, i64>(7).ok()?).ok()?,
         is_offline: r.get::<_, i64>(8).ok()? != 0,
+        stamp: Stamp {
+            visitor_id: r.get::<_, Option<String>>(9).ok()?.map(Arc::from),
+            session_id: r.get::<_, Option<String>>(10).ok()?.map(Arc::from),
+            session_ms: r.get(11).ok()?,
+        },
     })
 }

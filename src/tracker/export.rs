@@ -44,7 +44,7 @@ impl Tracker {
                     return Ok(None);
                 }
                 let envelopes: Vec<String> =
-                    hits.iter().map(|h| wire::envelope(h, &self.visitor_id)).collect();
+                    hits.iter().map(|h| wire::envelope(h, &self.identity.visitor_id())).collect();
                 let sizes: Vec<usize> = envelopes.iter().map(String::len).collect();
                 let (batches, too_large) =
                     wire::split(&sizes, c.max_batch_events as usize, c.max_batch_bytes as usize);
@@ -65,7 +65,7 @@ impl Tracker {
                     continue; // everything leased was too large; look again
                 }
                 let refs: Vec<&str> = envelopes[first.clone()].iter().map(String::as_str).collect();
-                let json = wire::body(&refs, self.clock.now_ms());
+                let json = wire::body(&refs, self.clock.now_ms(), self.identity.clock_offset_ms());
                 let body = if c.gzip { wire::gzip(&json) } else { json };
                 return Ok(Some(ExportedBatch {
                     url: c.batch_url(),
