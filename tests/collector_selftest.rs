@@ -85,9 +85,17 @@ fn post(e: &mut Easy, c: &Collector, body: &[u8]) -> Result<Resp, curl::Error> {
 }
 
 fn get(e: &mut Easy, url: &str) -> Result<Resp, curl::Error> {
+    get_with(e, url, &[])
+}
+
+fn get_with(e: &mut Easy, url: &str, extra_headers: &[&str]) -> Result<Resp, curl::Error> {
     e.url(url)?;
     e.get(true)?;
-    e.http_headers(List::new())?;
+    let mut list = List::new();
+    for h in extra_headers {
+        list.append(h)?;
+    }
+    e.http_headers(list)?;
     perform(e, None)
 }
 
@@ -736,6 +744,232 @@ fn wait_for_events_wakes_when_they_arrive() {
     assert!(t0.elapsed() < SHORT);
     assert!(c.wait_for_requests(1, Duration::ZERO));
     assert_eq!(sender.join().unwrap().unwrap(), 200);
+}
+
+// ---------------------------------------------------------------------------
+// Remote configuration
+
+const CONFIG_V1: &str = r#"{"flushAt":20,"sampling":1.0}"#;
+const CONFIG_V2: &str = r#"{"flushAt":50,"sampling":0.5}"#;
+
+#[test]
+fn config_is_served_with_etag_and_304() {
+    let c = Collector::start();
+    let mut e = client();
+    let url = format!("{}/v1/config", c.url());
+    c.set_config("/v1/config", Some(CONFIG_V1.into()), Some("\"v1\"".into()));
+
+    // 200 with the body and the ETag; a query does not matter.
+    let r = get(&mut e, &format!("{url}?app=demo")).unwrap();
+    assert_eq!(r.code, 200);
+    assert_eq!(r.body, CONFIG_V1.as_bytes());
+    assert_eq!(r.header("etag"), Some("\"v1\""));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("content-length"), Some(CONFIG_V1.len().to_string().as_str()));
+
+    // A matching If-None-Match: 304, the ETag, no body.
+    let r = get_with(&mut e, &url, &["If-None-Match: \"v1\""]).unwrap();
+    assert_eq!(r.code, 304);
+    assert_eq!(r.status_lines.last().map(String::as_str), Some("HTTP/1.1 304 Not Modified"));
+    assert_eq!(r.header("etag"), Some("\"v1\""));
+    assert!(r.body.is_empty());
+    assert!(r.header("date").is_some());
+    // A different one: 200.
+    let r = get_with(&mut e, &url, &["If-None-Match: \"v0\""]).unwrap();
+    assert_eq!((r.code, r.body.as_slice()), (200, CONFIG_V1.as_bytes()));
+
+    // A new document and etag: the old etag gets 200 and the new document.
+    c.set_config("/v1/config", Some(CONFIG_V2.into()), Some("\"v2\"".into()));
+    let r = get_with(&mut e, &url, &["If-None-Match: \"v1\""]).unwrap();
+    assert_eq!(r.code, 200);
+    assert_eq!(r.body, CONFIG_V2.as_bytes());
+    assert_eq!(r.header("etag"), Some("\"v2\""));
+    let r = get_with(&mut e, &url, &["If-None-Match: \"v2\""]).unwrap();
+    assert_eq!(r.code, 304);
+
+    // Other GETs are still hits; config GETs are logged but are not hits.
+    assert_eq!(get(&mut e, &format!("{}/v1/config2?x", c.url())).unwrap().code, 200);
+    assert_eq!(c.hits(), vec!["/v1/config2?x".to_string()]);
+    assert_eq!(c.config_fetches(), 5);
+    assert_eq!(c.config_not_modified(), 2);
+    let log: Vec<(String, u16)> = c.requests().iter().map(|r| (r.path.clone(), r.status)).collect();
+    assert_eq!(
+        log,
+        vec![
+            ("/v1/config?app=demo".to_string(), 200),
+            ("/v1/config".to_string(), 304),
+            ("/v1/config".to_string(), 200),
+            ("/v1/config".to_string(), 200),
+            ("/v1/config".to_string(), 304),
+            ("/v1/config2?x".to_string(), 200),
+        ]
+    );
+    assert_eq!(c.requests()[1].header("if-none-match"), Some("\"v1\""));
+    // The 304 (no body, no Content-Length) kept the connection usable.
+    assert_eq!(c.connections(), 1);
+    // A POST to the config path is not the config.
+    let r = post_with(&mut e, &url, b"{}", &["Content-Type: application/json"]).unwrap();
+    assert_eq!(r.code, 404);
+    assert_eq!(c.config_fetches(), 5);
+}
+
+#[test]
+fn config_without_etag_and_without_body() {
+    let c = Collector::start();
+    let mut e = client();
+    let url = format!("{}/cfg.json", c.url());
+    c.set_config("/cfg.json", Some(CONFIG_V1.into()), None);
+    let r = get_with(&mut e, &url, &["If-None-Match: \"v1\""]).unwrap();
+    assert_eq!(r.code, 200);
+    assert_eq!(r.body, CONFIG_V1.as_bytes());
+    assert!(r.header("etag").is_none());
+
+    // No document: 404, still a config fetch, not a hit.
+    c.set_config("/cfg.json", None, Some("\"v1\"".into()));
+    let r = get_with(&mut e, &url, &["If-None-Match: \"v1\""]).unwrap();
+    assert_eq!(r.code, 404);
+    assert!(r.body.is_empty());
+    assert_eq!(r.header("content-length"), Some("0"));
+
+    // Moved to another path: the old one is a plain hit again.
+    c.set_config("/v2/cfg", Some(CONFIG_V2.into()), Some("\"w\"".into()));
+    assert_eq!(get(&mut e, &url).unwrap().code, 200);
+    assert_eq!(get(&mut e, &format!("{}/v2/cfg", c.url())).unwrap().body, CONFIG_V2.as_bytes());
+    assert_eq!(c.hits(), vec!["/cfg.json".to_string()]);
+    assert_eq!(c.config_fetches(), 3);
+    assert_eq!(c.config_not_modified(), 0);
+}
+
+#[test]
+fn faults_apply_to_config_fetches() {
+    let c = Collector::start();
+    let mut e = client();
+    let url = format!("{}/v1/config", c.url());
+    c.set_config("/v1/config", Some(CONFIG_V1.into()), Some("\"v1\"".into()));
+
+    c.set_fault(Fault::Status(503));
+    let r = get(&mut e, &url).unwrap();
+    assert_eq!(r.code, 503);
+    assert!(r.body.is_empty());
+    assert!(r.header("etag").is_none());
+    // Even a matching If-None-Match gets the fault, not a 304.
+    assert_eq!(get_with(&mut e, &url, &["If-None-Match: \"v1\""]).unwrap().code, 503);
+
+    c.set_fault(Fault::RetryAfter(429, "7".into()));
+    let r = get(&mut e, &url).unwrap();
+    assert_eq!((r.code, r.header("retry-after")), (429, Some("7")));
+
+    c.set_fault(Fault::None);
+    let mut fresh = client();
+    c.push_faults(vec![Fault::Reset]);
+    assert!(get(&mut fresh, &url).is_err());
+    c.push_faults(vec![Fault::AcceptThenClose]);
+    assert!(get(&mut client(), &url).is_err());
+
+    c.push_faults(vec![Fault::Delay(Duration::from_millis(200))]);
+    let t0 = Instant::now();
+    let r = get(&mut e, &url).unwrap();
+    assert!(t0.elapsed() >= Duration::from_millis(200));
+    assert_eq!((r.code, r.body.as_slice()), (200, CONFIG_V1.as_bytes()));
+
+    assert!(c.hits().is_empty());
+    // 503, 503, 429, the reset one, the delayed one; the connection closed at
+    // accept carried no request.
+    assert_eq!(c.config_fetches(), 5);
+    assert_eq!(c.config_not_modified(), 0);
+    let statuses: Vec<u16> = c.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![503, 503, 429, 0, 0, 200]);
+
+    // Required auth too.
+    c.set_required_auth(Some("Bearer k".into()));
+    assert_eq!(get(&mut e, &url).unwrap().code, 401);
+    assert_eq!(get_with(&mut e, &url, &["Authorization: Bearer k"]).unwrap().code, 200);
+    assert_eq!(c.config_fetches(), 7);
+}
+
+// ---------------------------------------------------------------------------
+// Date and skew
+
+/// Seconds since the epoch of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT").
+fn parse_http_date(s: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let rest = s.split_once(", ")?.1.strip_suffix(" GMT")?;
+    let mut parts = rest.split(' ');
+    let (day, month, year, time) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let d: i64 = day.parse().ok()?;
+    let m = MONTHS.iter().position(|x| *x == month)? as i64 + 1;
+    let y: i64 = year.parse().ok()?;
+    let mut hms = time.split(':').map(|p| p.parse::<i64>());
+    let (h, mi, se) = (hms.next()?.ok()?, hms.next()?.ok()?, hms.next()?.ok()?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + se)
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// Asserts the response's Date is within a few seconds of now + `offset_s`.
+fn assert_date_near(r: &Resp, offset_s: i64) {
+    let date = r.header("date").expect("Date");
+    let at = parse_http_date(date).unwrap_or_else(|| panic!("unparsable Date: {date}"));
+    let want = now_secs() + offset_s;
+    assert!((at - want).abs() <= 3, "Date {date} is {}s off now{offset_s:+}s", at - want);
+}
+
+#[test]
+fn date_parser_matches_http_date() {
+    for secs in [0u64, 784_111_777, 951_782_400, 1_709_208_000, 1_795_366_000, 4_102_444_799] {
+        let s = http_date(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(parse_http_date(&s), Some(secs as i64), "{s}");
+    }
+}
+
+#[test]
+fn date_header_is_now_then_skewed() {
+    let c = Collector::start();
+    let mut e = client();
+    let r = get(&mut e, &format!("{}/a", c.url())).unwrap();
+    assert_date_near(&r, 0);
+
+    c.set_date_skew(86_400_000);
+    let r = get(&mut e, &format!("{}/b", c.url())).unwrap();
+    assert_date_near(&r, 86_400);
+    let r = post(&mut e, &c, &batch(&[("a", "sk1")])).unwrap();
+    assert_eq!(r.code, 200);
+    assert_date_near(&r, 86_400);
+    // Config answers (200 and 304) and faulted ones carry it too; Retry-After
+    // is sent as given.
+    c.set_config("/cfg", Some(CONFIG_V1.into()), Some("\"e\"".into()));
+    assert_date_near(&get(&mut e, &format!("{}/cfg", c.url())).unwrap(), 86_400);
+    let r = get_with(&mut e, &format!("{}/cfg", c.url()), &["If-None-Match: \"e\""]).unwrap();
+    assert_eq!(r.code, 304);
+    assert_date_near(&r, 86_400);
+    c.push_faults(vec![Fault::RetryAfter(503, "2".into())]);
+    let r = post(&mut e, &c, &batch(&[("a", "sk2")])).unwrap();
+    assert_eq!((r.code, r.header("retry-after")), (503, Some("2")));
+    assert_date_near(&r, 86_400);
+    // A malformed request's 400 too.
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.set_read_timeout(Some(SHORT)).unwrap();
+    s.write_all(b"hello there\r\n\r\n").unwrap();
+    let head = read_response_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    let date = head.lines().find_map(|l| l.strip_prefix("Date: ")).expect("Date");
+    let at = parse_http_date(date).unwrap();
+    assert!((at - (now_secs() + 86_400)).abs() <= 3, "{date}");
+
+    c.set_date_skew(-3_600_000);
+    assert_date_near(&get(&mut e, &format!("{}/c", c.url())).unwrap(), -3600);
+    c.set_date_skew(0);
+    assert_date_near(&get(&mut e, &format!("{}/d", c.url())).unwrap(), 0);
 }
 
 // ---------------------------------------------------------------------------

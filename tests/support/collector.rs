@@ -34,12 +34,19 @@
 //!   unambiguous "never arrived" case. `ProcessThenDelay` is the ambiguous one.
 //! - Dropping the collector stops it: the listener closes, open connections are
 //!   shut down and every thread is joined (waiting at most about a second).
+//! - `set_config` serves a remote configuration document at a path: a GET of
+//!   that path (query ignored) answers it (200, 304 on a matching
+//!   `If-None-Match`, or 404 when there is no document) and is logged in
+//!   `requests()` but never in `hits()`. Faults and the required
+//!   `Authorization` apply to it as to any request.
+//! - Every response carries `Date:`, the real time shifted by `set_date_skew`
+//!   (0 by default); a `304` carries no `Content-Length` (it has no body).
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -146,6 +153,8 @@ struct Shared {
     /// Notified on every change of `State`, and on stop.
     changed: Condvar,
     stop: AtomicBool,
+    /// Added to the real time in every response's `Date` (milliseconds).
+    date_skew_ms: AtomicI64,
 }
 
 struct State {
@@ -169,6 +178,22 @@ struct State {
     counting: bool,
     /// Events accepted in all, duplicates included.
     accepted_events: usize,
+    /// The remote configuration served, if any.
+    config: Option<ConfigDoc>,
+    /// GETs of the config path received (logged), whatever the answer.
+    config_fetches: usize,
+    /// Config GETs answered 304.
+    config_not_modified: usize,
+}
+
+/// A remote configuration document and where it is served.
+struct ConfigDoc {
+    /// The path (no query) whose GETs answer it.
+    path: String,
+    /// None: the path answers 404.
+    body: Option<String>,
+    /// Sent verbatim as `ETag` (quotes included, if wanted).
+    etag: Option<String>,
 }
 
 impl State {
@@ -181,6 +206,19 @@ impl State {
             None => self.standing.clone(),
         }
     }
+    /// The served config document, when `method target` is a GET of its path.
+    fn config_for(&self, method: &str, target: &str) -> Option<&ConfigDoc> {
+        let path = target.split('?').next().unwrap_or("");
+        self.config.as_ref().filter(|c| method == "GET" && c.path == path)
+    }
+    /// Appends to the request log (counting config GETs); returns the index.
+    fn push_request(&mut self, log: RequestLog) -> usize {
+        if self.config_for(&log.method, &log.path).is_some() {
+            self.config_fetches += 1;
+        }
+        self.requests.push(log);
+        self.requests.len() - 1
+    }
 }
 
 impl Shared {
@@ -189,6 +227,17 @@ impl Shared {
     }
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+    /// The time to put in a response's `Date`: now, shifted by the skew.
+    fn response_date(&self) -> SystemTime {
+        let skew = self.date_skew_ms.load(Ordering::Relaxed);
+        let now = SystemTime::now();
+        let shifted = if skew >= 0 {
+            now.checked_add(Duration::from_millis(skew as u64))
+        } else {
+            now.checked_sub(Duration::from_millis(skew.unsigned_abs()))
+        };
+        shifted.unwrap_or(now)
     }
     /// Waits on `changed` until `done` holds or `timeout` passes; the guard is
     /// handed back so the caller may go on under the lock.
@@ -246,9 +295,13 @@ impl Collector {
                 streams: HashMap::new(),
                 counting: false,
                 accepted_events: 0,
+                config: None,
+                config_fetches: 0,
+                config_not_modified: 0,
             }),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
+            date_skew_ms: AtomicI64::new(0),
         });
         let sh = Arc::clone(&shared);
         let acceptor = thread::Builder::new().name("collector-accept".into()).spawn(move || {
@@ -307,6 +360,38 @@ impl Collector {
     /// parsed without building a JSON tree.
     pub fn set_counting(&self, counting: bool) {
         self.shared.lock().counting = counting;
+    }
+
+    /// Serves a remote configuration document: from now on a `GET <path>`
+    /// (any query ignored) is answered with it instead of being recorded as a
+    /// hit. With `body` Some: `304 Not Modified` (with `ETag`, no body) when
+    /// the request's `If-None-Match` equals `etag` exactly (trimmed), else
+    /// `200` with `Content-Type: application/json`, `ETag: <etag>` when one is
+    /// set (sent verbatim: include the quotes) and the body. With `body` None:
+    /// `404`. A later call replaces the document, the etag and the path.
+    /// Faults and `set_required_auth` apply to these GETs as to any request.
+    pub fn set_config(&self, path: &str, body: Option<String>, etag: Option<String>) {
+        let path = path.split('?').next().unwrap_or("").to_string();
+        self.shared.lock().config = Some(ConfigDoc { path, body, etag });
+    }
+
+    /// GETs of the config path received, whatever the answer (faulted ones
+    /// included; they are in `requests()` too, never in `hits()`). A
+    /// connection closed by `AcceptThenClose` carries no request: not counted.
+    pub fn config_fetches(&self) -> usize {
+        self.shared.lock().config_fetches
+    }
+
+    /// Config GETs answered `304 Not Modified`.
+    pub fn config_not_modified(&self) -> usize {
+        self.shared.lock().config_not_modified
+    }
+
+    /// Shifts the `Date` header of every later response by `skew_ms`
+    /// milliseconds from the real time (negative: in the past). 0 by default.
+    /// `Retry-After` values are sent as given, unaffected.
+    pub fn set_date_skew(&self, skew_ms: i64) {
+        self.shared.date_skew_ms.store(skew_ms, Ordering::Relaxed);
     }
 
     /// Events accepted in all, duplicates included.
@@ -511,15 +596,19 @@ impl Head {
 struct Response {
     status: u16,
     headers: Vec<(&'static str, String)>,
-    body: &'static str,
+    /// Sent with `Content-Type: application/json` when not empty.
+    body: std::borrow::Cow<'static, [u8]>,
 }
 
 impl Response {
     fn new(status: u16) -> Response {
-        Response { status, headers: Vec::new(), body: "" }
+        Response { status, headers: Vec::new(), body: std::borrow::Cow::Borrowed(b"") }
     }
     fn ok_json() -> Response {
-        Response { status: 200, headers: Vec::new(), body: "{\"success\":true}" }
+        Response { status: 200, headers: Vec::new(), body: std::borrow::Cow::Borrowed(b"{\"success\":true}") }
+    }
+    fn json(status: u16, body: Vec<u8>) -> Response {
+        Response { status, headers: Vec::new(), body: body.into() }
     }
     fn with(mut self, name: &'static str, value: String) -> Response {
         self.headers.push((name, value));
@@ -547,7 +636,7 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             Ok(h) => h,
             Err(HeadError::Gone) => return,
             Err(HeadError::Malformed) => {
-                let _ = write_response(reader.get_mut(), &Response::new(400), true);
+                let _ = write_response(reader.get_mut(), &Response::new(400), true, shared.response_date());
                 return;
             }
         };
@@ -570,7 +659,7 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             connection: conn,
         };
         if fault == Fault::Reset {
-            shared.lock().requests.push(log);
+            shared.lock().push_request(log);
             shared.changed.notify_all();
             reset(reader.into_inner());
             return;
@@ -583,9 +672,14 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             Err(status) => {
                 if status != 0 {
                     log.status = status;
-                    let _ = write_response(reader.get_mut(), &Response::new(status), true);
+                    let _ = write_response(
+                        reader.get_mut(),
+                        &Response::new(status),
+                        true,
+                        shared.response_date(),
+                    );
                 }
-                shared.lock().requests.push(log);
+                shared.lock().push_request(log);
                 shared.changed.notify_all();
                 return;
             }
@@ -642,7 +736,8 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             Fault::None => process_and_log(shared, &req, log),
             Fault::Reset | Fault::AcceptThenClose => return, // handled above
         };
-        if write_response(reader.get_mut(), &response, !keep_alive).is_err() || !keep_alive {
+        let date = shared.response_date();
+        if write_response(reader.get_mut(), &response, !keep_alive, date).is_err() || !keep_alive {
             return;
         }
     }
@@ -650,8 +745,7 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
 
 fn push_log(shared: &Shared, log: RequestLog) -> usize {
     let mut st = shared.lock();
-    st.requests.push(log);
-    let index = st.requests.len() - 1;
+    let index = st.push_request(log);
     drop(st);
     shared.changed.notify_all();
     index
@@ -661,7 +755,7 @@ fn process_and_log(shared: &Shared, req: &Received<'_>, mut log: RequestLog) -> 
     let mut st = shared.lock();
     let response = process(&mut st, req);
     log.status = response.status;
-    st.requests.push(log);
+    st.push_request(log);
     drop(st);
     shared.changed.notify_all();
     response
@@ -705,6 +799,13 @@ fn process(st: &mut State, req: &Received<'_>) -> Response {
         }
     }
     let path = head.target.split('?').next().unwrap_or("");
+    if let Some(config) = st.config_for(&head.method, &head.target) {
+        let response = config_response(config, head);
+        if response.status == 304 {
+            st.config_not_modified += 1;
+        }
+        return response;
+    }
     match head.method.as_str() {
         "GET" => {
             st.hits.push(head.target.clone());
@@ -756,6 +857,27 @@ fn process(st: &mut State, req: &Received<'_>) -> Response {
         "POST" => Response::new(404),
         _ => Response::new(405).with("Allow", "GET, POST".into()),
     }
+}
+
+/// The answer to a GET of the config path.
+fn config_response(config: &ConfigDoc, head: &Head) -> Response {
+    let Some(body) = &config.body else {
+        return Response::new(404);
+    };
+    if let Some(etag) = &config.etag {
+        if head.header("if-none-match").is_some_and(|v| v.trim() == etag) {
+            return Response::new(304).with("ETag", etag.clone());
+        }
+    }
+    let mut r = Response::json(200, body.clone().into_bytes());
+    if body.is_empty() {
+        // `write_response` types only non-empty bodies.
+        r = r.with("Content-Type", "application/json".into());
+    }
+    if let Some(etag) = &config.etag {
+        r = r.with("ETag", etag.clone());
+    }
+    r
 }
 
 /// Counting mode's recording: dedup and count, nothing kept.
@@ -925,14 +1047,13 @@ fn gunzip(data: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn write_response(stream: &mut TcpStream, r: &Response, close: bool) -> io::Result<()> {
-    let mut out = format!(
-        "HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Length: {}\r\n",
-        r.status,
-        reason(r.status),
-        http_date(SystemTime::now()),
-        r.body.len()
-    );
+/// Writes a response dated `date`. A 304 gets no `Content-Length` (it has no
+/// body, and the header would announce the 200's length).
+fn write_response(stream: &mut TcpStream, r: &Response, close: bool, date: SystemTime) -> io::Result<()> {
+    let mut out = format!("HTTP/1.1 {} {}\r\nDate: {}\r\n", r.status, reason(r.status), http_date(date));
+    if r.status != 304 {
+        out.push_str(&format!("Content-Length: {}\r\n", r.body.len()));
+    }
     if !r.body.is_empty() {
         out.push_str("Content-Type: application/json\r\n");
     }
@@ -943,8 +1064,11 @@ fn write_response(stream: &mut TcpStream, r: &Response, close: bool) -> io::Resu
         out.push_str("Connection: close\r\n");
     }
     out.push_str("\r\n");
-    out.push_str(r.body);
-    stream.write_all(out.as_bytes())?;
+    let mut out = out.into_bytes();
+    if r.status != 304 {
+        out.extend_from_slice(&r.body);
+    }
+    stream.write_all(&out)?;
     stream.flush()
 }
 
@@ -954,6 +1078,7 @@ fn reason(status: u16) -> &'static str {
         201 => "Created",
         202 => "Accepted",
         204 => "No Content",
+        304 => "Not Modified",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
