@@ -109,6 +109,18 @@ pub enum DropReason {
 /// Receives the message ids of dropped hits and the reason (on the callback thread).
 pub type DropFn = Arc<dyn Fn(DropReason, &[String]) + Send + Sync>;
 
+/// Called with the raw document when a new remote configuration is applied.
+pub type RemoteConfigFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What opting out (`set_tracking_enabled(false)`) does with hits already queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptOutPolicy {
+    /// They stay queued and are sent as usual.
+    Keep = 0,
+    /// Every stored and memory-only hit is deleted (reported as deleted).
+    Purge = 1,
+}
+
 pub(crate) const DEFAULT_FLUSH_INTERVAL_MS: u32 = 30_000;
 pub(crate) const DEFAULT_FLUSH_THRESHOLD: u32 = 20;
 pub(crate) const DEFAULT_MAX_QUEUE_SIZE: u32 = 1000;
@@ -120,6 +132,8 @@ pub(crate) const DEFAULT_BUSY_TIMEOUT_MS: u32 = 5_000;
 pub(crate) const DEFAULT_CLOSE_TIMEOUT_MS: u32 = 2_000;
 pub(crate) const DEFAULT_MAX_BATCH_EVENTS: u32 = 500;
 pub(crate) const DEFAULT_MAX_BATCH_BYTES: u32 = 500_000;
+pub(crate) const DEFAULT_REMOTE_CONFIG_INTERVAL_MS: u32 = 3_600_000;
+pub(crate) const MIN_REMOTE_CONFIG_INTERVAL_MS: u32 = 100;
 pub(crate) const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10_000;
 pub(crate) const DEFAULT_REQUEST_TIMEOUT_MS: u32 = 30_000;
 /// The largest event a host may configure: keeps one hit well inside one batch.
@@ -159,6 +173,13 @@ pub struct Config {
     pub flush_on_background: bool,
     pub log: Option<(LogFn, LogLevel)>,
     pub on_drop: Option<DropFn>,
+    /// Where the remote configuration is fetched from; none when `None`.
+    pub remote_config_url: Option<String>,
+    pub remote_config_interval_ms: u32,
+    /// Hosts a remote configuration may move the endpoint to (https only).
+    pub allowed_endpoint_hosts: Vec<String>,
+    pub on_remote_config: Option<RemoteConfigFn>,
+    pub opt_out_policy: OptOutPolicy,
     /// The host's HTTP stack; libcurl when `None`.
     pub transport: Option<crate::delivery::host::HostSend>,
     /// Test hook: caps the database at this many pages (simulates a full disk).
@@ -195,6 +216,11 @@ impl Default for Config {
             log: None,
             on_drop: None,
             store_page_limit: None,
+            remote_config_url: None,
+            remote_config_interval_ms: DEFAULT_REMOTE_CONFIG_INTERVAL_MS,
+            allowed_endpoint_hosts: Vec::new(),
+            on_remote_config: None,
+            opt_out_policy: OptOutPolicy::Keep,
             transport: None,
         }
     }
@@ -306,6 +332,46 @@ impl Config {
             return Err(Error::invalid("max_batch_bytes must be between 1024 and 16777216"));
         }
         self.max_batch_bytes = bytes;
+        Ok(())
+    }
+
+    /// The URL of the remote configuration document (http or https); `None`
+    /// turns remote configuration off.
+    pub fn set_remote_config_url(&mut self, url: Option<&str>) -> Result<()> {
+        if let Some(url) = url {
+            validate_http_url(url, "remote config URL")?;
+        }
+        self.remote_config_url = url.map(str::to_owned);
+        Ok(())
+    }
+
+    pub fn set_remote_config_interval_ms(&mut self, ms: u32) -> Result<()> {
+        if ms < MIN_REMOTE_CONFIG_INTERVAL_MS {
+            return Err(Error::invalid(format!(
+                "remote_config_interval_ms must be at least {MIN_REMOTE_CONFIG_INTERVAL_MS}"
+            )));
+        }
+        self.remote_config_interval_ms = ms;
+        Ok(())
+    }
+
+    /// Allows a remote configuration to move the endpoint to `host` (https only).
+    pub fn add_allowed_endpoint_host(&mut self, host: &str) -> Result<()> {
+        let ok = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']'));
+        if !ok {
+            return Err(Error::invalid(format!(
+                "allowed endpoint host '{}' is not a host name (no scheme, port or path)",
+                crate::hit::shorten(host)
+            )));
+        }
+        let host = host.to_ascii_lowercase();
+        if !self.allowed_endpoint_hosts.contains(&host) {
+            self.allowed_endpoint_hosts.push(host);
+        }
         Ok(())
     }
 

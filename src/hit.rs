@@ -283,7 +283,7 @@ pub(crate) fn validate_http_url(url: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn shorten(s: &str) -> String {
+pub(crate) fn shorten(s: &str) -> String {
     if s.len() <= 80 {
         return s.to_owned();
     }

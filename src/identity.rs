@@ -2,7 +2,7 @@
 //! clock. Shared by the tracker (which stamps hits) and the delivery thread
 //! (which sends them and learns the clock offset).
 
-use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,6 +10,7 @@ use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 use crate::hit::{new_message_id, Stamp};
+use crate::remote::visitor_bucket;
 
 /// Longest visitor id a host may set.
 pub(crate) const MAX_VISITOR_ID_BYTES: usize = 128;
@@ -19,6 +20,8 @@ const UNKNOWN: i64 = i64::MIN;
 
 pub struct Identity {
     visitor: RwLock<Arc<str>>,
+    /// The visitor's sampling bucket (`remote::visitor_bucket`).
+    bucket: AtomicU32,
     session_id: Arc<str>,
     session_start: Instant,
     clock_offset_ms: AtomicI64,
@@ -29,6 +32,7 @@ impl Identity {
     pub fn new(visitor_id: &str) -> Identity {
         Identity {
             visitor: RwLock::new(Arc::from(visitor_id)),
+            bucket: AtomicU32::new(visitor_bucket(visitor_id)),
             session_id: Arc::from(new_message_id()),
             session_start: Instant::now(),
             clock_offset_ms: AtomicI64::new(UNKNOWN),
@@ -40,7 +44,13 @@ impl Identity {
     }
 
     pub fn set_visitor_id(&self, id: Arc<str>) {
-        *self.visitor.write() = id;
+        let mut v = self.visitor.write();
+        self.bucket.store(visitor_bucket(&id), Relaxed);
+        *v = id;
+    }
+
+    pub fn bucket(&self) -> u32 {
+        self.bucket.load(Relaxed)
     }
 
     pub fn session_id(&self) -> &str {

@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod error;
 pub mod hit;
 pub mod identity;
+pub mod remote;
 pub mod runtime;
 pub mod store;
 pub mod tracker;

@@ -13,14 +13,15 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode};
+use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode, OptOutPolicy};
 use crate::delivery::engine::DeliveryParts;
 use crate::delivery::host::HostTransport;
 use crate::delivery::transport::{Abort, Transport};
 use crate::delivery::{Delivery, DeliverySettings, DispatchReport};
 use crate::error::{Error, Result, Status};
-use crate::hit::{NewHit, StoredHit};
-use crate::identity::Identity;
+use crate::hit::{new_message_id, NewHit, StoredHit};
+use crate::identity::{validate_visitor_id, Identity};
+use crate::remote::{self, Remote, RemoteSettings};
 use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter, StatsSnapshot};
 use crate::store::reader::Read;
 use crate::store::writer::{Limits, Op};
@@ -63,6 +64,7 @@ pub struct Tracker {
     reporter: Reporter,
     opened: OpenReport,
     identity: Arc<Identity>,
+    remote: Arc<Remote>,
     /// The full integrity check of a large store; stopped at close.
     check: Mutex<Option<BackgroundCheck>>,
 }
@@ -115,6 +117,28 @@ impl Tracker {
         let started = (|| {
             let opened = store::open(&config, &reporter, clock.now_ms())?;
             let identity = Arc::new(Identity::new(&opened.visitor_id));
+            let remote = Arc::new(Remote::default());
+            if let Some((doc, etag)) = opened.remote_config {
+                // The last good document, in force until a fetch brings a newer one.
+                match remote::parse(&doc, &config.allowed_endpoint_hosts) {
+                    Ok((overrides, warnings)) => {
+                        warnings.into_iter().for_each(|w| reporter.log(LogLevel::Warn, w));
+                        remote.apply(doc, etag, overrides);
+                    }
+                    Err(why) => reporter.log(
+                        LogLevel::Warn,
+                        format!("the cached remote config is ignored ({why}); built-in settings apply"),
+                    ),
+                }
+            }
+            let on_remote_config = config.on_remote_config.clone().map(|f| {
+                let queue = callbacks.clone();
+                let notify: crate::delivery::RemoteNotify = Arc::new(move |doc: String| {
+                    let f = Arc::clone(&f);
+                    queue.post(move || f(&doc));
+                });
+                notify
+            });
             let wake = Arc::new(Delivery::prepare(abort.clone()));
             let hook = Arc::clone(&wake);
             let writer = Arc::new(Writer::start(
@@ -137,6 +161,9 @@ impl Tracker {
                 DeliveryParts {
                     writer: Arc::clone(&writer),
                     identity: Arc::clone(&identity),
+                    remote: Arc::clone(&remote),
+                    remote_settings: RemoteSettings::from_config(&config),
+                    on_remote_config,
                     mode: Arc::clone(&mode),
                     clock: Arc::clone(&clock),
                     reporter: reporter.clone(),
@@ -156,9 +183,9 @@ impl Tracker {
             let report =
                 OpenReport { recovered_in_flight: opened.recovered_in_flight, salvage: opened.salvage };
             let reader = Reader::new(opened.reader, config.batch_url());
-            Ok((writer, delivery, reader, report, identity, opened.background_check))
+            Ok((writer, delivery, reader, report, (identity, remote), opened.background_check))
         })();
-        let (writer, delivery, reader, opened, identity, check) = match started {
+        let (writer, delivery, reader, opened, (identity, remote), check) = match started {
             Ok(parts) => parts,
             Err(e) => {
                 callbacks.shutdown();
@@ -178,6 +205,7 @@ impl Tracker {
             reporter,
             opened,
             identity,
+            remote,
             check: Mutex::new(check),
             clock,
             config,
@@ -250,14 +278,16 @@ impl Tracker {
     }
 
     fn check_enabled(&self) -> Result<()> {
-        if self.enabled.load(SeqCst) {
-            Ok(())
+        let why = if !self.enabled.load(SeqCst) {
+            "tracking is disabled (at_set_tracking_enabled): the hit was not kept"
+        } else if !self.remote.tracking_enabled() {
+            "tracking is disabled by the remote configuration (tracking_enabled): the hit was not kept"
+        } else if !self.remote.samples(self.identity.bucket()) {
+            "this visitor is outside the remote configuration's sample (sample_rate): the hit was not kept"
         } else {
-            Err(Error::new(
-                Status::Suppressed,
-                "tracking is disabled (at_set_tracking_enabled): the hit was not kept",
-            ))
-        }
+            return Ok(());
+        };
+        Err(Error::new(Status::Suppressed, why))
     }
 
     /// Runs `f` unless the tracker is closed; close waits for calls in progress.
@@ -292,11 +322,63 @@ impl Tracker {
 
     /// The tracking gate: while disabled, track calls return `Suppressed` and
     /// nothing is buffered.
+    /// Turns collection on, or off with the configured opt-out policy
+    /// (`Config::opt_out_policy`).
     pub fn set_tracking_enabled(&self, enabled: bool) -> Result<()> {
+        if !enabled {
+            return self.opt_out(self.config.opt_out_policy).map(drop);
+        }
         self.open_gate(|| {
-            self.enabled.store(enabled, SeqCst);
+            self.enabled.store(true, SeqCst);
             Ok(())
         })
+    }
+
+    /// Turns collection off: later track calls get `Suppressed` and nothing of
+    /// them is kept. With `Purge`, every hit accepted before is deleted (stored,
+    /// still being committed, or memory-only) and reported as deleted; returns
+    /// how many. Race-free: it waits for track calls in progress, so a hit
+    /// tracked concurrently is accepted before it (and purged) or refused.
+    pub fn opt_out(&self, policy: OptOutPolicy) -> Result<u64> {
+        let closed = self.gate.write();
+        if *closed {
+            return Err(Error::closed());
+        }
+        self.enabled.store(false, SeqCst);
+        match policy {
+            OptOutPolicy::Keep => Ok(0),
+            OptOutPolicy::Purge => {
+                let stored = self.writer.call(|reply| Op::DeleteAll { reply })?;
+                Ok(stored + self.delivery.purge_memory(&self.reporter))
+            }
+        }
+    }
+
+    /// The visitor id sent as `anonymousId` with hits tracked from now on.
+    pub fn set_visitor_id(&self, visitor_id: &str) -> Result<()> {
+        validate_visitor_id(visitor_id)?;
+        self.put_visitor(visitor_id.to_owned()).map(drop)
+    }
+
+    /// A new random visitor id (e.g. at logout); returns it. Hits tracked before
+    /// keep the one they were tracked with.
+    pub fn reset_visitor_id(&self) -> Result<String> {
+        self.put_visitor(new_message_id())
+    }
+
+    fn put_visitor(&self, id: String) -> Result<String> {
+        self.open_gate(|| {
+            let entries = vec![("visitor_id".to_owned(), Some(id.clone()))];
+            self.writer.call(|reply| Op::PutMeta { entries, reply: Some(reply) })?;
+            self.identity.set_visitor_id(Arc::from(id.as_str()));
+            Ok(id)
+        })
+    }
+
+    /// The remote configuration document in force, as fetched (or as cached by
+    /// the last good fetch); `None` without one.
+    pub fn remote_config_json(&self) -> Option<String> {
+        self.remote.document()
     }
 
     pub fn tracking_enabled(&self) -> bool {

@@ -23,11 +23,16 @@ use crate::delivery::{DeliverySettings, DispatchReport};
 use crate::error::{Error, Result};
 use crate::hit::{NewHit, StoredHit};
 use crate::identity::Identity;
+use crate::remote::{Remote, RemoteSettings};
+
+/// Announces a newly applied remote configuration to the host (posts its callback).
+pub type RemoteNotify = Arc<dyn Fn(String) + Send + Sync>;
 use crate::runtime::{Completer, Oneshot, Reporter};
 use crate::store::writer::{Op, Settlement};
 use crate::store::{SenderLock, WriterHandle};
 
 mod memory;
+mod remote_fetch;
 use memory::{drop_memory, Memory};
 
 type DispatchCompleter = Completer<DispatchReport>;
@@ -87,6 +92,14 @@ struct Engine {
     mode: Arc<ModeCell>,
     clock: Arc<dyn Clock>,
     identity: Arc<Identity>,
+    remote: Arc<Remote>,
+    remote_settings: RemoteSettings,
+    on_remote_config: Option<RemoteNotify>,
+    /// `Remote::version` last applied to `settings`.
+    remote_version: u64,
+    next_config_ms: i64,
+    /// The settings from the configuration, before remote overrides.
+    base_settings: DeliverySettings,
     reporter: Reporter,
     transport: Box<dyn Transport>,
     sender: Option<SenderLock>,
@@ -99,6 +112,7 @@ struct Engine {
 }
 
 enum Job {
+    FetchConfig,
     Requests { dispatches: Vec<DispatchCompleter>, flushes: Vec<DispatchCompleter> },
     Background { deadline: Instant },
     Auto,
@@ -111,6 +125,9 @@ enum Job {
 pub struct DeliveryParts {
     pub writer: Arc<WriterHandle>,
     pub identity: Arc<Identity>,
+    pub remote: Arc<Remote>,
+    pub remote_settings: RemoteSettings,
+    pub on_remote_config: Option<RemoteNotify>,
     pub mode: Arc<ModeCell>,
     pub clock: Arc<dyn Clock>,
     pub reporter: Reporter,
@@ -157,11 +174,17 @@ impl Delivery {
         }
         shared.sender_held.store(parts.sender.is_some(), Relaxed);
         let now = parts.clock.now_ms();
-        let engine = Engine {
+        let mut engine = Engine {
             shared: Arc::clone(&shared),
-            settings,
+            settings: settings.clone(),
             writer: parts.writer,
             identity: parts.identity,
+            remote: parts.remote,
+            remote_settings: parts.remote_settings,
+            on_remote_config: parts.on_remote_config,
+            remote_version: 0,
+            next_config_ms: now,
+            base_settings: settings,
             mode: parts.mode,
             clock: parts.clock,
             reporter: parts.reporter,
@@ -173,6 +196,8 @@ impl Delivery {
             idle: true,
             rng: seed(),
         };
+        // The cached document (applied at open) is in force from the start.
+        engine.sync_remote();
         let thread = std::thread::Builder::new()
             .name("attracker-delivery".into())
             .spawn(move || engine.run())
@@ -208,6 +233,14 @@ impl Delivery {
             st.outbox.drain(..excess).collect()
         });
         drop_memory(gone, DropReason::Overflow, reporter);
+    }
+
+    /// Deletes every memory-only hit (opting out with purge); returns how many.
+    pub fn purge_memory(&self, reporter: &Reporter) -> u64 {
+        let gone: Vec<Memory> = self.shared.state.lock().outbox.drain(..).collect();
+        let n = gone.len() as u64;
+        drop_memory(gone, DropReason::Deleted, reporter);
+        n
     }
 
     pub fn memory_len(&self) -> usize {
@@ -328,6 +361,7 @@ impl Engine {
         loop {
             match self.next_job() {
                 Job::Requests { dispatches, flushes } => self.serve(dispatches, flushes),
+                Job::FetchConfig => self.fetch_config(),
                 Job::Background { deadline } => self.background_flush(deadline),
                 Job::Auto => {
                     self.last_auto_ms = self.clock.now_ms();
@@ -369,6 +403,10 @@ impl Engine {
                 };
             }
             let now = self.clock.now_ms();
+            let config_due = self.config_due_ms().filter(|_| !st.background);
+            if config_due.is_some_and(|due| now >= due) {
+                return Job::FetchConfig;
+            }
             let mode = self.mode.get();
             if st.restored {
                 st.restored = false;
@@ -419,6 +457,9 @@ impl Engine {
                 let first = st.outbox.iter().map(|m| m.not_before_ms).min().unwrap_or(now);
                 let at = first.max(self.pacing.paused_until_ms);
                 wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
+            }
+            if let Some(due) = config_due {
+                wake_at = Some(wake_at.map_or(due, |w| w.min(due)));
             }
             match wake_at {
                 Some(at) => {

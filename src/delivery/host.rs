@@ -41,6 +41,8 @@ impl HostRequest {
                 // Whole seconds, rounded up: the policy reads it as the header.
                 retry_after: retry_after.map(|d| d.as_millis().div_ceil(1000).to_string()),
                 date: None,
+                etag: None,
+                body: Vec::new(),
             },
             HostAnswer::Unreachable(why) => Outcome::Unreachable(why),
             HostAnswer::Failed(why) => Outcome::Failed(why),

@@ -16,6 +16,6 @@ pub mod settings;
 pub mod transport;
 pub mod wire;
 
-pub use engine::Delivery;
+pub use engine::{Delivery, RemoteNotify};
 pub use report::DispatchReport;
 pub use settings::DeliverySettings;

@@ -67,14 +67,13 @@ pub struct Run {
 
 /// Sends `hits` in order; `fates[i]` is the fate of `hits[i]`.
 pub fn run(transport: &mut dyn Transport, ctx: &SendContext<'_>, hits: &[StoredHit]) -> Run {
-    let mut run =
-        Run {
-            fates: vec![Fate::Release; hits.len()],
-            stop: None,
-            requests: 0,
-            refused: Vec::new(),
-            clock_offset_ms: None,
-        };
+    let mut run = Run {
+        fates: vec![Fate::Release; hits.len()],
+        stop: None,
+        requests: 0,
+        refused: Vec::new(),
+        clock_offset_ms: None,
+    };
     let mut i = 0;
     while i < hits.len() && run.stop.is_none() {
         if hits[i].kind == HitKind::Url {
@@ -228,7 +227,13 @@ mod tests {
     }
 
     fn ok() -> Answer {
-        Box::new(|_| Outcome::Answered { status: 200, retry_after: None, date: None })
+        Box::new(|_| Outcome::Answered {
+            status: 200,
+            retry_after: None,
+            date: None,
+            etag: None,
+            body: Vec::new(),
+        })
     }
 
     /// 400 whenever the batch contains event "poison".
@@ -236,7 +241,7 @@ mod tests {
         Box::new(|r| {
             let body = String::from_utf8_lossy(r.body);
             let status = if body.contains("\"event\":\"poison\"") { 400 } else { 200 };
-            Outcome::Answered { status, retry_after: None, date: None }
+            Outcome::Answered { status, retry_after: None, date: None, etag: None, body: Vec::new() }
         })
     }
 
@@ -292,8 +297,13 @@ mod tests {
     fn a_server_failure_stops_the_run_and_releases_what_was_not_tried() {
         let now = || 0;
         let hits = vec![url_hit(1), url_hit(2), url_hit(3)];
-        let fail: Answer =
-            Box::new(|_| Outcome::Answered { status: 503, retry_after: Some("5".into()), date: None });
+        let fail: Answer = Box::new(|_| Outcome::Answered {
+            status: 503,
+            retry_after: Some("5".into()),
+            date: None,
+            etag: None,
+            body: Vec::new(),
+        });
         let mut t = Scripted { answers: vec![ok(), fail], sent: vec![] };
         let run = run(&mut t, &ctx(&now), &hits);
         assert_eq!(run.fates, vec![Fate::Delivered, Fate::Retry, Fate::Release]);
@@ -312,7 +322,13 @@ mod tests {
         let r = run(&mut t, &ctx(&now), &hits);
         assert_eq!(r.fates, vec![Fate::Offline, Fate::Offline]);
         let mut t = Scripted {
-            answers: vec![Box::new(|_| Outcome::Answered { status: 401, retry_after: None, date: None })],
+            answers: vec![Box::new(|_| Outcome::Answered {
+                status: 401,
+                retry_after: None,
+                date: None,
+                etag: None,
+                body: Vec::new(),
+            })],
             sent: vec![],
         };
         let r = run(&mut t, &ctx(&now), &hits);

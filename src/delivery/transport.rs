@@ -38,10 +38,20 @@ impl Method {
     }
 }
 
+/// The most of a response body a transport keeps.
+pub(crate) const MAX_RESPONSE_BYTES: usize = 512 * 1024;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The server answered.
-    Answered { status: u16, retry_after: Option<String>, date: Option<String> },
+    /// The server answered. `body` holds at most `MAX_RESPONSE_BYTES` (longer
+    /// bodies are cut; only the remote configuration reads bodies).
+    Answered {
+        status: u16,
+        retry_after: Option<String>,
+        date: Option<String>,
+        etag: Option<String>,
+        body: Vec<u8>,
+    },
     /// The server was never reached (DNS, refused connection, network down):
     /// consumes no attempt.
     Unreachable(String),

@@ -24,7 +24,11 @@ pub fn envelope(hit: &StoredHit, current_visitor: &str) -> String {
     out.push_str(&iso8601_ms(hit.created_ms));
     out.push_str(r#"","properties":"#);
     out.push_str(props);
-    out.push_str(concat!(r#","context":{"library":{"name":"attracker","version":""#, env!("CARGO_PKG_VERSION"), r#""}"#));
+    out.push_str(concat!(
+        r#","context":{"library":{"name":"attracker","version":""#,
+        env!("CARGO_PKG_VERSION"),
+        r#""}"#
+    ));
     if let (Some(session), Some(ms)) = (&hit.stamp.session_id, hit.stamp.session_ms) {
         out.push_str(r#","session":{"id":"#);
         push_json_string(&mut out, session);

@@ -7,11 +7,12 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::config::{Config, LogLevel, Synchronous};
 use crate::error::{Error, Result};
 use crate::hit::new_message_id;
+use crate::remote;
 use crate::runtime::Reporter;
 use crate::store::check::{self, AtOpen, BackgroundCheck};
 use crate::store::salvage::{move_aside, salvage_into, SalvageReport};
@@ -27,6 +28,8 @@ pub struct OpenedStore {
     pub sender: Option<SenderLock>,
     /// The visitor id kept in the store, created on first open.
     pub visitor_id: String,
+    /// The last good remote configuration document and its ETag, if any.
+    pub remote_config: Option<(String, Option<String>)>,
     /// Set when the file was damaged and replaced.
     pub salvage: Option<SalvageReport>,
     /// The full integrity check of a large store, running in the background.
@@ -81,6 +84,7 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
         None => 0,
     };
     let visitor_id = visitor_id(&writer)?;
+    let remote_config = cached_remote_config(&writer)?;
     if recovered_in_flight > 0 {
         reporter.log(
             LogLevel::Info,
@@ -97,7 +101,16 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
         Checked::Deferred => BackgroundCheck::start(path, reporter.clone()),
         Checked::Sound => None,
     };
-    Ok(OpenedStore { writer, reader, recovered_in_flight, sender, visitor_id, salvage, background_check })
+    Ok(OpenedStore {
+        writer,
+        reader,
+        recovered_in_flight,
+        sender,
+        visitor_id,
+        remote_config,
+        salvage,
+        background_check,
+    })
 }
 
 /// The store's visitor id (sent as `anonymousId`), created on first open.
@@ -106,6 +119,16 @@ fn visitor_id(conn: &Connection) -> Result<String> {
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('visitor_id', ?1)", [new_message_id()])
         .map_err(fail)?;
     conn.query_row("SELECT value FROM meta WHERE key = 'visitor_id'", [], |r| r.get(0)).map_err(fail)
+}
+
+/// The remote configuration document kept by the last successful fetch.
+fn cached_remote_config(conn: &Connection) -> Result<Option<(String, Option<String>)>> {
+    let get = |key: &str| {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(|e| classify(e, "reading the cached remote config"))
+    };
+    Ok(get(remote::META_DOCUMENT)?.map(|doc| (doc, get(remote::META_ETAG).ok().flatten())))
 }
 
 /// Creates the parent directory (0700) and an empty file (0600) when missing, so

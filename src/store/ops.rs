@@ -63,6 +63,12 @@ pub enum Op {
     MaxId {
         reply: Reply<u64>,
     },
+    /// Writes tracker state (`meta` keys) in one transaction: `Some` sets a key,
+    /// `None` removes it.
+    PutMeta {
+        entries: Vec<(String, Option<String>)>,
+        reply: Option<Reply<u64>>,
+    },
     /// Runs after everything queued before it is applied; `Err` when hits accepted
     /// before it are still uncommitted (the store is failing).
     Barrier {
@@ -377,6 +383,22 @@ pub fn enforce_limits(
         tx.prepare_cached("DELETE FROM hits WHERE state = 0 AND id >= ?1 AND id <= ?2").map_err(fail)?;
     for (first, last) in runs {
         del.execute(params![first, last]).map_err(fail)?;
+    }
+    Ok(())
+}
+
+pub fn put_meta(tx: &Connection, entries: &[(String, Option<String>)]) -> Result<()> {
+    let fail = |e| classify(e, "saving tracker state");
+    for (key, value) in entries {
+        match value {
+            Some(v) => tx
+                .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![key, v])),
+            None => {
+                tx.prepare_cached("DELETE FROM meta WHERE key = ?1").and_then(|mut s| s.execute(params![key]))
+            }
+        }
+        .map_err(fail)?;
     }
     Ok(())
 }

@@ -582,6 +582,10 @@ impl WriterState {
                     )
                 }
                 Op::MaxId { .. } => Done::Count(ops::max_id(&tx)?),
+                Op::PutMeta { entries, .. } => {
+                    ops::put_meta(&tx, entries)?;
+                    Done::Count(0)
+                }
                 Op::Barrier { .. } => Done::Count(0),
             };
             results.push(Ok(done));
@@ -669,6 +673,11 @@ impl WriterState {
                     }
                 }
                 Op::RecoverInFlight { reply } | Op::MaxId { reply } => reply.send(count(r)),
+                Op::PutMeta { reply, .. } => {
+                    if let Some(reply) = reply {
+                        reply.send(count(r));
+                    }
+                }
                 Op::Barrier { then } => then(if self.retained.is_empty() {
                     Ok(())
                 } else {

@@ -7,17 +7,22 @@ use std::time::{Duration, Instant};
 use curl::easy::{Easy2, Handler, List, WriteError};
 use curl::multi::Multi;
 
-use super::{Abort, Method, Outcome, Request, Transport};
+use super::{Abort, Method, Outcome, Request, Transport, MAX_RESPONSE_BYTES};
 
 #[derive(Default)]
 struct Collect {
     retry_after: Option<String>,
     date: Option<String>,
+    etag: Option<String>,
+    body: Vec<u8>,
 }
 
 impl Handler for Collect {
     fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
-        Ok(data.len()) // response bodies are not used
+        // Kept up to a bound; the rest of a hostile or huge answer is read and dropped.
+        let room = MAX_RESPONSE_BYTES.saturating_sub(self.body.len());
+        self.body.extend_from_slice(&data[..data.len().min(room)]);
+        Ok(data.len())
     }
 
     fn header(&mut self, data: &[u8]) -> bool {
@@ -28,6 +33,8 @@ impl Handler for Collect {
                 self.retry_after = Some(value);
             } else if name.eq_ignore_ascii_case("date") {
                 self.date = Some(value);
+            } else if name.eq_ignore_ascii_case("etag") {
+                self.etag = Some(value);
             }
         } else if line.starts_with("HTTP/") {
             // A new response (after a 100 Continue or a redirect): forget the last.
@@ -125,7 +132,13 @@ impl CurlTransport {
             Some(Ok(())) => {
                 let status = easy.response_code().unwrap_or(0) as u16;
                 let c = std::mem::take(easy.get_mut());
-                Outcome::Answered { status, retry_after: c.retry_after, date: c.date }
+                Outcome::Answered {
+                    status,
+                    retry_after: c.retry_after,
+                    date: c.date,
+                    etag: c.etag,
+                    body: c.body,
+                }
             }
             Some(Err(e)) => classify(&e, &mut easy),
         };
