@@ -117,6 +117,18 @@ typedef uint32_t at_auth_scheme;
 typedef uint32_t at_callback_mode;
 
 /**
+ * A newly applied remote configuration: the document as fetched (JSON, valid
+ * only during the call), on the callback thread (or inside `at_tracker_poll`).
+ */
+typedef void (*at_remote_config_fn)(const char *json, void *user_data);
+
+/**
+ * What opting out (`at_set_tracking_enabled(false)`, `at_opt_out`) does with
+ * hits already queued.
+ */
+typedef uint32_t at_opt_out_policy;
+
+/**
  * Severity of a log line, most severe first.
  */
 typedef uint32_t at_log_level;
@@ -357,6 +369,17 @@ typedef void (*at_transport_fn)(at_request *request, void *user_data);
  */
 #define AT_CALLBACKS_POLLED 1
 
+/**
+ * The default: queued hits stay and are sent as usual.
+ */
+#define AT_OPT_OUT_KEEP 0
+
+/**
+ * Every queued hit (stored, being committed, or memory-only) is deleted and
+ * reported as `AT_DROP_DELETED`.
+ */
+#define AT_OPT_OUT_PURGE 1
+
 #define AT_LOG_ERROR 0
 
 #define AT_LOG_WARN 1
@@ -592,6 +615,55 @@ at_status at_config_set_track_lifecycle_events(at_config *config, bool enabled);
 at_status at_config_set_flush_on_background(at_config *config, bool enabled);
 
 /**
+ * Fetch a remote configuration from `url` (http or https; NULL turns it off,
+ * the default) at start and every `remote_config_interval_ms`, on the delivery
+ * thread, with `If-None-Match`. The last good document is kept in the store and
+ * applies from the next start even offline; without one, the configuration's
+ * own values apply. A document is a JSON object with `"schema_version": 1` and
+ * any of: `tracking_enabled` (false stops collection), `flush_interval_ms`,
+ * `flush_threshold`, `max_batch_events`, `sample_rate` (0..1, per visitor) and
+ * `endpoint` (https, on a host allowed with
+ * `at_config_add_allowed_endpoint_host`); other keys are the host's (see
+ * `at_remote_config_json`). A bad value is ignored alone, with a WARN; a
+ * document that is not such an object is refused whole (WARN) and the one in
+ * force stays. Needs the libcurl transport (a host transport returns no body).
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config), `AT_ERR_INVALID_ARGUMENT` (not an
+ * http(s) URL, bad UTF-8).
+ */
+at_status at_config_set_remote_config_url(at_config *config, const char *url);
+
+/**
+ * How often the remote configuration is fetched again while the tracker runs.
+ * Default 3,600,000 (an hour); at least 100. A failed fetch is retried after
+ * 30 s (or the interval, if shorter).
+ */
+at_status at_config_set_remote_config_interval_ms(at_config *config, uint32_t ms);
+
+/**
+ * Lets a remote configuration move the endpoint to `host` ("collect.example.com":
+ * a host name, no scheme, port or path; compared without case). Only https
+ * endpoints on allowed hosts are taken; none is allowed by default.
+ */
+at_status at_config_add_allowed_endpoint_host(at_config *config, const char *host);
+
+/**
+ * `fn` (NULL removes it) is called with each newly applied remote configuration
+ * document, on the callback thread. Not called for the cached document applied
+ * at start, nor for 304 Not Modified. `user_data` must stay valid until the
+ * tracker is freed.
+ */
+at_status at_config_set_remote_config_callback(at_config *config,
+                                               at_remote_config_fn remote_config_fn,
+                                               void *user_data);
+
+/**
+ * What `at_set_tracking_enabled(tracker, false)` does with hits already queued:
+ * `AT_OPT_OUT_KEEP` (default) or `AT_OPT_OUT_PURGE`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (unknown policy).
+ */
+at_status at_config_set_opt_out_policy(at_config *config, at_opt_out_policy policy);
+
+/**
  * Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
  * the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
  * until the tracker is freed.
@@ -769,6 +841,56 @@ at_status at_set_network_reachable(at_tracker *tracker, bool reachable);
  * against an older header stays safe.
  */
 at_status at_tracker_stats(at_tracker *tracker, at_stats *out, size_t out_size);
+
+/**
+ * Frees a string the library returned (`at_visitor_id`, `at_remote_config_json`).
+ * NULL is a no-op.
+ */
+void at_string_free(char *s);
+
+/**
+ * The visitor id sent as `anonymousId` with hits tracked from now on: a UUID v4
+ * made at the store's first start and kept in it, or the host's own
+ * (`at_set_visitor_id`). `*out` is owned by the caller: free it with
+ * `at_string_free`. Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
+ */
+at_status at_visitor_id(at_tracker *tracker, char **out);
+
+/**
+ * Replaces the visitor id with a new random UUID v4, kept in the store (e.g. at
+ * logout). Hits tracked before keep the id they were tracked with.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE` (unchanged), `AT_ERR_CLOSED`.
+ */
+at_status at_visitor_id_reset(at_tracker *tracker);
+
+/**
+ * Uses the host's own visitor id (UTF-8, 1 to 128 bytes, no control
+ * characters), kept in the store, for hits tracked from now on; hits tracked
+ * before keep theirs. Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`,
+ * `AT_ERR_STORAGE` (unchanged), `AT_ERR_CLOSED`.
+ */
+at_status at_set_visitor_id(at_tracker *tracker, const char *visitor_id);
+
+/**
+ * Stops collection (as `at_set_tracking_enabled(tracker, false)`) with this
+ * policy for hits already queued: `AT_OPT_OUT_KEEP` leaves them to be sent,
+ * `AT_OPT_OUT_PURGE` deletes every one (stored, being committed, or
+ * memory-only), reported as `AT_DROP_DELETED`; `*purged` (may be NULL) gets how
+ * many. Race-free: a hit tracked at the same time is either accepted before the
+ * opt-out (and purged with the rest) or refused with `AT_ERR_SUPPRESSED`.
+ * `at_set_tracking_enabled(tracker, true)` opts back in.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (unknown policy),
+ * `AT_ERR_STORAGE` (collection is off; the purge failed), `AT_ERR_CLOSED`.
+ */
+at_status at_opt_out(at_tracker *tracker, at_opt_out_policy policy, uint64_t *purged);
+
+/**
+ * The remote configuration document in force, as fetched (with the host's own
+ * keys), or `*out = NULL` when there is none (no URL, or nothing fetched or
+ * cached yet). `*out` is owned by the caller: free it with `at_string_free`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
+ */
+at_status at_remote_config_json(at_tracker *tracker, char **out);
 
 /**
  * Every stored hit, oldest first, in a list the caller owns (free with

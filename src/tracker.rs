@@ -375,6 +375,11 @@ impl Tracker {
         })
     }
 
+    /// `Closed` once the tracker is closed.
+    pub fn ensure_open(&self) -> Result<()> {
+        self.open_gate(|| Ok(()))
+    }
+
     /// The remote configuration document in force, as fetched (or as cached by
     /// the last good fetch); `None` without one.
     pub fn remote_config_json(&self) -> Option<String> {

@@ -4,7 +4,8 @@ use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
 use crate::config::{
-    AuthScheme, CallbackMode, Config, DropReason, Durability, LogLevel, OfflineMode, Synchronous,
+    AuthScheme, CallbackMode, Config, DropReason, Durability, LogLevel, OfflineMode, OptOutPolicy,
+    Synchronous,
 };
 use crate::error::{Error, Result};
 use crate::ffi::args::*;
@@ -31,6 +32,14 @@ pub(crate) fn offline_mode_code(mode: OfflineMode) -> at_offline_mode {
         OfflineMode::Never => AT_OFFLINE_NEVER,
         OfflineMode::Required => AT_OFFLINE_REQUIRED,
         OfflineMode::Always => AT_OFFLINE_ALWAYS,
+    }
+}
+
+pub(crate) fn opt_out_policy(policy: at_opt_out_policy) -> Result<OptOutPolicy> {
+    match policy {
+        AT_OPT_OUT_KEEP => Ok(OptOutPolicy::Keep),
+        AT_OPT_OUT_PURGE => Ok(OptOutPolicy::Purge),
+        other => Err(Error::invalid(format!("{other} is not an at_opt_out_policy"))),
     }
 }
 
@@ -314,6 +323,91 @@ pub unsafe extern "C" fn at_config_set_flush_on_background(
 ) -> at_status {
     with_config("at_config_set_flush_on_background", config, |c| {
         c.flush_on_background = enabled;
+        Ok(())
+    })
+}
+
+/// Fetch a remote configuration from `url` (http or https; NULL turns it off,
+/// the default) at start and every `remote_config_interval_ms`, on the delivery
+/// thread, with `If-None-Match`. The last good document is kept in the store and
+/// applies from the next start even offline; without one, the configuration's
+/// own values apply. A document is a JSON object with `"schema_version": 1` and
+/// any of: `tracking_enabled` (false stops collection), `flush_interval_ms`,
+/// `flush_threshold`, `max_batch_events`, `sample_rate` (0..1, per visitor) and
+/// `endpoint` (https, on a host allowed with
+/// `at_config_add_allowed_endpoint_host`); other keys are the host's (see
+/// `at_remote_config_json`). A bad value is ignored alone, with a WARN; a
+/// document that is not such an object is refused whole (WARN) and the one in
+/// force stays. Needs the libcurl transport (a host transport returns no body).
+/// Errors: `AT_ERR_NULL_ARGUMENT` (config), `AT_ERR_INVALID_ARGUMENT` (not an
+/// http(s) URL, bad UTF-8).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_remote_config_url(
+    config: *mut at_config,
+    url: *const c_char,
+) -> at_status {
+    with_config("at_config_set_remote_config_url", config, |c| {
+        c.set_remote_config_url(opt_str_arg(url, "url")?)
+    })
+}
+
+/// How often the remote configuration is fetched again while the tracker runs.
+/// Default 3,600,000 (an hour); at least 100. A failed fetch is retried after
+/// 30 s (or the interval, if shorter).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_remote_config_interval_ms(
+    config: *mut at_config,
+    ms: u32,
+) -> at_status {
+    with_config("at_config_set_remote_config_interval_ms", config, |c| c.set_remote_config_interval_ms(ms))
+}
+
+/// Lets a remote configuration move the endpoint to `host` ("collect.example.com":
+/// a host name, no scheme, port or path; compared without case). Only https
+/// endpoints on allowed hosts are taken; none is allowed by default.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_add_allowed_endpoint_host(
+    config: *mut at_config,
+    host: *const c_char,
+) -> at_status {
+    with_config("at_config_add_allowed_endpoint_host", config, |c| {
+        c.add_allowed_endpoint_host(str_arg(host, "host")?)
+    })
+}
+
+/// `fn` (NULL removes it) is called with each newly applied remote configuration
+/// document, on the callback thread. Not called for the cached document applied
+/// at start, nor for 304 Not Modified. `user_data` must stay valid until the
+/// tracker is freed.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_remote_config_callback(
+    config: *mut at_config,
+    remote_config_fn: at_remote_config_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    with_config("at_config_set_remote_config_callback", config, |c| {
+        c.on_remote_config = remote_config_fn.map(|f| {
+            let ud = UserData::new(user_data);
+            let sink: crate::config::RemoteConfigFn = Arc::new(move |doc: &str| {
+                let doc = to_cstring(doc);
+                f(doc.as_ptr(), ud.get());
+            });
+            sink
+        });
+        Ok(())
+    })
+}
+
+/// What `at_set_tracking_enabled(tracker, false)` does with hits already queued:
+/// `AT_OPT_OUT_KEEP` (default) or `AT_OPT_OUT_PURGE`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (unknown policy).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_opt_out_policy(
+    config: *mut at_config,
+    policy: at_opt_out_policy,
+) -> at_status {
+    with_config("at_config_set_opt_out_policy", config, |c| {
+        c.opt_out_policy = opt_out_policy(policy)?;
         Ok(())
     })
 }

@@ -13,12 +13,14 @@ pub mod types;
 pub mod status;
 pub mod config;
 pub mod tracker;
+pub mod identity;
 pub mod offline;
 pub mod hit;
 pub mod request;
 
 pub use config::*;
 pub use hit::*;
+pub use identity::*;
 pub use offline::*;
 pub use request::*;
 pub use status::*;

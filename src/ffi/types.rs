@@ -61,6 +61,15 @@ pub const AT_CALLBACKS_THREAD: at_callback_mode = 0;
 /// Unity's main thread): completions, dispatch results, log lines, drop notices.
 pub const AT_CALLBACKS_POLLED: at_callback_mode = 1;
 
+/// What opting out (`at_set_tracking_enabled(false)`, `at_opt_out`) does with
+/// hits already queued.
+pub type at_opt_out_policy = u32;
+/// The default: queued hits stay and are sent as usual.
+pub const AT_OPT_OUT_KEEP: at_opt_out_policy = 0;
+/// Every queued hit (stored, being committed, or memory-only) is deleted and
+/// reported as `AT_DROP_DELETED`.
+pub const AT_OPT_OUT_PURGE: at_opt_out_policy = 1;
+
 /// Severity of a log line, most severe first.
 pub type at_log_level = u32;
 pub const AT_LOG_ERROR: at_log_level = 0;
@@ -197,6 +206,10 @@ pub const AT_TRANSPORT_FAILED: i32 = -1;
 /// the host later ends it with `at_transport_complete`.
 pub type at_transport_fn =
     Option<unsafe extern "C" fn(request: *mut crate::ffi::request::at_request, user_data: *mut c_void)>;
+
+/// A newly applied remote configuration: the document as fetched (JSON, valid
+/// only during the call), on the callback thread (or inside `at_tracker_poll`).
+pub type at_remote_config_fn = Option<unsafe extern "C" fn(json: *const c_char, user_data: *mut c_void)>;
 
 /// A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
 /// `message` is valid only during the call. API keys are never logged.

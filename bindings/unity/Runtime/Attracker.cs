@@ -63,6 +63,15 @@ namespace Attracker
         Full = 1,
     }
 
+    /// <summary>at_opt_out_policy: what opting out does with hits already queued.</summary>
+    public enum OptOutPolicy : uint
+    {
+        /// <summary>They stay queued and are sent as usual.</summary>
+        Keep = 0,
+        /// <summary>Every queued hit is deleted (reported as Deleted).</summary>
+        Purge = 1,
+    }
+
     /// <summary>at_callback_mode: where callbacks run.</summary>
     public enum CallbackMode : uint
     {
@@ -472,6 +481,34 @@ namespace Attracker
         /// <summary>The tracking gate: while disabled, track calls fail with Suppressed and nothing is kept.</summary>
         public void SetTrackingEnabled(bool enabled) =>
             AttrackerException.Check(Native.at_set_tracking_enabled(handle, enabled));
+
+        /// <summary>Stops collection; Purge deletes every queued hit. Returns how many were purged.</summary>
+        public ulong OptOut(OptOutPolicy policy)
+        {
+            AttrackerException.Check(Native.at_opt_out(handle, (uint)policy, out ulong purged));
+            return purged;
+        }
+
+        /// <summary>The visitor id sent as anonymousId with hits tracked from now on.</summary>
+        public string VisitorId
+        {
+            get
+            {
+                AttrackerException.Check(Native.at_visitor_id(handle, out IntPtr id));
+                return Native.TakeString(id);
+            }
+            set => AttrackerException.Check(Native.at_set_visitor_id(handle, Native.Utf8(value)));
+        }
+
+        /// <summary>A new random visitor id (e.g. at logout); earlier hits keep theirs.</summary>
+        public void ResetVisitorId() => AttrackerException.Check(Native.at_visitor_id_reset(handle));
+
+        /// <summary>The remote configuration document in force, or null.</summary>
+        public string RemoteConfigJson()
+        {
+            AttrackerException.Check(Native.at_remote_config_json(handle, out IntPtr json));
+            return Native.TakeString(json);
+        }
 
         /// <summary>The host's reachability report (Application.internetReachability).</summary>
         public void SetNetworkReachable(bool reachable) =>

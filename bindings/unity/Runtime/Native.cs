@@ -35,6 +35,9 @@ namespace Attracker
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     internal delegate void TransportFn(IntPtr request, IntPtr userData);
 
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate void RemoteConfigFn(IntPtr json, IntPtr userData);
+
     /// <summary>at_dispatch_result: the C layout (uint32_t, then three uint64_t).</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct NativeDispatchResult
@@ -198,6 +201,21 @@ namespace Attracker
         internal static extern uint at_config_set_transport(ConfigHandle config, TransportFn sendFn, IntPtr userData);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_remote_config_url(ConfigHandle config, byte[] url);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_remote_config_interval_ms(ConfigHandle config, uint ms);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_add_allowed_endpoint_host(ConfigHandle config, byte[] host);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_remote_config_callback(ConfigHandle config, RemoteConfigFn remoteConfigFn, IntPtr userData);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_opt_out_policy(ConfigHandle config, uint policy);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_config_set_log_callback(ConfigHandle config, LogFn logFn, IntPtr userData, uint min);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -255,6 +273,31 @@ namespace Attracker
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_set_tracking_enabled(TrackerHandle tracker, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void at_string_free(IntPtr s);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_visitor_id(TrackerHandle tracker, out IntPtr id);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_visitor_id_reset(TrackerHandle tracker);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_set_visitor_id(TrackerHandle tracker, byte[] visitorId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_opt_out(TrackerHandle tracker, uint policy, out ulong purged);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_remote_config_json(TrackerHandle tracker, out IntPtr json);
+
+        /// <summary>Takes a string the library handed over (at_string_free after decoding).</summary>
+        internal static string TakeString(IntPtr p)
+        {
+            try { return FromUtf8(p); }
+            finally { if (p != IntPtr.Zero) at_string_free(p); }
+        }
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_set_network_reachable(TrackerHandle tracker, [MarshalAs(UnmanagedType.U1)] bool reachable);

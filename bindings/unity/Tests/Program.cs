@@ -196,6 +196,7 @@ static class Program
             new KeyValuePair<string, Type>("AT_LOG_", typeof(LogLevel)),
             new KeyValuePair<string, Type>("AT_DROP_", typeof(DropReason)),
             new KeyValuePair<string, Type>("AT_AUTH_", typeof(AuthScheme)),
+            new KeyValuePair<string, Type>("AT_OPT_OUT_", typeof(OptOutPolicy)),
         };
         var seen = new Dictionary<string, bool>();
         int constants = 0;
