@@ -664,6 +664,30 @@ at_status at_config_set_remote_config_callback(at_config *config,
 at_status at_config_set_opt_out_policy(at_config *config, at_opt_out_policy policy);
 
 /**
+ * When true, the endpoint, the remote config URL and every hit URL must be
+ * https: `at_tracker_new` refuses a configuration with an http one
+ * (`AT_ERR_INVALID_ARGUMENT` naming it) and `at_send_hit` an http URL. Default
+ * false (http is allowed, e.g. for a collector on the LAN in development).
+ */
+at_status at_config_set_require_https(at_config *config, bool required);
+
+/**
+ * The store's directory may be writable by every user (e.g. /tmp). Default
+ * false: `at_tracker_new` refuses such a directory with `AT_ERR_INVALID_ARGUMENT`,
+ * because another user could read the store or plant one there; pass the app's
+ * private directory instead.
+ */
+at_status at_config_set_allow_world_writable_directory(at_config *config, bool allowed);
+
+/**
+ * DEVELOPMENT ONLY: when true, TLS certificates and host names are not
+ * verified (a self-signed collector on a test machine). Every `at_tracker_new`
+ * with it logs a WARN saying so. Default false; TLS verification cannot be
+ * turned off any other way.
+ */
+at_status at_config_set_insecure_tls_for_development(at_config *config, bool insecure);
+
+/**
  * Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
  * the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
  * until the tracker is freed.

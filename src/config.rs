@@ -112,6 +112,11 @@ pub type DropFn = Arc<dyn Fn(DropReason, &[String]) + Send + Sync>;
 /// Called with the raw document when a new remote configuration is applied.
 pub type RemoteConfigFn = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Whether `url` uses https (scheme compared without case).
+pub(crate) fn is_https(url: &str) -> bool {
+    url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
 /// What opting out (`set_tracking_enabled(false)`) does with hits already queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptOutPolicy {
@@ -180,6 +185,13 @@ pub struct Config {
     pub allowed_endpoint_hosts: Vec<String>,
     pub on_remote_config: Option<RemoteConfigFn>,
     pub opt_out_policy: OptOutPolicy,
+    /// Endpoint, remote config and hit URLs must be https.
+    pub require_https: bool,
+    /// The store may live in a world-writable directory (e.g. /tmp).
+    pub allow_world_writable_directory: bool,
+    /// Development only: TLS certificates and host names are not verified (a WARN
+    /// at every tracker start says so).
+    pub insecure_tls_for_development: bool,
     /// The host's HTTP stack; libcurl when `None`.
     pub transport: Option<crate::delivery::host::HostSend>,
     /// Test hook: caps the database at this many pages (simulates a full disk).
@@ -221,6 +233,9 @@ impl Default for Config {
             allowed_endpoint_hosts: Vec::new(),
             on_remote_config: None,
             opt_out_policy: OptOutPolicy::Keep,
+            require_https: false,
+            allow_world_writable_directory: false,
+            insecure_tls_for_development: false,
             transport: None,
         }
     }
@@ -395,6 +410,19 @@ impl Config {
         }
         if !missing.is_empty() {
             return Err(Error::invalid(format!("config is missing: {}", missing.join(", "))));
+        }
+        if self.require_https {
+            let urls = [
+                ("endpoint", self.endpoint.as_deref()),
+                ("remote config URL", self.remote_config_url.as_deref()),
+            ];
+            for (what, url) in urls {
+                if let Some(url) = url.filter(|u| !is_https(u)) {
+                    return Err(Error::invalid(format!(
+                        "{what} '{url}' is not https, and require_https is set"
+                    )));
+                }
+            }
         }
         Ok(())
     }

@@ -96,6 +96,13 @@ impl Tracker {
             CallbackMode::Polled => CallbackQueue::polled(),
         };
         let reporter = Reporter::new(config.log.clone(), config.on_drop.clone(), callbacks.clone());
+        if config.insecure_tls_for_development {
+            reporter.log(
+                LogLevel::Warn,
+                "TLS certificates and host names are NOT verified \
+                 (at_config_set_insecure_tls_for_development): for development only, never in a release",
+            );
+        }
         let mode = Arc::new(ModeCell::new(config.offline_mode));
         let request_timeout = Duration::from_millis(config.request_timeout_ms.into());
         let transport: Box<dyn Transport> = match (transport, &config.transport) {
@@ -247,6 +254,9 @@ impl Tracker {
 
     /// Tracks a URL hit, delivered by one GET to `url`.
     pub fn send_hit(&self, url: &str, hit_type: &str, done: Option<Completion>) -> Result<()> {
+        if self.config.require_https && !crate::config::is_https(url) {
+            return Err(Error::invalid("the hit URL is not https, and require_https is set"));
+        }
         self.open_gate(|| {
             self.check_enabled()?;
             let hit = NewHit::url(url, hit_type, self.clock.now_ms(), self.config.max_event_bytes)?;
@@ -585,11 +595,12 @@ impl Drop for Tracker {
 
 #[cfg(feature = "curl-transport")]
 fn default_transport(config: &Config, abort: Abort) -> Result<Box<dyn Transport>> {
-    Ok(Box::new(crate::delivery::transport::CurlTransport::new(
+    let curl = crate::delivery::transport::CurlTransport::new(
         Duration::from_millis(config.connect_timeout_ms.into()),
         Duration::from_millis(config.request_timeout_ms.into()),
         abort,
-    )))
+    );
+    Ok(Box::new(if config.insecure_tls_for_development { curl.insecure_for_development() } else { curl }))
 }
 
 #[cfg(not(feature = "curl-transport"))]

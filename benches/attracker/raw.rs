@@ -8,10 +8,17 @@ use std::time::Instant;
 use rusqlite::{params, Connection};
 
 /// The library's schema, applied the way its migrations apply it.
-const SCHEMA: &[&str] = &[include_str!("../../src/store/sql/v1.sql")];
+const SCHEMA: &[&str] = &[
+    include_str!("../../src/store/sql/v1.sql"),
+    include_str!("../../src/store/sql/v2.sql"),
+    include_str!("../../src/store/sql/v3.sql"),
+];
 
-const INSERT: &str = "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state)
-                      VALUES (?1, 0, ?2, NULL, ?3, ?4, 0, 0)";
+/// The same row the tracker writes: a fresh message id, the properties, and the
+/// visitor and session ids with the session time.
+const INSERT: &str = "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state,
+                                        visitor_id, session_id, session_ms)
+                      VALUES (?1, 0, ?2, NULL, ?3, ?4, 0, 0, ?5, ?6, ?7)";
 
 pub fn open(path: &Path) -> Connection {
     let conn = Connection::open(path).expect("open raw store");
@@ -36,6 +43,7 @@ fn now_ms() -> i64 {
 /// (1 = autocommit, one transaction per row).
 pub fn insert_rate(path: &Path, n: usize, per_txn: usize, event_type: &str, body: &str) -> f64 {
     let mut conn = open(path);
+    let (visitor, session) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
     let start = Instant::now();
     let mut left = n;
     while left > 0 {
@@ -44,7 +52,17 @@ pub fn insert_rate(path: &Path, n: usize, per_txn: usize, event_type: &str, body
         {
             let mut stmt = tx.prepare_cached(INSERT).unwrap();
             for _ in 0..k {
-                stmt.execute(params![uuid::Uuid::new_v4().to_string(), event_type, body, now_ms()]).unwrap();
+                let ms = start.elapsed().as_millis() as i64;
+                stmt.execute(params![
+                    uuid::Uuid::new_v4().to_string(),
+                    event_type,
+                    body,
+                    now_ms(),
+                    visitor,
+                    session,
+                    ms
+                ])
+                .unwrap();
             }
         }
         tx.commit().unwrap();

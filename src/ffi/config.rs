@@ -412,6 +412,48 @@ pub unsafe extern "C" fn at_config_set_opt_out_policy(
     })
 }
 
+/// When true, the endpoint, the remote config URL and every hit URL must be
+/// https: `at_tracker_new` refuses a configuration with an http one
+/// (`AT_ERR_INVALID_ARGUMENT` naming it) and `at_send_hit` an http URL. Default
+/// false (http is allowed, e.g. for a collector on the LAN in development).
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_require_https(config: *mut at_config, required: bool) -> at_status {
+    with_config("at_config_set_require_https", config, |c| {
+        c.require_https = required;
+        Ok(())
+    })
+}
+
+/// The store's directory may be writable by every user (e.g. /tmp). Default
+/// false: `at_tracker_new` refuses such a directory with `AT_ERR_INVALID_ARGUMENT`,
+/// because another user could read the store or plant one there; pass the app's
+/// private directory instead.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_allow_world_writable_directory(
+    config: *mut at_config,
+    allowed: bool,
+) -> at_status {
+    with_config("at_config_set_allow_world_writable_directory", config, |c| {
+        c.allow_world_writable_directory = allowed;
+        Ok(())
+    })
+}
+
+/// DEVELOPMENT ONLY: when true, TLS certificates and host names are not
+/// verified (a self-signed collector on a test machine). Every `at_tracker_new`
+/// with it logs a WARN saying so. Default false; TLS verification cannot be
+/// turned off any other way.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_insecure_tls_for_development(
+    config: *mut at_config,
+    insecure: bool,
+) -> at_status {
+    with_config("at_config_set_insecure_tls_for_development", config, |c| {
+        c.insecure_tls_for_development = insecure;
+        Ok(())
+    })
+}
+
 /// Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
 /// the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
 /// until the tracker is freed.

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,14 +38,14 @@ pub struct OpenedStore {
 
 pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedStore> {
     let path = config.storage_path.as_deref().ok_or_else(|| Error::invalid("config has no storage path"))?;
-    prepare_file(path)?;
+    prepare_file(path, config.allow_world_writable_directory)?;
     let mut salvage = None;
     let (writer, checked) = match open_checked(path, config) {
         Ok(opened) => opened,
         Err(Opening::Failed(e)) => return Err(e),
         Err(Opening::Corrupt(why)) => {
             let aside = move_aside(path, now_ms)?;
-            prepare_file(path)?;
+            prepare_file(path, config.allow_world_writable_directory)?;
             let mut fresh = match open_checked(path, config) {
                 Ok((conn, _)) => conn,
                 Err(Opening::Failed(e)) => return Err(e),
@@ -132,16 +132,26 @@ fn cached_remote_config(conn: &Connection) -> Result<Option<(String, Option<Stri
 }
 
 /// Creates the parent directory (0700) and an empty file (0600) when missing, so
-/// SQLite's -wal and -shm files inherit the restrictive mode.
-fn prepare_file(path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::storage(format!("cannot create directory {}: {e}", dir.display())))?;
-        }
+/// SQLite's -wal and -shm files inherit the restrictive mode. A parent directory
+/// anyone may write to (e.g. /tmp) is refused unless `allow_world_writable`:
+/// another user could read the store or plant one.
+fn prepare_file(path: &Path, allow_world_writable: bool) -> Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::storage(format!("cannot create directory {}: {e}", dir.display())))?;
+    }
+    let mode = fs::metadata(dir).map(|m| m.permissions().mode()).unwrap_or(0);
+    if mode & 0o002 != 0 && !allow_world_writable {
+        return Err(Error::invalid(format!(
+            "the store's directory {} is world-writable (mode {:o}): use the app's private directory, \
+             or allow it with at_config_set_allow_world_writable_directory",
+            dir.display(),
+            mode & 0o7777
+        )));
     }
     match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(_) => Ok(()),

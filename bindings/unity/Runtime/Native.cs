@@ -216,6 +216,15 @@ namespace Attracker
         internal static extern uint at_config_set_opt_out_policy(ConfigHandle config, uint policy);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_require_https(ConfigHandle config, [MarshalAs(UnmanagedType.U1)] bool required);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_allow_world_writable_directory(ConfigHandle config, [MarshalAs(UnmanagedType.U1)] bool allowed);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_insecure_tls_for_development(ConfigHandle config, [MarshalAs(UnmanagedType.U1)] bool insecure);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_config_set_log_callback(ConfigHandle config, LogFn logFn, IntPtr userData, uint min);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
