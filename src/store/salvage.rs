@@ -66,6 +66,10 @@ pub(crate) fn salvage_into(aside: &Path, fresh: &mut Connection, reason: String)
     let Ok(old) = Connection::open_with_flags(aside, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
         return Ok(report);
     };
+    // A file shorter than its header says (cut short by a copy or a full disk)
+    // is refused whole unless the schema is "writable"; this connection only
+    // reads, and with it the pages that are there can be read.
+    let _ = old.pragma_update(None, "writable_schema", true);
     let expected: Option<u64> =
         old.query_row("SELECT count(*) FROM hits", [], |r| r.get::<_, i64>(0)).ok().map(|n| n as u64);
     let (rows, undecodable) = read_rows(&old);
