@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 
         // 2. Open the tracker (throws attracker::Error if the config is wrong).
         attracker::Tracker tracker = attracker::Tracker::open(config).value();
+        std::cout << "visitor id " << tracker.visitor_id().value() << '\n'; // kept in the store
 
         // 3. Track. Ok means the hit is on disk.
         tracker.track_event("screen_view", R"({"screen":"home","referrer":"push"})").throw_if_error();

@@ -10,11 +10,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -40,6 +43,7 @@ using attracker::HitList;
 using attracker::HitView;
 using attracker::LogLevel;
 using attracker::OfflineMode;
+using attracker::OptOutPolicy;
 using attracker::Status;
 using attracker::Tracker;
 
@@ -187,6 +191,97 @@ T get_within(std::future<T> &f, const char *what)
     return f.get();
 }
 
+// A minimal HTTP server on a free loopback port serving one remote
+// configuration document at /config, with an ETag: a GET carrying
+// `If-None-Match` with that ETag gets 304. Counts the requests it answered.
+class ConfigServer {
+public:
+    explicit ConfigServer(std::string document) : document_(std::move(document))
+    {
+        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        CHECK(listener_ >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        CHECK(bind(listener_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+        CHECK(listen(listener_, 16) == 0);
+        CHECK(getsockname(listener_, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
+        url_ = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/config";
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~ConfigServer() { stop(); }
+    ConfigServer(const ConfigServer &) = delete;
+    ConfigServer &operator=(const ConfigServer &) = delete;
+
+    const std::string &url() const { return url_; }
+    int answered_200() const { return ok_; }
+    int answered_304() const { return not_modified_; }
+    void stop()
+    {
+        stop_ = true;
+        if (thread_.joinable())
+            thread_.join();
+        if (listener_ >= 0)
+            close(listener_);
+        listener_ = -1;
+    }
+
+private:
+    void serve()
+    {
+        while (!stop_) {
+            pollfd pfd{listener_, POLLIN, 0};
+            if (poll(&pfd, 1, 20) != 1)
+                continue;
+            const int conn = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (conn < 0)
+                continue;
+            std::string request;
+            char buf[1024];
+            const auto deadline = std::chrono::steady_clock::now() + 5s;
+            while (request.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+                pollfd in{conn, POLLIN, 0};
+                if (poll(&in, 1, 50) != 1)
+                    continue;
+                const ssize_t n = read(conn, buf, sizeof buf);
+                if (n <= 0)
+                    break;
+                request.append(buf, static_cast<std::size_t>(n));
+            }
+            std::string lower = request;
+            std::transform(lower.begin(), lower.end(), lower.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            std::string response;
+            if (lower.rfind("get /config ", 0) != 0) {
+                response = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            } else if (contains(lower, "if-none-match: \"v1\"")) {
+                response = "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n";
+                ++not_modified_;
+            } else {
+                response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"v1\"\r\nContent-Length: " +
+                           std::to_string(document_.size()) + "\r\nConnection: close\r\n\r\n" + document_;
+                ++ok_;
+            }
+            std::size_t sent = 0;
+            while (sent < response.size()) {
+                const ssize_t n = write(conn, response.data() + sent, response.size() - sent);
+                if (n <= 0)
+                    break;
+                sent += static_cast<std::size_t>(n);
+            }
+            close(conn);
+        }
+    }
+
+    std::string document_;
+    std::string url_;
+    int listener_ = -1;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> ok_{0}, not_modified_{0};
+    std::thread thread_;
+};
+
 /* ---- the API at compile time ---------------------------------------------- */
 
 static_assert(!std::is_copy_constructible_v<Tracker> && !std::is_copy_assignable_v<Tracker>);
@@ -201,6 +296,14 @@ static_assert(!std::is_copy_constructible_v<attracker::ExportedBatch>);
 static_assert(std::is_base_of_v<std::runtime_error, attracker::Error>);
 static_assert(std::is_same_v<attracker::Completion, std::function<void(Status)>>);
 static_assert(std::is_same_v<attracker::DispatchCompletion, std::function<void(const DispatchResult &)>>);
+static_assert(std::is_same_v<attracker::RemoteConfigCallback, std::function<void(const std::string &)>>);
+static_assert(std::is_same_v<decltype(std::declval<Tracker &>().visitor_id()), attracker::Result<std::string>>);
+static_assert(std::is_same_v<decltype(std::declval<Tracker &>().opt_out(OptOutPolicy::Keep)),
+                             attracker::Result<std::uint64_t>>);
+static_assert(std::is_same_v<decltype(std::declval<Tracker &>().remote_config_json()),
+                             attracker::Result<std::optional<std::string>>>);
+static_assert(static_cast<at_opt_out_policy>(OptOutPolicy::Keep) == AT_OPT_OUT_KEEP &&
+              static_cast<at_opt_out_policy>(OptOutPolicy::Purge) == AT_OPT_OUT_PURGE);
 static_assert(noexcept(std::declval<Tracker &>().poll()));
 static_assert(noexcept(std::declval<HitView &>().message_id()));
 static_assert(std::is_constructible_v<bool, Status> && !std::is_convertible_v<Status, bool>,
@@ -294,10 +397,17 @@ void test_status_mode()
             .callback_mode(CallbackMode::Thread)
             .track_lifecycle_events(false)
             .flush_on_background(false)
+            .remote_config_url("https://config.example.com/app.json")
+            .remote_config_url(std::nullopt) // off again
+            .remote_config_interval(60s)
+            .add_allowed_endpoint_host("collect.example.com")
+            .opt_out_policy(OptOutPolicy::Purge)
             .log_callback([](LogLevel, std::string_view) {}, LogLevel::Warn)
             .drop_callback([](DropReason, const std::vector<std::string_view> &) {})
+            .remote_config_callback([](const std::string &) {})
             .log_callback(nullptr)
             .drop_callback(nullptr)
+            .remote_config_callback(nullptr)
             .transport(nullptr);
         CHECK_MSG(all.ok(), all.status().to_string());
         Tracker opened = open_tracker(all);
@@ -319,6 +429,11 @@ void test_status_mode()
     CHECK_STATUS(empty.track_event("x"), AT_ERR_NULL_ARGUMENT);
     CHECK_STATUS(empty.offline_get().status(), AT_ERR_NULL_ARGUMENT);
     CHECK_STATUS(empty.close(), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.visitor_id().status(), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.reset_visitor_id(), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.set_visitor_id("x"), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.opt_out(OptOutPolicy::Keep).status(), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.remote_config_json().status(), AT_ERR_NULL_ARGUMENT);
     CHECK(empty.poll() == 0);
 }
 
@@ -891,6 +1006,205 @@ void test_lifecycle()
     CHECK_STATUS(t.app_did_enter_background(-1ms), AT_ERR_INVALID_ARGUMENT);
 }
 
+// Visitor identity: a UUID v4 kept in the store, reset to a new one, replaced
+// by the host's own; a refused id changes nothing; the id survives reopening.
+void test_visitor_id()
+{
+    TempDir dir;
+    std::string first, second;
+    {
+        Tracker t = open_tracker(base_config(dir));
+        attracker::Result<std::string> id = t.visitor_id();
+        CHECK_MSG(id.ok(), id.status().to_string());
+        first = *id;
+        CHECK_MSG(first.size() == 36 && first[8] == '-' && first[14] == '4', "visitor id " << first);
+        CHECK(t.visitor_id().value() == first); // stable
+
+        CHECK_OK(t.reset_visitor_id());
+        second = t.visitor_id().value();
+        CHECK_MSG(second.size() == 36 && second != first, first << " then " << second);
+
+        // Refused: empty, control characters, an embedded NUL, more than 128
+        // bytes, not UTF-8. The id stays what it was.
+        const Status empty = t.set_visitor_id("");
+        CHECK(empty.code() == AT_ERR_INVALID_ARGUMENT && !empty.message().empty());
+        CHECK_STATUS(t.set_visitor_id("tab\there"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.set_visitor_id(std::string_view("a\0b", 3)), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.set_visitor_id(std::string(129, 'x')), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.set_visitor_id("\xff\xfe"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_THROWS(t.set_visitor_id("").throw_if_error(), AT_ERR_INVALID_ARGUMENT);
+        CHECK_MSG(t.visitor_id().value() == second, "a refused id changed it to " << t.visitor_id().value());
+
+        CHECK_OK(t.set_visitor_id(std::string(128, 'y'))); // the longest accepted
+        CHECK(t.visitor_id().value() == std::string(128, 'y'));
+        const std::string user = "user-42";
+        CHECK_OK(t.set_visitor_id(user)); // a std::string
+        CHECK(t.visitor_id().value() == user);
+        CHECK_OK(t.track_event("as_user_42"));
+    }
+    {
+        // Kept in the store: the next tracker on it has the same id.
+        Tracker t = open_tracker(base_config(dir));
+        CHECK_MSG(t.visitor_id().value() == "user-42", "after reopening: " << t.visitor_id().value());
+        CHECK_OK(t.reset_visitor_id());
+        second = t.visitor_id().value();
+        CHECK(second.size() == 36 && second != first);
+    }
+    {
+        Tracker t = open_tracker(base_config(dir));
+        CHECK(t.visitor_id().value() == second); // a reset id is kept too
+        CHECK_OK(t.close(1s));
+        CHECK_STATUS(t.visitor_id().status(), AT_ERR_CLOSED);
+        CHECK_THROWS(t.visitor_id().value(), AT_ERR_CLOSED);
+        CHECK_STATUS(t.reset_visitor_id(), AT_ERR_CLOSED);
+        CHECK_STATUS(t.set_visitor_id("late"), AT_ERR_CLOSED);
+    }
+}
+
+// Opting out: Keep leaves the queue, Purge deletes it (reported as Deleted)
+// and returns how many; the configured policy applies to
+// set_tracking_enabled(false).
+void test_opt_out()
+{
+    struct Record {
+        std::mutex mu;
+        std::size_t deleted = 0;
+        int other = 0;
+    };
+    auto rec = std::make_shared<Record>();
+    TempDir dir;
+    Config config = base_config(dir);
+    config.opt_out_policy(OptOutPolicy::Purge).drop_callback(
+        [rec](DropReason reason, const std::vector<std::string_view> &ids) {
+            std::lock_guard<std::mutex> lock(rec->mu);
+            if (reason == DropReason::Deleted)
+                rec->deleted += ids.size();
+            else
+                rec->other++;
+        });
+    CHECK_MSG(config.ok(), config.status().to_string());
+    Tracker t = open_tracker(config);
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(t.track_event("queued"));
+
+    CHECK_STATUS(t.opt_out(static_cast<OptOutPolicy>(9)).status(), AT_ERR_INVALID_ARGUMENT);
+    CHECK_OK(t.track_event("still_collecting")); // a refused opt-out changes nothing
+    CHECK(t.offline_count().value() == 5);
+
+    attracker::Result<std::uint64_t> kept = t.opt_out(OptOutPolicy::Keep);
+    CHECK_MSG(kept.ok() && *kept == 0, kept.status().to_string());
+    CHECK(t.offline_count().value() == 5);
+    CHECK_STATUS(t.track_event("after_opt_out"), AT_ERR_SUPPRESSED);
+
+    // Already opted out: Purge now deletes what Keep left.
+    CHECK(t.opt_out(OptOutPolicy::Purge).value() == 5);
+    CHECK(t.offline_count().value() == 0);
+    CHECK(t.opt_out(OptOutPolicy::Purge).value() == 0); // nothing left
+    CHECK_STATUS(t.track_event("after_purge"), AT_ERR_SUPPRESSED);
+
+    // Opting back in; then the configured policy (Purge) on set_tracking_enabled(false).
+    CHECK_OK(t.set_tracking_enabled(true));
+    CHECK_OK(t.track_event("back_in"));
+    CHECK_OK(t.track_event("back_in_2"));
+    CHECK(t.offline_count().value() == 2);
+    CHECK_OK(t.set_tracking_enabled(false));
+    CHECK(t.offline_count().value() == 0);
+    CHECK(wait_until([&] {
+        std::lock_guard<std::mutex> lock(rec->mu);
+        return rec->deleted == 7;
+    }));
+    CHECK(t.stats().value().deleted == 7);
+
+    CHECK_OK(t.close(1s));
+    CHECK_STATUS(t.opt_out(OptOutPolicy::Purge).status(), AT_ERR_CLOSED);
+    CHECK_THROWS(t.opt_out(OptOutPolicy::Keep).value(), AT_ERR_CLOSED);
+    std::lock_guard<std::mutex> lock(rec->mu);
+    CHECK(rec->deleted == 7 && rec->other == 0);
+}
+
+// Remote configuration: the setters' checks, no document without a URL, and a
+// document fetched from a server: given to the callback once, returned by
+// remote_config_json, and cached for the next tracker on the store.
+void test_remote_config()
+{
+    // The setters refuse bad values (the first failure is kept).
+    CHECK(Config().remote_config_url("ftp://x").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK_MSG(contains(Config().remote_config_url("ftp://x").status().message(), "remote config URL"),
+              Config().remote_config_url("ftp://x").status().message());
+    CHECK(Config().remote_config_url("not a url").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().remote_config_url(std::string_view("https://x/\0", 11)).status().code() ==
+          AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().remote_config_interval(99ms).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().remote_config_interval(-1ms).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().add_allowed_endpoint_host("https://x").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().add_allowed_endpoint_host("x.example.com/path").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().opt_out_policy(static_cast<OptOutPolicy>(7)).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK_THROWS(Config().remote_config_interval(99ms).status().throw_if_error(), AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().remote_config_url(std::nullopt).remote_config_interval(100ms).add_allowed_endpoint_host("x").ok());
+
+    // No URL: no document.
+    {
+        TempDir dir;
+        Tracker t = open_tracker(base_config(dir));
+        attracker::Result<std::optional<std::string>> none = t.remote_config_json();
+        CHECK_MSG(none.ok() && !none->has_value(), none.status().to_string());
+        CHECK_OK(t.close(1s));
+        CHECK_STATUS(t.remote_config_json().status(), AT_ERR_CLOSED);
+    }
+
+    // A served document: the host's own keys come back verbatim.
+    const std::string document = R"({"schema_version":1,"flush_threshold":5,"host":{"theme":"dark","n":[1,2]}})";
+    ConfigServer server(document);
+    TempDir dir;
+    struct Record {
+        std::mutex mu;
+        std::vector<std::string> documents;
+        int on_main_thread = 0;
+    };
+    auto rec = std::make_shared<Record>();
+    auto token = std::make_shared<int>(0);
+    const std::thread::id main_thread = std::this_thread::get_id();
+    {
+        Config config = base_config(dir);
+        config.remote_config_url(server.url())
+            .remote_config_interval(100ms)
+            .remote_config_callback([rec, token, main_thread](const std::string &json) {
+                std::lock_guard<std::mutex> lock(rec->mu);
+                rec->documents.push_back(json);
+                rec->on_main_thread += std::this_thread::get_id() == main_thread ? 1 : 0;
+            });
+        CHECK_MSG(config.ok(), config.status().to_string());
+        CHECK(token.use_count() == 2); // the config's copy
+        {
+            Tracker t = open_tracker(config);
+            CHECK(token.use_count() == 3); // + the tracker's
+            CHECK(wait_until([&] {
+                std::lock_guard<std::mutex> lock(rec->mu);
+                return !rec->documents.empty();
+            }));
+            CHECK(t.remote_config_json().value() == std::optional<std::string>(document));
+            // Fetched again every 100 ms: 304 Not Modified, no further call.
+            CHECK_MSG(wait_until([&] { return server.answered_304() >= 2; }), server.answered_304() << " 304s");
+            std::lock_guard<std::mutex> lock(rec->mu);
+            CHECK_MSG(rec->documents.size() == 1, rec->documents.size() << " callback calls");
+            CHECK(rec->documents[0] == document);
+            CHECK(rec->on_main_thread == 0);
+        }
+        CHECK_MSG(token.use_count() == 2, "after ~Tracker, use_count " << token.use_count());
+
+        // The cached document is in force from the start of the next tracker,
+        // with the server gone; the callback does not hear of it.
+        server.stop();
+        Tracker t = open_tracker(config);
+        CHECK(t.remote_config_json().value() == std::optional<std::string>(document));
+        std::this_thread::sleep_for(200ms);
+        std::lock_guard<std::mutex> lock(rec->mu);
+        CHECK_MSG(rec->documents.size() == 1, rec->documents.size() << " callback calls");
+    }
+    CHECK_MSG(token.use_count() == 1, "after ~Config, use_count " << token.use_count());
+    CHECK(server.answered_200() == 1);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -918,6 +1232,9 @@ int main(int argc, char **argv)
         {"host_transport", test_host_transport},
         {"exported_batches", test_exported_batches},
         {"lifecycle", test_lifecycle},
+        {"visitor_id", test_visitor_id},
+        {"opt_out", test_opt_out},
+        {"remote_config", test_remote_config},
     };
     for (const Test &t : tests) {
         g_test = t.name;

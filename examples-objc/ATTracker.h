@@ -14,6 +14,8 @@
  *   [tracker trackEvent:@"screen_view" properties:@{@"screen": @"home"} error:&error];
  *   NSArray<ATTHit *> *hits = [tracker.offline get];
  *   [tracker.offline dispatchWithCompletion:^(ATTDispatchResult *r) { ... }];
+ *   NSString *visitor = tracker.visitorId;           // kept in the store
+ *   [tracker optOutWithPolicy:ATTOptOutPolicyPurge purged:NULL error:&error];
  *
  * Class names carry the ATT prefix so they never clash with the clang module
  * `ATTracker` (include/module.modulemap), which this header imports for the C
@@ -40,7 +42,9 @@
  *
  * Memory: the implementation (ATTracker.m) is manual retain/release; compile
  * it with -fno-objc-arc in an ARC project. This header works under both.
- * Blocks are copied with Block_copy and released after they ran. On GNUstep
+ * Completion blocks are copied with Block_copy and released after they ran;
+ * the configuration's remoteConfigHandler is copied by each tracker and
+ * released when the tracker is freed. On GNUstep
  * with the GCC runtime Block_copy does not retain the objects a block
  * captures (Debian's libBlocksRuntime has no hook through which the runtime
  * could retain them), so keep what a completion block uses alive until it has
@@ -71,6 +75,17 @@ typedef NS_ENUM(NSUInteger, ATTOfflineMode) {
     ATTOfflineModeAlways = AT_OFFLINE_ALWAYS,
 };
 
+/** What opting out does with the hits already queued. */
+typedef NS_ENUM(NSUInteger, ATTOptOutPolicy) {
+    /** The default: they stay and are sent as usual. */
+    ATTOptOutPolicyKeep = AT_OPT_OUT_KEEP,
+    /** Every one is deleted (stored, being committed, or memory-only). */
+    ATTOptOutPolicyPurge = AT_OPT_OUT_PURGE,
+};
+
+/** A newly applied remote configuration document (JSON, as fetched). */
+typedef void (^ATTRemoteConfigHandler)(NSString *json);
+
 /** What a tracker is made from. Read once by -[ATTTracker initWithConfiguration:error:]. */
 @interface ATTConfiguration : NSObject {
 @private /* In the @interface: the GCC runtime's fragile ABI allows ivars nowhere else. */
@@ -78,6 +93,11 @@ typedef NS_ENUM(NSUInteger, ATTOfflineMode) {
     NSString *_endpoint;
     NSString *_apiKey;
     ATTOfflineMode _offlineMode;
+    NSString *_remoteConfigURL;
+    NSTimeInterval _remoteConfigInterval;
+    NSArray *_allowedEndpointHosts;
+    ATTOptOutPolicy _optOutPolicy;
+    ATTRemoteConfigHandler _remoteConfigHandler;
 }
 /** Required: the SQLite file, in an app-private directory (created if missing). */
 @property (nonatomic, copy, nullable) NSString *storagePath;
@@ -87,6 +107,27 @@ typedef NS_ENUM(NSUInteger, ATTOfflineMode) {
 @property (nonatomic, copy, nullable) NSString *apiKey;
 /** Default ATTOfflineModeRequired. */
 @property (nonatomic, assign) ATTOfflineMode offlineMode;
+/**
+ * Optional: fetch a remote configuration from this http(s) URL at start and
+ * every remoteConfigInterval (nil, the default: none). The last good document
+ * is kept in the store and applies from the next start, even offline.
+ */
+@property (nonatomic, copy, nullable) NSString *remoteConfigURL;
+/** Seconds between fetches of the remote configuration: default 3600, at least 0.1. */
+@property (nonatomic, assign) NSTimeInterval remoteConfigInterval;
+/**
+ * Host names ("collect.example.com": no scheme, port or path) a remote
+ * configuration may move the endpoint to (https only). Default: none.
+ */
+@property (nonatomic, copy) NSArray<NSString *> *allowedEndpointHosts;
+/** What opting out with trackingEnabled = NO does with queued hits. Default ATTOptOutPolicyKeep. */
+@property (nonatomic, assign) ATTOptOutPolicy optOutPolicy;
+/**
+ * Called with each newly applied remote configuration document, on the
+ * tracker's callback thread (not for the cached one applied at start, nor when
+ * the document did not change). Each tracker keeps its own copy until freed.
+ */
+@property (nonatomic, copy, nullable) ATTRemoteConfigHandler remoteConfigHandler;
 @end
 
 /** One stored hit: a snapshot, unaffected by later changes to the store. */
@@ -202,6 +243,7 @@ typedef void (^ATTCompletionHandler)(NSError *_Nullable error);
 @interface ATTTracker : NSObject {
 @private
     at_tracker *_tracker; /* owned: at_tracker_free in -dealloc */
+    ATTRemoteConfigHandler _remoteConfigHandler; /* the configuration's, copied; released in -dealloc */
 }
 
 - (nullable instancetype)initWithConfiguration:(ATTConfiguration *)configuration
@@ -239,6 +281,50 @@ typedef void (^ATTCompletionHandler)(NSError *_Nullable error);
 - (BOOL)setOfflineMode:(ATTOfflineMode)mode
      completionHandler:(nullable ATTCompletionHandler)handler
                  error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * The visitor id sent as anonymousId with hits tracked from now on: a UUID v4
+ * made at the store's first start and kept in it, or the app's own
+ * (-setVisitorId:error:). nil only on failure.
+ */
+@property (nonatomic, readonly, copy, nullable) NSString *visitorId;
+- (nullable NSString *)visitorIdWithError:(NSError *_Nullable *_Nullable)error;
+
+/** Replaces the visitor id with a new random UUID v4, kept in the store (e.g. at logout). */
+- (BOOL)resetVisitorId;
+- (BOOL)resetVisitorIdWithError:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * Uses the app's own visitor id (1 to 128 bytes of UTF-8, no control
+ * characters), kept in the store. Hits tracked before keep theirs. A refused
+ * id (AT_ERR_INVALID_ARGUMENT) changes nothing.
+ */
+- (BOOL)setVisitorId:(NSString *)visitorId error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * Stops collection (later track calls fail with AT_ERR_SUPPRESSED) with
+ * `policy` for the hits already queued: Keep leaves them to be sent, Purge
+ * deletes them and sets *purged (may be NULL) to how many.
+ * -setTrackingEnabled:YES error: opts back in.
+ */
+- (BOOL)optOutWithPolicy:(ATTOptOutPolicy)policy;
+- (BOOL)optOutWithPolicy:(ATTOptOutPolicy)policy
+                  purged:(nullable NSUInteger *)purged
+                   error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * The tracking gate (default enabled). NO opts out with the configuration's
+ * optOutPolicy; YES opts back in.
+ */
+- (BOOL)setTrackingEnabled:(BOOL)enabled error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * The remote configuration document in force (JSON, with the app's own keys);
+ * nil when there is none (no remoteConfigURL, or nothing fetched or cached
+ * yet; then *error is set to nil) or on failure.
+ */
+@property (nonatomic, readonly, copy, nullable) NSString *remoteConfigJSON;
+- (nullable NSString *)remoteConfigJSONWithError:(NSError *_Nullable *_Nullable)error;
 @end
 
 NS_ASSUME_NONNULL_END

@@ -23,6 +23,8 @@ NSString *const ATTStatusNameKey = @"ATTStatusName";
 _Static_assert(ATTOfflineModeNever == AT_OFFLINE_NEVER, "ATTOfflineModeNever");
 _Static_assert(ATTOfflineModeRequired == AT_OFFLINE_REQUIRED, "ATTOfflineModeRequired");
 _Static_assert(ATTOfflineModeAlways == AT_OFFLINE_ALWAYS, "ATTOfflineModeAlways");
+_Static_assert(ATTOptOutPolicyKeep == AT_OPT_OUT_KEEP, "ATTOptOutPolicyKeep");
+_Static_assert(ATTOptOutPolicyPurge == AT_OPT_OUT_PURGE, "ATTOptOutPolicyPurge");
 
 #pragma mark - Errors
 
@@ -70,9 +72,16 @@ static NSString *ATTString(const char *s)
  * before they use Foundation and to unregister before they exit; Apple's
  * Foundation needs neither. Each trampoline registers the thread for its own
  * duration and leaves it as it found it.
+ *
+ * They also count how deep this thread is inside attracker callbacks: a
+ * tracker released from one of its own completions must not release its
+ * remote-config handler (see -[ATTTracker dealloc]).
  */
+static __thread int ATTCallbackDepth = 0;
+
 static BOOL ATTCallbackBegin(void)
 {
+    ATTCallbackDepth++;
 #ifdef GNUSTEP
     return GSRegisterCurrentThread();
 #else
@@ -88,6 +97,7 @@ static void ATTCallbackEnd(BOOL registered)
 #else
     (void)registered;
 #endif
+    ATTCallbackDepth--;
 }
 
 @interface ATTDispatchResult ()
@@ -129,6 +139,23 @@ static void ATTCompletionTrampoline(at_status status, void *user_data)
         }
     }
     Block_release(handler); /* copied in -setOfflineMode:completionHandler:error: */
+    ATTCallbackEnd(registered);
+}
+
+/* Called for each newly applied document; the handler belongs to the tracker
+ * (released in -[ATTTracker dealloc]), not to this call. */
+static void ATTRemoteConfigTrampoline(const char *json, void *user_data)
+{
+    ATTRemoteConfigHandler handler = (ATTRemoteConfigHandler)user_data;
+    BOOL registered = ATTCallbackBegin();
+    @autoreleasepool {
+        NSString *document = ATTString(json);
+        @try {
+            handler(document != nil ? document : @"");
+        } @catch (id exception) {
+            NSLog(@"ATTracker: a remote config handler raised %@", exception);
+        }
+    }
     ATTCallbackEnd(registered);
 }
 
@@ -210,11 +237,19 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
 @synthesize endpoint = _endpoint;
 @synthesize apiKey = _apiKey;
 @synthesize offlineMode = _offlineMode;
+@synthesize remoteConfigURL = _remoteConfigURL;
+@synthesize remoteConfigInterval = _remoteConfigInterval;
+@synthesize allowedEndpointHosts = _allowedEndpointHosts;
+@synthesize optOutPolicy = _optOutPolicy;
 
 - (instancetype)init
 {
-    if ((self = [super init]) != nil)
+    if ((self = [super init]) != nil) {
         _offlineMode = ATTOfflineModeRequired;
+        _remoteConfigInterval = 3600;
+        _allowedEndpointHosts = [[NSArray alloc] init];
+        _optOutPolicy = ATTOptOutPolicyKeep;
+    }
     return self;
 }
 
@@ -223,7 +258,28 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
     [_storagePath release];
     [_endpoint release];
     [_apiKey release];
+    [_remoteConfigURL release];
+    [_allowedEndpointHosts release];
+    if (_remoteConfigHandler != nil)
+        Block_release(_remoteConfigHandler);
     [super dealloc];
+}
+
+/* By hand, with Block_copy: with the GCC runtime a block is not an object that
+ * answers -copy. */
+- (ATTRemoteConfigHandler)remoteConfigHandler
+{
+    return _remoteConfigHandler;
+}
+
+- (void)setRemoteConfigHandler:(ATTRemoteConfigHandler)handler
+{
+    ATTRemoteConfigHandler copied = nil;
+    if (handler != nil)
+        copied = Block_copy(handler);
+    if (_remoteConfigHandler != nil)
+        Block_release(_remoteConfigHandler);
+    _remoteConfigHandler = copied;
 }
 
 @end
@@ -333,10 +389,11 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
 - (instancetype)initWithTracker:(ATTTracker *)tracker;
 @end
 
-/* Copies `configuration` into `config`; the status of the first setter that
- * fails (its message in at_last_error()). A missing path or endpoint is left
- * for at_tracker_new, which names it. */
-static at_status ATTApplyConfiguration(ATTConfiguration *configuration, at_config *config)
+/* Copies `configuration` (but not its remote-config handler) into `config`:
+ * nil, or the error of the first setting refused (a C setter's with its
+ * at_last_error() message, or one of the checks made here). A missing path or
+ * endpoint is left for at_tracker_new, which names it. */
+static NSError *ATTApplyConfiguration(ATTConfiguration *configuration, at_config *config)
 {
     at_status status = AT_OK;
     if (configuration.storagePath != nil)
@@ -347,7 +404,33 @@ static at_status ATTApplyConfiguration(ATTConfiguration *configuration, at_confi
         status = at_config_set_api_key(config, [configuration.apiKey UTF8String]);
     if (status == AT_OK)
         status = at_config_set_offline_mode(config, (at_offline_mode)configuration.offlineMode);
-    return status;
+    if (status == AT_OK && configuration.remoteConfigURL != nil)
+        status = at_config_set_remote_config_url(config, [configuration.remoteConfigURL UTF8String]);
+    if (status != AT_OK)
+        return ATTErrorFromLastCall(status);
+
+    /* Whole milliseconds; NaN, negative and too large are refused here. */
+    double ms = round(configuration.remoteConfigInterval * 1000.0);
+    if (!(ms >= 0.0 && ms <= (double)UINT32_MAX))
+        return ATTErrorMake(AT_ERR_INVALID_ARGUMENT,
+                            [NSString stringWithFormat:@"remoteConfigInterval: %g s is out of range",
+                                                       configuration.remoteConfigInterval]);
+    status = at_config_set_remote_config_interval_ms(config, (uint32_t)ms);
+    for (id host in configuration.allowedEndpointHosts) {
+        if (status != AT_OK)
+            break;
+        if (![host isKindOfClass:[NSString class]])
+            return ATTErrorMake(AT_ERR_INVALID_ARGUMENT,
+                                [NSString stringWithFormat:@"allowedEndpointHosts: a %@ is not an NSString",
+                                                           NSStringFromClass([host class])]);
+        status = at_config_add_allowed_endpoint_host(config, [(NSString *)host UTF8String]);
+    }
+    if (status == AT_OK) {
+        if ((NSUInteger)(at_opt_out_policy)configuration.optOutPolicy != (NSUInteger)configuration.optOutPolicy)
+            return ATTErrorMake(AT_ERR_INVALID_ARGUMENT, @"optOutPolicy: not an ATTOptOutPolicy");
+        status = at_config_set_opt_out_policy(config, (at_opt_out_policy)configuration.optOutPolicy);
+    }
+    return status == AT_OK ? nil : ATTErrorFromLastCall(status);
 }
 
 @implementation ATTTracker
@@ -362,10 +445,20 @@ static at_status ATTApplyConfiguration(ATTConfiguration *configuration, at_confi
         ATTFail(error, ATTErrorMake(AT_ERR_INTERNAL, @"at_config_new: out of memory"));
         return nil;
     }
-    at_status status = ATTApplyConfiguration(configuration, config);
-    if (status == AT_OK)
-        status = at_tracker_new(config, &_tracker);
-    NSError *failure = status == AT_OK ? nil : ATTErrorFromLastCall(status);
+    NSError *failure = ATTApplyConfiguration(configuration, config);
+    if (failure == nil && configuration.remoteConfigHandler != nil) {
+        /* The tracker's own copy: the configuration may change or go. */
+        _remoteConfigHandler = Block_copy(configuration.remoteConfigHandler);
+        at_status status = at_config_set_remote_config_callback(config, ATTRemoteConfigTrampoline,
+                                                                (void *)_remoteConfigHandler);
+        if (status != AT_OK)
+            failure = ATTErrorFromLastCall(status);
+    }
+    if (failure == nil) {
+        at_status status = at_tracker_new(config, &_tracker);
+        if (status != AT_OK)
+            failure = ATTErrorFromLastCall(status);
+    }
     at_config_free(config); /* the tracker keeps a copy */
     if (failure != nil) {
         [self release];
@@ -387,6 +480,13 @@ static at_status ATTApplyConfiguration(ATTConfiguration *configuration, at_confi
      * pending completions (whose blocks are released by their trampolines), and
      * joins the tracker's threads. Allowed on the callback thread too. */
     at_tracker_free(_tracker);
+    if (_remoteConfigHandler != nil) {
+        /* Freed from inside one of its callbacks, at_tracker_free returns
+         * before the callback thread has run what is still queued, which may
+         * include a remote config document for this handler: leak it then. */
+        if (ATTCallbackDepth == 0)
+            Block_release(_remoteConfigHandler);
+    }
     [super dealloc];
 }
 
@@ -458,6 +558,90 @@ static at_status ATTApplyConfiguration(ATTConfiguration *configuration, at_confi
         return ATTFail(error, failure);
     }
     return YES;
+}
+
+/* An owned string from at_visitor_id / at_remote_config_json as an NSString
+ * (nil for NULL), freed with at_string_free. */
+static NSString *ATTTakeString(char *s)
+{
+    NSString *string = ATTString(s);
+    at_string_free(s);
+    return string;
+}
+
+- (NSString *)visitorId
+{
+    return [self visitorIdWithError:NULL];
+}
+
+- (NSString *)visitorIdWithError:(NSError **)error
+{
+    char *visitor = NULL;
+    at_status status = at_visitor_id(_tracker, &visitor);
+    if (status != AT_OK) {
+        ATTFail(error, ATTErrorFromLastCall(status));
+        return nil;
+    }
+    return ATTTakeString(visitor);
+}
+
+- (BOOL)resetVisitorId
+{
+    return [self resetVisitorIdWithError:NULL];
+}
+
+- (BOOL)resetVisitorIdWithError:(NSError **)error
+{
+    at_status status = at_visitor_id_reset(_tracker);
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (BOOL)setVisitorId:(NSString *)visitorId error:(NSError **)error
+{
+    at_status status = at_set_visitor_id(_tracker, [visitorId UTF8String]);
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (BOOL)optOutWithPolicy:(ATTOptOutPolicy)policy
+{
+    return [self optOutWithPolicy:policy purged:NULL error:NULL];
+}
+
+- (BOOL)optOutWithPolicy:(ATTOptOutPolicy)policy purged:(NSUInteger *)purged error:(NSError **)error
+{
+    if ((NSUInteger)(at_opt_out_policy)policy != (NSUInteger)policy) /* would wrap into a valid value */
+        return ATTFail(error, ATTErrorMake(AT_ERR_INVALID_ARGUMENT, @"optOutWithPolicy: not an ATTOptOutPolicy"));
+    uint64_t count = 0;
+    at_status status = at_opt_out(_tracker, (at_opt_out_policy)policy, &count);
+    if (status != AT_OK)
+        return ATTFail(error, ATTErrorFromLastCall(status));
+    if (purged != NULL)
+        *purged = count > NSUIntegerMax ? NSUIntegerMax : (NSUInteger)count;
+    return YES;
+}
+
+- (BOOL)setTrackingEnabled:(BOOL)enabled error:(NSError **)error
+{
+    at_status status = at_set_tracking_enabled(_tracker, enabled ? true : false);
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (NSString *)remoteConfigJSON
+{
+    return [self remoteConfigJSONWithError:NULL];
+}
+
+- (NSString *)remoteConfigJSONWithError:(NSError **)error
+{
+    char *document = NULL;
+    at_status status = at_remote_config_json(_tracker, &document);
+    if (status != AT_OK) {
+        ATTFail(error, ATTErrorFromLastCall(status));
+        return nil;
+    }
+    if (error != NULL)
+        *error = nil; /* nil below means no document */
+    return ATTTakeString(document);
 }
 
 @end

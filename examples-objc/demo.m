@@ -50,6 +50,7 @@ static int run(NSString *directory, NSString *endpoint, NSCondition *finished, A
     if (tracker == nil)
         return fail(@"initWithConfiguration:", error);
     printf("attracker %s, store %s\n", at_version(), [configuration.storagePath UTF8String]);
+    printf("visitor id %s (kept in the store)\n", [tracker.visitorId UTF8String]);
 
     /* 2. Track: each call returns once the hit is committed to disk. */
     NSDictionary *home = [NSDictionary dictionaryWithObject:@"home" forKey:@"screen"];

@@ -15,9 +15,12 @@
 
 #import "ATTracker.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -266,6 +270,117 @@ static int waitCollector(int seconds)
     }
     stopCollector();
     return -1;
+}
+
+#pragma mark - A remote configuration server
+
+/*
+ * A minimal HTTP server on a free loopback port: a GET of /config gets
+ * `document` with ETag "v1", or 304 when it carries If-None-Match: "v1".
+ */
+typedef struct {
+    int listener;
+    const char *document;
+    char url[64];
+    /* Read and written with __atomic builtins: with -idirafter <gcc's include
+     * dir>, clang's <stdatomic.h> defers to gcc's, whose macros clang refuses. */
+    int stop;
+    int answered200;
+    int answered304;
+    pthread_t thread;
+} ConfigServer;
+
+static void *configServerMain(void *arg)
+{
+    ConfigServer *server = arg;
+    while (!__atomic_load_n(&server->stop, __ATOMIC_SEQ_CST)) {
+        struct pollfd pfd = { server->listener, POLLIN, 0 };
+        if (poll(&pfd, 1, 20) != 1)
+            continue;
+        int conn = accept(server->listener, NULL, NULL);
+        if (conn < 0)
+            continue;
+        char request[4096];
+        size_t used = 0;
+        for (int waited = 0; waited < 100 && used + 1 < sizeof request; waited++) {
+            struct pollfd in = { conn, POLLIN, 0 };
+            if (poll(&in, 1, 50) != 1)
+                continue;
+            ssize_t n = read(conn, request + used, sizeof request - 1 - used);
+            if (n <= 0)
+                break;
+            used += (size_t)n;
+            request[used] = '\0';
+            if (strstr(request, "\r\n\r\n") != NULL)
+                break;
+        }
+        request[used] = '\0';
+        for (size_t i = 0; i < used; i++)
+            request[i] = (char)tolower((unsigned char)request[i]);
+        char response[4096];
+        if (strncmp(request, "get /config ", 12) != 0) {
+            snprintf(response, sizeof response,
+                     "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        } else if (strstr(request, "if-none-match: \"v1\"") != NULL) {
+            snprintf(response, sizeof response,
+                     "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n");
+            __atomic_fetch_add(&server->answered304, 1, __ATOMIC_SEQ_CST);
+        } else {
+            snprintf(response, sizeof response,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"v1\"\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     strlen(server->document), server->document);
+            __atomic_fetch_add(&server->answered200, 1, __ATOMIC_SEQ_CST);
+        }
+        size_t sent = 0, length = strlen(response);
+        while (sent < length) {
+            ssize_t n = write(conn, response + sent, length - sent);
+            if (n <= 0)
+                break;
+            sent += (size_t)n;
+        }
+        close(conn);
+    }
+    return NULL;
+}
+
+static void startConfigServer(ConfigServer *server, const char *document)
+{
+    memset(server, 0, sizeof *server);
+    server->document = document;
+    server->listener = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(server->listener >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    CHECK(bind(server->listener, (struct sockaddr *)&addr, sizeof addr) == 0, "bind: %s", strerror(errno));
+    CHECK(listen(server->listener, 16) == 0, "listen: %s", strerror(errno));
+    CHECK(getsockname(server->listener, (struct sockaddr *)&addr, &length) == 0, "getsockname: %s", strerror(errno));
+    snprintf(server->url, sizeof server->url, "http://127.0.0.1:%d/config", ntohs(addr.sin_port));
+    CHECK(pthread_create(&server->thread, NULL, configServerMain, server) == 0, "pthread_create");
+}
+
+static void stopConfigServer(ConfigServer *server)
+{
+    if (server->listener < 0)
+        return;
+    __atomic_store_n(&server->stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(server->thread, NULL);
+    close(server->listener);
+    server->listener = -1;
+}
+
+/* Waits up to `seconds` for `counter` to reach `value`. */
+static BOOL waitAtLeast(int *counter, int value, int seconds)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        if (__atomic_load_n(counter, __ATOMIC_SEQ_CST) >= value)
+            return YES;
+        sleepMs(10);
+    }
+    return __atomic_load_n(counter, __ATOMIC_SEQ_CST) >= value;
 }
 
 #pragma mark - Tests
@@ -698,6 +813,229 @@ static void test_offline_keeps_its_tracker_alive(void)
     CHECK(threadCount() == baseline, "%ld threads after the release, %ld before", threadCount(), baseline);
 }
 
+/* The visitor id: a UUID v4 kept in the store, reset to a new one, replaced by
+ * the app's own; a refused id is an error and changes nothing. */
+static void test_visitor_id_is_kept_in_the_store(void)
+{
+    currentTest = __func__;
+    NSString *directory = makeStoreDirectory();
+    ATTTracker *tracker = openTracker(directory, offlineEndpoint);
+    NSString *first = nil, *second = nil;
+    @autoreleasepool {
+        NSError *error = nil;
+        first = [[tracker visitorIdWithError:&error] retain];
+        CHECK(first != nil && [first length] == 36 && [first characterAtIndex:14] == '4', "visitorId %s: %s",
+              [first UTF8String], describe(error));
+        CHECK([tracker.visitorId isEqualToString:first], "the visitor id is not stable");
+
+        CHECK([tracker resetVisitorIdWithError:&error], "resetVisitorId: %s", describe(error));
+        second = [tracker.visitorId retain];
+        CHECK([second length] == 36 && ![second isEqualToString:first], "reset: %s then %s", [first UTF8String],
+              [second UTF8String]);
+
+        NSArray *refused = [NSArray arrayWithObjects:@"", @"tab\there", @"line\nbreak",
+                                                     [@"" stringByPaddingToLength:129 withString:@"x" startingAtIndex:0],
+                                                     nil];
+        for (NSString *bad in refused) {
+            error = nil;
+            CHECK(![tracker setVisitorId:bad error:&error], "accepted the visitor id \"%s\"", [bad UTF8String]);
+            CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+            CHECK([[error localizedDescription] isEqualToString:[NSString stringWithUTF8String:at_last_error()]],
+                  "description %s vs at_last_error() %s", describe(error), at_last_error());
+        }
+        error = nil;
+        NSString *noId = nil;
+        CHECK(![tracker setVisitorId:noId error:&error], "accepted a nil visitor id");
+        CHECK_ERROR(error, AT_ERR_NULL_ARGUMENT);
+        CHECK([tracker.visitorId isEqualToString:second], "a refused id changed it to %s",
+              [tracker.visitorId UTF8String]);
+
+        NSString *longest = [@"" stringByPaddingToLength:128 withString:@"y" startingAtIndex:0];
+        CHECK([tracker setVisitorId:longest error:&error], "128 bytes: %s", describe(error));
+        CHECK([tracker.visitorId isEqualToString:longest], "visitorId %s", [tracker.visitorId UTF8String]);
+        NSString *accented = [NSString stringWithUTF8String:"visiteur-\xc3\xa9"];
+        CHECK([tracker setVisitorId:accented error:&error], "UTF-8: %s", describe(error));
+        CHECK([tracker.visitorId isEqualToString:accented], "visitorId %s", [tracker.visitorId UTF8String]);
+        CHECK([tracker setVisitorId:@"user-42" error:&error], "setVisitorId: %s", describe(error));
+    }
+    [tracker release];
+
+    /* The next tracker on the store has the same id. */
+    tracker = openTracker(directory, offlineEndpoint);
+    @autoreleasepool {
+        CHECK([tracker.visitorId isEqualToString:@"user-42"], "after reopening: %s", [tracker.visitorId UTF8String]);
+        CHECK([tracker resetVisitorId], "resetVisitorId");
+        NSString *fresh = tracker.visitorId;
+        CHECK([fresh length] == 36 && ![fresh isEqualToString:first] && ![fresh isEqualToString:second],
+              "reset after reopening: %s", [fresh UTF8String]);
+    }
+    [tracker release];
+    [first release];
+    [second release];
+}
+
+/* Opting out: Keep leaves the queue, Purge deletes it and says how many; the
+ * configured policy applies to setTrackingEnabled:NO. */
+static void test_opt_out_keeps_or_purges_the_queue(void)
+{
+    currentTest = __func__;
+    ATTConfiguration *cfg = configuration(makeStoreDirectory(), offlineEndpoint, ATTOfflineModeAlways);
+    CHECK(cfg.optOutPolicy == ATTOptOutPolicyKeep, "default optOutPolicy %lu", (unsigned long)cfg.optOutPolicy);
+    cfg.optOutPolicy = ATTOptOutPolicyPurge;
+    NSError *error = nil;
+    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    @autoreleasepool {
+        for (int i = 0; i < 4; i++)
+            CHECK([tracker trackEvent:@"queued" properties:nil], "trackEvent");
+
+        NSUInteger purged = 99;
+        CHECK(![tracker optOutWithPolicy:(ATTOptOutPolicy)9 purged:&purged error:&error], "policy 9 was accepted");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+#if __LP64__
+        error = nil; /* would wrap to AT_OPT_OUT_PURGE in an at_opt_out_policy */
+        CHECK(![tracker optOutWithPolicy:(ATTOptOutPolicy)(((NSUInteger)1 << 32) | 1) purged:&purged error:&error],
+              "a policy that wraps was accepted");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+#endif
+        CHECK(purged == 99, "a refused opt-out set purged to %lu", (unsigned long)purged);
+        CHECK([tracker trackEvent:@"still_collecting" properties:nil], "a refused opt-out stopped collection");
+        CHECK([tracker.offline count] == 5, "count = %ld", (long)[tracker.offline count]);
+
+        CHECK([tracker optOutWithPolicy:ATTOptOutPolicyKeep purged:&purged error:&error], "Keep: %s", describe(error));
+        CHECK(purged == 0, "Keep purged %lu", (unsigned long)purged);
+        CHECK([tracker.offline count] == 5, "count after Keep = %ld", (long)[tracker.offline count]);
+        error = nil;
+        CHECK(![tracker trackEvent:@"after_opt_out" properties:nil error:&error], "tracked after opting out");
+        CHECK_ERROR(error, AT_ERR_SUPPRESSED);
+
+        CHECK([tracker optOutWithPolicy:ATTOptOutPolicyPurge purged:&purged error:&error], "Purge: %s",
+              describe(error));
+        CHECK(purged == 5, "Purge purged %lu", (unsigned long)purged);
+        CHECK([tracker.offline count] == 0, "count after Purge = %ld", (long)[tracker.offline count]);
+        CHECK([tracker optOutWithPolicy:ATTOptOutPolicyPurge], "Purge without purged:");
+
+        /* Back in; then the configured policy (Purge) on setTrackingEnabled:NO. */
+        CHECK([tracker setTrackingEnabled:YES error:&error], "setTrackingEnabled:YES: %s", describe(error));
+        CHECK([tracker trackEvent:@"back_in" properties:nil error:&error], "trackEvent: %s", describe(error));
+        CHECK([tracker trackEvent:@"back_in_2" properties:nil error:&error], "trackEvent: %s", describe(error));
+        CHECK([tracker.offline count] == 2, "count = %ld", (long)[tracker.offline count]);
+        CHECK([tracker setTrackingEnabled:NO error:&error], "setTrackingEnabled:NO: %s", describe(error));
+        CHECK([tracker.offline count] == 0, "the configured Purge left %ld hit(s)", (long)[tracker.offline count]);
+    }
+    [tracker release];
+}
+
+/* A configuration that cannot open: the error of the refused setting. */
+static void checkRefusedConfiguration(ATTConfiguration *cfg, const char *what, NSString *named, int line)
+{
+    NSError *error = nil;
+    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    if (tracker != nil) {
+        fprintf(stderr, "FAIL %s (test_objc.m:%d): opened with %s\n", currentTest, line, what);
+        exit(1);
+    }
+    checkError(error, AT_ERR_INVALID_ARGUMENT, line);
+    if (named != nil && [[error localizedDescription] rangeOfString:named].location == NSNotFound) {
+        fprintf(stderr, "FAIL %s (test_objc.m:%d): %s: the description does not name %s: %s\n", currentTest, line,
+                what, [named UTF8String], describe(error));
+        exit(1);
+    }
+}
+#define CHECK_REFUSED(cfg, what, named) checkRefusedConfiguration((cfg), (what), (named), __LINE__)
+
+/* Remote configuration: the settings' checks; no document without a URL; a
+ * served document reaches the handler once, is returned by remoteConfigJSON,
+ * and is cached for the next tracker on the store. */
+static void test_remote_configuration(void)
+{
+    currentTest = __func__;
+    NSString *directory = makeStoreDirectory();
+    @autoreleasepool {
+        ATTConfiguration *defaults = [[[ATTConfiguration alloc] init] autorelease];
+        CHECK(defaults.remoteConfigURL == nil && defaults.remoteConfigInterval == 3600
+                  && [defaults.allowedEndpointHosts count] == 0 && defaults.remoteConfigHandler == nil,
+              "defaults: url %s interval %g hosts %lu", [defaults.remoteConfigURL UTF8String],
+              defaults.remoteConfigInterval, (unsigned long)[defaults.allowedEndpointHosts count]);
+
+        ATTConfiguration *cfg = configuration(directory, offlineEndpoint, ATTOfflineModeAlways);
+        cfg.remoteConfigURL = @"ftp://x";
+        CHECK_REFUSED(cfg, "an ftp remote config URL", @"remote config URL");
+        cfg.remoteConfigURL = nil;
+        cfg.remoteConfigInterval = 0.099;
+        CHECK_REFUSED(cfg, "a 99 ms interval", nil);
+        cfg.remoteConfigInterval = NAN;
+        CHECK_REFUSED(cfg, "a NaN interval", @"remoteConfigInterval");
+        cfg.remoteConfigInterval = -1;
+        CHECK_REFUSED(cfg, "a negative interval", @"remoteConfigInterval");
+        cfg.remoteConfigInterval = 60;
+        cfg.allowedEndpointHosts = [NSArray arrayWithObject:@"https://x"];
+        CHECK_REFUSED(cfg, "a host with a scheme", nil);
+        cfg.allowedEndpointHosts = [NSArray arrayWithObject:[NSNumber numberWithInt:1]];
+        CHECK_REFUSED(cfg, "a host that is an NSNumber", @"allowedEndpointHosts");
+        cfg.allowedEndpointHosts = [NSArray arrayWithObjects:@"collect.example.com", @"eu.example.com", nil];
+        cfg.optOutPolicy = (ATTOptOutPolicy)7;
+        CHECK_REFUSED(cfg, "opt-out policy 7", nil);
+        cfg.optOutPolicy = ATTOptOutPolicyKeep;
+
+        /* Valid settings but no URL: no document. */
+        NSError *error = nil;
+        ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+        CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+        error = [NSError errorWithDomain:@"sentinel" code:1 userInfo:nil];
+        CHECK([tracker remoteConfigJSONWithError:&error] == nil && error == nil, "a document without a URL: %s",
+              describe(error));
+        CHECK(tracker.remoteConfigJSON == nil, "remoteConfigJSON without a URL");
+        [tracker release];
+    }
+
+    /* A served document; the host's own keys come back verbatim. */
+    static const char document[] = "{\"schema_version\":1,\"flush_threshold\":5,\"app\":{\"theme\":\"dark\"}}";
+    NSString *expected = [NSString stringWithUTF8String:document];
+    ConfigServer server;
+    startConfigServer(&server, document);
+    Calls *calls = [[Calls alloc] init];
+    ATTConfiguration *cfg = [configuration(directory, offlineEndpoint, ATTOfflineModeAlways) retain];
+    cfg.remoteConfigURL = [NSString stringWithUTF8String:server.url];
+    cfg.remoteConfigInterval = 0.1;
+    cfg.remoteConfigHandler = ^(NSString *json) { [calls record:json]; };
+    NSError *error = nil;
+    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    /* The tracker has its own copy of the handler. */
+    cfg.remoteConfigHandler = nil;
+    @autoreleasepool {
+        CHECK([calls waitFor:1 seconds:15], "the remote config handler did not run within 15 s");
+        CHECK([[calls value] isEqualToString:expected], "the handler got %s", [[[calls value] description] UTF8String]);
+        CHECK(![calls ranOnMainThread], "the remote config handler ran on the main thread");
+        CHECK([tracker.remoteConfigJSON isEqualToString:expected], "remoteConfigJSON %s",
+              [tracker.remoteConfigJSON UTF8String]);
+        /* Fetched again every 100 ms: 304, and no second call. */
+        CHECK(waitAtLeast(&server.answered304, 2, 15), "%d 304 answers",
+              __atomic_load_n(&server.answered304, __ATOMIC_SEQ_CST));
+        CHECK([calls count] == 1, "the handler ran %lu times", (unsigned long)[calls count]);
+    }
+    [tracker release];
+
+    /* The server is gone: the cached document is in force from the start, and
+     * the handler is not called for it. */
+    stopConfigServer(&server);
+    CHECK(__atomic_load_n(&server.answered200, __ATOMIC_SEQ_CST) == 1, "%d documents served",
+          __atomic_load_n(&server.answered200, __ATOMIC_SEQ_CST));
+    cfg.remoteConfigHandler = ^(NSString *json) { [calls record:json]; };
+    tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    @autoreleasepool {
+        CHECK([tracker.remoteConfigJSON isEqualToString:expected], "cached remoteConfigJSON %s",
+              [tracker.remoteConfigJSON UTF8String]);
+        sleepMs(200);
+        CHECK([calls count] == 1, "the handler ran %lu times", (unsigned long)[calls count]);
+    }
+    [tracker release];
+    [cfg release];
+    [calls release];
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -724,6 +1062,9 @@ int main(int argc, char **argv)
         test_dispatch_to_an_unreachable_collector_reports_a_network_error();
         test_dealloc_frees_the_tracker();
         test_offline_keeps_its_tracker_alive();
+        test_visitor_id_is_kept_in_the_store();
+        test_opt_out_keeps_or_purges_the_queue();
+        test_remote_configuration();
 
         for (NSString *directory in storeDirectories)
             [[NSFileManager defaultManager] removeItemAtPath:directory error:NULL];

@@ -45,6 +45,9 @@
  *   Hit an at_hit* (offline_oldest / offline_latest), TransportRequest and
  *   ExportedBatch an at_request*. All are move-only; a moved-from object is
  *   empty (a moved-from Tracker's calls return AT_ERR_NULL_ARGUMENT).
+ *   Strings the library returns owned (visitor_id, remote_config_json) are
+ *   copied into a std::string and freed with at_string_free, also when the
+ *   copy throws.
  *   Destructors free: ~Tracker calls at_tracker_free (closes with 2 s, commits
  *   everything accepted, runs or cancels every pending callback, joins the
  *   threads), ~TransportRequest ends an unanswered request as unreachable,
@@ -62,10 +65,11 @@
  *     exactly once, and only when the registering call returned AT_OK (work
  *     abandoned at close gets AT_ERR_CANCELLED), so when the call fails
  *     synchronously the wrapper deletes the std::function before returning.
- *   - Log, drop and transport callbacks are stored in the Config; Tracker::open
- *     gives the new tracker its own copy of each (std::function is copyable),
- *     which the Tracker frees only after at_tracker_free has returned. The
- *     Config keeps its copies for further trackers.
+ *   - Log, drop, remote-config and transport callbacks are stored in the
+ *     Config; Tracker::open gives the new tracker its own copy of each
+ *     (std::function is copyable), which the Tracker frees only after
+ *     at_tracker_free has returned. The Config keeps its copies for further
+ *     trackers.
  *   - Callbacks run on the tracker's callback thread (CallbackMode::Thread) or
  *     inside Tracker::poll (CallbackMode::Polled), one at a time. An exception
  *     thrown by a user callback is caught and discarded in the trampoline: it
@@ -73,10 +77,10 @@
  *   - A completion may destroy its own Tracker (at_tracker_free is allowed in a
  *     callback). A Tracker destroyed inside any attracker callback (detected
  *     with a thread_local depth counter), and only then, deliberately leaks its
- *     log/drop/transport std::functions: called on the callback thread,
- *     at_tracker_free returns before that thread has run the log lines and drop
- *     reports still queued, which use them. A log, drop or transport callback
- *     must not destroy its own Tracker.
+ *     log/drop/remote-config/transport std::functions: called on the callback
+ *     thread, at_tracker_free returns before that thread has run the log lines
+ *     and drop reports still queued, which use them. A log, drop,
+ *     remote-config or transport callback must not destroy its own Tracker.
  *
  * THREADS
  *   Tracker operations may be called concurrently from any thread (the C
@@ -133,6 +137,13 @@ enum class AuthScheme : at_auth_scheme {
 enum class CallbackMode : at_callback_mode {
     Thread = AT_CALLBACKS_THREAD,
     Polled = AT_CALLBACKS_POLLED,
+};
+
+/** What opting out (Tracker::opt_out, Config::opt_out_policy) does with the
+ *  hits already queued. */
+enum class OptOutPolicy : at_opt_out_policy {
+    Keep = AT_OPT_OUT_KEEP,   /**< the default: they stay and are sent as usual */
+    Purge = AT_OPT_OUT_PURGE, /**< every one is deleted, reported as DropReason::Deleted */
 };
 
 enum class LogLevel : at_log_level {
@@ -338,6 +349,8 @@ using LogCallback = std::function<void(LogLevel, std::string_view)>;
 /** Hits dropped without an acknowledgement: their message ids, valid only
  *  during the call. */
 using DropCallback = std::function<void(DropReason, const std::vector<std::string_view> &)>;
+/** A newly applied remote configuration document (JSON, as fetched). */
+using RemoteConfigCallback = std::function<void(const std::string &)>;
 
 namespace detail {
 
@@ -406,6 +419,22 @@ inline void drop_trampoline(at_drop_reason reason, const char *const *message_id
     } catch (...) {
     }
 }
+
+inline void remote_config_trampoline(const char *json, void *user_data) noexcept
+{
+    CallbackScope scope;
+    try {
+        const std::string document = json != nullptr ? std::string(json) : std::string();
+        (*static_cast<RemoteConfigCallback *>(user_data))(document);
+    } catch (...) {
+    }
+}
+
+/** A string the library returned owned (at_visitor_id, at_remote_config_json). */
+struct StringFree {
+    void operator()(char *s) const noexcept { at_string_free(s); }
+};
+using OwnedString = std::unique_ptr<char, StringFree>;
 
 /** Copies `in` into `out` (NUL-terminated); refuses an embedded NUL. */
 inline Status c_string(std::string_view in, std::string &out, const char *function, const char *argument)
@@ -763,11 +792,12 @@ inline void transport_trampoline(at_request *request, void *user_data) noexcept
     }
 }
 
-/** The log, drop and transport callbacks of a Config or a Tracker. */
+/** The log, drop, remote-config and transport callbacks of a Config or a Tracker. */
 struct Callbacks {
     std::unique_ptr<LogCallback> log;
     LogLevel log_min = LogLevel::Info;
     std::unique_ptr<DropCallback> drop;
+    std::unique_ptr<RemoteConfigCallback> remote_config;
     std::unique_ptr<Transport> transport;
 
     /** Copies of every callback (for a new tracker). */
@@ -779,6 +809,8 @@ struct Callbacks {
         c.log_min = log_min;
         if (drop)
             c.drop = std::make_unique<DropCallback>(*drop);
+        if (remote_config)
+            c.remote_config = std::make_unique<RemoteConfigCallback>(*remote_config);
         if (transport)
             c.transport = std::make_unique<Transport>(*transport);
         return c;
@@ -792,6 +824,8 @@ struct Callbacks {
             code = at_config_set_log_callback(config, log_trampoline, log.get(), static_cast<at_log_level>(log_min));
         if (code == AT_OK && drop)
             code = at_config_set_drop_callback(config, drop_trampoline, drop.get());
+        if (code == AT_OK && remote_config)
+            code = at_config_set_remote_config_callback(config, remote_config_trampoline, remote_config.get());
         if (code == AT_OK && transport)
             code = at_config_set_transport(config, transport_trampoline, transport.get());
         return code;
@@ -802,6 +836,7 @@ struct Callbacks {
     {
         (void)log.release();
         (void)drop.release();
+        (void)remote_config.release();
         (void)transport.release();
     }
 };
@@ -918,6 +953,31 @@ public:
     }
     /** Flush on Tracker::app_did_enter_background (default true). */
     Config &flush_on_background(bool enabled) { return record(at_config_set_flush_on_background(config_, enabled)); }
+    /** Fetch a remote configuration from `url` (http or https) at start and
+     *  every remote_config_interval; nullopt turns it off (the default). The
+     *  last good document is kept in the store and applies from the next start. */
+    Config &remote_config_url(std::optional<std::string_view> url)
+    {
+        if (!url)
+            return record(at_config_set_remote_config_url(config_, nullptr));
+        return set_string("at_config_set_remote_config_url", "url", *url, at_config_set_remote_config_url);
+    }
+    /** How often the remote configuration is fetched again (default 1 h; at least 100 ms). */
+    Config &remote_config_interval(std::chrono::milliseconds interval)
+    {
+        return set_ms("at_config_set_remote_config_interval_ms", interval, at_config_set_remote_config_interval_ms);
+    }
+    /** Lets a remote configuration move the endpoint to `host` (a host name:
+     *  no scheme, port or path). None is allowed by default. */
+    Config &add_allowed_endpoint_host(std::string_view host)
+    {
+        return set_string("at_config_add_allowed_endpoint_host", "host", host, at_config_add_allowed_endpoint_host);
+    }
+    /** What Tracker::set_tracking_enabled(false) does with queued hits (default Keep). */
+    Config &opt_out_policy(OptOutPolicy policy)
+    {
+        return record(at_config_set_opt_out_policy(config_, static_cast<at_opt_out_policy>(policy)));
+    }
     /** Log lines at `min` or more severe; an empty function removes it. Each
      *  tracker opened from this config gets its own copy. */
     Config &log_callback(LogCallback fn, LogLevel min = LogLevel::Info)
@@ -953,6 +1013,25 @@ public:
             Status::from_call(at_config_set_drop_callback(config_, detail::drop_trampoline, holder.get()));
         if (s.ok())
             callbacks_.drop = std::move(holder);
+        return record(s);
+    }
+    /** Each newly applied remote configuration document, on the callback
+     *  thread (or in Tracker::poll); not for the cached document applied at
+     *  start, nor for 304 Not Modified. An empty function removes it. Each
+     *  tracker opened from this config gets its own copy. */
+    Config &remote_config_callback(RemoteConfigCallback fn)
+    {
+        if (!fn) {
+            const Status s = Status::from_call(at_config_set_remote_config_callback(config_, nullptr, nullptr));
+            if (s.ok())
+                callbacks_.remote_config.reset();
+            return record(s);
+        }
+        auto holder = std::make_unique<RemoteConfigCallback>(std::move(fn));
+        const Status s = Status::from_call(
+            at_config_set_remote_config_callback(config_, detail::remote_config_trampoline, holder.get()));
+        if (s.ok())
+            callbacks_.remote_config = std::move(holder);
         return record(s);
     }
     /** Replaces libcurl with the host's HTTP stack: `fn` gets each request on
@@ -1202,6 +1281,61 @@ public:
     /** The app is in the foreground again: records "Application Opened",
      *  resumes the flush timers and sends what is due. */
     Status app_will_enter_foreground() { return Status::from_call(at_app_will_enter_foreground(handle_)); }
+
+    /* -- identity, opt-out, remote configuration -- */
+
+    /** The visitor id sent as anonymousId with hits tracked from now on: a UUID
+     *  v4 kept in the store, or the host's own (set_visitor_id). */
+    Result<std::string> visitor_id()
+    {
+        char *raw = nullptr;
+        const at_status code = at_visitor_id(handle_, &raw);
+        if (code != AT_OK)
+            return Status::from_call(code);
+        const detail::OwnedString owned(raw); // freed even if the copy throws
+        return std::string(owned ? owned.get() : "");
+    }
+
+    /** A new random visitor id, kept in the store (e.g. at logout); hits
+     *  tracked before keep theirs. */
+    Status reset_visitor_id() { return Status::from_call(at_visitor_id_reset(handle_)); }
+
+    /** The host's own visitor id (UTF-8, 1 to 128 bytes, no control
+     *  characters), kept in the store. On error the id is unchanged. */
+    Status set_visitor_id(std::string_view id)
+    {
+        std::string s;
+        Status checked = detail::c_string(id, s, "at_set_visitor_id", "visitor_id");
+        if (!checked.ok())
+            return checked;
+        return Status::from_call(at_set_visitor_id(handle_, s.c_str()));
+    }
+
+    /** Stops collection (as set_tracking_enabled(false)) with `policy` for the
+     *  hits already queued; how many were purged (0 with Keep).
+     *  set_tracking_enabled(true) opts back in. */
+    Result<std::uint64_t> opt_out(OptOutPolicy policy)
+    {
+        std::uint64_t purged = 0;
+        const at_status code = at_opt_out(handle_, static_cast<at_opt_out_policy>(policy), &purged);
+        if (code != AT_OK)
+            return Status::from_call(code);
+        return purged;
+    }
+
+    /** The remote configuration document in force (with the host's own keys);
+     *  nullopt when there is none (no URL, or nothing fetched or cached yet). */
+    Result<std::optional<std::string>> remote_config_json()
+    {
+        char *raw = nullptr;
+        const at_status code = at_remote_config_json(handle_, &raw);
+        if (code != AT_OK)
+            return Status::from_call(code);
+        const detail::OwnedString owned(raw);
+        if (!owned)
+            return std::optional<std::string>();
+        return std::optional<std::string>(std::string(owned.get()));
+    }
 
     /** Leases the next batch of stored events for the host to upload itself;
      *  nullopt when none waits. The batch must not outlive this tracker. */
