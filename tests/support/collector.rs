@@ -26,9 +26,10 @@
 //!   invisible to a libcurl client (the resend meets the next fault); script
 //!   two, use a standing fault, or a fresh connection, to make it fail.
 //! - `RequestLog::status` is 0 for a request that got no answer (`Reset`,
-//!   `AcceptThenClose`, a `Delay` whose client hung up meanwhile) and, during a
-//!   `Delay`, until the answer is decided. `ProcessThenDelay` logs its 200 when
-//!   the batch is recorded, before the delayed answer is written.
+//!   `AcceptThenClose`, `EndlessHeaders`, a `Delay` whose client hung up
+//!   meanwhile) and, during a `Delay`, until the answer is decided.
+//!   `ProcessThenDelay` logs its 200 when the batch is recorded, before the
+//!   delayed answer is written.
 //! - `Delay` waits, then processes: if the client closed the connection while
 //!   waiting (e.g. its timeout fired), the batch is *not* recorded; that is the
 //!   unambiguous "never arrived" case. `ProcessThenDelay` is the ambiguous one.
@@ -41,6 +42,15 @@
 //!   `Authorization` apply to it as to any request.
 //! - Every response carries `Date:`, the real time shifted by `set_date_skew`
 //!   (0 by default); a `304` carries no `Content-Length` (it has no body).
+//! - Hostile answers (`HugeBody`, `EndlessHeaders`, `Redirect`, `SlowDrip`) test
+//!   a client's size and time limits. `HugeBody` and `SlowDrip` process the
+//!   request normally first (a valid batch is recorded and logged 200), so a
+//!   client that gives up on the answer is in the ambiguous case, as with
+//!   `ProcessThenDelay`. `EndlessHeaders` and `Redirect` record nothing. A
+//!   client that hangs up mid-answer just ends its connection's thread
+//!   (`wait_idle` sees it; `RequestLog::body_sent` tells how far the body
+//!   got); every wait and every stream of bytes also ends when the collector
+//!   is dropped.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -64,6 +74,14 @@ const MAX_HEAD_BYTES: u64 = 64 * 1024;
 pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// How long `Drop` waits for the threads.
 const STOP_BOUND: Duration = Duration::from_secs(1);
+/// Body length announced (and dripped) by `Fault::SlowDrip`.
+pub const SLOW_DRIP_BYTES: u64 = 1000;
+/// How long `Fault::EndlessHeaders` goes on at most.
+pub const ENDLESS_HEADERS_BOUND: Duration = Duration::from_secs(60);
+/// Size of each `X-Filler-N` header line's value sent by `Fault::EndlessHeaders`.
+pub const FILLER_HEADER_BYTES: usize = 1024;
+/// Write size when streaming a long body.
+const STREAM_CHUNK: usize = 64 * 1024;
 
 /// What the collector does with the next request(s).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +102,24 @@ pub enum Fault {
     Reset,
     /// Accept the TCP connection and close it at once without reading.
     AcceptThenClose,
+    /// Process normally (a valid batch is recorded, logged with its status),
+    /// then answer that status with `Content-Length: n` and n bytes of body:
+    /// the normal body padded with spaces (still valid JSON), streamed in
+    /// chunks. Stops quietly when the client hangs up. (A 304 is answered as
+    /// usual: it has no body.)
+    HugeBody(u64),
+    /// Answer `HTTP/1.1 200 OK`, then header lines `X-Filler-N: <1 KB of x>`
+    /// as fast as the client reads them, never ending the head, until the
+    /// client hangs up or [`ENDLESS_HEADERS_BOUND`] passes; then close.
+    /// Records nothing; logged with status 0 (no answer was ever complete).
+    EndlessHeaders,
+    /// Answer this status (301, 302, 303, 307, 308, ...) with
+    /// `Location: <url>` and an empty body, without recording.
+    Redirect(u16, String),
+    /// Process normally (as `HugeBody`), then answer the status with a
+    /// `Content-Length` of [`SLOW_DRIP_BYTES`] and send the body one byte per
+    /// interval, until done or the client hangs up.
+    SlowDrip(Duration),
 }
 
 /// One request as received (faulted and rejected ones included).
@@ -103,6 +139,10 @@ pub struct RequestLog {
     pub headers: Vec<(String, String)>,
     /// Serial number (from 1) of the TCP connection it came on.
     pub connection: u64,
+    /// `HugeBody` and `SlowDrip`: body bytes written before the answer ended
+    /// (all of them, or as many as went out before the client hung up); set
+    /// when the connection's thread is done with the answer. 0 otherwise.
+    pub body_sent: u64,
 }
 
 impl RequestLog {
@@ -454,6 +494,17 @@ impl Collector {
         self.shared.lock().connections
     }
 
+    /// Connections open now (each served by a thread of its own).
+    pub fn open_connections(&self) -> usize {
+        self.shared.lock().active
+    }
+
+    /// Waits until no connection is open: every connection thread has ended
+    /// (e.g. after a client hung up mid-answer).
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        self.wait(timeout, |st| st.active == 0)
+    }
+
     fn wait(&self, timeout: Duration, done: impl Fn(&State) -> bool) -> bool {
         let st = self.shared.lock();
         self.shared.wait_until(st, timeout, done).1
@@ -522,6 +573,7 @@ fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
                 received_at: Instant::now(),
                 headers: Vec::new(),
                 connection: id,
+                body_sent: 0,
             });
             drop(st);
             shared.changed.notify_all();
@@ -657,6 +709,7 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             received_at,
             headers: head.headers.clone(),
             connection: conn,
+            body_sent: 0,
         };
         if fault == Fault::Reset {
             shared.lock().push_request(log);
@@ -734,11 +787,119 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
                 response
             }
             Fault::None => process_and_log(shared, &req, log),
+            Fault::Redirect(s, location) => {
+                log.status = s;
+                push_log(shared, log);
+                Response::new(s).with("Location", location)
+            }
+            Fault::HugeBody(_) | Fault::SlowDrip(_) => {
+                let (response, index) = process_and_log_at(shared, &req, log);
+                if response.status == 304 {
+                    response
+                } else {
+                    let (len, drip) = match fault {
+                        Fault::HugeBody(n) => (n, None),
+                        Fault::SlowDrip(every) => (SLOW_DRIP_BYTES, Some(every)),
+                        _ => unreachable!(),
+                    };
+                    let stream = reader.get_mut();
+                    let (sent, done) = write_long_body(stream, shared, &response, len, drip, !keep_alive);
+                    shared.lock().requests[index].body_sent = sent;
+                    shared.changed.notify_all();
+                    if !done || !keep_alive {
+                        return;
+                    }
+                    continue;
+                }
+            }
+            Fault::EndlessHeaders => {
+                push_log(shared, log);
+                endless_headers(reader.get_mut(), shared);
+                return;
+            }
             Fault::Reset | Fault::AcceptThenClose => return, // handled above
         };
         let date = shared.response_date();
         if write_response(reader.get_mut(), &response, !keep_alive, date).is_err() || !keep_alive {
             return;
+        }
+    }
+}
+
+/// Answers `r`'s status and headers with a body of `len` bytes: `r`'s body
+/// padded with spaces (or cut). `drip`: one byte per interval; otherwise in
+/// chunks as fast as the client reads. Returns the body bytes written, and
+/// false when the client hung up, a write failed or the collector stopped
+/// (the connection is then done).
+fn write_long_body(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    r: &Response,
+    len: u64,
+    drip: Option<Duration>,
+    close: bool,
+) -> (u64, bool) {
+    let head = response_head(r, Some(len), close, shared.response_date());
+    if stream.write_all(head.as_bytes()).and_then(|()| stream.flush()).is_err() {
+        return (0, false);
+    }
+    // The byte at offset `i` of the body.
+    let prefix: &[u8] = &r.body;
+    let byte_at = |i: u64| if i < prefix.len() as u64 { prefix[i as usize] } else { b' ' };
+    let mut sent = 0u64;
+    if let Some(every) = drip {
+        while sent < len {
+            if !shared.pause(every) {
+                return (sent, false);
+            }
+            if stream.write_all(&[byte_at(sent)]).and_then(|()| stream.flush()).is_err() {
+                return (sent, false);
+            }
+            sent += 1;
+        }
+        return (sent, true);
+    }
+    let spaces = [b' '; STREAM_CHUNK];
+    while sent < len {
+        if shared.stopped() {
+            return (sent, false);
+        }
+        let result = if sent < prefix.len() as u64 {
+            let end = (prefix.len() as u64).min(len);
+            stream.write_all(&prefix[sent as usize..end as usize]).map(|()| end - sent)
+        } else {
+            let n = (len - sent).min(STREAM_CHUNK as u64);
+            stream.write_all(&spaces[..n as usize]).map(|()| n)
+        };
+        match result {
+            Ok(n) => sent += n,
+            // The client hung up (EPIPE, reset, write timeout). A chunk cut
+            // short counts as unsent: `sent` is a lower bound.
+            Err(_) => return (sent, false),
+        }
+    }
+    (sent, stream.flush().is_ok())
+}
+
+/// `HTTP/1.1 200 OK`, then filler header lines and never the blank line, until
+/// a write fails, the collector stops or `ENDLESS_HEADERS_BOUND` passes.
+fn endless_headers(stream: &mut TcpStream, shared: &Shared) {
+    let started = Instant::now();
+    let first = format!("HTTP/1.1 200 OK\r\nDate: {}\r\n", http_date(shared.response_date()));
+    if stream.write_all(first.as_bytes()).is_err() {
+        return;
+    }
+    let filler = "x".repeat(FILLER_HEADER_BYTES);
+    // Several lines per write: fewer system calls, still far below any limit.
+    let mut n = 0u64;
+    while !shared.stopped() && started.elapsed() < ENDLESS_HEADERS_BOUND {
+        let mut lines = String::with_capacity(16 * (FILLER_HEADER_BYTES + 32));
+        for _ in 0..16 {
+            n += 1;
+            lines.push_str(&format!("X-Filler-{n}: {filler}\r\n"));
+        }
+        if stream.write_all(lines.as_bytes()).is_err() {
+            return; // the client hung up
         }
     }
 }
@@ -751,14 +912,19 @@ fn push_log(shared: &Shared, log: RequestLog) -> usize {
     index
 }
 
-fn process_and_log(shared: &Shared, req: &Received<'_>, mut log: RequestLog) -> Response {
+fn process_and_log(shared: &Shared, req: &Received<'_>, log: RequestLog) -> Response {
+    process_and_log_at(shared, req, log).0
+}
+
+/// Processes, logs; returns the response and the log's index.
+fn process_and_log_at(shared: &Shared, req: &Received<'_>, mut log: RequestLog) -> (Response, usize) {
     let mut st = shared.lock();
     let response = process(&mut st, req);
     log.status = response.status;
-    st.push_request(log);
+    let index = st.push_request(log);
     drop(st);
     shared.changed.notify_all();
-    response
+    (response, index)
 }
 
 /// A request read in full.
@@ -1050,11 +1216,24 @@ fn gunzip(data: &[u8]) -> Option<Vec<u8>> {
 /// Writes a response dated `date`. A 304 gets no `Content-Length` (it has no
 /// body, and the header would announce the 200's length).
 fn write_response(stream: &mut TcpStream, r: &Response, close: bool, date: SystemTime) -> io::Result<()> {
-    let mut out = format!("HTTP/1.1 {} {}\r\nDate: {}\r\n", r.status, reason(r.status), http_date(date));
+    let length = (r.status != 304).then_some(r.body.len() as u64);
+    let mut out = response_head(r, length, close, date).into_bytes();
     if r.status != 304 {
-        out.push_str(&format!("Content-Length: {}\r\n", r.body.len()));
+        out.extend_from_slice(&r.body);
     }
-    if !r.body.is_empty() {
+    stream.write_all(&out)?;
+    stream.flush()
+}
+
+/// A response head (blank line included) announcing `length` body bytes (no
+/// `Content-Length` when None); typed JSON when the body is not empty.
+fn response_head(r: &Response, length: Option<u64>, close: bool, date: SystemTime) -> String {
+    let mut out = format!("HTTP/1.1 {} {}\r\nDate: {}\r\n", r.status, reason(r.status), http_date(date));
+    if let Some(length) = length {
+        out.push_str(&format!("Content-Length: {length}\r\n"));
+    }
+    let typed = r.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+    if length.is_some_and(|n| n > 0) && !typed {
         out.push_str("Content-Type: application/json\r\n");
     }
     for (name, value) in &r.headers {
@@ -1064,12 +1243,7 @@ fn write_response(stream: &mut TcpStream, r: &Response, close: bool, date: Syste
         out.push_str("Connection: close\r\n");
     }
     out.push_str("\r\n");
-    let mut out = out.into_bytes();
-    if r.status != 304 {
-        out.extend_from_slice(&r.body);
-    }
-    stream.write_all(&out)?;
-    stream.flush()
+    out
 }
 
 fn reason(status: u16) -> &'static str {
@@ -1078,6 +1252,11 @@ fn reason(status: u16) -> &'static str {
         201 => "Created",
         202 => "Accepted",
         204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         304 => "Not Modified",
         400 => "Bad Request",
         401 => "Unauthorized",
