@@ -181,14 +181,23 @@ fn a_purge_under_concurrent_tracking_leaves_nothing_half_accepted() {
 fn memory_only_hits_are_purged_too() {
     let dir = TempDir::new("purge-memory");
     let c = Collector::start();
+    // The collector fails: the memory-only hits go back to memory, waiting for
+    // their retry (backoff from 1 s), which is when the purge finds them.
+    c.set_fault(collector::Fault::Status(503));
     let mut cfg = config(&dir, &c);
     cfg.offline_mode = OfflineMode::Never;
     cfg.flush_interval_ms = 0;
     cfg.flush_threshold = 0;
     let t = Tracker::new(cfg).unwrap();
-    t.set_network_reachable(false).unwrap();
     for _ in 0..3 {
         t.track_event("e", None, None).unwrap();
+    }
+    assert!(c.wait_for_requests(1, WAIT));
+    let deadline = std::time::Instant::now() + WAIT;
+    // Failed, and back in memory (queued counts memory-only hits not in flight).
+    while !matches!(t.stats().unwrap(), s if s.failed >= 3 && s.queued == 3) {
+        assert!(std::time::Instant::now() < deadline, "the failed send is settled");
+        std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(t.opt_out(OptOutPolicy::Purge).unwrap(), 3);
     assert_eq!(t.stats().unwrap().queued, 0);
