@@ -372,11 +372,15 @@ impl Config {
 
     /// Allows a remote configuration to move the endpoint to `host` (https only).
     pub fn add_allowed_endpoint_host(&mut self, host: &str) -> Result<()> {
-        let ok = !host.is_empty()
-            && host.len() <= 253
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']'));
+        // A host name, or an IPv6 address in brackets: no scheme, port or path.
+        let ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) => !v6.is_empty() && v6.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.'),
+            None => {
+                !host.is_empty()
+                    && host.len() <= 253
+                    && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            }
+        };
         if !ok {
             return Err(Error::invalid(format!(
                 "allowed endpoint host '{}' is not a host name (no scheme, port or path)",
@@ -450,6 +454,18 @@ mod tests {
         assert_eq!(c.max_batch_events, 500);
         assert_eq!(c.max_batch_bytes, 500_000);
         assert!(!c.gzip);
+    }
+
+    #[test]
+    fn allowed_endpoint_hosts_are_bare_hosts() {
+        let mut c = Config::new();
+        for ok in ["collect.example.com", "LOCALHOST", "[::1]", "a_b-c.d"] {
+            assert!(c.add_allowed_endpoint_host(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "h.example:443", "[::1]:443", "https://h", "h/x", "[]", "h\n"] {
+            assert!(c.add_allowed_endpoint_host(bad).is_err(), "{bad}");
+        }
+        assert_eq!(c.allowed_endpoint_hosts, ["collect.example.com", "localhost", "[::1]", "a_b-c.d"]);
     }
 
     #[test]

@@ -263,21 +263,38 @@ pub(crate) fn validate_http_url(url: &str, what: &str) -> Result<()> {
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
+    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
+        let Some((inside, after)) = v6.split_once(']') else {
+            return bad("its IPv6 address has no closing ']'");
+        };
+        if inside.is_empty() || !inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+            return bad("its IPv6 address is malformed");
+        }
+        match after {
+            "" => (inside, None),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (inside, Some(port)),
+                None => return bad("it has text after its IPv6 address"),
+            },
+        }
     } else {
-        host_port.split(':').next().unwrap_or("")
+        match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }
     };
     if host.is_empty() {
         return bad("it has no host");
     }
-    if let Some(port) = host_port
-        .rsplit_once("]:")
-        .map(|p| p.1)
-        .or_else(|| (!host_port.starts_with('[')).then(|| host_port.split_once(':').map(|p| p.1)).flatten())
-    {
-        if port.is_empty() || port.parse::<u16>().is_err() {
-            return bad("its port is not a number from 0 to 65535");
+    if host.contains(['[', ']']) {
+        return bad("its host is malformed");
+    }
+    if let Some(port) = port {
+        let number = (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| port.parse::<u32>().ok())
+            .flatten();
+        if !number.is_some_and(|n| (1..=65535).contains(&n)) {
+            return bad("its port is not a number from 1 to 65535");
         }
     }
     Ok(())
@@ -322,6 +339,35 @@ mod tests {
             assert_eq!(u.get_version_num(), 4);
             assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
             assert_eq!(id, &id.to_lowercase());
+        }
+    }
+
+    #[test]
+    fn urls_need_a_well_formed_host_and_port() {
+        for ok in [
+            "http://a.example",
+            "https://a.example:8443/x?y#z",
+            "http://[::1]",
+            "http://[::1]:80/p",
+            "http://u@h:1",
+        ] {
+            assert!(validate_http_url(ok, "url").is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://[::1",
+            "http://[::1/x",
+            "http://[::1]x/",
+            "http://[]/",
+            "http://h:+80",
+            "http://h:0",
+            "http://h:65536",
+            "http://h:",
+            "http://h:000080",
+            "http://:80",
+            "http://h]:80",
+            "ftp://h",
+        ] {
+            assert!(validate_http_url(bad, "url").is_err(), "{bad}");
         }
     }
 
