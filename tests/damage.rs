@@ -88,7 +88,11 @@ fn a_torn_wal_loses_only_the_torn_commit() {
         .offline_get()
         .unwrap()
         .iter()
-        .map(|h| serde_json::from_str::<serde_json::Value>(h.body.as_deref().unwrap()).unwrap()["n"].as_u64().unwrap())
+        .map(|h| {
+            serde_json::from_str::<serde_json::Value>(h.body.as_deref().unwrap()).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(ids, (0..n).collect::<Vec<u64>>(), "every earlier commit is intact, in order");
     assert!(logs.find(LogLevel::Warn, "damaged").is_none());

@@ -57,7 +57,9 @@ fn a_two_hour_5xx_storm_stays_within_the_backoff_schedule_minute_by_minute() {
         }
     }
     let busiest_after_ramp = per_minute.range(2..).map(|(_, n)| *n).max().unwrap_or(0);
-    println!("requests in 2 simulated hours: {seen}; busiest minute after the first two: {busiest_after_ramp}");
+    println!(
+        "requests in 2 simulated hours: {seen}; busiest minute after the first two: {busiest_after_ramp}"
+    );
     // Backoff caps at 32 s (+0-50 % jitter): at most 2 requests a minute (3 as
     // observed here, where a request is seen up to a step late), and about
     // 120 min * 60 s / 32..48 s = 150..225 requests in all (plus the ramp).
@@ -67,7 +69,10 @@ fn a_two_hour_5xx_storm_stays_within_the_backoff_schedule_minute_by_minute() {
     c.set_fault(Fault::None);
     clock.0.fetch_add(60_000, SeqCst);
     t.nudge();
-    assert!(c.wait_for_events(tracked, Duration::from_secs(10)), "everything arrives once the server is back");
+    assert!(
+        c.wait_for_events(tracked, Duration::from_secs(10)),
+        "everything arrives once the server is back"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while t.offline_count().unwrap() > 0 {
         assert!(Instant::now() < deadline);

@@ -72,14 +72,20 @@ struct Driven {
 impl Driven {
     fn start(db: &Path, shim: &Path, mode: &str, batched: bool) -> Driven {
         let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args(["--exact", "child_tracker_driven_through_stdin", "--test-threads=1", "--nocapture", "--quiet"])
-            .env(CHILD_DB, db)
-            .env("LD_PRELOAD", shim)
-            .env("FAULTFS_TARGET", db)
-            .env("FAULTFS_MODE", mode)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args([
+            "--exact",
+            "child_tracker_driven_through_stdin",
+            "--test-threads=1",
+            "--nocapture",
+            "--quiet",
+        ])
+        .env(CHILD_DB, db)
+        .env("LD_PRELOAD", shim)
+        .env("FAULTFS_TARGET", db)
+        .env("FAULTFS_MODE", mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
         if batched {
             cmd.env(CHILD_BATCHED, "1");
         }
@@ -159,7 +165,7 @@ fn locked_or_read_only_store_fails_then_recovers(mode: &str) {
     assert_eq!(child.ask("track"), "ok", "{mode}: works again when access returns");
     assert_eq!(child.ask("count"), "ok 6", "{mode}: the refused hits were not stored, nothing else lost");
     child.quit();
-    assert!(moved_aside(&db.parent().unwrap().to_path_buf()).is_empty(), "{mode}: never treated as damage");
+    assert!(moved_aside(db.parent().unwrap()).is_empty(), "{mode}: never treated as damage");
     let t = Tracker::new(common::config(&db)).unwrap();
     assert_eq!(t.offline_count().unwrap(), 6);
     assert!(t.open_report().salvage.is_none());

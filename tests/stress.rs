@@ -97,15 +97,16 @@ fn sixteen_trackers_with_dispatch_inspection_deletes_and_mode_switches_lose_noth
             let _ = (t.offline_oldest().unwrap(), t.offline_latest().unwrap(), t.stats().unwrap(), count);
         });
         let deleter = busy!(|n| {
-            if n % 4 == 0 {
+            if n.is_multiple_of(4) {
                 // Hits older than a moment ago: some of them, while others are sent.
                 let _ = t.offline_delete_older_than(SystemClock.now_ms() - 5).unwrap();
             }
         });
         let switcher = busy!(|n| {
-            let mode = [OfflineMode::Required, OfflineMode::Always, OfflineMode::Required, OfflineMode::Never];
+            let mode =
+                [OfflineMode::Required, OfflineMode::Always, OfflineMode::Required, OfflineMode::Never];
             t.set_offline_mode(mode[(n % 4) as usize], None).unwrap();
-            t.set_network_reachable(n % 3 != 0).unwrap();
+            t.set_network_reachable(!n.is_multiple_of(3)).unwrap();
         });
         for h in trackers {
             h.join().unwrap();

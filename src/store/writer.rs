@@ -17,12 +17,16 @@ use rusqlite::Connection;
 
 use crate::config::{DropReason, LogLevel};
 use crate::error::{Error, Result};
-use crate::hit::{NewHit, StoredHit};
+use crate::hit::StoredHit;
 use crate::runtime::Reporter;
 use crate::store::classify;
 use crate::store::ops::{self, Tx, TxEffects};
 pub use crate::store::ops::{Op, Reply, Settlement};
+
+mod retained;
+mod thread;
 use crate::store::queue::{self, QueueRow};
+use thread::{checkpoint_connection, run};
 
 /// Batched inserts are committed at the latest when this many are queued.
 const GROUP_TARGET: usize = 1024;
@@ -306,16 +310,6 @@ impl Writer {
     }
 }
 
-/// A second connection to the store for checkpoints; None when it cannot be
-/// opened (then checkpoints run between commits).
-fn checkpoint_connection(conn: &Connection) -> Option<Connection> {
-    let path = conn.path().filter(|p| !p.is_empty())?;
-    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let c = Connection::open_with_flags(path, flags).ok()?;
-    c.pragma_update(None, "wal_autocheckpoint", 0).ok()?;
-    Some(c)
-}
-
 /// The queue limits the writer enforces.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -347,106 +341,6 @@ struct WriterState {
 enum Done {
     Count(u64),
     Leased(Vec<StoredHit>),
-}
-
-enum Next {
-    Work,
-    /// The write-ahead log is due for a checkpoint; it holds this many pages.
-    Checkpoint(i32),
-    /// Closing, and the deadline for retained hits has passed.
-    GiveUp,
-    Stop,
-}
-
-/// Copies the log into the database. Passive: a failure (a reader in the way, a
-/// busy store) leaves it for the next time the log grows.
-fn checkpoint(conn: &Connection, reporter: &Reporter) {
-    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
-    if let Err(e) = done {
-        reporter.log(LogLevel::Debug, format!("checkpoint skipped: {e}"));
-    }
-}
-
-/// The writer thread. `checkpointer` is its own connection for checkpoints
-/// that run alongside commits.
-fn run(shared: &Shared, state: &Mutex<WriterState>, checkpointer: Option<Connection>, reporter: Reporter) {
-    loop {
-        match next(shared) {
-            Next::Work => {
-                let mut st = state.lock();
-                let ops = shared.take();
-                st.apply(ops);
-            }
-            Next::Checkpoint(pages) => match &checkpointer {
-                Some(conn) if pages < CHECKPOINT_HARD_PAGES => checkpoint(conn, &reporter),
-                _ => {
-                    let st = state.lock();
-                    checkpoint(&st.conn, &st.reporter);
-                }
-            },
-            Next::GiveUp => {
-                state.lock().abandon_retained();
-                break;
-            }
-            Next::Stop => {
-                // A caller may still be applying a group it took before closing
-                // began; the state lock waits for it, then the queue is rechecked.
-                let _st = state.lock();
-                let q = shared.queue.lock();
-                if q.ops.is_empty() && q.retry_at.is_none() {
-                    break;
-                }
-            }
-        }
-    }
-    let mut q = shared.queue.lock();
-    q.stopped = true;
-    drop(q);
-    shared.settled.notify_all();
-}
-
-/// Waits until there is work for the writer thread.
-fn next(shared: &Shared) -> Next {
-    let mut q = shared.queue.lock();
-    loop {
-        let now = Instant::now();
-        if !q.ops.is_empty() {
-            let go = q.urgent
-                || q.closing.is_some()
-                || !shared.batched
-                || q.ops.len() >= GROUP_TARGET
-                || shared.window.is_zero();
-            let deadline = q.first_at.unwrap_or(now) + shared.window;
-            if go || now >= deadline {
-                return Next::Work;
-            }
-            if q.checkpoint > 0 {
-                return Next::Checkpoint(std::mem::take(&mut q.checkpoint));
-            }
-            shared.work.wait_until(&mut q, deadline);
-            continue;
-        }
-        if let Some(retry_at) = q.retry_at {
-            if let Some(close_by) = q.closing {
-                if now >= close_by {
-                    return Next::GiveUp;
-                }
-            }
-            if now >= retry_at {
-                return Next::Work;
-            }
-            let wake = q.closing.map_or(retry_at, |c| c.min(retry_at));
-            shared.work.wait_until(&mut q, wake);
-            continue;
-        }
-        if q.checkpoint > 0 {
-            return Next::Checkpoint(std::mem::take(&mut q.checkpoint));
-        }
-        if q.closing.is_some() {
-            return Next::Stop;
-        }
-        shared.work.wait(&mut q);
-    }
 }
 
 impl WriterState {
@@ -494,33 +388,6 @@ impl WriterState {
         }
         let results = self.transact(&ops, 0).unwrap_or_else(|e| vec![Err(e); ops.len()]);
         self.finish(ops, results);
-    }
-
-    /// Commits retained hits in small chunks, oldest first, so a store with a
-    /// little space again takes what fits. Waits for the backoff deadline.
-    fn retry_retained(&mut self) {
-        if self.retained.is_empty() || self.retry_at.is_some_and(|at| Instant::now() < at) {
-            return;
-        }
-        while !self.retained.is_empty() {
-            let n = self.retained.len().min(RETRY_CHUNK);
-            let chunk: Vec<Op> = self.retained.drain(..n).collect();
-            match self.transact(&chunk, 0) {
-                Ok(results) => self.finish(chunk, results),
-                Err(_) => {
-                    self.retained.splice(0..0, chunk);
-                    self.schedule_retry();
-                    return;
-                }
-            }
-        }
-        self.retry_delay = RETRY_FIRST;
-        self.retry_at = None;
-    }
-
-    fn schedule_retry(&mut self) {
-        self.retry_at = Some(Instant::now() + self.retry_delay);
-        self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
     }
 
     /// Applies `ops` in order in one immediate transaction, then enforces the
@@ -688,67 +555,6 @@ impl WriterState {
                 }),
             }
         }
-    }
-
-    /// Removes retained hits the host deleted; returns how many.
-    fn drop_retained(&mut self, doomed: impl Fn(&NewHit) -> bool) -> u64 {
-        let (gone, kept): (Vec<Op>, Vec<Op>) = std::mem::take(&mut self.retained)
-            .into_iter()
-            .partition(|o| matches!(o, Op::Insert { hit, .. } if doomed(hit)));
-        self.retained = kept;
-        let n = gone.len() as u64;
-        self.report_lost(gone, DropReason::Deleted, None);
-        n
-    }
-
-    /// Inserts that could not be committed: a batched hit (its caller already has
-    /// `AT_OK`) is retained and retried, within the queue limit; the waiting
-    /// callers are returned, to be told the hit was not stored.
-    fn retain(&mut self, inserts: Vec<Op>, e: &Error) -> Vec<Reply<()>> {
-        let mut waiting = Vec::new();
-        for op in inserts {
-            match op {
-                Op::Insert { wait: Some(w), .. } => waiting.push(w),
-                other => self.retained.push(other),
-            }
-        }
-        if self.retained.len() as u64 > self.limits.max_hits {
-            let excess = self.retained.len() - self.limits.max_hits as usize;
-            let gone: Vec<Op> = self.retained.drain(..excess).collect();
-            self.report_lost(gone, DropReason::Overflow, Some(e));
-        }
-        if !self.retained.is_empty() && self.retry_at.is_none() {
-            self.schedule_retry();
-        }
-        waiting
-    }
-
-    /// At close, after the deadline: hits still uncommitted are lost; report them.
-    fn abandon_retained(&mut self) {
-        let gone = std::mem::take(&mut self.retained);
-        self.reporter.log(
-            LogLevel::Error,
-            format!("closing: {} accepted hit(s) could not be committed and are lost", gone.len()),
-        );
-        let e = Error::storage("the tracker closed before the hit could be committed");
-        self.report_lost(gone, DropReason::StorageFailed, Some(&e));
-        self.publish(0);
-    }
-
-    fn report_lost(&self, gone: Vec<Op>, reason: DropReason, e: Option<&Error>) {
-        let mut ids = Vec::with_capacity(gone.len());
-        for op in gone {
-            if let Op::Insert { hit, done, .. } = op {
-                ids.push(hit.message_id);
-                if let Some(done) = done {
-                    match e {
-                        Some(e) => done.complete(Err(e.clone())),
-                        None => done.complete(Err(Error::cancelled())),
-                    }
-                }
-            }
-        }
-        self.reporter.dropped(reason, ids);
     }
 
     fn refresh_totals(&mut self) -> rusqlite::Result<()> {
