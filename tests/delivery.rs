@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use attracker::delivery::DispatchReport;
 use attracker::{AuthScheme, Clock, Config, DropReason, LogLevel, OfflineMode, Status, Tracker};
 use collector::{Collector, Fault};
-use common::{Drops, Logs, TempDir};
+use common::{dispatch, Drops, Logs, TempDir};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -52,12 +52,6 @@ fn wait_until(done: impl Fn() -> bool) {
         assert!(Instant::now() < deadline, "condition not reached in {WAIT:?}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn dispatch(t: &Tracker) -> DispatchReport {
-    let (tx, rx) = mpsc::channel();
-    t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
-    rx.recv_timeout(WAIT).expect("dispatch completes")
 }
 
 fn flush(t: &Tracker) -> DispatchReport {

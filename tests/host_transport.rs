@@ -12,12 +12,9 @@ use std::time::Duration;
 
 use attracker::delivery::host::{HostAnswer, HostRequest};
 use attracker::delivery::transport::Method;
-use attracker::delivery::DispatchReport;
 use attracker::{CallbackMode, Config, OfflineMode, Status, Tracker};
 use collector::{Collector, Fault};
-use common::TempDir;
-
-const WAIT: Duration = Duration::from_secs(10);
+use common::{dispatch, TempDir};
 
 /// What a host stack does: perform the request on its own thread, report later.
 fn perform(req: HostRequest) {
@@ -49,12 +46,6 @@ fn config(dir: &TempDir, c: &Collector) -> Config {
     cfg.set_api_key("k1").unwrap();
     cfg.transport = Some(Arc::new(perform));
     cfg
-}
-
-fn dispatch(t: &Tracker) -> DispatchReport {
-    let (tx, rx) = mpsc::channel();
-    t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
-    rx.recv_timeout(WAIT).unwrap()
 }
 
 #[test]

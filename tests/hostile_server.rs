@@ -10,13 +10,12 @@ mod common;
 mod collector;
 
 use std::collections::HashSet;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use attracker::delivery::DispatchReport;
 use attracker::{Config, DropReason, LogLevel, OfflineMode, Status, Tracker};
 use collector::{Collector, Fault};
-use common::{Drops, Logs, TempDir};
+use common::{dispatch, Drops, Logs, TempDir};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// The request timeout of the tests where time matters.
@@ -41,12 +40,6 @@ fn timed_config(dir: &TempDir, collector: &Collector) -> Config {
     let mut c = config(dir, collector, OfflineMode::Always);
     c.set_timeouts_ms(1000, REQUEST_TIMEOUT.as_millis() as u32).unwrap();
     c
-}
-
-fn dispatch(t: &Tracker) -> DispatchReport {
-    let (tx, rx) = mpsc::channel();
-    t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
-    rx.recv_timeout(WAIT).expect("dispatch completes")
 }
 
 /// `dispatch`, timed.

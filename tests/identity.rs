@@ -6,14 +6,12 @@ mod common;
 mod collector;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use attracker::config::OptOutPolicy;
-use attracker::delivery::DispatchReport;
 use attracker::{Config, DropReason, Durability, OfflineMode, Status, Tracker};
 use collector::Collector;
-use common::{Drops, TempDir};
+use common::{dispatch, Drops, TempDir};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -23,12 +21,6 @@ fn config(dir: &TempDir, c: &Collector) -> Config {
     cfg.set_max_queue_size(1_000_000).unwrap();
     cfg.set_max_store_bytes(1 << 30).unwrap();
     cfg
-}
-
-fn dispatch(t: &Tracker) -> DispatchReport {
-    let (tx, rx) = mpsc::channel();
-    t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
-    rx.recv_timeout(WAIT).expect("dispatch completes")
 }
 
 fn is_uuid_v4(s: &str) -> bool {

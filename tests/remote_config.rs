@@ -8,10 +8,9 @@ mod collector;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use attracker::delivery::DispatchReport;
 use attracker::{Config, LogLevel, OfflineMode, Status, Tracker};
 use collector::{Collector, Fault};
-use common::{Logs, TempDir};
+use common::{dispatch, Logs, TempDir};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -38,12 +37,6 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn dispatch(t: &Tracker) -> DispatchReport {
-    let (tx, rx) = mpsc::channel();
-    t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
-    rx.recv_timeout(WAIT).expect("dispatch completes")
 }
 
 #[test]

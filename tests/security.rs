@@ -6,22 +6,13 @@ mod common;
 mod collector;
 
 use std::os::unix::fs::PermissionsExt;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use attracker::delivery::DispatchReport;
 use attracker::{Config, LogLevel, OfflineMode, Status, Tracker};
 use collector::{Collector, Fault};
-use common::{Logs, TempDir};
+use common::{dispatch, Logs, TempDir};
 
 const KEY: &str = "SECRET-api-KEY-7f3a9c";
-const WAIT: Duration = Duration::from_secs(10);
-
-fn dispatch(t: &Tracker) -> DispatchReport {
-    let (tx, rx) = mpsc::channel();
-    t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
-    rx.recv_timeout(WAIT).expect("dispatch completes")
-}
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())

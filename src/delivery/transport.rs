@@ -38,13 +38,10 @@ impl Method {
     }
 }
 
-/// The most of a response body a transport keeps.
-pub(crate) const MAX_RESPONSE_BYTES: usize = 512 * 1024;
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The server answered. `body` holds at most `MAX_RESPONSE_BYTES` (longer
-    /// bodies are cut; only the remote configuration reads bodies).
+    /// The server answered. `body` is bounded by the transport (libcurl keeps
+    /// 512 KiB and cuts the rest; only the remote configuration reads bodies).
     Answered {
         status: u16,
         retry_after: Option<String>,

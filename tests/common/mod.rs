@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use attracker::{Config, DropReason, LogLevel};
+use attracker::delivery::DispatchReport;
+use attracker::{Config, DropReason, LogLevel, Tracker};
 
 /// A directory removed when dropped.
 pub struct TempDir(PathBuf);
@@ -77,4 +78,11 @@ impl Drops {
     pub fn ids(&self, reason: DropReason) -> Vec<String> {
         self.0.lock().unwrap().iter().filter(|(r, _)| *r == reason).map(|(_, id)| id.clone()).collect()
     }
+}
+
+/// `offline_dispatch`, waiting (at most 10 s) for its report.
+pub fn dispatch(t: &Tracker) -> DispatchReport {
+    let (tx, rx) = std::sync::mpsc::channel();
+    t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
+    rx.recv_timeout(std::time::Duration::from_secs(10)).expect("dispatch completes")
 }

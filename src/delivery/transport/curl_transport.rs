@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use curl::easy::{Easy2, Handler, List, WriteError};
 use curl::multi::Multi;
 
-use super::{Abort, Method, Outcome, Request, Transport, MAX_RESPONSE_BYTES};
+use super::{Abort, Method, Outcome, Request, Transport};
+
+/// The most of a response body kept; past it the transfer stops.
+const MAX_RESPONSE_BYTES: usize = 512 * 1024;
 
 #[derive(Default)]
 struct Collect {
