@@ -10,7 +10,7 @@
 //! Point the tracker's endpoint at the URL printed on the first line.
 //! `--exit-after N` exits once N distinct events and hits have arrived.
 
-#[path = "../tests/support/collector.rs"]
+#[path = "../tests/support/collector/mod.rs"]
 mod collector;
 
 use std::collections::HashSet;

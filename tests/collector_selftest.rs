@@ -2,7 +2,7 @@
 //! libcurl (the `curl` crate) as the client, on loopback only. The delivery
 //! tests trust the collector; these make that trust earned.
 
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::io::{Read, Write};

@@ -2,7 +2,7 @@
 //! retries and backoff, triggers, dispatch, drops, leases and shutdown.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::collections::HashSet;

@@ -1,7 +1,7 @@
 //! Flush and dispatch through the C ABI: the callbacks' `at_dispatch_result`.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::ffi::{c_void, CString};

@@ -2,7 +2,7 @@
 //! library keeps batching, retries and leases; the host moves the bytes.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

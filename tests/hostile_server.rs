@@ -6,7 +6,7 @@
 //! Loopback only; every wait is bounded.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::collections::HashSet;

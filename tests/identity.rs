@@ -2,7 +2,7 @@
 //! test collector.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};

@@ -2,7 +2,7 @@
 //! coalescing, and timers resuming in the foreground.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::sync::mpsc;

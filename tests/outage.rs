@@ -2,7 +2,7 @@
 //! everything arrives once the collector is back.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::collections::BTreeMap;

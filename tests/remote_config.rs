@@ -2,7 +2,7 @@
 //! last-good cache, refusals, 304, the kill switch, sampling, the endpoint rule.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::sync::mpsc;

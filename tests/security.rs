@@ -2,7 +2,7 @@
 //! required, and TLS verification is off only by a named development option.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::os::unix::fs::PermissionsExt;

@@ -3,7 +3,7 @@
 //! then closing under load. Nothing accepted may be lost.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::collections::HashSet;

@@ -9,7 +9,7 @@
 //! `ATTRACKER_TORTURE_SEED=<n>` replays the kill times of an earlier run.
 
 mod common;
-#[path = "support/collector.rs"]
+#[path = "support/collector/mod.rs"]
 mod collector;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

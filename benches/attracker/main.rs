@@ -13,7 +13,7 @@
 
 mod bulk;
 mod capi;
-#[path = "../../tests/support/collector.rs"]
+#[path = "../../tests/support/collector/mod.rs"]
 mod collector;
 mod enqueue;
 mod raw;
