@@ -11,14 +11,28 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 static char g_url[256];
+/* The collector's pid until it is reaped, then 0. */
 static pid_t g_collector;
+
+/* Run at exit, whatever the exit path (a failed CHECK, on any thread, or the
+ * end of main): a collector not yet reaped is killed and reaped, so it never
+ * outlives the test. */
+static void stop_collector(void)
+{
+    if (g_collector <= 0)
+        return;
+    kill(g_collector, SIGKILL);
+    while (waitpid(g_collector, NULL, 0) < 0 && errno == EINTR) {
+    }
+    g_collector = 0;
+}
 
 static void *drain_output(void *p)
 {
@@ -31,20 +45,41 @@ static void *drain_output(void *p)
 }
 
 /* Starts the collector on a free port; it exits once `expected` events and
- * hits arrived. Reads its URL from the first line it prints. */
+ * hits arrived. Reads its URL from the first line it prints.
+ *
+ * The collector never outlives the test: stop_collector runs at exit, and on
+ * Linux the kernel kills the collector when the test's process dies without
+ * running its exit handlers (an abort, a sanitizer's report, a signal). */
 static void start_collector(const char *binary, int expected)
 {
     int fds[2];
     CHECK(pipe(fds) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
     char count[16];
     snprintf(count, sizeof count, "%d", expected);
     char *argv[] = { (char *)binary, "127.0.0.1:0", "--exit-after", count, NULL };
-    CHECK(posix_spawn(&g_collector, binary, &actions, NULL, argv, environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
+    CHECK(atexit(stop_collector) == 0);
+#ifdef __linux__
+    pid_t parent = getpid();
+#endif
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        /* The child: async-signal-safe calls only, up to exec. */
+#ifdef __linux__
+        /* SIGKILL when the thread that forked (this main thread, alive as
+         * long as the process) ends; kept across exec. A parent that died
+         * before this call is no longer getppid(). */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
+#endif
+        if (dup2(fds[1], STDOUT_FILENO) < 0)
+            _exit(127);
+        close(fds[0]);
+        close(fds[1]);
+        execv(binary, argv);
+        _exit(127);
+    }
+    g_collector = pid;
     close(fds[1]);
     FILE *out = fdopen(fds[0], "r");
     char line[512];
@@ -192,13 +227,15 @@ int main(int argc, char **argv)
     /* The collector exits 0 once all 6 arrived. */
     int status = -1;
     struct timespec tick = { 0, 50 * 1000 * 1000 };
-    for (int i = 0; i < 100 && waitpid(g_collector, &status, WNOHANG) == 0; i++)
-        nanosleep(&tick, NULL);
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        kill(g_collector, SIGKILL);
-        waitpid(g_collector, &status, 0);
-        CHECK(!"the collector did not receive all 6 events and hits");
+    for (int i = 0; i < 100 && g_collector != 0; i++) {
+        if (waitpid(g_collector, &status, WNOHANG) == g_collector)
+            g_collector = 0;
+        else
+            nanosleep(&tick, NULL);
     }
+    /* One still running is killed at exit (stop_collector). */
+    if (!(g_collector == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        CHECK(!"the collector did not receive all 6 events and hits");
     tmpdir_remove(dir);
     curl_global_cleanup();
     printf("test_host_transport: ok\n");
