@@ -232,8 +232,16 @@ fn a_damaged_crash_image_moves_aside_with_its_wal_and_shm_and_is_salvaged() {
         t.track_event("e", Some(&format!(r#"{{"n":{n},"pad":"{pad}"}}"#)), None).unwrap();
     }
     t.sync().unwrap();
+    // Every frame into the main file, waiting out the tracker's own checkpoint
+    // thread if it is at work.
     let side = rusqlite::Connection::open(live.db()).unwrap();
-    side.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+    side.busy_timeout(Duration::from_secs(10)).unwrap();
+    let full = || side.query_row("PRAGMA wal_checkpoint(FULL)", [], |r| r.get::<_, i64>(0)).unwrap() == 0;
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !full() {
+        assert!(std::time::Instant::now() < until, "the checkpoint completes");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     drop(side);
     for n in 11_500..12_000 {
         t.track_event("e", Some(&format!(r#"{{"n":{n},"pad":"{pad}"}}"#)), None).unwrap();

@@ -117,7 +117,9 @@ pub fn child_drain(db: &Path, url: &str, gzip: bool) -> Value {
     }
     let secs = start.elapsed().as_secs_f64();
     let left = t.count();
+    let cpu = thread_cpu_secs();
     json!({
+        "cpu_secs": cpu,
         "stored": stored,
         "sent": sent,
         "left": left,
@@ -126,6 +128,25 @@ pub fn child_drain(db: &Path, url: &str, gzip: bool) -> Value {
         "requests": t.stats().requests,
         "vm_hwm_kib": vm_hwm_kib(),
     })
+}
+
+/// CPU seconds so far of this process's threads, summed by name with the
+/// main thread as "caller" (from /proc/self/task/*/schedstat).
+pub fn thread_cpu_secs() -> Value {
+    let mut by_name = serde_json::Map::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Value::Object(by_name) };
+    let main = std::process::id().to_string();
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let name = if task.file_name().to_str() == Some(main.as_str()) { "caller" } else { comm.trim() };
+        let ns: f64 = std::fs::read_to_string(task.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+            .unwrap_or(0.0);
+        let total = by_name.get(name).and_then(Value::as_f64).unwrap_or(0.0) + ns / 1e9;
+        by_name.insert(name.to_string(), json!(total));
+    }
+    Value::Object(by_name)
 }
 
 /// This process's peak resident set size (VmHWM), KiB.

@@ -242,6 +242,7 @@ fn bulk_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
     let (mut start, mut count, mut page, mut rss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut raw_drain, mut json_rate, mut gzip_rate) = (Vec::new(), Vec::new(), Vec::new());
     let mut requests = 0;
+    let mut cpu: Vec<(String, Vec<f64>)> = Vec::new();
     for run in 1..=plan.bulk_runs {
         progress(&format!("{label} store, run {run}/{}", plan.bulk_runs));
         // Raw baseline: a store of the same size filled without the tracker, drained.
@@ -269,6 +270,15 @@ fn bulk_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
             assert_eq!(collector.unique_events(), n, "the collector has every event");
             assert_eq!(collector.duplicates(), 0, "and each once");
             requests = d["requests"].as_u64().unwrap();
+            if !gzip {
+                for (name, secs) in d["cpu_secs"].as_object().into_iter().flatten() {
+                    let at = cpu.iter().position(|(n, _)| n == name).unwrap_or_else(|| {
+                        cpu.push((name.clone(), Vec::new()));
+                        cpu.len() - 1
+                    });
+                    cpu[at].1.push(secs.as_f64().unwrap_or(0.0));
+                }
+            }
             rss.push(d["vm_hwm_kib"].as_f64().unwrap() / 1024.0);
             if gzip { &mut gzip_rate } else { &mut json_rate }.push(d["rate"].as_f64().unwrap());
         }
@@ -276,13 +286,17 @@ fn bulk_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
     fresh(scratch, "bulk.db");
     fresh(scratch, "bulk-master.db");
     let raw = median(&raw_drain);
+    cpu.sort_by(|a, b| median(&b.1).total_cmp(&median(&a.1)));
+    let cpu: Vec<String> = cpu.iter().map(|(name, s)| format!("{name} {:.2} s", median(s))).collect();
     figures.push(
         Figure::new(format!("drain {label}, JSON"), json_rate, "events/s")
             .against("raw select+delete 500/txn", raw)
             .target(Target::AtLeast(150_000.0))
             .note(format!(
                 "one at_offline_dispatch in a child process to the loopback test collector in the parent \
-                 (batches of 500, {requests} requests); every event arrived once"
+                 (batches of 500, {requests} requests); every event arrived once; CPU of the child's \
+                 threads (medians, whole run incl. start): {}",
+                cpu.join(", ")
             )),
     );
     figures.push(

@@ -552,11 +552,14 @@ impl Engine {
         let (clock, writer, limit) =
             (Arc::clone(&self.clock), Arc::clone(&self.writer), self.settings.max_batch_events);
         let due_ms = move || (scope != Scope::Dispatch).then(|| clock.now_ms());
-        let lease = move |due_ms: Option<i64>| {
-            writer.ask(|reply| Op::Lease { max_id, due_ms, limit, events_only: false, reply })
+        let lease = move |after: u64, due_ms: Option<i64>| {
+            writer.ask(|reply| Op::Lease { after, max_id, due_ms, limit, events_only: false, reply })
         };
-        // The next batch is leased while the current one is on the wire.
-        let mut next = lease(due_ms());
+        // The next batch is leased while the current one is on the wire, from
+        // past the current one's last id: the run goes on only when every hit
+        // of the current batch was delivered or dropped, so nothing below it is
+        // left to take (a hit skipped as not yet due waits for the next run).
+        let mut next = lease(0, due_ms());
         loop {
             let hits = match next.and_then(|reply| reply.wait()) {
                 Ok(h) => h,
@@ -588,7 +591,7 @@ impl Engine {
                 break;
             }
             leased_any = true;
-            next = lease(due_ms());
+            next = lease(hits.last().map_or(0, |h| h.id), due_ms());
             let (settlement, part, stop) = self.send_stored(&hits);
             report.merge(&part);
             if stop {

@@ -1,14 +1,14 @@
 //! What the writer can be asked to do, and the SQL each operation runs inside the
 //! writer's transaction. Only the writer thread calls the functions here.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rusqlite::{params, Connection};
 
 use crate::config::DropReason;
 use crate::error::Result;
-use crate::hit::{NewHit, StoredHit};
+use crate::hit::{stored_size, HitKind, NewHit, StoredHit};
 use crate::runtime::{Completer, Oneshot};
 use crate::store::reader::{decode_row, COLUMNS};
 use crate::store::{classify, STATE_PENDING};
@@ -18,6 +18,10 @@ pub(crate) const SIZE_SQL: &str =
     "(64 + octet_length(type) + coalesce(octet_length(url), 0) + coalesce(octet_length(body), 0))";
 
 pub type Reply<T> = Arc<Oneshot<Result<T>>>;
+
+/// Rows leased to a sender and not yet settled, with each row's stored size
+/// (so a delivery's delete need not read the rows back).
+pub type Leases = BTreeMap<u64, u64>;
 
 /// One unit of work for the writer.
 pub enum Op {
@@ -39,10 +43,13 @@ pub enum Op {
     DeleteUndecodable {
         ids: Vec<u64>,
     },
-    /// Marks up to `limit` pending rows with `id <= max_id` (and, when `due_ms` is
-    /// set, `next_attempt_ms <= due_ms`; with `events_only`, events) in flight,
-    /// oldest first, and returns them.
+    /// Marks up to `limit` pending rows with `after < id <= max_id` (and, when
+    /// `due_ms` is set, `next_attempt_ms <= due_ms`; with `events_only`, events)
+    /// in flight, oldest first, and returns them. A sender leasing batch after
+    /// batch passes the last id it leased as `after`, so the rows still on the
+    /// wire are not read again.
     Lease {
+        after: u64,
         max_id: u64,
         due_ms: Option<i64>,
         limit: u32,
@@ -239,9 +246,9 @@ pub fn delete_where<P: rusqlite::Params>(
 /// no hit. Only the store's sender leases (`SenderLock`).
 pub fn lease(
     tx: &Connection,
-    (max_id, due_ms, limit, events_only): (u64, Option<i64>, u32, bool),
+    (after, max_id, due_ms, limit, events_only): (u64, u64, Option<i64>, u32, bool),
     batch_url: &str,
-    leased: &mut BTreeSet<u64>,
+    leased: &mut Leases,
     fx: &mut TxEffects,
 ) -> Result<Vec<StoredHit>> {
     let fail = |e| classify(e, "leasing hits");
@@ -251,17 +258,18 @@ pub fn lease(
         let mut stmt = tx
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM hits
-                 WHERE state = 0 AND id <= ?1 AND next_attempt_ms <= ?2 AND (?3 = 0 OR kind = 0)
+                 WHERE state = 0 AND id > ?1 AND id <= ?2 AND next_attempt_ms <= ?3 AND (?4 = 0 OR kind = 0)
                  ORDER BY id"
             ))
             .map_err(fail)?;
+        let clamp = |id: u64| id.min(i64::MAX as u64) as i64;
         let mut rows = stmt
-            .query(params![max_id.min(i64::MAX as u64) as i64, due_ms.unwrap_or(i64::MAX), events_only])
+            .query(params![clamp(after), clamp(max_id), due_ms.unwrap_or(i64::MAX), events_only])
             .map_err(fail)?;
         while hits.len() < limit as usize {
             let Some(r) = rows.next().map_err(fail)? else { break };
             let id = r.get::<_, i64>(0).map_err(fail)? as u64;
-            if leased.contains(&id) {
+            if leased.contains_key(&id) {
                 continue;
             }
             match decode_row(id, r, batch_url) {
@@ -270,7 +278,10 @@ pub fn lease(
             }
         }
     }
-    leased.extend(hits.iter().map(|h| h.id));
+    leased.extend(hits.iter().map(|h| {
+        let url = (h.kind == HitKind::Url).then_some(h.url.as_str());
+        (h.id, stored_size(&h.hit_type, url, h.body.as_deref()))
+    }));
     for id in bad {
         delete_where(tx, "id = ?1", [id as i64], DropReason::Corrupt, fx)?;
     }
@@ -279,8 +290,9 @@ pub fn lease(
 
 /// Deletes delivered rows: with one range delete when the rows between the
 /// lowest and highest id are exactly the delivered ones (the usual case), else
-/// one by one.
-fn delete_delivered(tx: &Connection, delivered: &[u64], fx: &mut TxEffects) -> Result<()> {
+/// one by one. Sizes come from the lease when it has them all, so the range
+/// delete returns nothing.
+fn delete_delivered(tx: &Connection, delivered: &[u64], leased: &Leases, fx: &mut TxEffects) -> Result<()> {
     let fail = |e| classify(e, "recording a delivery");
     let mut ids = delivered.to_vec();
     ids.sort_unstable();
@@ -301,6 +313,16 @@ fn delete_delivered(tx: &Connection, delivered: &[u64], fx: &mut TxEffects) -> R
         Ok(())
     };
     if present == ids {
+        let sizes: Option<u64> = ids.iter().map(|id| leased.get(id)).sum();
+        if let Some(bytes) = sizes {
+            let n = tx
+                .prepare_cached("DELETE FROM hits WHERE id >= ?1 AND id <= ?2")
+                .and_then(|mut del| del.execute([lo, hi]))
+                .map_err(fail)? as u64;
+            fx.removed(n, bytes);
+            fx.delivered += n;
+            return Ok(());
+        }
         return remove(
             &format!("DELETE FROM hits WHERE id >= ?1 AND id <= ?2 RETURNING {SIZE_SQL}"),
             &[lo, hi],
@@ -313,9 +335,9 @@ fn delete_delivered(tx: &Connection, delivered: &[u64], fx: &mut TxEffects) -> R
 }
 
 /// Applies a settlement and ends the leases of every row it names.
-pub fn settle(tx: &Connection, s: &Settlement, leased: &mut BTreeSet<u64>, fx: &mut TxEffects) -> Result<()> {
+pub fn settle(tx: &Connection, s: &Settlement, leased: &mut Leases, fx: &mut TxEffects) -> Result<()> {
     let fail = |e| classify(e, "recording a delivery");
-    delete_delivered(tx, &s.delivered, fx)?;
+    delete_delivered(tx, &s.delivered, leased, fx)?;
     let mut retry = tx
         .prepare_cached(
             "UPDATE hits SET state = ?1, retry_count = retry_count + 1, next_attempt_ms = ?2 WHERE id = ?3",
@@ -347,7 +369,7 @@ pub fn settle(tx: &Connection, s: &Settlement, leased: &mut BTreeSet<u64>, fx: &
 pub fn enforce_limits(
     tx: &Connection,
     (max_hits, max_bytes): (u64, u64),
-    leased: &BTreeSet<u64>,
+    leased: &Leases,
     span: Option<(u64, u64)>,
     fx: &mut TxEffects,
 ) -> Result<()> {
@@ -369,7 +391,7 @@ pub fn enforce_limits(
             let Some(r) = rows.next().map_err(fail)? else { break };
             let id = r.get::<_, i64>(0).map_err(fail)?;
             let protected = span.is_some_and(|(a, b)| (a..=b).contains(&(id as u64)));
-            if protected || leased.contains(&(id as u64)) {
+            if protected || leased.contains_key(&(id as u64)) {
                 runs.extend(run.take());
                 continue;
             }

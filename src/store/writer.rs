@@ -6,8 +6,7 @@
 //! its limits after a commit. It never touches the network and never runs host
 //! code (completions go to the callback thread).
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -20,13 +19,13 @@ use crate::error::{Error, Result};
 use crate::hit::StoredHit;
 use crate::runtime::Reporter;
 use crate::store::classify;
-use crate::store::ops::{self, Tx, TxEffects};
+use crate::store::ops::{self, Leases, Tx, TxEffects};
 pub use crate::store::ops::{Op, Reply, Settlement};
 
 mod retained;
 mod thread;
 use crate::store::queue::{self, QueueRow};
-use thread::{checkpoint_connection, run};
+use thread::{run, Checkpointer};
 
 /// Batched inserts are committed at the latest when this many are queued.
 const GROUP_TARGET: usize = 1024;
@@ -37,10 +36,10 @@ const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(8);
 /// Retained hits are retried this many per transaction.
 const RETRY_CHUNK: usize = 64;
-/// The writer thread checkpoints the write-ahead log once it holds this many
-/// pages (SQLite's automatic checkpoint, which would run inside the commit of
-/// whichever thread commits, is off), on a connection of its own, while commits
-/// go on.
+/// The write-ahead log is checkpointed once it holds this many pages (SQLite's
+/// automatic checkpoint, which would run inside the commit of whichever thread
+/// commits, is off), by a thread of its own on a connection of its own, while
+/// commits go on.
 const CHECKPOINT_PAGES: i32 = 1000;
 /// A log this long (commits outran the concurrent checkpoints) is checkpointed
 /// between two commits instead, which lets SQLite start the log over.
@@ -66,6 +65,10 @@ struct Queue {
 struct Shared {
     queue: Mutex<Queue>,
     work: Condvar,
+    /// The checkpoint thread waits on it.
+    checkpoints: Condvar,
+    /// Whether the checkpoint thread runs (else the writer thread checkpoints).
+    checkpoint_thread: AtomicBool,
     space: Condvar,
     settled: Condvar,
     window: Duration,
@@ -84,8 +87,15 @@ impl Shared {
         let was = q.checkpoint;
         q.checkpoint = q.checkpoint.max(pages);
         drop(q);
-        if was == 0 || (was < CHECKPOINT_HARD_PAGES && pages >= CHECKPOINT_HARD_PAGES) {
-            self.work.notify_one();
+        if pages >= CHECKPOINT_HARD_PAGES {
+            if was < CHECKPOINT_HARD_PAGES {
+                self.work.notify_one();
+            }
+        } else if was == 0 {
+            match self.checkpoint_thread.load(Relaxed) {
+                true => self.checkpoints.notify_one(),
+                false => self.work.notify_one(),
+            };
         }
     }
 
@@ -260,6 +270,8 @@ impl Writer {
                 checkpoint: 0,
             }),
             work: Condvar::new(),
+            checkpoints: Condvar::new(),
+            checkpoint_thread: AtomicBool::new(false),
             space: Condvar::new(),
             settled: Condvar::new(),
             window,
@@ -290,20 +302,19 @@ impl Writer {
             on_commit,
             row: QueueRow::default(),
             data_version: -1,
-            leased: BTreeSet::new(),
+            leased: Leases::new(),
             retained: Vec::new(),
             retry_at: None,
             retry_delay: RETRY_FIRST,
         };
         state.refresh_totals().map_err(|e| classify(e, "counting stored hits"))?;
         let state = Arc::new(Mutex::new(state));
-        let checkpointer = checkpoint_connection(&state.lock().conn);
-        let checkpoint_reporter = state.lock().reporter.clone();
+        let checkpointer = Checkpointer::start(&shared, &state.lock());
         let thread = std::thread::Builder::new()
             .name("attracker-writer".into())
             .spawn({
                 let (shared, state) = (Arc::clone(&shared), Arc::clone(&state));
-                move || run(&shared, &state, checkpointer, checkpoint_reporter)
+                move || run(&shared, &state, checkpointer)
             })
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
         Ok(WriterHandle { shared, state, thread: Mutex::new(Some(thread)) })
@@ -328,7 +339,7 @@ struct WriterState {
     row: QueueRow,
     data_version: i64,
     /// Rows leased to a sender and not yet settled (see `ops::lease`).
-    leased: BTreeSet<u64>,
+    leased: Leases,
     /// Batched hits (`Op::Insert`) whose commit failed, oldest first, retried
     /// with backoff.
     retained: Vec<Op>,
@@ -409,7 +420,7 @@ impl WriterState {
         };
         // Leases change with the transaction: staged on a copy, kept on commit.
         let touches_leases = ops.iter().any(|o| matches!(o, Op::Lease { .. } | Op::Settle { .. }));
-        let mut leased = if touches_leases { self.leased.clone() } else { BTreeSet::new() };
+        let mut leased = if touches_leases { self.leased.clone() } else { Leases::new() };
         let mut recovered = false;
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
@@ -431,9 +442,9 @@ impl WriterState {
                     }
                     Done::Count(0)
                 }
-                Op::Lease { max_id, due_ms, limit, events_only, .. } => Done::Leased(ops::lease(
+                Op::Lease { after, max_id, due_ms, limit, events_only, .. } => Done::Leased(ops::lease(
                     &tx,
-                    (*max_id, *due_ms, *limit, *events_only),
+                    (*after, *max_id, *due_ms, *limit, *events_only),
                     &self.batch_url,
                     &mut leased,
                     &mut fx,
@@ -458,7 +469,7 @@ impl WriterState {
             results.push(Ok(done));
         }
         let span = if touches_leases {
-            leased.first().zip(leased.last()).map(|(a, b)| (*a, *b))
+            leased.first_key_value().zip(leased.last_key_value()).map(|((a, _), (b, _))| (*a, *b))
         } else if recovered {
             None
         } else {

@@ -34,6 +34,7 @@ impl Tracker {
             let c = &self.config;
             loop {
                 let hits = self.writer.call(|reply| Op::Lease {
+                    after: 0,
                     max_id: i64::MAX as u64,
                     due_ms: None,
                     limit: c.max_batch_events,

@@ -1,18 +1,79 @@
-//! The writer thread's loop: waiting for work (group windows, retries of
-//! retained hits, close), and the checkpoints it runs between and beside commits.
+//! The writer thread's loop (waiting for work: group windows, retries of
+//! retained hits, close), and the checkpoint thread beside it.
+//!
+//! Checkpoints copy the log into the database on a connection and thread of
+//! their own while commits go on, so neither a caller's commit nor the sender's
+//! next lease waits for one. Only a log that outgrew them (`CHECKPOINT_HARD_PAGES`)
+//! is checkpointed by the writer thread between two commits, which lets SQLite
+//! start the log over.
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Instant;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
-use super::{Shared, WriterState, CHECKPOINT_HARD_PAGES, GROUP_TARGET};
+use super::{Queue, Shared, WriterState, CHECKPOINT_HARD_PAGES, GROUP_TARGET};
 use crate::config::LogLevel;
 use crate::runtime::Reporter;
 
+/// The checkpoint thread; joined on drop, once the writer has stopped.
+pub(super) struct Checkpointer {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Starts the thread with a second connection to the store. Without one
+    /// (an in-memory store, or no thread to be had) the writer thread
+    /// checkpoints between commits instead.
+    pub(super) fn start(shared: &Arc<Shared>, state: &WriterState) -> Checkpointer {
+        let thread = checkpoint_connection(&state.conn).and_then(|conn| {
+            let (shared, reporter) = (Arc::clone(shared), state.reporter.clone());
+            std::thread::Builder::new()
+                .name("attracker-ckpt".into())
+                .spawn(move || checkpoints(&shared, &conn, &reporter))
+                .ok()
+        });
+        shared.checkpoint_thread.store(thread.is_some(), Relaxed);
+        Checkpointer { shared: Arc::clone(shared), thread }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.shared.queue.lock().stopped = true;
+            self.shared.checkpoints.notify_all();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The checkpoint thread: a passive checkpoint each time the log passes
+/// `CHECKPOINT_PAGES`, until the writer stops.
+fn checkpoints(shared: &Shared, conn: &Connection, reporter: &Reporter) {
+    loop {
+        {
+            let mut q = shared.queue.lock();
+            let due = |q: &Queue| (1..CHECKPOINT_HARD_PAGES).contains(&q.checkpoint);
+            while !q.stopped && !due(&q) {
+                shared.checkpoints.wait(&mut q);
+            }
+            if q.stopped {
+                return;
+            }
+            q.checkpoint = 0;
+        }
+        checkpoint(conn, reporter);
+    }
+}
+
 /// A second connection to the store for checkpoints; None when it cannot be
 /// opened (then checkpoints run between commits).
-pub(super) fn checkpoint_connection(conn: &Connection) -> Option<Connection> {
+fn checkpoint_connection(conn: &Connection) -> Option<Connection> {
     let path = conn.path().filter(|p| !p.is_empty())?;
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let c = Connection::open_with_flags(path, flags).ok()?;
@@ -22,8 +83,8 @@ pub(super) fn checkpoint_connection(conn: &Connection) -> Option<Connection> {
 
 enum Next {
     Work,
-    /// The write-ahead log is due for a checkpoint; it holds this many pages.
-    Checkpoint(i32),
+    /// The write-ahead log is due for a checkpoint between commits.
+    Checkpoint,
     /// Closing, and the deadline for retained hits has passed.
     GiveUp,
     Stop,
@@ -38,14 +99,8 @@ fn checkpoint(conn: &Connection, reporter: &Reporter) {
     }
 }
 
-/// The writer thread. `checkpointer` is its own connection for checkpoints
-/// that run alongside commits.
-pub(super) fn run(
-    shared: &Shared,
-    state: &Mutex<WriterState>,
-    checkpointer: Option<Connection>,
-    reporter: Reporter,
-) {
+/// The writer thread. `checkpointer` ends with it.
+pub(super) fn run(shared: &Shared, state: &Mutex<WriterState>, checkpointer: Checkpointer) {
     loop {
         match next(shared) {
             Next::Work => {
@@ -53,13 +108,10 @@ pub(super) fn run(
                 let ops = shared.take();
                 st.apply(ops);
             }
-            Next::Checkpoint(pages) => match &checkpointer {
-                Some(conn) if pages < CHECKPOINT_HARD_PAGES => checkpoint(conn, &reporter),
-                _ => {
-                    let st = state.lock();
-                    checkpoint(&st.conn, &st.reporter);
-                }
-            },
+            Next::Checkpoint => {
+                let st = state.lock();
+                checkpoint(&st.conn, &st.reporter);
+            }
             Next::GiveUp => {
                 state.lock().abandon_retained();
                 break;
@@ -79,6 +131,18 @@ pub(super) fn run(
     q.stopped = true;
     drop(q);
     shared.settled.notify_all();
+    drop(checkpointer);
+}
+
+/// Whether the writer thread is to checkpoint now, between commits: the log
+/// outgrew the checkpoint thread, or there is none.
+fn checkpoint_here(shared: &Shared, q: &mut MutexGuard<'_, Queue>) -> bool {
+    let due = q.checkpoint >= CHECKPOINT_HARD_PAGES
+        || (q.checkpoint > 0 && !shared.checkpoint_thread.load(Relaxed));
+    if due {
+        q.checkpoint = 0;
+    }
+    due
 }
 
 /// Waits until there is work for the writer thread.
@@ -96,8 +160,8 @@ fn next(shared: &Shared) -> Next {
             if go || now >= deadline {
                 return Next::Work;
             }
-            if q.checkpoint > 0 {
-                return Next::Checkpoint(std::mem::take(&mut q.checkpoint));
+            if checkpoint_here(shared, &mut q) {
+                return Next::Checkpoint;
             }
             shared.work.wait_until(&mut q, deadline);
             continue;
@@ -115,8 +179,8 @@ fn next(shared: &Shared) -> Next {
             shared.work.wait_until(&mut q, wake);
             continue;
         }
-        if q.checkpoint > 0 {
-            return Next::Checkpoint(std::mem::take(&mut q.checkpoint));
+        if checkpoint_here(shared, &mut q) {
+            return Next::Checkpoint;
         }
         if q.closing.is_some() {
             return Next::Stop;
