@@ -6,7 +6,7 @@
 //! its limits after a commit. It never touches the network and never runs host
 //! code (completions go to the callback thread).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -44,6 +44,9 @@ const CHECKPOINT_PAGES: i32 = 1000;
 /// A log this long (commits outran the concurrent checkpoints) is checkpointed
 /// between two commits instead, which lets SQLite start the log over.
 const CHECKPOINT_HARD_PAGES: i32 = 4 * CHECKPOINT_PAGES;
+/// Groups a caller in `call` commits before it leaves the rest to the writer
+/// thread (its own op is in the first).
+const LEAD_ROUNDS: usize = 4;
 
 struct Queue {
     ops: Vec<Op>,
@@ -67,6 +70,8 @@ struct Shared {
     work: Condvar,
     /// The checkpoint thread waits on it.
     checkpoints: Condvar,
+    /// Threads in `call`.
+    callers: AtomicUsize,
     /// Whether the checkpoint thread runs (else the writer thread checkpoints).
     checkpoint_thread: AtomicBool,
     space: Condvar,
@@ -74,8 +79,6 @@ struct Shared {
     window: Duration,
     batched: bool,
     stored: AtomicU64,
-    /// Callers waiting in `call`.
-    waiting: AtomicUsize,
     stored_bytes: AtomicU64,
     retained: AtomicU64,
 }
@@ -159,29 +162,43 @@ impl WriterHandle {
 
     /// Submits the op built around a reply and waits for that reply.
     ///
-    /// A caller alone in waiting applies the queue on its own thread when no
-    /// commit is running: it waits for its op anyway, and so pays no hand-off to
-    /// the writer thread (a hit tracked with durability on return commits like a
-    /// plain SQLite insert). When other callers wait too, the writer thread
-    /// gathers them all into one commit (group commit).
+    /// The caller commits on its own thread when no commit is running (it waits
+    /// for its op anyway, so a hit tracked with durability on return commits
+    /// like a plain SQLite insert, with no hand-off). Callers that arrive while
+    /// a commit runs queue up and wait; the committing caller then commits all
+    /// of them in one transaction (group commit), and after `LEAD_ROUNDS` groups
+    /// leaves whatever still waits to the writer thread.
     pub fn call<T: Send + 'static>(&self, op: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
         let reply = crate::runtime::Oneshot::new();
-        let alone = self.shared.waiting.fetch_add(1, SeqCst) == 0;
-        let pushed = self.push(op(Arc::clone(&reply)), !alone);
-        if pushed.is_ok() && alone {
-            match self.state.try_lock() {
-                Some(mut state) => {
-                    let ops = self.shared.take();
-                    state.apply(ops);
-                }
-                None => {
-                    self.shared.work.notify_one();
-                }
+        self.shared.callers.fetch_add(1, Relaxed);
+        let result = self.push(op(Arc::clone(&reply)), false).and_then(|()| {
+            self.lead();
+            reply.wait()
+        });
+        self.shared.callers.fetch_sub(1, Relaxed);
+        result
+    }
+
+    /// Applies the queue on the calling thread unless a commit is running. The
+    /// queue is checked again after each commit (an op pushed while the lock
+    /// was held is taken by this thread or by whoever holds the lock next, which
+    /// takes the queue after acquiring it), so no op is left without a taker.
+    fn lead(&self) {
+        for _ in 0..LEAD_ROUNDS {
+            let Some(mut state) = self.state.try_lock() else { return };
+            if self.shared.callers.load(Relaxed) > 1 {
+                // Callers just released by the last commit are about to queue
+                // their next op: let them, and commit it in this group.
+                std::thread::yield_now();
+            }
+            let ops = self.shared.take();
+            state.apply(ops);
+            drop(state);
+            if self.shared.queue.lock().ops.is_empty() {
+                return;
             }
         }
-        let result = pushed.and_then(|()| reply.wait());
-        self.shared.waiting.fetch_sub(1, SeqCst);
-        result
+        self.shared.work.notify_one();
     }
 
     /// Submits the op built around a reply and returns the reply, to be waited
@@ -272,12 +289,12 @@ impl Writer {
             work: Condvar::new(),
             checkpoints: Condvar::new(),
             checkpoint_thread: AtomicBool::new(false),
+            callers: AtomicUsize::new(0),
             space: Condvar::new(),
             settled: Condvar::new(),
             window,
             batched,
             stored: AtomicU64::new(0),
-            waiting: AtomicUsize::new(0),
             stored_bytes: AtomicU64::new(0),
             retained: AtomicU64::new(0),
         });
