@@ -1,4 +1,4 @@
-//! The tracker against a hostile collector (tests/support/collector.rs's
+//! The tracker against a hostile collector (tests/support/collector/'s
 //! `HugeBody`, `EndlessHeaders`, `Redirect`, `SlowDrip`): every dispatch is
 //! bounded in time and memory, redirects are never followed (the api key goes
 //! to the configured host only), and no hit is lost silently: each one is

@@ -4,9 +4,10 @@
 # Runs the command in a process group of its own and, once it has exited,
 # kills whatever is left in that group, then exits with the command's status.
 # For tests that start a helper process (test_host_transport and its test
-# collector): when the test dies early - a failed CHECK, a sanitizer report -
-# its collector would otherwise outlive it, keep ctest's output pipe open until
-# the timeout, and linger afterwards.
+# collector). The test reaps its collector on every exit it controls and, on
+# Linux, the collector dies with it (PR_SET_PDEATHSIG); this wrapper covers the
+# rest - a kill by ctest's timeout, or a platform without that signal - where
+# the collector would keep ctest's output pipe open and linger afterwards.
 set -m # job control: the background job below gets its own process group
 "$@" &
 pid=$!
