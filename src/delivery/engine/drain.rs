@@ -1,0 +1,163 @@
+//! Draining the store: stored hits leased through the writer, sent, and their
+//! fate settled; taking over as the store's sender when the previous one is gone.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use crate::config::{DropReason, LogLevel};
+use crate::delivery::policy;
+use crate::delivery::send::Fate;
+use crate::delivery::DispatchReport;
+use crate::error::Error;
+use crate::hit::StoredHit;
+use crate::runtime::Oneshot;
+use crate::store::writer::{Op, Settlement};
+use crate::store::SenderLock;
+
+use super::Engine;
+
+impl Engine {
+    /// Sends stored hits. Only the store's sender does; another process's
+    /// tracker leaves them to it.
+    pub(super) fn drain_store(&mut self, scope: Scope) -> DispatchReport {
+        if !self.is_sender() {
+            self.reporter.log(LogLevel::Debug, "another process is this store's sender; not sending");
+            return DispatchReport::default();
+        }
+        let mut leased_any = false;
+        let mut report = DispatchReport::default();
+        let max_id = match scope {
+            Scope::Auto => i64::MAX as u64,
+            // Everything stored when the request was served, not what arrives during it.
+            _ => match self.writer.call(|reply| Op::MaxId { reply }) {
+                Ok(id) => id,
+                Err(e) => return DispatchReport { status: Err(e), ..Default::default() },
+            },
+        };
+        let (clock, writer, limit) =
+            (Arc::clone(&self.clock), Arc::clone(&self.writer), self.settings.max_batch_events);
+        let due_ms = move || (scope != Scope::Dispatch).then(|| clock.now_ms());
+        let lease = move |after: u64, due_ms: Option<i64>| {
+            writer.ask(|reply| Op::Lease { after, max_id, due_ms, limit, events_only: false, reply })
+        };
+        // The next batch is leased while the current one is on the wire, from
+        // past the current one's last id: the run goes on only when every hit
+        // of the current batch was delivered or dropped, so nothing below it is
+        // left to take (a hit skipped as not yet due waits for the next run).
+        let mut next = lease(0, due_ms());
+        loop {
+            let hits = match next.and_then(|reply| reply.wait()) {
+                Ok(h) => h,
+                Err(e) => {
+                    report.status = Err(e);
+                    break;
+                }
+            };
+            if hits.is_empty() {
+                if leased_any {
+                    // The last settlement was queued after this lease: the
+                    // report goes out once the store shows it.
+                    let applied = Oneshot::new();
+                    let done = Arc::clone(&applied);
+                    let then = Box::new(move |_| done.send(()));
+                    if self.writer.submit(Op::Barrier { then }).is_ok() {
+                        applied.wait();
+                    }
+                }
+                if !leased_any && scope == Scope::Auto {
+                    // Nothing is due: no failure left to retry.
+                    self.pacing.failures = 0;
+                }
+                break;
+            }
+            if self.shared.abort.is_set() {
+                self.release(&hits);
+                report.status = Err(Error::cancelled());
+                break;
+            }
+            leased_any = true;
+            next = lease(hits.last().map_or(0, |h| h.id), due_ms());
+            let (settlement, part, stop) = self.send_stored(&hits);
+            report.merge(&part);
+            if stop {
+                // The report goes out after the store shows the outcome.
+                if let Err(e) = self.writer.call(|reply| Op::Settle { settlement, reply: Some(reply) }) {
+                    report.status = Err(e);
+                }
+                if let Ok(Ok(prefetched)) = next.map(|reply| reply.wait()) {
+                    self.release(&prefetched);
+                }
+                break;
+            }
+            // The writer applies it in order with the leases (one queue).
+            if let Err(e) = self.writer.submit(Op::Settle { settlement, reply: None }) {
+                report.status = Err(e);
+                if let Ok(Ok(prefetched)) = next.map(|reply| reply.wait()) {
+                    self.release(&prefetched);
+                }
+                break;
+            }
+        }
+        let stored = self.writer.stored();
+        self.shared.state.lock().stored = stored;
+        report
+    }
+
+    /// Ends the lease of hits that will not be sent now, unchanged.
+    fn release(&self, hits: &[StoredHit]) {
+        if hits.is_empty() {
+            return;
+        }
+        let settlement = Settlement { release: hits.iter().map(|h| h.id).collect(), ..Settlement::default() };
+        let _ = self.writer.submit(Op::Settle { settlement, reply: None });
+    }
+
+    fn is_sender(&mut self) -> bool {
+        if self.sender.is_none() {
+            if let Ok(Some(lock)) = SenderLock::try_acquire(&self.db) {
+                // The previous sender is gone: its leases are ours to take back.
+                if let Ok(n) = self.writer.call(|reply| Op::RecoverInFlight { reply }) {
+                    if n > 0 {
+                        self.reporter
+                            .log(LogLevel::Info, format!("took over sending; {n} hit(s) will be resent"));
+                    }
+                }
+                self.sender = Some(lock);
+                self.shared.sender_held.store(true, Relaxed);
+            }
+        }
+        self.sender.is_some()
+    }
+
+    /// Sends leased rows; returns their settlement, the tally, and whether the
+    /// run stopped on a failure.
+    fn send_stored(&mut self, hits: &[StoredHit]) -> (Settlement, DispatchReport, bool) {
+        let (fates, mut report, stop) = self.send_run(hits);
+        let mut s = Settlement::default();
+        let retry_at = self.pacing.paused_until_ms;
+        for (h, fate) in hits.iter().zip(fates) {
+            match fate {
+                Fate::Delivered => s.delivered.push(h.id),
+                Fate::Retry if policy::exhausted(h.retry_count, self.settings.max_attempts) => {
+                    report.dropped += 1;
+                    s.dropped.push((h.id, h.message_id.clone(), DropReason::AttemptsExhausted))
+                }
+                Fate::Retry => s.retry.push((h.id, retry_at)),
+                Fate::Offline => s.offline.push((h.id, retry_at)),
+                Fate::Dropped(reason) => s.dropped.push((h.id, h.message_id.clone(), reason)),
+                Fate::Release => s.release.push(h.id),
+            }
+        }
+        (s, report, stop)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scope {
+    /// Timer, threshold, retry, network restored: due hits, until a failure.
+    Auto,
+    /// `at_flush`: due hits stored before the call.
+    Flush,
+    /// `at_offline_dispatch`: every hit stored before the call, backoff ignored.
+    Dispatch,
+}

@@ -1,0 +1,262 @@
+//! The tracker's side of the delivery thread: the `Delivery` handle (requests,
+//! memory-only hits, lifecycle, close), what starting the thread takes, and the
+//! writer's wake-up (`DeliveryWake`).
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::clock::Clock;
+use crate::config::{DropReason, ModeCell};
+use crate::delivery::transport::{Abort, Transport};
+use crate::delivery::{DeliverySettings, DispatchReport};
+use crate::error::{Error, Result};
+use crate::hit::{NewHit, StoredHit};
+use crate::identity::Identity;
+use crate::remote::{Remote, RemoteSettings};
+use crate::runtime::{Completer, Oneshot, Reporter};
+use crate::store::{SenderLock, WriterHandle};
+
+use super::memory::{drop_memory, Memory};
+use super::send_run::{seed, Pacing};
+use super::{DispatchCompleter, Engine, RemoteNotify, Shared, State};
+
+/// The tracker's handle on its delivery thread.
+pub struct Delivery {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the engine needs from the tracker to start.
+pub struct DeliveryParts {
+    pub writer: Arc<WriterHandle>,
+    pub identity: Arc<Identity>,
+    pub remote: Arc<Remote>,
+    pub remote_settings: RemoteSettings,
+    pub on_remote_config: Option<RemoteNotify>,
+    pub mode: Arc<ModeCell>,
+    pub clock: Arc<dyn Clock>,
+    pub reporter: Reporter,
+    pub transport: Box<dyn Transport>,
+    pub abort: Abort,
+    pub sender: Option<SenderLock>,
+    pub db: std::path::PathBuf,
+}
+
+impl Delivery {
+    /// The engine's shared state, created before the writer so the writer's
+    /// commit hook can wake it.
+    pub fn prepare(abort: Abort) -> Arc<DeliveryWake> {
+        Arc::new(DeliveryWake(Arc::new(Shared {
+            state: Mutex::new(State {
+                flushes: Vec::new(),
+                dispatches: Vec::new(),
+                outbox: VecDeque::new(),
+                stored: 0,
+                fresh: false,
+                threshold: 0,
+                host_reachable: true,
+                restored: false,
+                background: false,
+                bg_waiters: Vec::new(),
+                bg_deadline: None,
+                nudged: false,
+                closing: None,
+                // `stored` is refreshed from the writer before the first wait.
+            }),
+            wake: Condvar::new(),
+            abort,
+            finished: Oneshot::new(),
+            sender_held: std::sync::atomic::AtomicBool::new(false),
+        })))
+    }
+
+    pub fn start(wake: &DeliveryWake, settings: DeliverySettings, parts: DeliveryParts) -> Result<Delivery> {
+        let shared = Arc::clone(&wake.0);
+        {
+            let mut st = shared.state.lock();
+            st.stored = parts.writer.stored();
+            st.threshold = settings.flush_threshold;
+        }
+        shared.sender_held.store(parts.sender.is_some(), Relaxed);
+        let now = parts.clock.now_ms();
+        let mut engine = Engine {
+            shared: Arc::clone(&shared),
+            settings: settings.clone(),
+            writer: parts.writer,
+            identity: parts.identity,
+            remote: parts.remote,
+            remote_settings: parts.remote_settings,
+            on_remote_config: parts.on_remote_config,
+            remote_version: 0,
+            next_config_ms: now,
+            base_settings: settings,
+            mode: parts.mode,
+            clock: parts.clock,
+            reporter: parts.reporter,
+            transport: parts.transport,
+            sender: parts.sender,
+            db: parts.db,
+            pacing: Pacing::default(),
+            last_auto_ms: now,
+            idle: true,
+            rng: seed(),
+        };
+        // The cached document (applied at open) is in force from the start.
+        engine.sync_remote();
+        let thread = std::thread::Builder::new()
+            .name("attracker-delivery".into())
+            .spawn(move || engine.run())
+            .map_err(|e| Error::internal(format!("cannot start the delivery thread: {e}")))?;
+        Ok(Delivery { shared, thread: Mutex::new(Some(thread)) })
+    }
+
+    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut st = self.shared.state.lock();
+        let r = f(&mut st);
+        drop(st);
+        self.shared.wake.notify_one();
+        r
+    }
+
+    /// Queues a memory-only hit; beyond `max_memory_hits` the oldest are dropped.
+    pub fn enqueue_memory(&self, hit: NewHit, done: Option<Completer>, reporter: &Reporter, limit: usize) {
+        let stored = StoredHit {
+            id: 0,
+            url: hit.url.clone().unwrap_or_default(),
+            message_id: hit.message_id,
+            kind: hit.kind,
+            hit_type: hit.hit_type,
+            body: hit.body,
+            created_ms: hit.created_ms,
+            retry_count: 0,
+            is_offline: hit.is_offline,
+            stamp: hit.stamp,
+        };
+        let gone: Vec<Memory> = self.with_state(|st| {
+            st.outbox.push_back(Memory { hit: stored, done, not_before_ms: 0 });
+            let excess = st.outbox.len().saturating_sub(limit);
+            st.outbox.drain(..excess).collect()
+        });
+        drop_memory(gone, DropReason::Overflow, reporter);
+    }
+
+    /// Deletes every memory-only hit (opting out with purge); returns how many.
+    pub fn purge_memory(&self, reporter: &Reporter) -> u64 {
+        let gone: Vec<Memory> = self.shared.state.lock().outbox.drain(..).collect();
+        let n = gone.len() as u64;
+        drop_memory(gone, DropReason::Deleted, reporter);
+        n
+    }
+
+    pub fn memory_len(&self) -> usize {
+        self.shared.state.lock().outbox.len()
+    }
+
+    pub fn flush(&self, done: DispatchCompleter) {
+        self.with_state(|st| st.flushes.push(done));
+    }
+
+    pub fn dispatch(&self, done: DispatchCompleter) {
+        self.with_state(|st| st.dispatches.push(done));
+    }
+
+    pub fn set_reachable(&self, reachable: bool) {
+        self.with_state(|st| {
+            if reachable && !st.host_reachable {
+                st.restored = true;
+            }
+            st.host_reachable = reachable;
+        });
+    }
+
+    /// The app went to the background: automatic sends pause until
+    /// `enter_foreground`.
+    pub fn enter_background(&self) {
+        self.with_state(|st| st.background = true);
+    }
+
+    /// With a `deadline`, a flush runs that ends before it (the transfer still
+    /// running then is aborted; its hits stay stored) and `done` gets its tally;
+    /// requests arriving meanwhile join it. Without one, `done` completes at once.
+    pub fn background_flush(&self, deadline: Option<Instant>, done: DispatchCompleter) {
+        let Some(d) = deadline else {
+            done.complete(DispatchReport::default());
+            return;
+        };
+        self.with_state(|st| {
+            st.bg_deadline = Some(st.bg_deadline.map_or(d, |old| old.min(d)));
+            st.bg_waiters.push(done);
+        });
+    }
+
+    /// The app is back: timers resume and what is due is sent.
+    pub fn enter_foreground(&self) {
+        self.with_state(|st| {
+            if st.background {
+                st.background = false;
+                st.restored = true;
+            }
+        });
+    }
+
+    /// True when this tracker is the store's sender (holds its sender lock).
+    pub fn is_sender(&self) -> bool {
+        self.shared.sender_held.load(Relaxed)
+    }
+
+    /// Wakes the thread to look at the clock again (for injected clocks).
+    pub fn nudge(&self) {
+        self.with_state(|st| st.nudged = true);
+    }
+
+    /// Sends what it can until `deadline`, then aborts the transfer in flight
+    /// (its hits stay stored), completes every request and joins the thread.
+    /// While waiting, `pump` runs every few ms: in polled mode it runs the
+    /// queued callbacks (a host transport's sends among them) on the closing
+    /// thread, which is the host's polling thread.
+    pub fn close(&self, deadline: Instant, mut pump: impl FnMut()) {
+        self.with_state(|st| {
+            st.closing.get_or_insert(deadline);
+        });
+        loop {
+            pump();
+            let slice = (Instant::now() + Duration::from_millis(5)).min(deadline);
+            if self.shared.finished.wait_until(slice).is_some() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                self.shared.abort.trigger();
+                break;
+            }
+        }
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Wakes the delivery thread from the writer's commit hook.
+pub struct DeliveryWake(Arc<Shared>);
+
+impl DeliveryWake {
+    pub fn stored(&self, count: u64) {
+        let mut st = self.0.state.lock();
+        let (prev, was_fresh) = (st.stored, st.fresh);
+        st.stored = count;
+        st.fresh = true;
+        // Only a commit that can change the engine's decision wakes it: the
+        // first hit waiting (it starts the timer), or the threshold reached by
+        // new hits. The others would wake a thread with nothing to do.
+        let threshold = st.threshold;
+        let crossed = threshold > 0 && count >= threshold && (prev < threshold || !was_fresh);
+        drop(st);
+        if prev == 0 || crossed {
+            self.0.wake.notify_one();
+        }
+    }
+}
