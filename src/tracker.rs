@@ -13,26 +13,27 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode, OptOutPolicy};
+use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode};
 use crate::delivery::engine::DeliveryParts;
 use crate::delivery::host::HostTransport;
 use crate::delivery::transport::{Abort, Transport};
 use crate::delivery::{Delivery, DeliverySettings, DispatchReport};
 use crate::error::{Error, Result, Status};
-use crate::hit::{new_message_id, NewHit, StoredHit};
-use crate::identity::{validate_visitor_id, Identity};
+use crate::hit::NewHit;
+use crate::identity::Identity;
 use crate::remote::{self, Remote, RemoteSettings};
-use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter, StatsSnapshot};
-use crate::store::reader::Read;
+use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter};
 use crate::store::writer::{Limits, Op};
 use crate::store::{self, BackgroundCheck, Reader, SalvageReport, Writer, WriterHandle, WriterSettings};
 
+mod close;
 mod export;
+mod inspect;
 mod lifecycle;
+mod privacy;
+mod sending;
 
 pub use export::ExportedBatch;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// What happened when the store was opened.
 #[derive(Clone, Debug, Default)]
@@ -309,82 +310,6 @@ impl Tracker {
         f()
     }
 
-    /// Changes the offline mode for hits tracked from now on. `done` runs on the
-    /// callback thread after every hit accepted before the change is committed.
-    pub fn set_offline_mode(&self, mode: OfflineMode, done: Option<Completion>) -> Result<()> {
-        self.open_gate(|| {
-            self.mode.set(mode);
-            self.reporter.log(LogLevel::Info, format!("offline mode set to {mode:?}"));
-            let done = done.map(|f| Completer::new(&self.callbacks, f));
-            self.writer.submit(Op::Barrier {
-                then: Box::new(move |_| {
-                    if let Some(done) = done {
-                        done.complete(Ok(()));
-                    }
-                }),
-            })
-        })
-    }
-
-    pub fn offline_mode(&self) -> Result<OfflineMode> {
-        self.open_gate(|| Ok(self.mode.get()))
-    }
-
-    /// The tracking gate: while disabled, track calls return `Suppressed` and
-    /// nothing is buffered.
-    /// Turns collection on, or off with the configured opt-out policy
-    /// (`Config::opt_out_policy`).
-    pub fn set_tracking_enabled(&self, enabled: bool) -> Result<()> {
-        if !enabled {
-            return self.opt_out(self.config.opt_out_policy).map(drop);
-        }
-        self.open_gate(|| {
-            self.enabled.store(true, SeqCst);
-            Ok(())
-        })
-    }
-
-    /// Turns collection off: later track calls get `Suppressed` and nothing of
-    /// them is kept. With `Purge`, every hit accepted before is deleted (stored,
-    /// still being committed, or memory-only) and reported as deleted; returns
-    /// how many. Race-free: it waits for track calls in progress, so a hit
-    /// tracked concurrently is accepted before it (and purged) or refused.
-    pub fn opt_out(&self, policy: OptOutPolicy) -> Result<u64> {
-        let closed = self.gate.write();
-        if *closed {
-            return Err(Error::closed());
-        }
-        self.enabled.store(false, SeqCst);
-        match policy {
-            OptOutPolicy::Keep => Ok(0),
-            OptOutPolicy::Purge => {
-                let stored = self.writer.call(|reply| Op::DeleteAll { reply })?;
-                Ok(stored + self.delivery.purge_memory(&self.reporter))
-            }
-        }
-    }
-
-    /// The visitor id sent as `anonymousId` with hits tracked from now on.
-    pub fn set_visitor_id(&self, visitor_id: &str) -> Result<()> {
-        validate_visitor_id(visitor_id)?;
-        self.put_visitor(visitor_id.to_owned()).map(drop)
-    }
-
-    /// A new random visitor id (e.g. at logout); returns it. Hits tracked before
-    /// keep the one they were tracked with.
-    pub fn reset_visitor_id(&self) -> Result<String> {
-        self.put_visitor(new_message_id())
-    }
-
-    fn put_visitor(&self, id: String) -> Result<String> {
-        self.open_gate(|| {
-            let entries = vec![("visitor_id".to_owned(), Some(id.clone()))];
-            self.writer.call(|reply| Op::PutMeta { entries, reply: Some(reply) })?;
-            self.identity.set_visitor_id(Arc::from(id.as_str()));
-            Ok(id)
-        })
-    }
-
     /// `Closed` once the tracker is closed.
     pub fn ensure_open(&self) -> Result<()> {
         self.open_gate(|| Ok(()))
@@ -394,44 +319,6 @@ impl Tracker {
     /// the last good fetch); `None` without one.
     pub fn remote_config_json(&self) -> Option<String> {
         self.remote.document()
-    }
-
-    pub fn tracking_enabled(&self) -> bool {
-        self.enabled.load(SeqCst)
-    }
-
-    /// The host's reachability report. While unreachable, automatic sending
-    /// pauses and hits are marked `is_offline`; back to reachable, a flush starts.
-    pub fn set_network_reachable(&self, reachable: bool) -> Result<()> {
-        self.open_gate(|| {
-            self.reachable.store(reachable, SeqCst);
-            self.delivery.set_reachable(reachable);
-            Ok(())
-        })
-    }
-
-    /// Sends what is due now (`Required` and `Never` modes), honouring backoff
-    /// and reachability. `done` runs on the callback thread with the tally.
-    pub fn flush(&self, done: Option<DispatchCompletion>) -> Result<()> {
-        self.open_gate(|| {
-            self.writer.settle();
-            self.delivery.flush(self.dispatch_completer(done));
-            Ok(())
-        })
-    }
-
-    /// Sends every stored hit now, in any mode, ignoring backoff timers. `done`
-    /// runs on the callback thread with the tally.
-    pub fn offline_dispatch(&self, done: Option<DispatchCompletion>) -> Result<()> {
-        self.open_gate(|| {
-            self.writer.settle();
-            self.delivery.dispatch(self.dispatch_completer(done));
-            Ok(())
-        })
-    }
-
-    fn dispatch_completer(&self, done: Option<DispatchCompletion>) -> Completer<DispatchReport> {
-        Completer::new(&self.callbacks, done.unwrap_or_else(|| Box::new(|_| {})))
     }
 
     /// The queue host callbacks wait in; in `CallbackMode::Polled`, `poll` on it
@@ -447,16 +334,6 @@ impl Tracker {
         self.callbacks.poll(max)
     }
 
-    /// Wakes the delivery thread to re-read an injected clock (tests).
-    #[doc(hidden)]
-    pub fn nudge(&self) {
-        self.delivery.nudge();
-    }
-
-    pub fn network_reachable(&self) -> bool {
-        self.reachable.load(SeqCst)
-    }
-
     /// Waits until every hit accepted before the call is committed.
     pub fn sync(&self) -> Result<()> {
         self.open_gate(|| {
@@ -465,131 +342,6 @@ impl Tracker {
             self.writer.submit(Op::Barrier { then: Box::new(move |res| r.send(res)) })?;
             reply.wait()
         })
-    }
-
-    // --- inspection -------------------------------------------------------
-
-    /// Every stored hit, oldest first. Sees every hit accepted before the call.
-    pub fn offline_get(&self) -> Result<Vec<StoredHit>> {
-        self.read(|r| r.all())
-    }
-
-    /// At most `limit` stored hits with `id > after_id`, oldest first.
-    pub fn offline_get_page(&self, after_id: u64, limit: u32) -> Result<Vec<StoredHit>> {
-        if limit == 0 {
-            return Err(Error::invalid("page limit must be at least 1"));
-        }
-        self.read(|r| r.page(after_id, limit))
-    }
-
-    pub fn offline_oldest(&self) -> Result<Option<StoredHit>> {
-        self.read(|r| r.oldest()).map(|v| v.into_iter().next())
-    }
-
-    pub fn offline_latest(&self) -> Result<Option<StoredHit>> {
-        self.read(|r| r.latest()).map(|v| v.into_iter().next())
-    }
-
-    pub fn offline_count(&self) -> Result<u64> {
-        self.open_gate(|| {
-            self.writer.settle();
-            self.reader.count()
-        })
-    }
-
-    /// Deletes every stored hit; returns how many.
-    pub fn offline_delete(&self) -> Result<u64> {
-        self.delete(|reply| Op::DeleteAll { reply })
-    }
-
-    /// Deletes stored hits created more than `days` days ago.
-    pub fn offline_delete_older_than_days(&self, days: u32) -> Result<u64> {
-        let before = self.clock.now_ms() - i64::from(days) * DAY_MS;
-        self.offline_delete_older_than(before)
-    }
-
-    /// Deletes stored hits created before `unix_ms`.
-    pub fn offline_delete_older_than(&self, unix_ms: i64) -> Result<u64> {
-        self.delete(|reply| Op::DeleteOlderThan { before_ms: unix_ms, reply })
-    }
-
-    fn delete(&self, op: impl FnOnce(crate::store::writer::Reply<u64>) -> Op) -> Result<u64> {
-        self.open_gate(|| {
-            let reply = Oneshot::new();
-            self.writer.submit(op(Arc::clone(&reply)))?;
-            reply.wait()
-        })
-    }
-
-    fn read(&self, f: impl FnOnce(&Reader) -> Result<Read>) -> Result<Vec<StoredHit>> {
-        self.open_gate(|| {
-            self.writer.settle();
-            let read = f(&self.reader)?;
-            if !read.undecodable.is_empty() {
-                self.reporter.log(
-                    LogLevel::Warn,
-                    format!(
-                        "{} stored row(s) could not be decoded and will be deleted",
-                        read.undecodable.len()
-                    ),
-                );
-                let _ = self.writer.submit(Op::DeleteUndecodable { ids: read.undecodable });
-            }
-            Ok(read.hits)
-        })
-    }
-
-    /// Counters since start plus the live queue size and bytes on disk.
-    pub fn stats(&self) -> Result<StatsSnapshot> {
-        self.open_gate(|| {
-            let mut s = self.reporter.stats.snapshot();
-            s.queued = self.writer.queued() + self.delivery.memory_len() as u64;
-            let path = self.storage_path();
-            s.bytes_on_disk = ["", "-wal"]
-                .iter()
-                .filter_map(|suffix| std::fs::metadata(store_file(&path, suffix)).ok())
-                .map(|m| m.len())
-                .sum();
-            Ok(s)
-        })
-    }
-
-    // --- lifecycle --------------------------------------------------------
-
-    /// Stops accepting work (later calls get `Closed`), commits every accepted hit
-    /// (retrying a failing store until `timeout`), runs every pending callback and
-    /// joins the threads. A second call returns `Closed`.
-    pub fn close(&self, timeout: Duration) -> Result<()> {
-        {
-            let mut closed = self.gate.write();
-            if *closed {
-                return Err(Error::closed());
-            }
-            *closed = true;
-        }
-        if let Some(mut check) = self.check.lock().take() {
-            check.stop();
-        }
-        let deadline = Instant::now() + timeout;
-        let callbacks = self.callbacks.clone();
-        self.delivery.close(deadline, move || {
-            callbacks.poll(0);
-        });
-        self.writer.close(deadline);
-        self.callbacks.shutdown();
-        Ok(())
-    }
-
-    pub fn is_closed(&self) -> bool {
-        *self.gate.read()
-    }
-}
-
-impl Drop for Tracker {
-    fn drop(&mut self) {
-        if !self.is_closed() {
-            let _ = self.close(Duration::from_millis(crate::config::DEFAULT_CLOSE_TIMEOUT_MS.into()));
-        }
     }
 }
 
@@ -608,10 +360,4 @@ fn default_transport(_: &Config, _: Abort) -> Result<Box<dyn Transport>> {
     Err(Error::invalid(
         "this build has no libcurl (feature curl-transport): set a transport with at_config_set_transport",
     ))
-}
-
-fn store_file(path: &std::path::Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }

@@ -1,0 +1,45 @@
+//! Closing the tracker: explicitly, or on drop with the default timeout.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+use super::Tracker;
+
+impl Tracker {
+    /// Stops accepting work (later calls get `Closed`), commits every accepted hit
+    /// (retrying a failing store until `timeout`), runs every pending callback and
+    /// joins the threads. A second call returns `Closed`.
+    pub fn close(&self, timeout: Duration) -> Result<()> {
+        {
+            let mut closed = self.gate.write();
+            if *closed {
+                return Err(Error::closed());
+            }
+            *closed = true;
+        }
+        if let Some(mut check) = self.check.lock().take() {
+            check.stop();
+        }
+        let deadline = Instant::now() + timeout;
+        let callbacks = self.callbacks.clone();
+        self.delivery.close(deadline, move || {
+            callbacks.poll(0);
+        });
+        self.writer.close(deadline);
+        self.callbacks.shutdown();
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        *self.gate.read()
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        if !self.is_closed() {
+            let _ = self.close(Duration::from_millis(crate::config::DEFAULT_CLOSE_TIMEOUT_MS.into()));
+        }
+    }
+}
