@@ -184,9 +184,13 @@ fn enqueue_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) -> f6
         progress(&format!("enqueue, run {run}/{}", plan.runs));
         raw_txn.push(raw::insert_rate(&fresh(scratch, "raw.db"), plan.per_txn, 1, ty, props));
         let r = enqueue::on_return(&fresh(scratch, "t.db"), 1, plan.per_txn);
-        (one_cpu.push(r.cpu_us_per_event), one_sw.push(r.switches_per_event), one.push(r.rate));
+        one_cpu.push(r.cpu_us_per_event);
+        one_sw.push(r.switches_per_event);
+        one.push(r.rate);
         let r = enqueue::on_return(&fresh(scratch, "t.db"), 8, plan.per_thread);
-        (eight_cpu.push(r.cpu_us_per_event), eight_sw.push(r.switches_per_event), eight.push(r.rate));
+        eight_cpu.push(r.cpu_us_per_event);
+        eight_sw.push(r.switches_per_event);
+        eight.push(r.rate);
         raw_group.push(raw::insert_rate(&fresh(scratch, "raw.db"), plan.batched, 256, ty, props));
         let b = enqueue::batched(&fresh(scratch, "t.db"), plan.batched);
         batched.push(b.rate);
