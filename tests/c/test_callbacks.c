@@ -20,6 +20,7 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 
 static void lock(void) { CHECK(pthread_mutex_lock(&g_mu) == 0); }
+static void unlock(void) { CHECK(pthread_mutex_unlock(&g_mu) == 0); }
 static void unlock_and_notify(void)
 {
     CHECK(pthread_cond_broadcast(&g_cv) == 0);
@@ -169,8 +170,13 @@ typedef struct {
 static void on_mode_changed(at_status status, void *user_data)
 {
     mode_change *m = user_data;
+    /* Fields the main thread filled in are read under g_mu, which orders them
+     * for ThreadSanitizer too (it cannot see the library's own hand-offs). */
+    lock();
+    at_tracker *t = m->tracker;
+    unlock();
     at_stats s;
-    CHECK_OK(at_tracker_stats(m->tracker, &s, sizeof s)); /* calling back in is allowed */
+    CHECK_OK(at_tracker_stats(t, &s, sizeof s)); /* calling back in is allowed */
     m->committed_at_done = s.committed;
     on_done(status, &m->done);
 }
@@ -190,8 +196,10 @@ static void test_offline_mode_and_log(const char *dir)
     for (int i = 0; i < 30; i++)
         CHECK_OK(at_track_event(t, "before_change", NULL, NULL, NULL));
     mode_change m;
+    lock();
     memset(&m, 0, sizeof m);
     m.tracker = t;
+    unlock();
     /* NEVER, not REQUIRED: stored hits are not sent in NEVER mode, so the
      * test stays off the network. */
     CHECK_OK(at_set_offline_mode(t, AT_OFFLINE_NEVER, on_mode_changed, &m));
@@ -470,12 +478,17 @@ typedef struct {
 static void on_done_end_tracker(at_status status, void *user_data)
 {
     self_end *e = user_data;
+    lock(); /* orders the main thread's writes for ThreadSanitizer, as above */
     e->done_status = status;
-    if (e->close_only)
-        e->close_status = at_tracker_close(e->tracker, 1000);
-    else
-        at_tracker_free(e->tracker);
+    bool close_only = e->close_only;
+    at_tracker *t = e->tracker;
+    unlock();
+    at_status closed = close_only ? at_tracker_close(t, 1000) : AT_OK;
+    if (!close_only)
+        at_tracker_free(t);
     lock();
+    if (close_only)
+        e->close_status = closed;
     e->finished = 1;
     unlock_and_notify();
 }
@@ -492,7 +505,10 @@ static void test_end_from_callback(const char *dir, at_durability durability, bo
     memset(before, 0, sizeof before);
     for (int i = 0; i < 5; i++)
         CHECK_OK(at_track_event(t, "before", NULL, on_done, &before[i]));
-    self_end e = { .tracker = t, .close_only = close_only, .close_status = 99, .done_status = 99 };
+    self_end e;
+    lock();
+    e = (self_end){ .tracker = t, .close_only = close_only, .close_status = 99, .done_status = 99 };
+    unlock();
     CHECK_OK(at_track_event(t, "last", NULL, on_done_end_tracker, &e));
     /* No call on t from here: the callback may have freed it already. */
     CHECK(wait_for(&e.finished, 1));
