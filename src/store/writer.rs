@@ -6,7 +6,7 @@
 //! its limits after a commit. It never touches the network and never runs host
 //! code (completions go to the callback thread).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -183,8 +183,14 @@ impl WriterHandle {
     /// queue is checked again after each commit (an op pushed while the lock
     /// was held is taken by this thread or by whoever holds the lock next, which
     /// takes the queue after acquiring it), so no op is left without a taker.
+    ///
+    /// The two fences make that hold on weakly ordered CPUs (ARM) too: a caller
+    /// pushes and then tries the lock; the committer unlocks and then looks at
+    /// the queue. With a SeqCst fence between each pair, at least one of them
+    /// sees the other's write, so an op is never left behind a failed try.
     fn lead(&self) {
         for _ in 0..LEAD_ROUNDS {
+            fence(SeqCst);
             let Some(mut state) = self.state.try_lock() else { return };
             if self.shared.callers.load(Relaxed) > 1 {
                 // Callers just released by the last commit are about to queue
@@ -194,6 +200,7 @@ impl WriterHandle {
             let ops = self.shared.take();
             state.apply(ops);
             drop(state);
+            fence(SeqCst);
             if self.shared.queue.lock().ops.is_empty() {
                 return;
             }
