@@ -44,7 +44,7 @@ impl HostRequest {
                 etag: None,
                 body: Vec::new(),
             },
-            HostAnswer::Unreachable(why) => Outcome::Unreachable(why),
+            HostAnswer::Unreachable(why) => Outcome::unreachable(why),
             HostAnswer::Failed(why) => Outcome::Failed(why),
         };
         self.answer.send(outcome);

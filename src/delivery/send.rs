@@ -185,9 +185,9 @@ fn apply(outcome: Outcome, indexes: &[usize], run: &mut Run, ctx: &SendContext<'
                 run.stop = Some(Stop::ServerFailed { retry_after, why: format!("HTTP {status}") });
             }
         },
-        Outcome::Unreachable(why) => {
+        Outcome::NotReached { cause, why } => {
             set(run, Fate::Offline);
-            run.stop = Some(Stop::Unreachable(why));
+            run.stop = Some(Stop::Unreachable(format!("{}: {why}", cause.describe())));
         }
         Outcome::Failed(why) => {
             set(run, Fate::Retry);
@@ -318,7 +318,7 @@ mod tests {
         let now = || 0;
         let hits = vec![event(1, "a"), event(2, "b")];
         let mut t =
-            Scripted { answers: vec![Box::new(|_| Outcome::Unreachable("refused".into()))], sent: vec![] };
+            Scripted { answers: vec![Box::new(|_| Outcome::unreachable("refused"))], sent: vec![] };
         let r = run(&mut t, &ctx(&now), &hits);
         assert_eq!(r.fates, vec![Fate::Offline, Fate::Offline]);
         let mut t = Scripted {

@@ -49,14 +49,48 @@ pub enum Outcome {
         etag: Option<String>,
         body: Vec<u8>,
     },
-    /// The server was never reached (DNS, refused connection, network down):
-    /// consumes no attempt.
-    Unreachable(String),
+    /// The collector was not reached (DNS, refused connection, network down, a
+    /// TLS or proxy failure, a captive portal): consumes no attempt.
+    NotReached { cause: Cause, why: String },
     /// The server was reached but the exchange failed (timeout, reset): counts as
     /// an attempt.
     Failed(String),
     /// The tracker is closing; the outcome is unknown, the hits stay stored.
     Aborted,
+}
+
+/// Why a request did not reach the collector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// No connection: DNS, refused or timed-out connect, the network is down.
+    Network,
+    /// The TLS handshake failed: an unknown or intercepted certificate, a name
+    /// mismatch, a pinned key that does not match.
+    Tls,
+    /// A proxy failed or asked for credentials (407).
+    Proxy,
+    /// Something between the device and the collector answered in its place:
+    /// a redirect (3xx, never followed), 511, or an HTML page on the batch
+    /// endpoint (a captive portal's login page).
+    Portal,
+}
+
+impl Cause {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Cause::Network => "the network is unreachable",
+            Cause::Tls => "the TLS handshake failed",
+            Cause::Proxy => "a proxy failed",
+            Cause::Portal => "a captive portal or redirect answered instead of the collector",
+        }
+    }
+}
+
+impl Outcome {
+    /// Not reached for want of a network.
+    pub fn unreachable(why: impl Into<String>) -> Outcome {
+        Outcome::NotReached { cause: Cause::Network, why: why.into() }
+    }
 }
 
 /// Sends one request. Implemented by libcurl here, and by host transports.

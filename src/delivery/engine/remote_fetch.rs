@@ -101,7 +101,7 @@ impl Engine {
                 self.reporter.log(LogLevel::Debug, "remote config not modified");
             }
             Outcome::Answered { status, .. } => failed(self, format!("HTTP {status}")),
-            Outcome::Unreachable(why) | Outcome::Failed(why) => failed(self, why),
+            Outcome::NotReached { why, .. } | Outcome::Failed(why) => failed(self, why),
             Outcome::Aborted => {}
         }
     }

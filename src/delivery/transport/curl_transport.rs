@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use curl::easy::{Easy2, Handler, List, WriteError};
 use curl::multi::Multi;
 
-use super::{Abort, Method, Outcome, Request, Transport};
+use super::{Abort, Cause, Method, Outcome, Request, Transport};
 
 /// The most of a response body kept; past it the transfer stops.
 const MAX_RESPONSE_BYTES: usize = 512 * 1024;
@@ -188,20 +188,44 @@ impl CurlTransport {
     }
 }
 
-/// Unreachable when no connection was made; failed when the server was reached.
+/// Not reached when no exchange with the collector happened: no connection,
+/// a TLS handshake or certificate failure (including a pinned key that does not
+/// match), a proxy failure. Failed when the collector was reached and the
+/// exchange broke (timeout after connecting, reset, bad answer).
 fn classify(e: &curl::Error, easy: &mut Easy2<Collect>) -> Outcome {
     let connected = easy.connect_time().map(|t| !t.is_zero()).unwrap_or(false);
-    let never_reached = e.is_couldnt_resolve_host()
-        || e.is_couldnt_resolve_proxy()
-        || e.is_couldnt_connect()
-        || (e.is_operation_timedout() && !connected);
     let message = format!("{e}");
-    if never_reached {
-        Outcome::Unreachable(message)
+    let cause = if e.is_couldnt_resolve_proxy() || e.code() as i64 == CURLE_PROXY {
+        Some(Cause::Proxy)
+    } else if e.is_couldnt_resolve_host()
+        || e.is_couldnt_connect()
+        || (e.is_operation_timedout() && !connected)
+    {
+        Some(Cause::Network)
+    } else if e.is_ssl_connect_error()
+        || e.is_peer_failed_verification()
+        || e.is_ssl_certproblem()
+        || e.is_ssl_cipher()
+        || e.is_ssl_cacert_badfile()
+        || e.is_ssl_issuer_error()
+        || e.is_ssl_crl_badfile()
+        || e.code() as i64 == CURLE_SSL_PINNEDPUBKEYNOTMATCH
+        || e.code() as i64 == CURLE_SSL_INVALIDCERTSTATUS
+    {
+        Some(Cause::Tls)
     } else {
-        Outcome::Failed(message)
+        None
+    };
+    match cause {
+        Some(cause) => Outcome::NotReached { cause, why: message },
+        None => Outcome::Failed(message),
     }
 }
+
+/// libcurl codes the `curl` crate has no predicate for.
+const CURLE_SSL_PINNEDPUBKEYNOTMATCH: i64 = 90;
+const CURLE_SSL_INVALIDCERTSTATUS: i64 = 91;
+const CURLE_PROXY: i64 = 97;
 
 // SAFETY: libcurl handles may move between threads as long as one thread at a
 // time uses them; a CurlTransport is created by the tracker and then used only
