@@ -65,8 +65,10 @@ pub enum Cause {
     /// No connection: DNS, refused or timed-out connect, the network is down.
     Network,
     /// The TLS handshake failed: an unknown or intercepted certificate, a name
-    /// mismatch, a pinned key that does not match.
+    /// mismatch, an expired certificate.
     Tls,
+    /// The server's public key matches none of the pinned keys.
+    Pinning,
     /// A proxy failed or asked for credentials (407).
     Proxy,
     /// Something between the device and the collector answered in its place:
@@ -80,6 +82,7 @@ impl Cause {
         match self {
             Cause::Network => "the network is unreachable",
             Cause::Tls => "the TLS handshake failed",
+            Cause::Pinning => "the server's public key matches no pinned key",
             Cause::Proxy => "a proxy failed",
             Cause::Portal => "a captive portal or redirect answered instead of the collector",
         }

@@ -202,6 +202,8 @@ fn classify(e: &curl::Error, easy: &mut Easy2<Collect>) -> Outcome {
         || (e.is_operation_timedout() && !connected)
     {
         Some(Cause::Network)
+    } else if e.code() as i64 == CURLE_SSL_PINNEDPUBKEYNOTMATCH {
+        Some(Cause::Pinning)
     } else if e.is_ssl_connect_error()
         || e.is_peer_failed_verification()
         || e.is_ssl_certproblem()
@@ -209,7 +211,6 @@ fn classify(e: &curl::Error, easy: &mut Easy2<Collect>) -> Outcome {
         || e.is_ssl_cacert_badfile()
         || e.is_ssl_issuer_error()
         || e.is_ssl_crl_badfile()
-        || e.code() as i64 == CURLE_SSL_PINNEDPUBKEYNOTMATCH
         || e.code() as i64 == CURLE_SSL_INVALIDCERTSTATUS
     {
         Some(Cause::Tls)
