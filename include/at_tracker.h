@@ -261,6 +261,21 @@ typedef struct {
    * HTTP requests made, including failed ones.
    */
   uint64_t requests;
+  /**
+   * Failed to send when older than `max_hit_age_ms` (`AT_DROP_EXPIRED`).
+   */
+  uint64_t dropped_expired;
+  /**
+   * 401 or 403 while automatic sending is paused because the collector
+   * refused the api key (resumes after `at_set_api_key`); 0 otherwise.
+   */
+  uint64_t key_rejected;
+  /**
+   * Requests that did not reach the collector: no network, a TLS or
+   * pinning failure, a proxy failure, a captive portal. None counts as an
+   * attempt.
+   */
+  uint64_t not_reached;
 } at_stats;
 
 /**
@@ -320,6 +335,12 @@ typedef void (*at_transport_fn)(at_request *request, void *user_data);
  * A bug in attracker (a caught panic). The message says where.
  */
 #define AT_ERR_INTERNAL 9
+
+/**
+ * The collector refused the api key (HTTP 401 or 403). The hits are kept and
+ * automatic sending is paused until `at_set_api_key` or the next start.
+ */
+#define AT_ERR_KEY_REJECTED 10
 
 /**
  * Never written to disk: sent from memory, dropped (and reported) when unreachable.
@@ -436,6 +457,11 @@ typedef void (*at_transport_fn)(at_request *request, void *user_data);
 #define AT_DROP_TOO_LARGE 8
 
 /**
+ * It failed to send and was older than `max_hit_age_ms` (default 30 days).
+ */
+#define AT_DROP_EXPIRED 9
+
+/**
  * The default: `Authorization: Bearer <key>`.
  */
 #define AT_AUTH_BEARER 0
@@ -543,16 +569,31 @@ at_status at_config_set_max_store_bytes(at_config *config, uint64_t bytes);
 
 /**
  * Largest accepted event (type + properties) or URL hit, in bytes (default
- * 65536; 256..524288). Larger ones get `AT_ERR_TOO_LARGE`.
+ * 32768, the per-event limit of Segment-style collectors; 256..524288).
+ * Larger ones get `AT_ERR_TOO_LARGE`.
  */
 at_status at_config_set_max_event_bytes(at_config *config, uint32_t bytes);
 
 /**
- * Send attempts that reached the server and failed before a hit is dropped and
- * reported (`AT_DROP_ATTEMPTS_EXHAUSTED`) (default 3, the first try and two
- * more; 0 = unlimited). Attempts that could not reach the server do not count.
+ * Send attempts that reached the collector and failed before a hit is dropped
+ * and reported (`AT_DROP_ATTEMPTS_EXHAUSTED`). Default 0: unlimited, a hit is
+ * retried on the backoff schedule until delivered or older than
+ * `max_hit_age_ms`. 3 gives the "first try and two more, then delete" rule of
+ * older SDKs. Not counted: a collector that was not reached (no network, TLS,
+ * pinning, proxy, captive portal) and a wait the collector asked for
+ * (Retry-After). Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_max_attempts(at_config *config, uint32_t attempts);
+
+/**
+ * Age past which a hit that fails to send is dropped and reported
+ * (`AT_DROP_EXPIRED`), in milliseconds. Default 2592000000 (30 days); 0 = no
+ * limit. The age is measured on the device clock and, once the collector's
+ * `Date` is known, on the collector's clock too: both must agree, so a device
+ * clock set ahead expires nothing. A hit is never dropped for age while it is
+ * not tried. Errors: `AT_ERR_NULL_ARGUMENT`.
+ */
+at_status at_config_set_max_hit_age_ms(at_config *config, uint64_t max_age_ms);
 
 /**
  * Most events per `/v1/batch` request (default 500, 1..10000).
@@ -860,6 +901,26 @@ at_status at_set_tracking_enabled(at_tracker *tracker, bool enabled);
 at_status at_set_network_reachable(at_tracker *tracker, bool reachable);
 
 /**
+ * Replaces the api key for every request from now on (an empty string removes
+ * it); the configuration's key is used again at the next start. After the
+ * collector refused the key (HTTP 401/403, `at_tracker_stats` `key_rejected`
+ * set), automatic sending resumes with the new key at once; the hits kept
+ * meanwhile are sent. Threading: any thread. Errors: `AT_ERR_NULL_ARGUMENT`,
+ * `AT_ERR_INVALID_ARGUMENT` (spaces, control characters or bad UTF-8; the
+ * key is unchanged), `AT_ERR_CLOSED`.
+ */
+at_status at_set_api_key(at_tracker *tracker, const char *key);
+
+/**
+ * Why the last send failed, e.g. "the collector rejected the api key (HTTP
+ * 401); sending is paused" or "the TLS handshake failed: ...". `*out` is NULL
+ * when the last send succeeded or none has failed; otherwise owned by the
+ * caller (free with `at_string_free`). Threading: any thread. Errors:
+ * `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
+ */
+at_status at_last_send_error(at_tracker *tracker, char **out);
+
+/**
  * Copies the tracker's counters into `*out`. Pass `sizeof(at_stats)` as
  * `out_size`: the library writes at most that many bytes, so a program built
  * against an older header stays safe.
@@ -1078,6 +1139,16 @@ const char *at_request_header_value(const at_request *request, size_t index);
  * request; NULL for NULL.
  */
 const uint8_t *at_request_body(const at_request *request, size_t *len);
+
+/**
+ * Reports the answer's `Content-Type` header, before `at_transport_complete`
+ * (optional, recommended): a 2xx answer to a batch POST that is an HTML page
+ * is a captive portal's login page, not the collector's acknowledgement, and
+ * the hits are kept. The string is copied. Threading: the thread that will
+ * complete the request. Errors: `AT_ERR_NULL_ARGUMENT`,
+ * `AT_ERR_INVALID_ARGUMENT` (bad UTF-8, or an exported batch).
+ */
+at_status at_request_set_response_content_type(at_request *request, const char *content_type);
 
 /**
  * Ends a transport request and frees it. `error` NULL: the server answered

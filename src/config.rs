@@ -104,6 +104,8 @@ pub enum DropReason {
     Unreachable,
     /// Its envelope alone exceeds `max_batch_bytes`.
     TooLarge,
+    /// It failed to send and was older than `max_hit_age_ms`.
+    Expired,
 }
 
 /// Receives the message ids of dropped hits and the reason (on the callback thread).
@@ -130,8 +132,12 @@ pub(crate) const DEFAULT_FLUSH_INTERVAL_MS: u32 = 30_000;
 pub(crate) const DEFAULT_FLUSH_THRESHOLD: u32 = 20;
 pub(crate) const DEFAULT_MAX_QUEUE_SIZE: u32 = 1000;
 pub(crate) const DEFAULT_MAX_STORE_BYTES: u64 = 16 * 1024 * 1024;
-pub(crate) const DEFAULT_MAX_EVENT_BYTES: u32 = 64 * 1024;
-pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// The limit of Segment-style collectors (32 KB per event).
+pub(crate) const DEFAULT_MAX_EVENT_BYTES: u32 = 32 * 1024;
+/// 0: a hit is retried until delivered or older than `max_hit_age_ms`.
+pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 0;
+/// 30 days.
+pub(crate) const DEFAULT_MAX_HIT_AGE_MS: u64 = 30 * 24 * 3600 * 1000;
 pub(crate) const DEFAULT_COMMIT_WINDOW_MS: u32 = 10;
 pub(crate) const DEFAULT_BUSY_TIMEOUT_MS: u32 = 5_000;
 pub(crate) const DEFAULT_CLOSE_TIMEOUT_MS: u32 = 2_000;
@@ -160,8 +166,12 @@ pub struct Config {
     pub max_queue_size: u32,
     pub max_store_bytes: u64,
     pub max_event_bytes: u32,
-    /// 0 means unlimited.
+    /// Failed attempts that reached the collector before a hit is dropped
+    /// (`AttemptsExhausted`); 0 means unlimited (the default).
     pub max_attempts: u32,
+    /// A hit that fails to send when older than this is dropped (`Expired`);
+    /// 0 means no limit.
+    pub max_hit_age_ms: u64,
     pub commit_window_ms: u32,
     pub busy_timeout_ms: u32,
     pub max_batch_events: u32,
@@ -214,6 +224,7 @@ impl Default for Config {
             max_store_bytes: DEFAULT_MAX_STORE_BYTES,
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            max_hit_age_ms: DEFAULT_MAX_HIT_AGE_MS,
             commit_window_ms: DEFAULT_COMMIT_WINDOW_MS,
             busy_timeout_ms: DEFAULT_BUSY_TIMEOUT_MS,
             max_batch_events: DEFAULT_MAX_BATCH_EVENTS,
@@ -449,8 +460,9 @@ mod tests {
         assert_eq!(c.max_queue_size, 1000);
         assert_eq!(c.flush_interval_ms, 30_000);
         assert_eq!(c.flush_threshold, 20);
-        assert_eq!(c.max_attempts, 3);
-        assert_eq!(c.max_event_bytes, 64 * 1024);
+        assert_eq!(c.max_attempts, 0, "unlimited: hits are kept until max_hit_age_ms");
+        assert_eq!(c.max_hit_age_ms, 30 * 24 * 3600 * 1000);
+        assert_eq!(c.max_event_bytes, 32 * 1024);
         assert_eq!(c.max_batch_events, 500);
         assert_eq!(c.max_batch_bytes, 500_000);
         assert!(!c.gzip);

@@ -17,6 +17,8 @@ pub enum Status {
     Cancelled,
     Closed,
     Internal,
+    /// The collector refused the api key (401/403): sending is paused.
+    KeyRejected,
 }
 
 /// An error with its classification and a message meant for a developer's log.

@@ -234,7 +234,11 @@ fn validate_type(hit_type: &str) -> Result<()> {
 pub(crate) const MAX_JSON_DEPTH: usize = 128;
 
 /// Accepts exactly one JSON object (whitespace around it allowed), nested at most
-/// `MAX_JSON_DEPTH` deep. Parsing is allocation-free: the text is stored as given.
+/// `MAX_JSON_DEPTH` deep, that a strict parser accepts: every string's escapes
+/// decode to Unicode scalar values (no lone surrogate such as "\ud800") and
+/// every number fits a double (no 1e400). Collectors refuse anything else, so it
+/// is refused here, at the call, rather than dropped later. The text is stored
+/// as given.
 fn validate_json_object(text: &str) -> Result<()> {
     if !text.trim_start().starts_with('{') {
         return Err(Error::invalid("properties must be a JSON object"));
@@ -242,9 +246,65 @@ fn validate_json_object(text: &str) -> Result<()> {
     if json_depth_exceeds(text.as_bytes(), MAX_JSON_DEPTH) {
         return Err(Error::invalid(format!("properties nest deeper than {MAX_JSON_DEPTH} levels")));
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
-        .map(|_| ())
+    // The depth is bounded above (at 128, one more than serde_json's own limit).
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    <Strict as serde::Deserialize>::deserialize(&mut de)
+        .and_then(|_| de.end())
         .map_err(|e| Error::invalid(format!("properties are not valid JSON: {e}")))
+}
+
+/// Any JSON value, read in full and kept nowhere: unlike `IgnoredAny`, which
+/// skips strings and numbers unchecked, it makes the parser decode every
+/// string's escapes and every number.
+struct Strict;
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Strict;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Strict, E> {
+        if v.is_finite() {
+            Ok(Strict)
+        } else {
+            Err(E::custom("number out of the range of a double"))
+        }
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Strict, A::Error> {
+        while seq.next_element::<Strict>()?.is_some() {}
+        Ok(Strict)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Strict, A::Error> {
+        while map.next_key::<Strict>()?.is_some() {
+            map.next_value::<Strict>()?;
+        }
+        Ok(Strict)
+    }
 }
 
 /// An absolute http(s) URL with a host, no whitespace or control characters.
@@ -382,6 +442,33 @@ mod tests {
         for bad in ["[1,2]", "42", "\"s\"", "{", "{\"a\":1} trailing", "{\"a\":\"\u{0}\"}", ""] {
             let err = NewHit::event("t", Some(bad), 0, 1024).unwrap_err();
             assert_eq!(err.status, Status::InvalidArgument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn what_a_strict_parser_refuses_is_refused_at_the_call() {
+        let refused = [
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":"x\udfff"}"#,
+            r#"{"\ud83d":1}"#,
+            r#"{"a":[1,{"b":"\ud83dz"}]}"#,
+            r#"{"a":1e400}"#,
+            r#"{"a":-1e309}"#,
+            r#"{"a":[0,1.7976931348623159e308]}"#,
+        ];
+        for bad in refused {
+            let err = NewHit::event("t", Some(bad), 0, 1024).unwrap_err();
+            assert_eq!(err.status, Status::InvalidArgument, "{bad}");
+            assert!(err.message.contains("not valid JSON"), "{bad}: {}", err.message);
+        }
+        let accepted = [
+            r#"{"a":"\ud83d\ude00","b":"\u00e9\n"}"#,
+            r#"{"a":1.7976931348623157e308,"b":-0.0,"c":18446744073709551615,"d":-9223372036854775808}"#,
+            r#"{"a":123456789012345678901234567890}"#,
+            r#"{"a":1e-400}"#,
+        ];
+        for good in accepted {
+            NewHit::event("t", Some(good), 0, 1024).unwrap_or_else(|e| panic!("{good}: {e:?}"));
         }
     }
 

@@ -202,7 +202,7 @@ fn a_413_splits_the_batch_further() {
 }
 
 #[test]
-fn unauthorized_drops_what_was_sent_and_logs_an_error() {
+fn unauthorized_keeps_what_was_sent_and_logs_an_error_without_the_key() {
     let c = Collector::start();
     c.set_required_auth(Some("Bearer right".into()));
     let dir = TempDir::new("401");
@@ -213,8 +213,9 @@ fn unauthorized_drops_what_was_sent_and_logs_an_error() {
     let t = Tracker::new(cfg).unwrap();
     track_n(&t, 3);
     let r = dispatch(&t);
-    assert_eq!((r.sent, r.dropped), (0, 3));
-    assert_eq!(r.status.unwrap_err().status, Status::Network);
+    assert_eq!((r.sent, r.dropped), (0, 0));
+    assert_eq!(r.status.unwrap_err().status, Status::KeyRejected);
+    assert_eq!(t.offline_count().unwrap(), 3, "kept for a corrected key");
     t.close(Duration::from_secs(2)).unwrap();
     let line = logs.find(LogLevel::Error, "401").expect("an ERROR line");
     assert!(!line.contains("wrong"), "the api key is never logged: {line}");
@@ -227,6 +228,7 @@ fn server_errors_are_retried_and_drop_after_max_attempts() {
     c.set_fault(Fault::Status(500));
     let dir = TempDir::new("5xx");
     let mut cfg = config(&dir, &c, OfflineMode::Always);
+    cfg.max_attempts = 3; // the default is unlimited (tests/never_lost.rs)
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();

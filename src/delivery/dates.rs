@@ -11,8 +11,13 @@ pub fn iso8601_ms(unix_ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// Years a server's date may name; anything else is absurd (ignored).
+const YEARS: std::ops::RangeInclusive<i64> = 1970..=9999;
+
 /// Parses an HTTP date (RFC 9110 IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`,
-/// plus the obsolete RFC 850 and asctime forms) into Unix milliseconds.
+/// plus the obsolete RFC 850 and asctime forms) into Unix milliseconds. `None`
+/// for a malformed date or one outside the years 1970–9999 (so the arithmetic
+/// below cannot overflow, whatever a server sends).
 pub fn parse_http_date(s: &str) -> Option<i64> {
     let s = s.trim();
     let parts: Vec<&str> = s.split([' ', ',']).filter(|p| !p.is_empty()).collect();
@@ -44,11 +49,15 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     };
     let mut hms = time.split(':').map(|x| x.parse::<i64>());
     let (h, mi, se) = (hms.next()?.ok()?, hms.next()?.ok()?, hms.next()?.ok()?);
-    if !(1..=31).contains(&day) || h > 23 || mi > 59 || se > 60 {
+    let in_range = |v: i64, max: i64| (0..=max).contains(&v);
+    if !(1..=31).contains(&day) || !in_range(h, 23) || !in_range(mi, 59) || !in_range(se, 60) {
+        return None;
+    }
+    if !YEARS.contains(&year) {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    Some((days * 86_400 + h * 3600 + mi * 60 + se) * 1000)
+    days.checked_mul(86_400)?.checked_add(h * 3600 + mi * 60 + se)?.checked_mul(1000)
 }
 
 fn month_number(m: &str) -> Option<u32> {
@@ -105,5 +114,22 @@ mod tests {
         for bad in ["", "tomorrow", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:00:00 GMT", "120"] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn absurd_years_and_fields_are_none_and_never_overflow() {
+        for bad in [
+            "Sun, 06 Nov 99999999999999 08:49:37 GMT",
+            "Sun, 06 Nov 9223372036854775807 08:49:37 GMT",
+            "Sun, 06 Nov -9223372036854775807 08:49:37 GMT",
+            "Sun, 06 Nov 10000 08:49:37 GMT",
+            "Sun, 06 Nov 1969 08:49:37 GMT",
+            "Sun, 06 Nov 1994 -1:49:37 GMT",
+            "Sun, 06 Nov 1994 08:-5:37 GMT",
+            "Sun Nov  6 08:49:37 99999999999999999",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+        assert!(parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT").is_some());
     }
 }

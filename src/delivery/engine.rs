@@ -32,7 +32,7 @@ mod send_run;
 use drain::Scope;
 pub use handle::{Delivery, DeliveryParts, DeliveryWake};
 use memory::{drop_memory, Memory};
-use send_run::Pacing;
+use send_run::{Pacing, Warned};
 
 type DispatchCompleter = Completer<DispatchReport>;
 
@@ -56,6 +56,8 @@ struct State {
     bg_waiters: Vec<DispatchCompleter>,
     bg_deadline: Option<Instant>,
     nudged: bool,
+    /// A key set at run time (`at_set_api_key`), for the engine to take.
+    new_key: Option<Option<String>>,
     closing: Option<Instant>,
 }
 
@@ -80,6 +82,7 @@ struct Engine {
     on_remote_config: Option<RemoteNotify>,
     /// `Remote::version` last applied to `settings`.
     remote_version: u64,
+    /// Monotonic time of the next remote configuration fetch.
     next_config_ms: i64,
     /// The settings from the configuration, before remote overrides.
     base_settings: DeliverySettings,
@@ -88,7 +91,19 @@ struct Engine {
     sender: Option<SenderLock>,
     db: std::path::PathBuf,
     pacing: Pacing,
+    /// Monotonic time of the last automatic send (the flush timer runs from it).
     last_auto_ms: i64,
+    /// The latest wall-clock next-attempt time this process stored: rows it
+    /// scheduled are due once its pause is over, wherever the wall clock went.
+    retry_wall_hwm: i64,
+    /// Wall minus monotonic time at the last look: a change is a wall-clock jump.
+    wall_minus_mono: i64,
+    /// The collector refused the key (its status): automatic sending is paused.
+    key_rejected: Option<u16>,
+    /// The wall clock jumped and the collector's clock is not known since: hit
+    /// ages cannot be trusted, so none expires.
+    clock_suspect: bool,
+    warned: Warned,
     /// No stored hit was waiting at the last look.
     idle: bool,
     rng: u64,
@@ -112,7 +127,7 @@ impl Engine {
                 Job::FetchConfig => self.fetch_config(),
                 Job::Background { deadline } => self.background_flush(deadline),
                 Job::Auto => {
-                    self.last_auto_ms = self.clock.now_ms();
+                    self.last_auto_ms = self.clock.mono_ms();
                     self.drain_store(Scope::Auto);
                 }
                 Job::Outbox => {
@@ -150,7 +165,14 @@ impl Engine {
                     flushes: std::mem::take(&mut st.flushes),
                 };
             }
-            let now = self.clock.now_ms();
+            if let Some(key) = st.new_key.take() {
+                self.take_key(key);
+                if st.stored > 0 {
+                    st.restored = true;
+                }
+            }
+            let now = self.clock.mono_ms();
+            self.notice_clock_jump(now);
             let config_due = self.config_due_ms().filter(|_| !st.background);
             if config_due.is_some_and(|due| now >= due) {
                 return Job::FetchConfig;
@@ -159,12 +181,13 @@ impl Engine {
             if st.restored {
                 st.restored = false;
                 self.pacing = Pacing::default();
-                if mode == OfflineMode::Required && st.stored > 0 {
+                if mode == OfflineMode::Required && st.stored > 0 && self.key_rejected.is_none() {
                     return Job::Auto;
                 }
             }
             st.nudged = false;
-            let paused = now < self.pacing.paused_until_ms;
+            // A refused key pauses automatic sending until a new key.
+            let paused = now < self.pacing.paused_until_ms || self.key_rejected.is_some();
             // Memory-only hits are sent whatever the mode is now: they were
             // accepted under `Never`, never to be stored.
             if !st.outbox.is_empty() {
@@ -186,7 +209,7 @@ impl Engine {
             }
             if mode == OfflineMode::Required && st.host_reachable && !st.background && st.stored > 0 {
                 if paused {
-                    wake_at = Some(self.pacing.paused_until_ms);
+                    wake_at = self.key_rejected.is_none().then_some(self.pacing.paused_until_ms);
                 } else {
                     let threshold = st.fresh
                         && self.settings.flush_threshold > 0
@@ -201,7 +224,7 @@ impl Engine {
                     wake_at = timer_at;
                 }
             }
-            if !st.outbox.is_empty() {
+            if !st.outbox.is_empty() && self.key_rejected.is_none() {
                 let first = st.outbox.iter().map(|m| m.not_before_ms).min().unwrap_or(now);
                 let at = first.max(self.pacing.paused_until_ms);
                 wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
@@ -252,7 +275,13 @@ impl Engine {
         if !reachable {
             return network_report("the host reports the network unreachable");
         }
-        if self.clock.now_ms() < self.pacing.paused_until_ms {
+        if let Some(status) = self.key_rejected {
+            let why = format!(
+                "the collector rejected the api key (HTTP {status}); sending is paused until at_set_api_key"
+            );
+            return DispatchReport { status: Err(Error::new(crate::Status::KeyRejected, why)), ..Default::default() };
+        }
+        if self.clock.mono_ms() < self.pacing.paused_until_ms {
             return network_report("sending is paused by backoff after a failure");
         }
         let mut report = self.drain_memory(true);
@@ -268,7 +297,9 @@ impl Engine {
         drop(waiters); // a background flush never started: its callers get Cancelled
         let mode = self.mode.get();
         let can_send = self.shared.state.lock().host_reachable;
-        let paused = self.shared.abort.is_set() || self.clock.now_ms() < self.pacing.paused_until_ms;
+        let paused = self.shared.abort.is_set()
+            || self.clock.mono_ms() < self.pacing.paused_until_ms
+            || self.key_rejected.is_some();
         if can_send && !paused {
             self.drain_memory(true);
             if mode == OfflineMode::Required {
@@ -278,6 +309,47 @@ impl Engine {
         let gone: Vec<Memory> = self.shared.state.lock().outbox.drain(..).collect();
         let reason = if can_send { DropReason::Unsent } else { DropReason::Unreachable };
         drop_memory(gone, reason, &self.reporter);
+    }
+}
+
+impl Engine {
+    /// A key set at run time: sending resumes at once when it was paused for a
+    /// refused key.
+    fn take_key(&mut self, key: Option<String>) {
+        self.settings.api_key = key.clone();
+        self.base_settings.api_key = key;
+        if let Some(status) = self.key_rejected.take() {
+            self.reporter.stats.key_rejected.store(0, std::sync::atomic::Ordering::Relaxed);
+            self.reporter.log(
+                crate::config::LogLevel::Info,
+                format!("a new api key was set after HTTP {status}; sending resumes"),
+            );
+        }
+        self.pacing = Pacing::default();
+    }
+
+    /// Logs a WARN when the wall clock moved against the monotonic clock by more
+    /// than a minute (a user changing the date, a clock sync): waits are not
+    /// affected, stored retry times are re-read as due.
+    fn notice_clock_jump(&mut self, mono: i64) {
+        let d = self.clock.now_ms().saturating_sub(mono);
+        let moved = d.saturating_sub(self.wall_minus_mono);
+        if moved.unsigned_abs() > 60_000 {
+            // The collector's clock did not move: the offset to it did.
+            match self.identity.clock_offset_ms() {
+                Some(offset) => self.identity.set_clock_offset_ms(offset.saturating_sub(moved)),
+                None => self.clock_suspect = true,
+            }
+            self.reporter.log(
+                crate::config::LogLevel::Warn,
+                format!(
+                    "the wall clock moved by {} s; waits run on the monotonic clock and stored retry \
+                     times beyond the longest wait are treated as due",
+                    moved / 1000
+                ),
+            );
+        }
+        self.wall_minus_mono = d;
     }
 }
 

@@ -19,6 +19,10 @@ pub struct HostRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The answer's `Content-Type`, when the host reports it
+    /// (`set_response_content_type`): an HTML page on the batch endpoint is a
+    /// captive portal's.
+    response_content_type: Option<String>,
     answer: Arc<Oneshot<Outcome>>,
 }
 
@@ -34,6 +38,11 @@ pub enum HostAnswer {
 }
 
 impl HostRequest {
+    /// Records the answer's `Content-Type` header, before `complete`.
+    pub fn set_response_content_type(&mut self, content_type: &str) {
+        self.response_content_type = Some(content_type.to_owned());
+    }
+
     pub fn complete(self, answer: HostAnswer) {
         let outcome = match answer {
             HostAnswer::Status { status, retry_after } => Outcome::Answered {
@@ -42,6 +51,7 @@ impl HostRequest {
                 retry_after: retry_after.map(|d| d.as_millis().div_ceil(1000).to_string()),
                 date: None,
                 etag: None,
+                content_type: self.response_content_type,
                 body: Vec::new(),
             },
             HostAnswer::Unreachable(why) => Outcome::unreachable(why),
@@ -81,6 +91,7 @@ impl Transport for HostTransport {
             url: r.url.to_owned(),
             headers: r.headers.to_vec(),
             body: r.body.to_vec(),
+            response_content_type: None,
             answer: Arc::clone(&answer),
         };
         let send = Arc::clone(&self.send);

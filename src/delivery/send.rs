@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::config::DropReason;
 use crate::delivery::dates::parse_http_date;
 use crate::delivery::policy::{self, Verdict};
-use crate::delivery::transport::{Method, Outcome, Request, Transport};
+use crate::delivery::transport::{Cause, Method, Outcome, Request, Transport};
 use crate::delivery::wire;
 use crate::hit::{HitKind, StoredHit};
 
@@ -18,9 +18,11 @@ use crate::hit::{HitKind, StoredHit};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
     Delivered,
-    /// Reached the server and failed: retry after the pause.
+    /// Reached the server and failed: retry after the pause (an attempt).
     Retry,
-    /// The server was not reached.
+    /// The server asked to wait (Retry-After): retry after it, no attempt counted.
+    Deferred,
+    /// The server was not reached (no attempt counted).
     Offline,
     Dropped(DropReason),
     /// Not attempted.
@@ -32,9 +34,9 @@ pub enum Fate {
 pub enum Stop {
     /// The server failed (5xx, 429, timeout, reset); `retry_after` when it said so.
     ServerFailed { retry_after: Option<Duration>, why: String },
-    /// The server was not reached.
-    Unreachable(String),
-    /// 401/403: the key is refused.
+    /// The collector was not reached (network, TLS, pinning, proxy, portal).
+    NotReached { cause: Cause, why: String },
+    /// 401/403: the key is refused; the hits sent are kept.
     Unauthorized(u16),
     /// The tracker is closing.
     Aborted,
@@ -63,6 +65,8 @@ pub struct Run {
     pub refused: Vec<(usize, u16)>,
     /// The collector's clock minus ours, from the `Date` of the last success.
     pub clock_offset_ms: Option<i64>,
+    /// A `Date` header of a success that could not be read (absurd or malformed).
+    pub bad_date: Option<String>,
 }
 
 /// Sends `hits` in order; `fates[i]` is the fate of `hits[i]`.
@@ -73,6 +77,7 @@ pub fn run(transport: &mut dyn Transport, ctx: &SendContext<'_>, hits: &[StoredH
         requests: 0,
         refused: Vec::new(),
         clock_offset_ms: None,
+        bad_date: None,
     };
     let mut i = 0;
     while i < hits.len() && run.stop.is_none() {
@@ -99,7 +104,7 @@ fn send_url(
     let request = Request { method: Method::Get, url: &hits[i].url, headers: &[], body: &[] };
     let outcome = transport.send(&request);
     run.requests += 1;
-    apply(outcome, &[i], run, ctx);
+    apply(outcome, &[i], false, run, ctx);
 }
 
 fn send_events(
@@ -154,20 +159,38 @@ fn post(
             return;
         }
     }
-    apply(outcome, &indexes, run, ctx);
+    apply(outcome, &indexes, true, run, ctx);
 }
 
-/// Records the fate of the hits at `indexes` after one request.
-fn apply(outcome: Outcome, indexes: &[usize], run: &mut Run, ctx: &SendContext<'_>) {
+/// Records the fate of the hits at `indexes` after one request (`batch`: a
+/// batch POST, whose 2xx must be the collector's, not a portal's page).
+fn apply(outcome: Outcome, indexes: &[usize], batch: bool, run: &mut Run, ctx: &SendContext<'_>) {
     let set = |run: &mut Run, fate| indexes.iter().for_each(|&i| run.fates[i] = fate);
+    let outcome = match outcome {
+        Outcome::Answered { status, ref content_type, .. }
+            if batch && (200..300).contains(&status) && policy::is_portal_page(content_type.as_deref()) =>
+        {
+            let why = format!("HTTP {status} with an HTML page on the batch endpoint");
+            Outcome::NotReached { cause: Cause::Portal, why }
+        }
+        Outcome::Answered { status, .. } if matches!(policy::verdict(status), Verdict::NotReached(_)) => {
+            let Verdict::NotReached(cause) = policy::verdict(status) else { unreachable!() };
+            Outcome::NotReached { cause, why: format!("HTTP {status}") }
+        }
+        other => other,
+    };
     match outcome {
         Outcome::Answered { status, retry_after, date, .. } => match policy::verdict(status) {
             Verdict::Delivered => {
                 set(run, Fate::Delivered);
-                if let Some(server_ms) = date.as_deref().and_then(parse_http_date) {
+                match date.as_deref().map(|d| (d, parse_http_date(d))) {
                     // The Date header has whole seconds: the server's clock was
                     // half a second past it, on average.
-                    run.clock_offset_ms = Some(server_ms + 500 - (ctx.now_ms)());
+                    Some((_, Some(server_ms))) => {
+                        run.clock_offset_ms = Some(server_ms.saturating_add(500).saturating_sub((ctx.now_ms)()))
+                    }
+                    Some((bad, None)) => run.bad_date = Some(bad.to_owned()),
+                    None => {}
                 }
             }
             Verdict::Refused => {
@@ -176,18 +199,21 @@ fn apply(outcome: Outcome, indexes: &[usize], run: &mut Run, ctx: &SendContext<'
                 set(run, Fate::Dropped(DropReason::Rejected));
             }
             Verdict::Unauthorized => {
-                set(run, Fate::Dropped(DropReason::Rejected));
+                // The hits carry no key: a corrected key delivers them.
+                set(run, Fate::Release);
                 run.stop = Some(Stop::Unauthorized(status));
             }
             Verdict::Retry => {
-                set(run, Fate::Retry);
-                let retry_after = policy::retry_after(status, retry_after.as_deref(), (ctx.now_ms)());
+                let retry_after = policy::retry_after(retry_after.as_deref(), (ctx.now_ms)());
+                // A server that says when to come back asked for a wait: no attempt.
+                set(run, if retry_after.is_some() { Fate::Deferred } else { Fate::Retry });
                 run.stop = Some(Stop::ServerFailed { retry_after, why: format!("HTTP {status}") });
             }
+            Verdict::NotReached(_) => unreachable!("mapped to Outcome::NotReached above"),
         },
         Outcome::NotReached { cause, why } => {
             set(run, Fate::Offline);
-            run.stop = Some(Stop::Unreachable(format!("{}: {why}", cause.describe())));
+            run.stop = Some(Stop::NotReached { cause, why });
         }
         Outcome::Failed(why) => {
             set(run, Fate::Retry);
@@ -232,6 +258,7 @@ mod tests {
             retry_after: None,
             date: None,
             etag: None,
+            content_type: None,
             body: Vec::new(),
         })
     }
@@ -241,7 +268,7 @@ mod tests {
         Box::new(|r| {
             let body = String::from_utf8_lossy(r.body);
             let status = if body.contains("\"event\":\"poison\"") { 400 } else { 200 };
-            Outcome::Answered { status, retry_after: None, date: None, etag: None, body: Vec::new() }
+            Outcome::Answered { status, retry_after: None, date: None, etag: None, content_type: None, body: Vec::new() }
         })
     }
 
@@ -302,11 +329,12 @@ mod tests {
             retry_after: Some("5".into()),
             date: None,
             etag: None,
+            content_type: None,
             body: Vec::new(),
         });
         let mut t = Scripted { answers: vec![ok(), fail], sent: vec![] };
         let run = run(&mut t, &ctx(&now), &hits);
-        assert_eq!(run.fates, vec![Fate::Delivered, Fate::Retry, Fate::Release]);
+        assert_eq!(run.fates, vec![Fate::Delivered, Fate::Deferred, Fate::Release], "a wait is no attempt");
         assert_eq!(
             run.stop,
             Some(Stop::ServerFailed { retry_after: Some(Duration::from_secs(5)), why: "HTTP 503".into() })
@@ -314,7 +342,7 @@ mod tests {
     }
 
     #[test]
-    fn unreachable_marks_offline_and_401_drops_what_was_sent() {
+    fn unreachable_marks_offline_and_401_keeps_what_was_sent() {
         let now = || 0;
         let hits = vec![event(1, "a"), event(2, "b")];
         let mut t =
@@ -327,13 +355,67 @@ mod tests {
                 retry_after: None,
                 date: None,
                 etag: None,
+                content_type: None,
                 body: Vec::new(),
             })],
             sent: vec![],
         };
         let r = run(&mut t, &ctx(&now), &hits);
-        assert_eq!(r.fates, vec![Fate::Dropped(DropReason::Rejected); 2]);
+        assert_eq!(r.fates, vec![Fate::Release; 2]);
         assert_eq!(r.stop, Some(Stop::Unauthorized(401)));
+    }
+
+    fn answer(status: u16, content_type: Option<&'static str>, date: Option<&'static str>) -> Answer {
+        Box::new(move |_| Outcome::Answered {
+            status,
+            retry_after: None,
+            date: date.map(Into::into),
+            etag: None,
+            content_type: content_type.map(Into::into),
+            body: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn portals_redirects_and_proxies_are_not_reached_and_count_no_attempt() {
+        let now = || 0;
+        let hits = vec![event(1, "a"), event(2, "b")];
+        for (status, ct, cause) in [
+            (200, Some("text/html; charset=utf-8"), Cause::Portal),
+            (302, None, Cause::Portal),
+            (307, Some("text/html"), Cause::Portal),
+            (511, Some("text/html"), Cause::Portal),
+            (407, None, Cause::Proxy),
+        ] {
+            let mut t = Scripted { answers: vec![answer(status, ct, None)], sent: vec![] };
+            let r = run(&mut t, &ctx(&now), &hits);
+            assert_eq!(r.fates, vec![Fate::Offline; 2], "HTTP {status}");
+            assert!(
+                matches!(r.stop, Some(Stop::NotReached { cause: c, .. }) if c == cause),
+                "HTTP {status}: {:?}",
+                r.stop
+            );
+        }
+        // A URL hit's GET may be answered with HTML: only the batch endpoint is judged by it.
+        let mut t = Scripted { answers: vec![answer(200, Some("text/html"), None)], sent: vec![] };
+        let r = run(&mut t, &ctx(&now), &[url_hit(3)]);
+        assert_eq!(r.fates, vec![Fate::Delivered]);
+    }
+
+    #[test]
+    fn an_absurd_date_is_reported_and_sets_no_clock_offset() {
+        let now = || 1_795_366_000_000;
+        for bad in ["Sun, 06 Nov 99999999999999 08:49:37 GMT", "Sun, 06 Nov -9223372036854775807 08:49:37 GMT", "soon"] {
+            let mut t = Scripted { answers: vec![answer(200, None, Some(bad))], sent: vec![] };
+            let r = run(&mut t, &ctx(&now), &[event(1, "a")]);
+            assert_eq!(r.fates, vec![Fate::Delivered]);
+            assert_eq!(r.clock_offset_ms, None, "{bad}");
+            assert_eq!(r.bad_date.as_deref(), Some(bad));
+        }
+        let mut t =
+            Scripted { answers: vec![answer(200, None, Some("Sun, 22 Nov 2026 16:46:41 GMT"))], sent: vec![] };
+        let r = run(&mut t, &ctx(&now), &[event(1, "a")]);
+        assert_eq!(r.clock_offset_ms, Some(1_500));
     }
 
     #[test]

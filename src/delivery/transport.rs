@@ -47,6 +47,9 @@ pub enum Outcome {
         retry_after: Option<String>,
         date: Option<String>,
         etag: Option<String>,
+        /// The `Content-Type` header: an HTML page on the batch endpoint is a
+        /// captive portal's, not the collector's acknowledgement.
+        content_type: Option<String>,
         body: Vec<u8>,
     },
     /// The collector was not reached (DNS, refused connection, network down, a

@@ -36,6 +36,7 @@ pub(crate) fn status_code(status: Status) -> at_status {
         Status::Cancelled => AT_ERR_CANCELLED,
         Status::Closed => AT_ERR_CLOSED,
         Status::Internal => AT_ERR_INTERNAL,
+        Status::KeyRejected => AT_ERR_KEY_REJECTED,
     }
 }
 

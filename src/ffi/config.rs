@@ -64,6 +64,7 @@ fn drop_reason_code(reason: DropReason) -> at_drop_reason {
         DropReason::AttemptsExhausted => AT_DROP_ATTEMPTS_EXHAUSTED,
         DropReason::Unreachable => AT_DROP_UNREACHABLE,
         DropReason::TooLarge => AT_DROP_TOO_LARGE,
+        DropReason::Expired => AT_DROP_EXPIRED,
     }
 }
 
@@ -201,19 +202,38 @@ pub unsafe extern "C" fn at_config_set_max_store_bytes(config: *mut at_config, b
 }
 
 /// Largest accepted event (type + properties) or URL hit, in bytes (default
-/// 65536; 256..524288). Larger ones get `AT_ERR_TOO_LARGE`.
+/// 32768, the per-event limit of Segment-style collectors; 256..524288).
+/// Larger ones get `AT_ERR_TOO_LARGE`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_event_bytes(config: *mut at_config, bytes: u32) -> at_status {
     with_config("at_config_set_max_event_bytes", config, |c| c.set_max_event_bytes(bytes))
 }
 
-/// Send attempts that reached the server and failed before a hit is dropped and
-/// reported (`AT_DROP_ATTEMPTS_EXHAUSTED`) (default 3, the first try and two
-/// more; 0 = unlimited). Attempts that could not reach the server do not count.
+/// Send attempts that reached the collector and failed before a hit is dropped
+/// and reported (`AT_DROP_ATTEMPTS_EXHAUSTED`). Default 0: unlimited, a hit is
+/// retried on the backoff schedule until delivered or older than
+/// `max_hit_age_ms`. 3 gives the "first try and two more, then delete" rule of
+/// older SDKs. Not counted: a collector that was not reached (no network, TLS,
+/// pinning, proxy, captive portal) and a wait the collector asked for
+/// (Retry-After). Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, attempts: u32) -> at_status {
     with_config("at_config_set_max_attempts", config, |c| {
         c.max_attempts = attempts;
+        Ok(())
+    })
+}
+
+/// Age past which a hit that fails to send is dropped and reported
+/// (`AT_DROP_EXPIRED`), in milliseconds. Default 2592000000 (30 days); 0 = no
+/// limit. The age is measured on the device clock and, once the collector's
+/// `Date` is known, on the collector's clock too: both must agree, so a device
+/// clock set ahead expires nothing. A hit is never dropped for age while it is
+/// not tried. Errors: `AT_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_max_hit_age_ms(config: *mut at_config, max_age_ms: u64) -> at_status {
+    with_config("at_config_set_max_hit_age_ms", config, |c| {
+        c.max_hit_age_ms = max_age_ms;
         Ok(())
     })
 }

@@ -8,7 +8,7 @@ use crate::ffi::tracker::{at_tracker, with_tracker};
 use crate::ffi::types::*;
 
 /// Hands a string to the caller, who frees it with `at_string_free`.
-fn owned(s: &str) -> *mut c_char {
+pub(crate) fn owned(s: &str) -> *mut c_char {
     to_cstring(s).into_raw()
 }
 

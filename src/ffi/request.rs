@@ -128,6 +128,30 @@ pub unsafe extern "C" fn at_request_body(request: *const at_request, len: *mut u
     r.body().as_ptr()
 }
 
+/// Reports the answer's `Content-Type` header, before `at_transport_complete`
+/// (optional, recommended): a 2xx answer to a batch POST that is an HTML page
+/// is a captive portal's login page, not the collector's acknowledgement, and
+/// the hits are kept. The string is copied. Threading: the thread that will
+/// complete the request. Errors: `AT_ERR_NULL_ARGUMENT`,
+/// `AT_ERR_INVALID_ARGUMENT` (bad UTF-8, or an exported batch).
+#[no_mangle]
+pub unsafe extern "C" fn at_request_set_response_content_type(
+    request: *mut at_request,
+    content_type: *const c_char,
+) -> at_status {
+    guard("at_request_set_response_content_type", || {
+        let r = handle_mut(request, "request")?;
+        let value = str_arg(content_type, "content_type")?;
+        match &mut r.kind {
+            Kind::Transport(req) => {
+                req.set_response_content_type(value);
+                Ok(())
+            }
+            Kind::Batch(_) => Err(Error::invalid("this is an exported batch, not a transport request")),
+        }
+    })
+}
+
 /// Ends a transport request and frees it. `error` NULL: the server answered
 /// `http_status` (`retry_after_ms` > 0 when it sent Retry-After, else 0).
 /// `error` set (a message): the exchange failed — `http_status`

@@ -26,6 +26,7 @@ pub extern "C" fn at_status_str(status: at_status) -> *const c_char {
         AT_ERR_CANCELLED => "AT_ERR_CANCELLED\0",
         AT_ERR_CLOSED => "AT_ERR_CLOSED\0",
         AT_ERR_INTERNAL => "AT_ERR_INTERNAL\0",
+        AT_ERR_KEY_REJECTED => "AT_ERR_KEY_REJECTED\0",
         _ => "AT_UNKNOWN_STATUS\0",
     };
     name.as_ptr().cast()

@@ -251,6 +251,35 @@ pub unsafe extern "C" fn at_set_network_reachable(tracker: *mut at_tracker, reac
     with_tracker("at_set_network_reachable", tracker, |t| t.set_network_reachable(reachable))
 }
 
+/// Replaces the api key for every request from now on (an empty string removes
+/// it); the configuration's key is used again at the next start. After the
+/// collector refused the key (HTTP 401/403, `at_tracker_stats` `key_rejected`
+/// set), automatic sending resumes with the new key at once; the hits kept
+/// meanwhile are sent. Threading: any thread. Errors: `AT_ERR_NULL_ARGUMENT`,
+/// `AT_ERR_INVALID_ARGUMENT` (spaces, control characters or bad UTF-8; the
+/// key is unchanged), `AT_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_set_api_key(tracker: *mut at_tracker, key: *const c_char) -> at_status {
+    with_tracker("at_set_api_key", tracker, |t| t.set_api_key(str_arg(key, "key")?))
+}
+
+/// Why the last send failed, e.g. "the collector rejected the api key (HTTP
+/// 401); sending is paused" or "the TLS handshake failed: ...". `*out` is NULL
+/// when the last send succeeded or none has failed; otherwise owned by the
+/// caller (free with `at_string_free`). Threading: any thread. Errors:
+/// `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn at_last_send_error(tracker: *mut at_tracker, out: *mut *mut c_char) -> at_status {
+    with_tracker("at_last_send_error", tracker, |t| {
+        let out = out_arg(out, "out")?;
+        *out = match t.last_send_error()? {
+            Some(message) => crate::ffi::identity::owned(&message),
+            None => std::ptr::null_mut(),
+        };
+        Ok(())
+    })
+}
+
 /// Copies the tracker's counters into `*out`. Pass `sizeof(at_stats)` as
 /// `out_size`: the library writes at most that many bytes, so a program built
 /// against an older header stays safe.
@@ -279,6 +308,9 @@ pub unsafe extern "C" fn at_tracker_stats(
             dropped_unreachable: s.dropped_unreachable,
             dropped_too_large: s.dropped_too_large,
             requests: s.requests,
+            dropped_expired: s.dropped_expired,
+            key_rejected: s.key_rejected,
+            not_reached: s.not_reached,
         };
         let n = out_size.min(std::mem::size_of::<at_stats>());
         std::ptr::copy_nonoverlapping(

@@ -27,6 +27,9 @@ pub const AT_ERR_CANCELLED: at_status = 7;
 pub const AT_ERR_CLOSED: at_status = 8;
 /// A bug in attracker (a caught panic). The message says where.
 pub const AT_ERR_INTERNAL: at_status = 9;
+/// The collector refused the api key (HTTP 401 or 403). The hits are kept and
+/// automatic sending is paused until `at_set_api_key` or the next start.
+pub const AT_ERR_KEY_REJECTED: at_status = 10;
 
 /// When hits are written to disk.
 pub type at_offline_mode = u32;
@@ -99,6 +102,8 @@ pub const AT_DROP_ATTEMPTS_EXHAUSTED: at_drop_reason = 6;
 pub const AT_DROP_UNREACHABLE: at_drop_reason = 7;
 /// An event whose envelope alone exceeds `max_batch_bytes`.
 pub const AT_DROP_TOO_LARGE: at_drop_reason = 8;
+/// It failed to send and was older than `max_hit_age_ms` (default 30 days).
+pub const AT_DROP_EXPIRED: at_drop_reason = 9;
 
 /// How the api key is presented to the collector.
 pub type at_auth_scheme = u32;
@@ -161,6 +166,15 @@ pub struct at_stats {
     pub dropped_too_large: u64,
     /// HTTP requests made, including failed ones.
     pub requests: u64,
+    /// Failed to send when older than `max_hit_age_ms` (`AT_DROP_EXPIRED`).
+    pub dropped_expired: u64,
+    /// 401 or 403 while automatic sending is paused because the collector
+    /// refused the api key (resumes after `at_set_api_key`); 0 otherwise.
+    pub key_rejected: u64,
+    /// Requests that did not reach the collector: no network, a TLS or
+    /// pinning failure, a proxy failure, a captive portal. None counts as an
+    /// attempt.
+    pub not_reached: u64,
 }
 
 /// Outcome of `at_flush` / `at_offline_dispatch`. Counts are hits, not requests.

@@ -27,6 +27,15 @@ pub struct Stats {
     pub dropped_too_large: AtomicU64,
     /// HTTP requests made (including failed ones).
     pub requests: AtomicU64,
+    pub dropped_expired: AtomicU64,
+    /// The HTTP status (401/403) while sending is paused for a rejected key; 0
+    /// otherwise.
+    pub key_rejected: AtomicU64,
+    /// Requests that did not reach the collector (network, TLS, pinning, proxy,
+    /// captive portal).
+    pub not_reached: AtomicU64,
+    /// Why the last send failed, for the host to read; cleared by a success.
+    pub last_send_error: parking_lot::Mutex<Option<String>>,
 }
 
 /// A consistent-enough copy of the counters plus the live queue figures.
@@ -50,6 +59,9 @@ pub struct StatsSnapshot {
     pub dropped_unreachable: u64,
     pub dropped_too_large: u64,
     pub requests: u64,
+    pub dropped_expired: u64,
+    pub key_rejected: u64,
+    pub not_reached: u64,
 }
 
 impl Stats {
@@ -68,6 +80,9 @@ impl Stats {
             dropped_unreachable: self.dropped_unreachable.load(Relaxed),
             dropped_too_large: self.dropped_too_large.load(Relaxed),
             requests: self.requests.load(Relaxed),
+            dropped_expired: self.dropped_expired.load(Relaxed),
+            key_rejected: self.key_rejected.load(Relaxed),
+            not_reached: self.not_reached.load(Relaxed),
             ..StatsSnapshot::default()
         }
     }
@@ -144,6 +159,11 @@ impl Reporter {
             DropReason::TooLarge => {
                 (&self.stats.dropped_too_large, LogLevel::Warn, "each is larger than max_batch_bytes")
             }
+            DropReason::Expired => (
+                &self.stats.dropped_expired,
+                LogLevel::Warn,
+                "they failed to send and were older than max_hit_age_ms",
+            ),
         };
         counter.fetch_add(n, Relaxed);
         self.log(level, format!("dropped {n} hit(s): {why}"));

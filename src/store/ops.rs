@@ -13,6 +13,11 @@ use crate::runtime::{Completer, Oneshot};
 use crate::store::reader::{decode_row, COLUMNS};
 use crate::store::{classify, STATE_PENDING};
 
+/// Longer than any wait delivery sets (backoff with jitter, Retry-After, at
+/// most an hour): a stored next-attempt time further ahead than this was set
+/// by a wall clock that has since moved back, and is due now.
+pub(crate) const LONGEST_WAIT_MS: i64 = 3_660_000;
+
 /// Per-row size in SQL, the same formula as `hit::stored_size`.
 pub(crate) const SIZE_SQL: &str =
     "(64 + octet_length(type) + coalesce(octet_length(url), 0) + coalesce(octet_length(body), 0))";
@@ -105,6 +110,9 @@ pub struct Settlement {
     pub retry: Vec<(u64, i64)>,
     /// The server was not reached: marked offline, next attempt at the time.
     pub offline: Vec<(u64, i64)>,
+    /// The server asked to wait (Retry-After): next attempt at the time, no
+    /// attempt counted.
+    pub deferred: Vec<(u64, i64)>,
     /// Dropped by policy: deleted and reported (message id kept for the report).
     pub dropped: Vec<(u64, String, DropReason)>,
     /// Not attempted (the run stopped): back to pending, unchanged.
@@ -116,6 +124,7 @@ impl Settlement {
         self.delivered.is_empty()
             && self.retry.is_empty()
             && self.offline.is_empty()
+            && self.deferred.is_empty()
             && self.dropped.is_empty()
             && self.release.is_empty()
     }
@@ -258,13 +267,18 @@ pub fn lease(
         let mut stmt = tx
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM hits
-                 WHERE state = 0 AND id > ?1 AND id <= ?2 AND next_attempt_ms <= ?3 AND (?4 = 0 OR kind = 0)
+                 WHERE state = 0 AND id > ?1 AND id <= ?2 AND (?4 = 0 OR kind = 0)
+                   AND (next_attempt_ms <= ?3 OR next_attempt_ms > ?5)
                  ORDER BY id"
             ))
             .map_err(fail)?;
         let clamp = |id: u64| id.min(i64::MAX as u64) as i64;
+        let due = due_ms.unwrap_or(i64::MAX);
+        // A next attempt further ahead than any wait was set by a wall clock
+        // that has since moved back: it is due now.
+        let stranded = due.saturating_add(LONGEST_WAIT_MS);
         let mut rows = stmt
-            .query(params![clamp(after), clamp(max_id), due_ms.unwrap_or(i64::MAX), events_only])
+            .query(params![clamp(after), clamp(max_id), due, events_only, stranded])
             .map_err(fail)?;
         while hits.len() < limit as usize {
             let Some(r) = rows.next().map_err(fail)? else { break };
@@ -352,12 +366,17 @@ pub fn settle(tx: &Connection, s: &Settlement, leased: &mut Leases, fx: &mut TxE
     for &(id, at) in &s.offline {
         offline.execute(params![STATE_PENDING, at, id as i64]).map_err(fail)?;
     }
+    let mut deferred =
+        tx.prepare_cached("UPDATE hits SET state = ?1, next_attempt_ms = ?2 WHERE id = ?3").map_err(fail)?;
+    for &(id, at) in &s.deferred {
+        deferred.execute(params![STATE_PENDING, at, id as i64]).map_err(fail)?;
+    }
     for (id, _, reason) in &s.dropped {
         delete_where(tx, "id = ?1", [*id as i64], *reason, fx)?;
     }
     // Released rows were never changed: ending the lease makes them pending again.
     let ended = s.delivered.iter().chain(&s.release);
-    let ended = ended.chain(s.retry.iter().chain(&s.offline).map(|(id, _)| id));
+    let ended = ended.chain(s.retry.iter().chain(&s.offline).chain(&s.deferred).map(|(id, _)| id));
     for id in ended.chain(s.dropped.iter().map(|(id, _, _)| id)) {
         leased.remove(id);
     }

@@ -17,6 +17,7 @@ impl Tracker {
     pub fn set_offline_mode(&self, mode: OfflineMode, done: Option<Completion>) -> Result<()> {
         self.open_gate(|| {
             self.mode.set(mode);
+            self.delivery.mode_changed();
             self.reporter.log(LogLevel::Info, format!("offline mode set to {mode:?}"));
             let done = done.map(|f| Completer::new(&self.callbacks, f));
             self.writer.submit(Op::Barrier {
@@ -41,6 +42,26 @@ impl Tracker {
             self.delivery.set_reachable(reachable);
             Ok(())
         })
+    }
+
+    /// Replaces the api key for every request from now on (an empty key removes
+    /// it). After the collector refused the key (401/403), automatic sending
+    /// resumes with the new one. Not stored: the next start uses the
+    /// configuration's key.
+    pub fn set_api_key(&self, key: &str) -> Result<()> {
+        self.open_gate(|| {
+            let mut probe = crate::config::Config::new();
+            probe.set_api_key(key)?;
+            self.delivery.set_api_key(probe.api_key);
+            self.reporter.log(LogLevel::Info, "api key replaced");
+            Ok(())
+        })
+    }
+
+    /// Why the last send failed (e.g. "the collector rejected the api key (HTTP
+    /// 401)"), or `None` when the last send succeeded or none failed.
+    pub fn last_send_error(&self) -> Result<Option<String>> {
+        self.open_gate(|| Ok(self.reporter.stats.last_send_error.lock().clone()))
     }
 
     pub fn network_reachable(&self) -> bool {

@@ -10,7 +10,7 @@ use attracker::ffi::*;
 use crate::arg::Expect;
 use crate::rng::fuzz_iterations;
 
-pub const STATUS_NAMES: [&str; 10] = [
+pub const STATUS_NAMES: [&str; 11] = [
     "OK",
     "NULL_ARGUMENT",
     "INVALID_ARGUMENT",
@@ -21,6 +21,7 @@ pub const STATUS_NAMES: [&str; 10] = [
     "CANCELLED",
     "CLOSED",
     "INTERNAL",
+    "KEY_REJECTED",
 ];
 
 pub fn last_error() -> Vec<u8> {

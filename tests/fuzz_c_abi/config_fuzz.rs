@@ -330,7 +330,7 @@ impl ConfigFuzz {
             gzip: false,
             offline_mode: AT_OFFLINE_REQUIRED,
             durability: AT_DURABILITY_ON_RETURN,
-            max_event_bytes: 65_536,
+            max_event_bytes: 32_768,
             opt_out: AT_OPT_OUT_KEEP,
             callbacks: AT_CALLBACKS_THREAD,
             log: None,

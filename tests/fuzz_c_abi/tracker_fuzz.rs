@@ -173,7 +173,7 @@ impl TrackerFuzz {
                 let name = CStr::from_ptr(at_status_str(s)).to_str().unwrap().to_owned();
                 let expected = match s {
                     AT_OK => "AT_OK".to_string(),
-                    1..=AT_ERR_INTERNAL => format!("AT_ERR_{}", STATUS_NAMES[s as usize]),
+                    1..=AT_ERR_KEY_REJECTED => format!("AT_ERR_{}", STATUS_NAMES[s as usize]),
                     _ => "AT_UNKNOWN_STATUS".into(),
                 };
                 self.ck.check(name == expected, || format!("at_status_str({s}) = {name}"), &|| {

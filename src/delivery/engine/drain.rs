@@ -36,7 +36,10 @@ impl Engine {
         };
         let (clock, writer, limit) =
             (Arc::clone(&self.clock), Arc::clone(&self.writer), self.settings.max_batch_events);
-        let due_ms = move || (scope != Scope::Dispatch).then(|| clock.now_ms());
+        // Due: what this process scheduled is due once its (monotonic) pause is
+        // over, even if the wall clock has moved back since.
+        let hwm = self.retry_wall_hwm;
+        let due_ms = move || (scope != Scope::Dispatch).then(|| clock.now_ms().max(hwm));
         let lease = move |after: u64, due_ms: Option<i64>| {
             writer.ask(|reply| Op::Lease { after, max_id, due_ms, limit, events_only: false, reply })
         };
@@ -134,15 +137,24 @@ impl Engine {
     fn send_stored(&mut self, hits: &[StoredHit]) -> (Settlement, DispatchReport, bool) {
         let (fates, mut report, stop) = self.send_run(hits);
         let mut s = Settlement::default();
-        let retry_at = self.pacing.paused_until_ms;
+        let retry_at = self.pacing.retry_wall_ms;
+        let (now, offset) = (self.clock.now_ms(), self.identity.clock_offset_ms());
+        // After a wall-clock jump, ages wait for the collector's clock.
+        let max_age = if self.clock_suspect { 0 } else { self.settings.max_hit_age_ms };
         for (h, fate) in hits.iter().zip(fates) {
+            let failed = matches!(fate, Fate::Retry | Fate::Deferred | Fate::Offline);
             match fate {
                 Fate::Delivered => s.delivered.push(h.id),
+                _ if failed && policy::expired(h.created_ms, now, offset, max_age) => {
+                    report.dropped += 1;
+                    s.dropped.push((h.id, h.message_id.clone(), DropReason::Expired))
+                }
                 Fate::Retry if policy::exhausted(h.retry_count, self.settings.max_attempts) => {
                     report.dropped += 1;
                     s.dropped.push((h.id, h.message_id.clone(), DropReason::AttemptsExhausted))
                 }
                 Fate::Retry => s.retry.push((h.id, retry_at)),
+                Fate::Deferred => s.deferred.push((h.id, retry_at)),
                 Fate::Offline => s.offline.push((h.id, retry_at)),
                 Fate::Dropped(reason) => s.dropped.push((h.id, h.message_id.clone(), reason)),
                 Fate::Release => s.release.push(h.id),

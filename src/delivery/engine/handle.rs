@@ -65,6 +65,7 @@ impl Delivery {
                 bg_waiters: Vec::new(),
                 bg_deadline: None,
                 nudged: false,
+                new_key: None,
                 closing: None,
                 // `stored` is refreshed from the writer before the first wait.
             }),
@@ -83,7 +84,8 @@ impl Delivery {
             st.threshold = settings.flush_threshold;
         }
         shared.sender_held.store(parts.sender.is_some(), Relaxed);
-        let now = parts.clock.now_ms();
+        let now = parts.clock.mono_ms();
+        let wall_minus_mono = parts.clock.now_ms().saturating_sub(now);
         let mut engine = Engine {
             shared: Arc::clone(&shared),
             settings: settings.clone(),
@@ -103,6 +105,11 @@ impl Delivery {
             db: parts.db,
             pacing: Pacing::default(),
             last_auto_ms: now,
+            retry_wall_hwm: 0,
+            wall_minus_mono,
+            key_rejected: None,
+            clock_suspect: false,
+            warned: Default::default(),
             idle: true,
             rng: seed(),
         };
@@ -207,6 +214,18 @@ impl Delivery {
     /// True when this tracker is the store's sender (holds its sender lock).
     pub fn is_sender(&self) -> bool {
         self.shared.sender_held.load(Relaxed)
+    }
+
+    /// The offline mode changed: the thread looks again (returning to
+    /// `Required` restarts the threshold and timer triggers).
+    pub fn mode_changed(&self) {
+        self.with_state(|_| {});
+    }
+
+    /// A key set at run time: used from the next request on; resumes sending
+    /// paused by a refused key.
+    pub fn set_api_key(&self, key: Option<String>) {
+        self.with_state(|st| st.new_key = Some(key));
     }
 
     /// Wakes the thread to look at the clock again (for injected clocks).

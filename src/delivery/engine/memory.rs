@@ -18,6 +18,7 @@ use super::Engine;
 pub(super) struct Memory {
     pub(super) hit: StoredHit,
     pub(super) done: Option<Completer>,
+    /// Monotonic time before which it is not sent again (backoff).
     pub(super) not_before_ms: i64,
 }
 
@@ -44,7 +45,7 @@ impl Engine {
     pub(super) fn drain_memory(&mut self, all: bool) -> DispatchReport {
         let mut report = DispatchReport::default();
         loop {
-            let now = self.clock.now_ms();
+            let now = self.clock.mono_ms();
             let batch: Vec<Memory> = {
                 let mut st = self.shared.state.lock();
                 let mut taken = Vec::new();
@@ -82,6 +83,11 @@ impl Engine {
                     }
                     Fate::Retry => {
                         m.hit.retry_count += 1;
+                        m.not_before_ms = retry_at;
+                        back.push(m);
+                        continue;
+                    }
+                    Fate::Deferred => {
                         m.not_before_ms = retry_at;
                         back.push(m);
                         continue;

@@ -46,15 +46,16 @@ impl Engine {
     pub(super) fn fetch_config(&mut self) {
         let Some(url) = self.remote_settings.url.clone() else { return };
         let now = self.clock.now_ms();
+        let mono = self.clock.mono_ms();
         let interval = self.remote_settings.interval;
-        self.next_config_ms = now + interval.as_millis() as i64;
+        self.next_config_ms = mono + interval.as_millis() as i64;
         let headers: Vec<(String, String)> =
             self.remote.etag().map(|e| ("If-None-Match".to_owned(), e)).into_iter().collect();
         let outcome =
             self.transport.send(&Request { method: Method::Get, url: &url, headers: &headers, body: &[] });
         self.reporter.stats.requests.fetch_add(1, Relaxed);
         let failed = |engine: &mut Engine, why: String| {
-            engine.next_config_ms = now + interval.min(RETRY_AFTER_FAILURE).as_millis() as i64;
+            engine.next_config_ms = mono + interval.min(RETRY_AFTER_FAILURE).as_millis() as i64;
             let keeping =
                 if engine.remote.document().is_some() { "the last good one" } else { "built-in settings" };
             engine

@@ -1,5 +1,6 @@
 //! One send run (stored or memory-only hits) and its effect on the pacing of
-//! automatic sends: backoff with jitter after a failure, counters and logs.
+//! automatic sends: backoff with jitter after a failure, a pause for a refused
+//! key, counters and logs. Every wait here runs on the monotonic clock.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use crate::config::LogLevel;
 use crate::delivery::policy;
 use crate::delivery::send::{self, Fate, SendContext, Stop};
+use crate::delivery::transport::Cause;
 use crate::delivery::wire;
 use crate::delivery::DispatchReport;
 use crate::error::Error;
@@ -14,14 +16,32 @@ use crate::hit::StoredHit;
 
 use super::Engine;
 
+/// A WARN about the collector not being reached is repeated at most this often
+/// (per cause); the other occurrences log at DEBUG.
+const NOT_REACHED_WARN_EVERY_MS: i64 = 60_000;
+
 /// Pacing shared by every automatic send: consecutive failures and the pause
 /// they impose.
 #[derive(Default)]
 pub(super) struct Pacing {
     pub(super) failures: u32,
+    /// Monotonic time before which automatic sends wait.
     pub(super) paused_until_ms: i64,
+    /// The wall-clock time stored as the next attempt of the hits that failed
+    /// (the same instant as `paused_until_ms`, for the store, which outlives
+    /// the process).
+    pub(super) retry_wall_ms: i64,
     /// The last failure was a transport error: automatic sends are probes.
     pub(super) offline: bool,
+}
+
+/// What the engine remembers between runs for its logs.
+#[derive(Default)]
+pub(super) struct Warned {
+    /// The last "not reached" WARN: its cause and monotonic time.
+    not_reached: Option<(Cause, i64)>,
+    /// An unreadable `Date` header was reported.
+    bad_date: bool,
 }
 
 pub(super) fn seed() -> u64 {
@@ -50,6 +70,15 @@ impl Engine {
         let run = send::run(self.transport.as_mut(), &ctx, hits);
         if let Some(offset) = run.clock_offset_ms {
             self.identity.set_clock_offset_ms(offset);
+            self.clock_suspect = false;
+        }
+        if let Some(bad) = &run.bad_date {
+            if !std::mem::replace(&mut self.warned.bad_date, true) {
+                self.reporter.log(
+                    LogLevel::Warn,
+                    format!("the collector's Date header '{bad}' is absurd or unreadable; it is ignored"),
+                );
+            }
         }
         self.reporter.stats.requests.fetch_add(run.requests, Relaxed);
         for &(i, status) in &run.refused {
@@ -64,54 +93,89 @@ impl Engine {
                 Fate::Delivered => report.sent += 1,
                 Fate::Retry => report.failed += 1,
                 Fate::Dropped(_) => report.dropped += 1,
-                Fate::Offline | Fate::Release => {}
+                Fate::Deferred | Fate::Offline | Fate::Release => {}
             }
         }
         self.reporter.stats.failed.fetch_add(report.failed, Relaxed);
-        let now_ms = self.clock.now_ms();
         match &run.stop {
             None => {
                 if self.pacing.offline || self.pacing.failures > 0 {
                     self.reporter.log(LogLevel::Info, "the collector is reachable again");
                 }
                 self.pacing = Pacing::default();
+                self.warned.not_reached = None;
+                *self.reporter.stats.last_send_error.lock() = None;
             }
             Some(Stop::Aborted) => report.status = Err(Error::cancelled()),
-            Some(stop) => {
-                self.pacing.failures += 1;
-                let mut wait = policy::backoff(self.pacing.failures, self.jitter());
-                let why = match stop {
-                    Stop::ServerFailed { retry_after, why } => {
-                        wait = wait.max(retry_after.unwrap_or_default());
-                        self.pacing.offline = false;
-                        why.clone()
-                    }
-                    Stop::Unreachable(why) => {
-                        self.pacing.offline = true;
-                        format!("the collector is unreachable: {why}")
-                    }
-                    Stop::Unauthorized(status) => {
-                        self.reporter.log(
-                            LogLevel::Error,
-                            format!(
-                                "the collector answered HTTP {status}: check the api key and endpoint; \
-                                 the hits sent were dropped"
-                            ),
-                        );
-                        format!("HTTP {status}")
-                    }
-                    Stop::Aborted => unreachable!("handled above"),
-                };
-                self.pacing.paused_until_ms = now_ms + wait.as_millis() as i64;
+            Some(stop) => report.status = Err(self.pause_after(stop, hits.len())),
+        }
+        let stopped = run.stop.is_some();
+        (run.fates, report, stopped)
+    }
+
+    /// Pauses automatic sending after a failed run and says why; returns the
+    /// error the run's requester gets.
+    fn pause_after(&mut self, stop: &Stop, tried: usize) -> Error {
+        let mono = self.clock.mono_ms();
+        let wall = self.clock.now_ms();
+        self.pacing.failures += 1;
+        let mut wait = policy::backoff(self.pacing.failures, self.jitter());
+        let error = match stop {
+            Stop::ServerFailed { retry_after, why } => {
+                wait = wait.max(retry_after.unwrap_or_default());
+                self.pacing.offline = false;
                 self.reporter.log(
                     LogLevel::Warn,
                     format!("sending failed ({why}); next attempt in {} ms", wait.as_millis()),
                 );
-                report.status = Err(Error::new(crate::Status::Network, why));
+                Error::new(crate::Status::Network, format!("sending failed: {why}"))
             }
-        }
-        let stopped = run.stop.is_some();
-        (run.fates, report, stopped)
+            Stop::NotReached { cause, why } => {
+                self.pacing.offline = true;
+                self.reporter.stats.not_reached.fetch_add(1, Relaxed);
+                let message = format!(
+                    "the collector was not reached ({}: {why}); the hits are kept, no attempt counted; \
+                     next try in {} ms",
+                    cause.describe(),
+                    wait.as_millis()
+                );
+                let repeat = self.warned.not_reached.is_some_and(|(c, at)| {
+                    c == *cause && mono.saturating_sub(at) < NOT_REACHED_WARN_EVERY_MS
+                });
+                if repeat {
+                    self.reporter.log(LogLevel::Debug, message);
+                } else {
+                    self.warned.not_reached = Some((*cause, mono));
+                    self.reporter.log(LogLevel::Warn, message);
+                }
+                Error::new(crate::Status::Network, format!("{}: {why}", cause.describe()))
+            }
+            Stop::Unauthorized(status) => {
+                self.pacing.offline = false;
+                if self.key_rejected.is_none() {
+                    self.reporter.log(
+                        LogLevel::Error,
+                        format!(
+                            "the collector rejected the api key (HTTP {status}); {tried} hit(s) kept; \
+                             automatic sending is paused until at_set_api_key or the next start"
+                        ),
+                    );
+                }
+                self.key_rejected = Some(*status);
+                self.reporter.stats.key_rejected.store(u64::from(*status), Relaxed);
+                Error::new(
+                    crate::Status::KeyRejected,
+                    format!("the collector rejected the api key (HTTP {status}); sending is paused"),
+                )
+            }
+            Stop::Aborted => unreachable!("handled by the caller"),
+        };
+        let wait_ms = wait.as_millis() as i64;
+        self.pacing.paused_until_ms = mono.saturating_add(wait_ms);
+        self.pacing.retry_wall_ms = wall.saturating_add(wait_ms);
+        self.retry_wall_hwm = self.retry_wall_hwm.max(self.pacing.retry_wall_ms);
+        *self.reporter.stats.last_send_error.lock() = Some(error.message.clone());
+        error
     }
 
     fn jitter(&mut self) -> f64 {

@@ -17,6 +17,7 @@ struct Collect {
     retry_after: Option<String>,
     date: Option<String>,
     etag: Option<String>,
+    content_type: Option<String>,
     body: Vec<u8>,
     /// The answer's body went past `MAX_RESPONSE_BYTES`: the transfer was cut.
     too_long: bool,
@@ -44,6 +45,8 @@ impl Handler for Collect {
                 self.date = Some(value);
             } else if name.eq_ignore_ascii_case("etag") {
                 self.etag = Some(value);
+            } else if name.eq_ignore_ascii_case("content-type") {
+                self.content_type = Some(value);
             }
         } else if line.starts_with("HTTP/") {
             // A new response (after a 100 Continue or a redirect): forget the last.
@@ -164,6 +167,7 @@ impl CurlTransport {
                     retry_after: c.retry_after,
                     date: c.date,
                     etag: c.etag,
+                    content_type: c.content_type,
                     body: c.body,
                 }
             }
@@ -176,6 +180,7 @@ impl CurlTransport {
                     retry_after: c.retry_after,
                     date: c.date,
                     etag: c.etag,
+                    content_type: c.content_type,
                     body: c.body,
                 }
             }

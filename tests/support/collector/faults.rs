@@ -46,6 +46,9 @@ pub enum Fault {
     /// `Content-Length` of [`SLOW_DRIP_BYTES`](super::SLOW_DRIP_BYTES) and send the body one byte per
     /// interval, until done or the client hangs up.
     SlowDrip(Duration),
+    /// Answer as a captive portal does: this status (200, 302, 511, ...) with
+    /// `Content-Type: text/html` and a login page, without recording.
+    Portal(u16),
 }
 
 /// Answers `r`'s status and headers with a body of `len` bytes: `r`'s body

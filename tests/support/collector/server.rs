@@ -210,6 +210,12 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
                 response
             }
             Fault::None => process_and_log(shared, &req, log),
+            Fault::Portal(s) => {
+                log.status = s;
+                push_log(shared, log);
+                let page = b"<!DOCTYPE html><html><body><form action=\"/login\">Sign in to the Wi-Fi</form></body></html>";
+                Response::json(s, page.to_vec()).with("Content-Type", "text/html; charset=utf-8".into())
+            }
             Fault::Redirect(s, location) => {
                 log.status = s;
                 push_log(shared, log);
