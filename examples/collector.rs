@@ -9,6 +9,12 @@
 //! event, a line per hit, and a line per request it rejected — until Ctrl-C.
 //! Point the tracker's endpoint at the URL printed on the first line.
 //! `--exit-after N` exits once N distinct events and hits have arrived.
+//!
+//! After each batch it prints, for every store whose account changed, the
+//! loss accounting the tracker makes possible: the sequence numbers received
+//! (`context.attracker.seq`, per `context.attracker.store`), the gaps, the
+//! duplicates, and the drops the store reported ("Attracker Hits Dropped"
+//! events); "balanced" when the gaps are exactly the reported drops.
 
 #[path = "../tests/support/collector/mod.rs"]
 mod collector;
@@ -17,8 +23,10 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
+use collector::accounting::{account, show_ranges, StoreAccount};
 use collector::{iso8601, Batch, Collector, RequestLog};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// `println!` that exits quietly when stdout is gone (`collector | head`).
 macro_rules! say {
@@ -75,6 +83,7 @@ fn main() -> ExitCode {
     };
 
     let mut seen_ids: HashSet<String> = HashSet::new();
+    let mut accounts: BTreeMap<String, StoreAccount> = BTreeMap::new();
     let (mut next_request, mut next_batch, mut next_hit) = (0usize, 0usize, 0usize);
     loop {
         c.wait_for_requests(next_request + 1, Duration::from_millis(500));
@@ -98,6 +107,7 @@ fn main() -> ExitCode {
                 }
             }
             next_request = requests.len();
+            print_accounts(&account(&c.events()), &mut accounts);
         }
         if let Some(n) = exit_after {
             let arrived = c.unique_message_ids().len() + c.hits().len();
@@ -141,6 +151,28 @@ fn print_batch(when: &str, b: &Batch, seen_ids: &mut HashSet<String>) {
             dup
         );
     }
+}
+
+/// One line per store whose account changed since the last call.
+fn print_accounts(now: &BTreeMap<String, StoreAccount>, last: &mut BTreeMap<String, StoreAccount>) {
+    for (store, a) in now {
+        if last.get(store) == Some(a) {
+            continue;
+        }
+        let reasons: Vec<String> = a.dropped.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        say!(
+            "  store {store}: received {} (seq {}); gaps {} ({}); duplicates {}; reported dropped {}{}; {}",
+            a.received.len(),
+            show_ranges(&a.ranges(), 8),
+            show_ranges(&a.gaps(), 8),
+            a.missing(),
+            a.duplicates,
+            a.reported_dropped(),
+            if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) },
+            if a.balanced() { "balanced" } else { "NOT balanced (in flight, or lost)" }
+        );
+    }
+    *last = now.clone();
 }
 
 fn print_rejected(when: &str, r: &RequestLog) {

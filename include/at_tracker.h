@@ -586,6 +586,15 @@ at_status at_config_set_max_event_bytes(at_config *config, uint32_t bytes);
 at_status at_config_set_max_attempts(at_config *config, uint32_t attempts);
 
 /**
+ * Whether drops of stored hits are reported to the collector as events named
+ * "Attracker Hits Dropped" (`properties.dropped` counts them by reason), so it
+ * can prove that what arrived plus what was reported dropped is everything
+ * the store accepted, per `context.attracker.store`. Default true.
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
+ */
+at_status at_config_set_report_drops(at_config *config, bool enabled);
+
+/**
  * Age past which a hit that fails to send is dropped and reported
  * (`AT_DROP_EXPIRED`), in milliseconds. Default 2592000000 (30 days); 0 = no
  * limit. The age is measured on the device clock and, once the collector's

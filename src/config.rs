@@ -204,6 +204,10 @@ pub struct Config {
     pub insecure_tls_for_development: bool,
     /// The host's HTTP stack; libcurl when `None`.
     pub transport: Option<crate::delivery::host::HostSend>,
+    /// Drops of stored hits are reported to the collector as events
+    /// ("Attracker Hits Dropped", counts by reason), so it can account for
+    /// every sequence number. On by default.
+    pub report_drops: bool,
     /// Test hook: caps the database at this many pages (simulates a full disk).
     #[doc(hidden)]
     pub store_page_limit: Option<u32>,
@@ -239,6 +243,7 @@ impl Default for Config {
             log: None,
             on_drop: None,
             store_page_limit: None,
+            report_drops: true,
             remote_config_url: None,
             remote_config_interval_ms: DEFAULT_REMOTE_CONFIG_INTERVAL_MS,
             allowed_endpoint_hosts: Vec::new(),

@@ -25,18 +25,26 @@ pub struct Identity {
     session_id: Arc<str>,
     session_start: Instant,
     clock_offset_ms: AtomicI64,
+    /// The store's id (`store::store_id`), sent with every event.
+    store_id: Arc<str>,
 }
 
 impl Identity {
-    /// A new session for `visitor_id` (the one kept in the store).
-    pub fn new(visitor_id: &str) -> Identity {
+    /// A new session for `visitor_id` (the one kept in the store) in the store
+    /// `store_id`.
+    pub fn new(visitor_id: &str, store_id: &str) -> Identity {
         Identity {
             visitor: RwLock::new(Arc::from(visitor_id)),
             bucket: AtomicU32::new(visitor_bucket(visitor_id)),
             session_id: Arc::from(new_message_id()),
             session_start: Instant::now(),
             clock_offset_ms: AtomicI64::new(UNKNOWN),
+            store_id: Arc::from(store_id),
         }
+    }
+
+    pub fn store_id(&self) -> &str {
+        &self.store_id
     }
 
     pub fn visitor_id(&self) -> Arc<str> {

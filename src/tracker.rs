@@ -124,7 +124,7 @@ impl Tracker {
         };
         let started = (|| {
             let opened = store::open(&config, &reporter, clock.now_ms())?;
-            let identity = Arc::new(Identity::new(&opened.visitor_id));
+            let identity = Arc::new(Identity::new(&opened.visitor_id, &opened.store_id));
             let remote = Arc::new(Remote::default());
             if let Some((doc, etag)) = opened.remote_config {
                 // The last good document, in force until a fetch brings a newer one.
@@ -156,6 +156,7 @@ impl Tracker {
                     limits: Limits {
                         max_hits: config.max_queue_size.into(),
                         max_bytes: config.max_store_bytes,
+                        report_drops: config.report_drops,
                     },
                     window: Duration::from_millis(config.commit_window_ms.into()),
                     batched: config.durability == Durability::Batched,

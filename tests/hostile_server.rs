@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use attracker::delivery::DispatchReport;
-use attracker::{Config, DropReason, LogLevel, OfflineMode, Status, Tracker};
+use attracker::{Config, LogLevel, OfflineMode, Status, Tracker};
 use collector::{Collector, Fault};
 use common::{dispatch, Drops, Logs, TempDir};
 
@@ -221,6 +221,7 @@ fn dispatch_against_redirects(
         assert_eq!(e.status, Status::Network);
         assert!(e.message.contains("redirect"), "HTTP {status}: {}", e.message);
         assert_eq!(c.requests().last().unwrap().status, status);
+        assert_eq!(stored_ids(t), *ids, "HTTP {status}: every hit kept");
         reports.push(r);
     }
     // A followed redirect would have reached `other` within the dispatch;

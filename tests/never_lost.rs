@@ -280,7 +280,12 @@ fn a_wall_clock_jump_during_an_outage_strands_nothing_in_this_process_or_the_nex
     c.set_fault(Fault::None);
     clock.pass(Duration::from_secs(5));
     t.nudge();
-    assert!(c.wait_for_events(1, WAIT), "the hit that failed a year ahead is sent: {:?} {:?}", logs.0.lock().unwrap(), c.requests().iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(
+        c.wait_for_events(1, WAIT),
+        "the hit that failed a year ahead is sent: {:?} {:?}",
+        logs.0.lock().unwrap(),
+        c.requests().iter().map(|r| r.status).collect::<Vec<_>>()
+    );
 
     // Stored next-attempt times a year ahead (as a jumped clock leaves them)
     // are due at the next start.

@@ -279,7 +279,10 @@ impl Engine {
             let why = format!(
                 "the collector rejected the api key (HTTP {status}); sending is paused until at_set_api_key"
             );
-            return DispatchReport { status: Err(Error::new(crate::Status::KeyRejected, why)), ..Default::default() };
+            return DispatchReport {
+                status: Err(Error::new(crate::Status::KeyRejected, why)),
+                ..Default::default()
+            };
         }
         if self.clock.mono_ms() < self.pacing.paused_until_ms {
             return network_report("sending is paused by backoff after a failure");

@@ -50,6 +50,8 @@ pub struct SendContext<'a> {
     pub gzip: bool,
     /// The current visitor id, for rows stored before hits carried their own.
     pub anonymous_id: &'a str,
+    /// The store's id, sent with each event's sequence number (its row id).
+    pub store_id: &'a str,
     pub max_batch_events: usize,
     pub max_batch_bytes: usize,
     pub now_ms: &'a dyn Fn() -> i64,
@@ -116,7 +118,7 @@ fn send_events(
     run: &mut Run,
 ) {
     let envelopes: Vec<String> =
-        hits[start..end].iter().map(|h| wire::envelope(h, ctx.anonymous_id)).collect();
+        hits[start..end].iter().map(|h| wire::envelope(h, ctx.anonymous_id, ctx.store_id)).collect();
     let sizes: Vec<usize> = envelopes.iter().map(String::len).collect();
     let (batches, too_large) = wire::split(&sizes, ctx.max_batch_events, ctx.max_batch_bytes);
     for k in too_large {
@@ -187,7 +189,8 @@ fn apply(outcome: Outcome, indexes: &[usize], batch: bool, run: &mut Run, ctx: &
                     // The Date header has whole seconds: the server's clock was
                     // half a second past it, on average.
                     Some((_, Some(server_ms))) => {
-                        run.clock_offset_ms = Some(server_ms.saturating_add(500).saturating_sub((ctx.now_ms)()))
+                        run.clock_offset_ms =
+                            Some(server_ms.saturating_add(500).saturating_sub((ctx.now_ms)()))
                     }
                     Some((bad, None)) => run.bad_date = Some(bad.to_owned()),
                     None => {}
@@ -268,7 +271,14 @@ mod tests {
         Box::new(|r| {
             let body = String::from_utf8_lossy(r.body);
             let status = if body.contains("\"event\":\"poison\"") { 400 } else { 200 };
-            Outcome::Answered { status, retry_after: None, date: None, etag: None, content_type: None, body: Vec::new() }
+            Outcome::Answered {
+                status,
+                retry_after: None,
+                date: None,
+                etag: None,
+                content_type: None,
+                body: Vec::new(),
+            }
         })
     }
 
@@ -297,6 +307,7 @@ mod tests {
             post_headers: &[],
             gzip: false,
             anonymous_id: "v",
+            store_id: "s",
             max_batch_events: 500,
             max_batch_bytes: 500_000,
             now_ms: now,
@@ -345,8 +356,7 @@ mod tests {
     fn unreachable_marks_offline_and_401_keeps_what_was_sent() {
         let now = || 0;
         let hits = vec![event(1, "a"), event(2, "b")];
-        let mut t =
-            Scripted { answers: vec![Box::new(|_| Outcome::unreachable("refused"))], sent: vec![] };
+        let mut t = Scripted { answers: vec![Box::new(|_| Outcome::unreachable("refused"))], sent: vec![] };
         let r = run(&mut t, &ctx(&now), &hits);
         assert_eq!(r.fates, vec![Fate::Offline, Fate::Offline]);
         let mut t = Scripted {
@@ -405,15 +415,21 @@ mod tests {
     #[test]
     fn an_absurd_date_is_reported_and_sets_no_clock_offset() {
         let now = || 1_795_366_000_000;
-        for bad in ["Sun, 06 Nov 99999999999999 08:49:37 GMT", "Sun, 06 Nov -9223372036854775807 08:49:37 GMT", "soon"] {
+        for bad in [
+            "Sun, 06 Nov 99999999999999 08:49:37 GMT",
+            "Sun, 06 Nov -9223372036854775807 08:49:37 GMT",
+            "soon",
+        ] {
             let mut t = Scripted { answers: vec![answer(200, None, Some(bad))], sent: vec![] };
             let r = run(&mut t, &ctx(&now), &[event(1, "a")]);
             assert_eq!(r.fates, vec![Fate::Delivered]);
             assert_eq!(r.clock_offset_ms, None, "{bad}");
             assert_eq!(r.bad_date.as_deref(), Some(bad));
         }
-        let mut t =
-            Scripted { answers: vec![answer(200, None, Some("Sun, 22 Nov 2026 16:46:41 GMT"))], sent: vec![] };
+        let mut t = Scripted {
+            answers: vec![answer(200, None, Some("Sun, 22 Nov 2026 16:46:41 GMT"))],
+            sent: vec![],
+        };
         let r = run(&mut t, &ctx(&now), &[event(1, "a")]);
         assert_eq!(r.clock_offset_ms, Some(1_500));
     }

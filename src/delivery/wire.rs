@@ -11,7 +11,7 @@ use crate::hit::StoredHit;
 /// text, inserted verbatim (it was validated as one JSON object when tracked).
 /// `anonymousId` is the visitor id the hit was tracked with (`current_visitor`
 /// for rows stored before schema 3).
-pub fn envelope(hit: &StoredHit, current_visitor: &str) -> String {
+pub fn envelope(hit: &StoredHit, current_visitor: &str, store_id: &str) -> String {
     let props = hit.body.as_deref().unwrap_or("{}");
     let mut out = String::with_capacity(props.len() + hit.hit_type.len() + 320);
     out.push_str(r#"{"type":"track","event":"#);
@@ -29,6 +29,15 @@ pub fn envelope(hit: &StoredHit, current_visitor: &str) -> String {
         env!("CARGO_PKG_VERSION"),
         r#""}"#
     ));
+    if hit.id > 0 {
+        // A stored hit: the store's id and the hit's sequence number in it
+        // (memory-only hits have neither).
+        out.push_str(r#","attracker":{"store":"#);
+        push_json_string(&mut out, store_id);
+        out.push_str(r#","seq":"#);
+        out.push_str(&hit.id.to_string());
+        out.push('}');
+    }
     if let (Some(session), Some(ms)) = (&hit.stamp.session_id, hit.stamp.session_ms) {
         out.push_str(r#","session":{"id":"#);
         push_json_string(&mut out, session);
@@ -178,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_body_is_the_documented_json() {
-        let e = envelope(&hit(7), "visitor-1");
+        let e = envelope(&hit(7), "visitor-1", "store-1");
         let body = body(&[&e], 1_795_366_010_000, None);
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["sentAt"], "2026-11-22T16:46:50.000Z");
@@ -192,6 +201,9 @@ mod tests {
         assert_eq!(ev["context"]["library"]["name"], "attracker");
         assert_eq!(ev["context"]["library"]["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(ev["retryCount"], 2);
+        assert_eq!(ev["context"]["attracker"], serde_json::json!({"store": "store-1", "seq": 7}));
+        let memory_only = envelope(&StoredHit { id: 0, ..hit(7) }, "v", "s");
+        assert!(!memory_only.contains("attracker\":{\"store"), "{memory_only}");
     }
 
     #[test]
@@ -214,7 +226,7 @@ mod tests {
     #[test]
     fn every_batch_body_fits_the_byte_cap() {
         let hits: Vec<StoredHit> = (0..300).map(hit).collect();
-        let envs: Vec<String> = hits.iter().map(|h| envelope(h, "v")).collect();
+        let envs: Vec<String> = hits.iter().map(|h| envelope(h, "v", "s")).collect();
         let sizes: Vec<usize> = envs.iter().map(String::len).collect();
         let cap = 4000;
         let (batches, _) = split(&sizes, 500, cap);

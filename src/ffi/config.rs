@@ -224,6 +224,19 @@ pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, atte
     })
 }
 
+/// Whether drops of stored hits are reported to the collector as events named
+/// "Attracker Hits Dropped" (`properties.dropped` counts them by reason), so it
+/// can prove that what arrived plus what was reported dropped is everything
+/// the store accepted, per `context.attracker.store`. Default true.
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_report_drops(config: *mut at_config, enabled: bool) -> at_status {
+    with_config("at_config_set_report_drops", config, |c| {
+        c.report_drops = enabled;
+        Ok(())
+    })
+}
+
 /// Age past which a hit that fails to send is dropped and reported
 /// (`AT_DROP_EXPIRED`), in milliseconds. Default 2592000000 (30 days); 0 = no
 /// limit. The age is measured on the device clock and, once the collector's

@@ -7,6 +7,7 @@
 //! that is not corruption.
 
 pub mod check;
+pub mod drop_report;
 mod open;
 pub mod ops;
 pub mod queue;
@@ -14,6 +15,7 @@ pub mod reader;
 mod salvage;
 pub mod sender_lock;
 pub mod schema;
+pub mod store_id;
 pub mod writer;
 
 use rusqlite::ErrorCode;

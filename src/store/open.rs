@@ -28,6 +28,8 @@ pub struct OpenedStore {
     pub sender: Option<SenderLock>,
     /// The visitor id kept in the store, created on first open.
     pub visitor_id: String,
+    /// The store's id (`store_id`), sent with every event.
+    pub store_id: String,
     /// The last good remote configuration document and its ETag, if any.
     pub remote_config: Option<(String, Option<String>)>,
     /// Set when the file was damaged and replaced.
@@ -85,6 +87,10 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
     };
     let visitor_id = visitor_id(&writer)?;
     let remote_config = cached_remote_config(&writer)?;
+    let (store_id, replaced) = super::store_id::load(&writer)?;
+    if replaced {
+        reporter.log(LogLevel::Warn, "the store id was damaged; a new one was made (sequence numbers go on)");
+    }
     if recovered_in_flight > 0 {
         reporter.log(
             LogLevel::Info,
@@ -107,6 +113,7 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
         recovered_in_flight,
         sender,
         visitor_id,
+        store_id,
         remote_config,
         salvage,
         background_check,

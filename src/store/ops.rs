@@ -277,9 +277,8 @@ pub fn lease(
         // A next attempt further ahead than any wait was set by a wall clock
         // that has since moved back: it is due now.
         let stranded = due.saturating_add(LONGEST_WAIT_MS);
-        let mut rows = stmt
-            .query(params![clamp(after), clamp(max_id), due, events_only, stranded])
-            .map_err(fail)?;
+        let mut rows =
+            stmt.query(params![clamp(after), clamp(max_id), due, events_only, stranded]).map_err(fail)?;
         while hits.len() < limit as usize {
             let Some(r) = rows.next().map_err(fail)? else { break };
             let id = r.get::<_, i64>(0).map_err(fail)? as u64;
@@ -384,7 +383,8 @@ pub fn settle(tx: &Connection, s: &Settlement, leased: &mut Leases, fx: &mut TxE
 }
 
 /// Drops the oldest pending hits until the store is within its limits. Leased
-/// rows (and rows an older library left in flight) are never dropped here.
+/// rows (and rows an older library left in flight) and drop reports are never
+/// dropped here.
 pub fn enforce_limits(
     tx: &Connection,
     (max_hits, max_bytes): (u64, u64),
@@ -402,14 +402,17 @@ pub fn enforce_limits(
     {
         let mut stmt = tx
             .prepare_cached(&format!(
-                "SELECT id, message_id, {SIZE_SQL} FROM hits WHERE state = 0 ORDER BY id"
+                "SELECT id, message_id, {SIZE_SQL}, type = ?1 FROM hits WHERE state = 0 ORDER BY id"
             ))
             .map_err(fail)?;
-        let mut rows = stmt.query([]).map_err(fail)?;
+        let mut rows = stmt.query([crate::store::drop_report::DROP_REPORT_EVENT]).map_err(fail)?;
         while fx.count > max_hits || fx.bytes > max_bytes {
             let Some(r) = rows.next().map_err(fail)? else { break };
             let id = r.get::<_, i64>(0).map_err(fail)?;
-            let protected = span.is_some_and(|(a, b)| (a..=b).contains(&(id as u64)));
+            let protected = span.is_some_and(|(a, b)| (a..=b).contains(&(id as u64)))
+                // A drop report is never dropped to make room: the counts it
+                // carries would be lost. (There are at most a few.)
+                || r.get::<_, bool>(3).unwrap_or(false);
             if protected || leased.contains_key(&(id as u64)) {
                 runs.extend(run.take());
                 continue;

@@ -18,9 +18,9 @@ use crate::config::{DropReason, LogLevel};
 use crate::error::{Error, Result};
 use crate::hit::StoredHit;
 use crate::runtime::Reporter;
-use crate::store::classify;
 use crate::store::ops::{self, Leases, Tx, TxEffects};
 pub use crate::store::ops::{Op, Reply, Settlement};
+use crate::store::{classify, drop_report};
 
 mod retained;
 mod thread;
@@ -330,6 +330,7 @@ impl Writer {
             retained: Vec::new(),
             retry_at: None,
             retry_delay: RETRY_FIRST,
+            drop_report: None,
         };
         state.refresh_totals().map_err(|e| classify(e, "counting stored hits"))?;
         let state = Arc::new(Mutex::new(state));
@@ -345,11 +346,13 @@ impl Writer {
     }
 }
 
-/// The queue limits the writer enforces.
+/// The queue limits the writer enforces, and whether what they drop (and any
+/// other drop of a stored hit) is reported to the collector (`drop_report`).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_hits: u64,
     pub max_bytes: u64,
+    pub report_drops: bool,
 }
 
 struct WriterState {
@@ -369,6 +372,8 @@ struct WriterState {
     retained: Vec<Op>,
     retry_at: Option<Instant>,
     retry_delay: Duration,
+    /// The drop report this writer queued and has not seen leased (`drop_report`).
+    drop_report: Option<u64>,
 }
 
 /// What one op produced inside a transaction.
@@ -502,6 +507,10 @@ impl WriterState {
         let limits = (self.limits.max_hits, self.limits.max_bytes);
         let own = if touches_leases { &leased } else { &self.leased };
         ops::enforce_limits(&tx, limits, own, span, &mut fx)?;
+        let drop_report = match self.limits.report_drops {
+            true => drop_report::record(&tx, &mut fx, self.drop_report, own, [before.leased, span])?,
+            false => None,
+        };
         let fail = |e| classify(e, "updating the queue row");
         // Deletes always rewrite the row; inserts alone once enough went uncounted.
         let deleted = fx.removed_rows > 0;
@@ -517,6 +526,7 @@ impl WriterState {
         if touches_leases {
             self.leased = leased;
         }
+        self.drop_report = drop_report;
         self.row = QueueRow { hits: fx.count, bytes: fx.bytes, newest: fx.newest, counted_to, leased: span };
         // Counters and drop reports first: a caller released by `publish`
         // reads them at once.

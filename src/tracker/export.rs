@@ -44,8 +44,10 @@ impl Tracker {
                 if hits.is_empty() {
                     return Ok(None);
                 }
-                let envelopes: Vec<String> =
-                    hits.iter().map(|h| wire::envelope(h, &self.identity.visitor_id())).collect();
+                let envelopes: Vec<String> = hits
+                    .iter()
+                    .map(|h| wire::envelope(h, &self.identity.visitor_id(), self.identity.store_id()))
+                    .collect();
                 let sizes: Vec<usize> = envelopes.iter().map(String::len).collect();
                 let (batches, too_large) =
                     wire::split(&sizes, c.max_batch_events as usize, c.max_batch_bytes as usize);

@@ -38,10 +38,13 @@ impl Drop for TempDir {
 }
 
 /// A config for storage tests: `Always` mode, so nothing is sent unless a test
-/// dispatches; the endpoint is a loopback port nothing listens on.
+/// dispatches; the endpoint is a loopback port nothing listens on. Drop
+/// reports are off, so the store holds exactly what a test tracked
+/// (tests/accounting.rs turns them on).
 pub fn config(db: &Path) -> Config {
     let mut c = Config::new();
     c.offline_mode = attracker::OfflineMode::Always;
+    c.report_drops = false;
     c.set_storage_path(db.to_str().unwrap()).unwrap();
     c.set_endpoint("http://127.0.0.1:9").unwrap();
     c

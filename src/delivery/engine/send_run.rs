@@ -62,6 +62,7 @@ impl Engine {
             post_headers: &headers,
             gzip: s.gzip,
             anonymous_id: &visitor,
+            store_id: self.identity.store_id(),
             max_batch_events: s.max_batch_events as usize,
             max_batch_bytes: s.max_batch_bytes as usize,
             now_ms: &now,

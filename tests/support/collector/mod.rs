@@ -62,6 +62,7 @@
 //! `dates` the date formats.
 #![allow(dead_code)]
 
+pub mod accounting;
 mod dates;
 mod faults;
 mod process;
