@@ -335,16 +335,14 @@ impl Transport for CurlTransport {
         }
         let outcome = self.run(easy);
         match &outcome {
-            Outcome::NotReached { cause: Cause::Pinning, why } => {
-                if !self.trust_failing {
-                    self.log_error(format!(
-                        "pinned public key mismatch: the collector's public key matches none of the \
-                         pinned keys (at_config_set_pinned_public_key), so nothing is sent; the hits \
-                         are kept and retried. The key was changed without updating the pins, or the \
-                         connection is intercepted ({why})"
-                    ));
-                    self.trust_failing = true;
-                }
+            Outcome::NotReached { cause: Cause::Pinning, why } if !self.trust_failing => {
+                self.log_error(format!(
+                    "pinned public key mismatch: the collector's public key matches none of the \
+                     pinned keys (at_config_set_pinned_public_key), so nothing is sent; the hits \
+                     are kept and retried. The key was changed without updating the pins, or the \
+                     connection is intercepted ({why})"
+                ));
+                self.trust_failing = true;
             }
             Outcome::Answered { .. } => self.trust_failing = false,
             _ => {}
