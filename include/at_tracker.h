@@ -22,17 +22,6 @@
 #include <stdint.h>
 
 /**
- * The largest CA bundle accepted, as a file or as text. A system bundle with
- * every public root is about 200 KiB.
- */
-#define MAX_CA_BUNDLE_BYTES ((4 * 1024) * 1024)
-
-/**
- * The most pinned keys in one pin string.
- */
-#define MAX_PINNED_KEYS 64
-
-/**
  * Deepest nesting of objects and arrays accepted in event properties.
  */
 #define AT_MAX_JSON_DEPTH 128

@@ -10,10 +10,10 @@ use crate::error::{Error, Result};
 
 /// The largest CA bundle accepted, as a file or as text. A system bundle with
 /// every public root is about 200 KiB.
-pub const MAX_CA_BUNDLE_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_CA_BUNDLE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The most pinned keys in one pin string.
-pub const MAX_PINNED_KEYS: usize = 64;
+pub(crate) const MAX_PINNED_KEYS: usize = 64;
 
 const BEGIN_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----";
 const END_CERTIFICATE: &str = "-----END CERTIFICATE-----";
