@@ -372,6 +372,9 @@ void test_status_mode()
     CHECK(Config().max_event_bytes(1).status().code() == AT_ERR_INVALID_ARGUMENT);
     CHECK(Config().api_key("has space").status().code() == AT_ERR_INVALID_ARGUMENT);
     CHECK(Config().offline_mode(static_cast<OfflineMode>(7)).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().pinned_public_key("sha256//tooshort=").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().ca_bundle_pem("no certificate").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().ca_bundle_path(dir.db("missing.pem")).status().code() == AT_ERR_INVALID_ARGUMENT);
     {
         // Every setter, with valid values.
         Config all;
@@ -408,7 +411,11 @@ void test_status_mode()
             .log_callback(nullptr)
             .drop_callback(nullptr)
             .remote_config_callback(nullptr)
-            .transport(nullptr);
+            .transport(nullptr)
+            .ca_bundle_pem(std::nullopt)
+            .ca_bundle_path(std::nullopt)
+            .pinned_public_key(std::nullopt)
+            .pinned_public_key("sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
         CHECK_MSG(all.ok(), all.status().to_string());
         Tracker opened = open_tracker(all);
         CHECK(*opened.offline_mode() == OfflineMode::Required);

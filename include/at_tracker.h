@@ -755,6 +755,57 @@ at_status at_config_set_log_callback(at_config *config,
 at_status at_config_set_drop_callback(at_config *config, at_drop_fn drop_fn, void *user_data);
 
 /**
+ * Trusts a private CA: the collector's certificate must chain to a certificate
+ * in the PEM file at `path`, and only to those: the system's CAs are no longer
+ * consulted. For self-hosted collectors with their own CA. The file is checked
+ * now (readable, at most 4 MiB, at least one PEM certificate) and read again by
+ * libcurl at each TLS handshake, so a replaced file is picked up; if it later
+ * becomes unreadable, sends fail as "not reached" (hits kept, nothing counted).
+ * Replaces a bundle given with `at_config_set_ca_bundle_pem`. NULL removes the
+ * bundle (the default: the system's CAs). libcurl transport only:
+ * `at_tracker_new` refuses it with a host transport (`at_config_set_transport`).
+ * The configuration copies `path`. Not thread-safe (as every `at_config` call).
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config), `AT_ERR_INVALID_ARGUMENT` (empty,
+ * not UTF-8, unreadable, a directory, too large, no certificate); on error the
+ * configuration is unchanged and `at_last_error()` says why.
+ */
+at_status at_config_set_ca_bundle_path(at_config *config, const char *path);
+
+/**
+ * Trusts a private CA given as PEM text (one or more
+ * `-----BEGIN CERTIFICATE-----` blocks, at most 4 MiB), e.g. compiled into the
+ * app: as `at_config_set_ca_bundle_path`, the collector's certificate must
+ * chain to one of them and the system's CAs are no longer consulted. Replaces
+ * a bundle given with `at_config_set_ca_bundle_path`. NULL removes the bundle
+ * (the default). libcurl transport only, 7.77 or later with a TLS backend that
+ * takes a CA blob (OpenSSL does); a libcurl that cannot take it fails every
+ * send as "not reached" with an ERROR log, keeping the hits. The configuration
+ * copies `pem`. Errors: `AT_ERR_NULL_ARGUMENT` (config),
+ * `AT_ERR_INVALID_ARGUMENT` (not UTF-8, too large, no well-formed
+ * certificate); on error the configuration is unchanged.
+ */
+at_status at_config_set_ca_bundle_pem(at_config *config, const char *pem);
+
+/**
+ * Pins the collector's public key, as mobile apps do: `pins` is
+ * `"sha256//<base64>"`, or several joined by `;` (the current key and its
+ * successor, so a key can be rotated), where `<base64>` is the padded base64
+ * of the SHA-256 of the key's DER SubjectPublicKeyInfo:
+ * `openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der
+ * | openssl dgst -sha256 -binary | openssl base64`. Spaces around an entry are
+ * ignored; at most 64 entries. Checked at every TLS handshake, on top of the
+ * certificate's verification: when the collector's key matches none, nothing
+ * is sent, the hits are kept and retried with backoff without counting an
+ * attempt, and an ERROR log names the pin mismatch (once, until a send
+ * succeeds). NULL removes the pins (the default: none). libcurl transport only
+ * (`at_tracker_new` refuses pins with a host transport). The configuration
+ * copies `pins`. Errors: `AT_ERR_NULL_ARGUMENT` (config),
+ * `AT_ERR_INVALID_ARGUMENT` (an entry not of that form, or not 32 bytes);
+ * on error the configuration is unchanged.
+ */
+at_status at_config_set_pinned_public_key(at_config *config, const char *pins);
+
+/**
  * Opens (or creates) the store named by `config` and starts the tracker's
  * writer and callback threads. Hits left in flight by a crashed process become
  * pending again. A damaged store is moved aside as "<name>.corrupt-<unix_ms>"

@@ -1053,6 +1053,35 @@ public:
             callbacks_.transport = std::move(holder);
         return record(s);
     }
+    /** Trusts only the CAs in the PEM file at `path` (a private CA), instead of
+     *  the system's; checked now (readable, with a certificate), read by
+     *  libcurl at each handshake. nullopt removes it (the default). Replaces a
+     *  ca_bundle_pem. libcurl transport only. The config copies the string. */
+    Config &ca_bundle_path(std::optional<std::string_view> path)
+    {
+        if (!path)
+            return record(at_config_set_ca_bundle_path(config_, nullptr));
+        return set_string("at_config_set_ca_bundle_path", "path", *path, at_config_set_ca_bundle_path);
+    }
+    /** Trusts only the CAs in `pem` (PEM text with at least one certificate),
+     *  instead of the system's. nullopt removes it (the default). Replaces a
+     *  ca_bundle_path. libcurl transport only. The config copies the text. */
+    Config &ca_bundle_pem(std::optional<std::string_view> pem)
+    {
+        if (!pem)
+            return record(at_config_set_ca_bundle_pem(config_, nullptr));
+        return set_string("at_config_set_ca_bundle_pem", "pem", *pem, at_config_set_ca_bundle_pem);
+    }
+    /** Pins the collector's public key: "sha256//<base64>[;sha256//<base64>]",
+     *  the SHA-256 of the key's DER SubjectPublicKeyInfo. A mismatch sends
+     *  nothing, keeps the hits uncounted and logs an ERROR. nullopt removes the
+     *  pins (the default). libcurl transport only. The config copies the string. */
+    Config &pinned_public_key(std::optional<std::string_view> pins)
+    {
+        if (!pins)
+            return record(at_config_set_pinned_public_key(config_, nullptr));
+        return set_string("at_config_set_pinned_public_key", "pins", *pins, at_config_set_pinned_public_key);
+    }
 
 private:
     friend class Tracker;

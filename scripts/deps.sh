@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what attracker's build and tests need on Debian/Ubuntu, when missing:
 # a C/C++ compiler, clang (for the module-map and Objective-C tests), cmake,
-# pkg-config, libcurl's development files, GNUstep and mono. Rust (cargo) must already be installed
-# (https://rustup.rs).
+# pkg-config, libcurl's development files, GNUstep and mono, openssl and python3
+# (the TLS tests), iproute2 and nftables (the network namespace test). Rust
+# (cargo) must already be installed (https://rustup.rs).
 set -euo pipefail
 
 packages=()
@@ -21,6 +22,12 @@ command -v gnustep-config >/dev/null 2>&1 || packages+=(gnustep-make libgnustep-
 [ -e /usr/include/Block.h ] || packages+=(libblocksruntime-dev)
 command -v mcs >/dev/null 2>&1 || packages+=(mono-mcs)
 command -v mono >/dev/null 2>&1 || packages+=(mono-runtime)
+# tests/tls.rs: a test CA made with the openssl CLI, an HTTPS collector in Python.
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+python3 -c 'import ssl, http.server' >/dev/null 2>&1 || packages+=(python3)
+# tests/netns.rs: a network namespace, a veth link and nftables packet loss.
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || packages+=(iproute2)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || packages+=(nftables)
 
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""

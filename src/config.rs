@@ -2,11 +2,12 @@
 //!
 //! A `Config` is plain data. It is checked field by field by its setters, and as a
 //! whole (required fields present) when a tracker is built from it. It never opens
-//! files or sockets.
+//! sockets; the only file it reads is a CA bundle, once, to check it when it is set.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use crate::delivery::tls::{CaBundle, PinnedKeys};
 pub use crate::delivery::transport::AuthScheme;
 use crate::error::{Error, Result};
 use crate::hit::validate_http_url;
@@ -211,6 +212,12 @@ pub struct Config {
     /// Test hook: caps the database at this many pages (simulates a full disk).
     #[doc(hidden)]
     pub store_page_limit: Option<u32>,
+    /// libcurl only: the CAs the collector's certificate must chain to, instead
+    /// of the system's; `None` (the default) trusts the system's CAs.
+    pub ca_bundle: Option<CaBundle>,
+    /// libcurl only: the collector's public key must be one of these; `None`
+    /// (the default) pins nothing.
+    pub pinned_public_keys: Option<PinnedKeys>,
 }
 
 impl Default for Config {
@@ -253,6 +260,8 @@ impl Default for Config {
             allow_world_writable_directory: false,
             insecure_tls_for_development: false,
             transport: None,
+            ca_bundle: None,
+            pinned_public_keys: None,
         }
     }
 }
@@ -444,12 +453,40 @@ impl Config {
                 }
             }
         }
+        if self.transport.is_some() && (self.ca_bundle.is_some() || self.pinned_public_keys.is_some()) {
+            return Err(Error::invalid(
+                "a CA bundle or pinned public keys apply to the libcurl transport only; \
+                 a host transport (at_config_set_transport) must apply its own",
+            ));
+        }
         Ok(())
     }
 
     /// The URL events are posted to.
     pub fn batch_url(&self) -> String {
         format!("{}/v1/batch", self.endpoint.as_deref().unwrap_or(""))
+    }
+
+    /// Trusts only the CAs in the PEM file at `path` (read by libcurl at each
+    /// handshake; checked now: readable, with a certificate). `None` goes back
+    /// to the system's CAs. Replaces a bundle set by `set_ca_bundle_pem`.
+    pub fn set_ca_bundle_path(&mut self, path: Option<&str>) -> Result<()> {
+        self.ca_bundle = path.map(CaBundle::file).transpose()?;
+        Ok(())
+    }
+
+    /// Trusts only the CAs in `pem` (PEM text, copied). `None` goes back to the
+    /// system's CAs. Replaces a bundle set by `set_ca_bundle_path`.
+    pub fn set_ca_bundle_pem(&mut self, pem: Option<&str>) -> Result<()> {
+        self.ca_bundle = pem.map(CaBundle::pem).transpose()?;
+        Ok(())
+    }
+
+    /// Pins the collector's public key: `"sha256//<base64>[;sha256//<base64>]"`.
+    /// `None` removes the pins.
+    pub fn set_pinned_public_key(&mut self, pins: Option<&str>) -> Result<()> {
+        self.pinned_public_keys = pins.map(PinnedKeys::parse).transpose()?;
+        Ok(())
     }
 }
 
@@ -506,6 +543,36 @@ mod tests {
         assert!(c.set_endpoint("https://x.example/?a=1").is_err());
         assert!(c.set_endpoint("not a url").is_err());
         assert!(c.endpoint.is_none(), "a rejected endpoint changes nothing");
+    }
+
+    #[test]
+    fn trust_setters_refuse_bad_input_unchanged_and_none_unsets() {
+        let pin = "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        let mut c = Config::new();
+        c.set_pinned_public_key(Some(pin)).unwrap();
+        assert!(c.set_pinned_public_key(Some("sha256//short")).is_err());
+        assert_eq!(c.pinned_public_keys.as_ref().map(PinnedKeys::as_curl), Some(pin), "unchanged");
+        c.set_pinned_public_key(None).unwrap();
+        assert!(c.pinned_public_keys.is_none());
+
+        let pem = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n";
+        c.set_ca_bundle_pem(Some(pem)).unwrap();
+        assert!(c.set_ca_bundle_pem(Some("no certificate")).is_err());
+        assert!(c.set_ca_bundle_path(Some("/nonexistent/ca.pem")).is_err());
+        assert_eq!(c.ca_bundle, Some(CaBundle::Pem(pem.into())), "unchanged");
+        c.set_ca_bundle_path(None).unwrap();
+        assert!(c.ca_bundle.is_none());
+    }
+
+    #[test]
+    fn trust_settings_are_refused_with_a_host_transport() {
+        let mut c = Config::new();
+        c.set_storage_path("/x/hits.db").unwrap();
+        c.set_endpoint("https://collect.example.com").unwrap();
+        c.transport = Some(Arc::new(|_| {}));
+        assert!(c.validate().is_ok());
+        c.set_pinned_public_key(Some("sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")).unwrap();
+        assert!(c.validate().unwrap_err().message.contains("host transport"));
     }
 
     #[test]

@@ -114,7 +114,7 @@ impl Tracker {
                 abort.clone(),
                 request_timeout,
             )),
-            (None, None) => match default_transport(&config, abort.clone()) {
+            (None, None) => match default_transport(&config, abort.clone(), &reporter) {
                 Ok(t) => t,
                 Err(e) => {
                     callbacks.shutdown();
@@ -347,17 +347,19 @@ impl Tracker {
 }
 
 #[cfg(feature = "curl-transport")]
-fn default_transport(config: &Config, abort: Abort) -> Result<Box<dyn Transport>> {
+fn default_transport(config: &Config, abort: Abort, reporter: &Reporter) -> Result<Box<dyn Transport>> {
     let curl = crate::delivery::transport::CurlTransport::new(
         Duration::from_millis(config.connect_timeout_ms.into()),
         Duration::from_millis(config.request_timeout_ms.into()),
         abort,
-    );
+    )
+    .with_trust(config.ca_bundle.clone(), config.pinned_public_keys.clone())
+    .with_reporter(reporter.clone());
     Ok(Box::new(if config.insecure_tls_for_development { curl.insecure_for_development() } else { curl }))
 }
 
 #[cfg(not(feature = "curl-transport"))]
-fn default_transport(_: &Config, _: Abort) -> Result<Box<dyn Transport>> {
+fn default_transport(_: &Config, _: Abort, _: &Reporter) -> Result<Box<dyn Transport>> {
     Err(Error::invalid(
         "this build has no libcurl (feature curl-transport): set a transport with at_config_set_transport",
     ))

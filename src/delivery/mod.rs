@@ -13,6 +13,7 @@ pub mod policy;
 pub mod report;
 pub mod send;
 pub mod settings;
+pub mod tls;
 pub mod transport;
 pub mod wire;
 

@@ -179,6 +179,23 @@ static void check_config_rejects(void)
     EXPECT_INVALID("at_config_set_api_key", at_config_set_api_key(cfg, "has space"));
     EXPECT_INVALID("at_config_set_api_key", at_config_set_api_key(cfg, "tab\there"));
     EXPECT_INVALID("at_config_set_api_key", at_config_set_api_key(cfg, BAD_UTF8));
+    EXPECT_NULL_ARG("at_config_set_ca_bundle_path", "config", at_config_set_ca_bundle_path(NULL, NULL));
+    EXPECT_NULL_ARG("at_config_set_ca_bundle_pem", "config", at_config_set_ca_bundle_pem(NULL, NULL));
+    EXPECT_NULL_ARG("at_config_set_pinned_public_key", "config", at_config_set_pinned_public_key(NULL, NULL));
+    EXPECT_INVALID("at_config_set_ca_bundle_path", at_config_set_ca_bundle_path(cfg, ""));
+    EXPECT_INVALID("at_config_set_ca_bundle_path", at_config_set_ca_bundle_path(cfg, BAD_UTF8));
+    EXPECT_INVALID("at_config_set_ca_bundle_path", at_config_set_ca_bundle_path(cfg, "/nonexistent/ca.pem"));
+    EXPECT_INVALID("at_config_set_ca_bundle_path", at_config_set_ca_bundle_path(cfg, "/"));
+    EXPECT_INVALID("at_config_set_ca_bundle_pem", at_config_set_ca_bundle_pem(cfg, "not PEM"));
+    EXPECT_INVALID("at_config_set_ca_bundle_pem", at_config_set_ca_bundle_pem(cfg, BAD_UTF8));
+    EXPECT_INVALID("at_config_set_ca_bundle_pem",
+                   at_config_set_ca_bundle_pem(cfg, "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"));
+    EXPECT_INVALID("at_config_set_pinned_public_key", at_config_set_pinned_public_key(cfg, ""));
+    EXPECT_INVALID("at_config_set_pinned_public_key", at_config_set_pinned_public_key(cfg, "sha256//AAAA"));
+    EXPECT_INVALID("at_config_set_pinned_public_key", at_config_set_pinned_public_key(cfg, BAD_UTF8));
+    CHECK_OK(at_config_set_ca_bundle_path(cfg, NULL));
+    CHECK_OK(at_config_set_ca_bundle_pem(cfg, NULL));
+    CHECK_OK(at_config_set_pinned_public_key(cfg, NULL));
 
     /* Out-of-range enums and numbers. */
     EXPECT_INVALID("at_config_set_offline_mode", at_config_set_offline_mode(cfg, 7));

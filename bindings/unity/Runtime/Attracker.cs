@@ -258,6 +258,21 @@ namespace Attracker
         public bool? TrackLifecycleEvents;
         /// <summary>AppDidEnterBackground flushes within its deadline (default true).</summary>
         public bool? FlushOnBackground;
+        /// <summary>
+        /// A private CA: the collector's certificate must chain to a certificate in
+        /// this PEM file, and the system's CAs are no longer trusted. Checked when
+        /// the tracker is created (readable, with a certificate); libcurl only.
+        /// Set this or CaBundlePem, not both.
+        /// </summary>
+        public string CaBundlePath;
+        /// <summary>A private CA as PEM text (e.g. a TextAsset's text); as CaBundlePath.</summary>
+        public string CaBundlePem;
+        /// <summary>
+        /// Pinned keys, "sha256//&lt;base64&gt;[;sha256//&lt;base64&gt;]" (SHA-256 of the
+        /// key's SubjectPublicKeyInfo). A mismatch sends nothing, keeps the hits
+        /// uncounted and logs an Error. libcurl only.
+        /// </summary>
+        public string PinnedPublicKeys;
 
         /// <summary>
         /// The host's HTTP stack instead of libcurl (e.g. UnityWebRequest): called
@@ -303,6 +318,11 @@ namespace Attracker
             if (BusyTimeoutMs.HasValue) check(Native.at_config_set_busy_timeout_ms(c, BusyTimeoutMs.Value));
             if (TrackLifecycleEvents.HasValue) check(Native.at_config_set_track_lifecycle_events(c, TrackLifecycleEvents.Value));
             if (FlushOnBackground.HasValue) check(Native.at_config_set_flush_on_background(c, FlushOnBackground.Value));
+            if (CaBundlePath != null && CaBundlePem != null)
+                throw new AttrackerException(Status.InvalidArgument, "set CaBundlePath or CaBundlePem, not both");
+            if (CaBundlePath != null) check(Native.at_config_set_ca_bundle_path(c, Native.Utf8(CaBundlePath)));
+            if (CaBundlePem != null) check(Native.at_config_set_ca_bundle_pem(c, Native.Utf8(CaBundlePem)));
+            if (PinnedPublicKeys != null) check(Native.at_config_set_pinned_public_key(c, Native.Utf8(PinnedPublicKeys)));
             check(Native.at_config_set_callback_mode(c, (uint)CallbackMode));
         }
     }

@@ -230,6 +230,15 @@ namespace Attracker
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_config_set_drop_callback(ConfigHandle config, DropFn dropFn, IntPtr userData);
 
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_ca_bundle_path(ConfigHandle config, byte[] path);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_ca_bundle_pem(ConfigHandle config, byte[] pem);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_pinned_public_key(ConfigHandle config, byte[] pins);
+
         // ---- lifecycle -------------------------------------------------------
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

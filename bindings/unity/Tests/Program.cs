@@ -1172,7 +1172,41 @@ static class Program
                 OnDrop = (r, ids) => { },
                 MaxEventBytes = 1, // out of range (256..524288)
             }), "max event bytes");
+            e = Throws(Status.InvalidArgument, () => Tracker.Create(new TrackerConfig
+            {
+                StoragePath = dir.Db(),
+                Endpoint = Unreachable,
+                PinnedPublicKeys = "sha256//not-a-digest",
+            }), "bad pin");
+            Check(e.NativeMessage.Contains("pinned key 1"), "names the bad pin: " + e.NativeMessage);
+            e = Throws(Status.InvalidArgument, () => Tracker.Create(new TrackerConfig
+            {
+                StoragePath = dir.Db(),
+                Endpoint = Unreachable,
+                CaBundlePath = dir.Db("missing.pem"),
+            }), "unreadable CA bundle");
+            Check(e.NativeMessage.Contains("missing.pem"), "names the file: " + e.NativeMessage);
+            Throws(Status.InvalidArgument, () => Tracker.Create(new TrackerConfig
+            {
+                StoragePath = dir.Db(),
+                Endpoint = Unreachable,
+                CaBundlePem = "no certificate here",
+            }), "CA PEM without a certificate");
+            Throws(Status.InvalidArgument, () => Tracker.Create(new TrackerConfig
+            {
+                StoragePath = dir.Db(),
+                Endpoint = Unreachable,
+                CaBundlePath = dir.Db("ca.pem"),
+                CaBundlePem = "-----BEGIN CERTIFICATE-----",
+            }), "both CA settings");
             Check(!File.Exists(dir.Db()), "no store created by a failed config");
+            using (Tracker pinned = Tracker.Create(new TrackerConfig
+            {
+                StoragePath = dir.Db(),
+                Endpoint = Unreachable,
+                PinnedPublicKeys = "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            }))
+                Equal(0L, pinned.Offline.Count(), "a well-formed pin is taken");
         }
     }
 

@@ -1,6 +1,8 @@
 //! The libcurl transport (feature `curl-transport`, on by default): libcurl's
 //! multi interface on the delivery thread, one transfer at a time over a
 //! kept-alive connection, aborted within ~50 ms when the tracker closes.
+//! A private CA bundle replaces the system's trust; pinned keys are checked by
+//! libcurl at each handshake, and a mismatch is logged at ERROR.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +10,9 @@ use curl::easy::{Easy2, Handler, List, WriteError};
 use curl::multi::Multi;
 
 use super::{Abort, Cause, Method, Outcome, Request, Transport};
+use crate::config::LogLevel;
+use crate::delivery::tls::{CaBundle, PinnedKeys};
+use crate::runtime::Reporter;
 
 /// The most of a response body kept; past it the transfer stops.
 const MAX_RESPONSE_BYTES: usize = 512 * 1024;
@@ -64,6 +69,16 @@ pub struct CurlTransport {
     abort: Abort,
     /// Development only (`Config::insecure_tls_for_development`).
     skip_tls_verify: bool,
+    /// The only CAs trusted, when set (`Config::ca_bundle`).
+    ca_bundle: Option<CaBundle>,
+    /// The public keys the collector must present one of (`Config::pinned_public_keys`).
+    pins: Option<PinnedKeys>,
+    /// Where pin and trust failures are logged at ERROR.
+    reporter: Option<Reporter>,
+    /// The last request failed the configured trust (a pin mismatch, options
+    /// libcurl refused): its ERROR was logged and is not repeated at every
+    /// retry until a request gets an answer again.
+    trust_failing: bool,
 }
 
 /// Poll interval while a transfer runs: bounds how late an abort takes effect.
@@ -79,6 +94,31 @@ impl CurlTransport {
             request_timeout,
             abort,
             skip_tls_verify: false,
+            ca_bundle: None,
+            pins: None,
+            reporter: None,
+            trust_failing: false,
+        }
+    }
+
+    /// Trusts only `ca_bundle`'s CAs (the system's when `None`) and requires one
+    /// of `pins` (none when `None`).
+    pub fn with_trust(mut self, ca_bundle: Option<CaBundle>, pins: Option<PinnedKeys>) -> Self {
+        self.ca_bundle = ca_bundle;
+        self.pins = pins;
+        self
+    }
+
+    /// Logs a pinned-key mismatch, or a CA bundle or pins libcurl cannot take,
+    /// at ERROR through `reporter`.
+    pub fn with_reporter(mut self, reporter: Reporter) -> Self {
+        self.reporter = Some(reporter);
+        self
+    }
+
+    fn log_error(&self, message: String) {
+        if let Some(r) = &self.reporter {
+            r.log(LogLevel::Error, message);
         }
     }
 
@@ -228,6 +268,46 @@ fn classify(e: &curl::Error, easy: &mut Easy2<Collect>) -> Outcome {
     }
 }
 
+/// Sets the trust of one transfer on `easy` (freshly reset): with a CA bundle,
+/// libcurl's default CA file and directory are unset, so the bundle is the only
+/// trust; with pins, libcurl checks the server's key against them.
+fn apply_trust<H>(
+    easy: &mut Easy2<H>,
+    ca_bundle: Option<&CaBundle>,
+    pins: Option<&PinnedKeys>,
+) -> Result<(), curl::Error> {
+    match ca_bundle {
+        None => {}
+        Some(CaBundle::File(path)) => {
+            easy.cainfo(path)?;
+            unset_string_option(easy, curl_sys::CURLOPT_CAPATH)?;
+        }
+        Some(CaBundle::Pem(pem)) => {
+            // libcurl copies the blob; a blob overrides CAINFO, unset anyway.
+            easy.ssl_cainfo_blob(pem.as_bytes())?;
+            unset_string_option(easy, curl_sys::CURLOPT_CAINFO)?;
+            unset_string_option(easy, curl_sys::CURLOPT_CAPATH)?;
+        }
+    }
+    if let Some(pins) = pins {
+        easy.pinned_public_key(pins.as_curl())?;
+    }
+    Ok(())
+}
+
+/// Sets a string option back to NULL (no value), which the curl crate cannot.
+fn unset_string_option<H>(easy: &mut Easy2<H>, option: curl_sys::CURLoption) -> Result<(), curl::Error> {
+    // SAFETY: `raw` is this handle's live CURL pointer, used by this thread
+    // alone; a NULL char pointer is a documented value of every string option.
+    let code =
+        unsafe { curl_sys::curl_easy_setopt(easy.raw(), option, std::ptr::null::<std::ffi::c_char>()) };
+    if code == curl_sys::CURLE_OK {
+        Ok(())
+    } else {
+        Err(curl::Error::new(code))
+    }
+}
+
 /// libcurl codes the `curl` crate has no predicate for.
 const CURLE_SSL_PINNEDPUBKEYNOTMATCH: i64 = 90;
 const CURLE_SSL_INVALIDCERTSTATUS: i64 = 91;
@@ -243,9 +323,115 @@ impl Transport for CurlTransport {
         if self.abort.is_set() {
             return Outcome::Aborted;
         }
-        match self.prepare(request) {
-            Ok(easy) => self.run(easy),
-            Err(e) => Outcome::Failed(format!("libcurl: {e}")),
+        let mut easy = match self.prepare(request) {
+            Ok(easy) => easy,
+            Err(e) => return Outcome::Failed(format!("libcurl: {e}")),
+        };
+        if let Err(e) = apply_trust(&mut easy, self.ca_bundle.as_ref(), self.pins.as_ref()) {
+            // This libcurl cannot enforce the configured trust (e.g. its TLS
+            // backend takes no CA blob): nothing is sent, nothing is counted.
+            self.easy = Some(easy);
+            let why = format!("libcurl cannot apply the configured CA bundle or pinned keys: {e}");
+            if !self.trust_failing {
+                self.log_error(format!("{why}; hits are kept and not sent"));
+                self.trust_failing = true;
+            }
+            return Outcome::NotReached { cause: Cause::Tls, why };
+        }
+        let outcome = self.run(easy);
+        match &outcome {
+            Outcome::NotReached { cause: Cause::Pinning, why } if !self.trust_failing => {
+                self.log_error(format!(
+                    "pinned public key mismatch: the collector's public key matches none of the \
+                     pinned keys (at_config_set_pinned_public_key), so nothing is sent; the hits \
+                     are kept and retried. The key was changed without updating the pins, or the \
+                     connection is intercepted ({why})"
+                ));
+                self.trust_failing = true;
+            }
+            Outcome::Answered { .. } => self.trust_failing = false,
+            _ => {}
+        }
+        outcome
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use curl::easy::InfoType;
+    use std::net::TcpListener;
+
+    /// Keeps libcurl's informational lines (where it names the CA file and
+    /// directory it loads).
+    #[derive(Default)]
+    struct Info(String);
+
+    impl Handler for Info {
+        fn debug(&mut self, kind: InfoType, data: &[u8]) {
+            if matches!(kind, InfoType::Text) {
+                self.0.push_str(&String::from_utf8_lossy(data));
+            }
+        }
+    }
+
+    /// What libcurl says about its trust store when it starts a handshake with
+    /// `ca_bundle` applied; the peer hangs up after the ClientHello.
+    fn handshake_info(ca_bundle: Option<&CaBundle>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let peer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let _ = std::io::Read::read(&mut s, &mut [0u8; 512]);
+        });
+        let mut easy = Easy2::new(Info::default());
+        easy.url(&format!("https://127.0.0.1:{port}/")).unwrap();
+        easy.verbose(true).unwrap();
+        easy.timeout(Duration::from_secs(5)).unwrap();
+        apply_trust(&mut easy, ca_bundle, None).unwrap();
+        assert!(easy.perform().is_err(), "the peer hung up: no TLS session");
+        peer.join().unwrap();
+        std::mem::take(&mut easy.get_mut().0)
+    }
+
+    /// A self-signed CA certificate (EC P-256, valid until 2126), made for this
+    /// test with `openssl req -x509`; its key was discarded.
+    const CA_PEM: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBlzCCAT6gAwIBAgITRdipzKhi9QoRHi7TWi3MOm2w2TAKBggqhkjOPQQDAjAh\n\
+MR8wHQYDVQQDDBZhdHRyYWNrZXIgdW5pdCB0ZXN0IENBMCAXDTI2MTIwMjEwNDE1\n\
+NloYDzIxMjYxMTA4MTA0MTU2WjAhMR8wHQYDVQQDDBZhdHRyYWNrZXIgdW5pdCB0\n\
+ZXN0IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEV7CRGqHxxTAU4ZgAsJUw\n\
+PBQkTDr5t5lrSH39mtAn4BD719NybCBsDIQG4ha7ytUtNhOBxyGp/6S9v7hFErGF\n\
+N6NTMFEwHQYDVR0OBBYEFEB5/tjpc0Z/uUZ3jeLrK460PIuWMB8GA1UdIwQYMBaA\n\
+FEB5/tjpc0Z/uUZ3jeLrK460PIuWMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0E\n\
+AwIDRwAwRAIgdmy3zyHXp9W8Scst6ABrDHHbFIcaRixnUTwxECzH6oACIFv43fhM\n\
+Mb65ZlM+cW6M91wn/+D6v/gUL9X2wX9kwNCS\n\
+-----END CERTIFICATE-----\n\
+";
+
+    fn openssl_backend() -> bool {
+        curl::Version::get().ssl_version().is_some_and(|v| v.starts_with("OpenSSL"))
+    }
+
+    // The log lines read here are those of libcurl's OpenSSL backend.
+    #[test]
+    fn a_ca_bundle_is_the_only_trust_libcurl_loads() {
+        if !openssl_backend() {
+            println!("skipped: libcurl is not built with OpenSSL ({:?})", curl::Version::get().ssl_version());
+            return;
+        }
+        let file = std::env::temp_dir().join(format!("attracker-ca-{}.pem", std::process::id()));
+        std::fs::write(&file, CA_PEM).unwrap();
+        let info = handshake_info(Some(&CaBundle::File(file.clone())));
+        std::fs::remove_file(&file).unwrap();
+        assert!(info.contains(&format!("CAfile: {}", file.display())), "{info}");
+        assert!(info.contains("CApath: none"), "the default CA directory is unset: {info}");
+
+        let info = handshake_info(Some(&CaBundle::Pem(CA_PEM.into())));
+        assert!(info.contains("CA certificate blob"), "{info}");
+        for line in info.lines().filter(|l| l.contains("CAfile:") || l.contains("CApath:")) {
+            assert!(line.ends_with("none"), "only the blob is trusted: {info}");
         }
     }
 }
