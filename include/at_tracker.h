@@ -171,8 +171,12 @@ typedef void (*at_completion_fn)(at_status status, void *user_data);
 typedef struct {
   /**
    * `AT_OK` when nothing failed; `AT_ERR_NETWORK` when a failure stopped the
-   * run or backoff / reachability kept it from starting; `AT_ERR_CANCELLED`
-   * when the tracker closed first; `AT_ERR_STORAGE` when the store failed.
+   * run (the server failed, or the collector was not reached: no network,
+   * TLS, pinning, proxy, captive portal) or backoff / reachability kept it
+   * from starting; `AT_ERR_KEY_REJECTED` when the collector refused the api
+   * key (401/403: the hits are kept, sending is paused until
+   * `at_set_api_key`); `AT_ERR_CANCELLED` when the tracker closed first;
+   * `AT_ERR_STORAGE` when the store failed. `at_last_send_error` says why.
    */
   at_status status;
   /**
@@ -184,7 +188,8 @@ typedef struct {
    */
   uint64_t failed;
   /**
-   * Hits dropped by policy during the run (refused, out of attempts, too large).
+   * Hits dropped by policy during the run (refused, out of attempts, expired,
+   * too large).
    */
   uint64_t dropped;
 } at_dispatch_result;

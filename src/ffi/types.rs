@@ -183,14 +183,19 @@ pub struct at_stats {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct at_dispatch_result {
     /// `AT_OK` when nothing failed; `AT_ERR_NETWORK` when a failure stopped the
-    /// run or backoff / reachability kept it from starting; `AT_ERR_CANCELLED`
-    /// when the tracker closed first; `AT_ERR_STORAGE` when the store failed.
+    /// run (the server failed, or the collector was not reached: no network,
+    /// TLS, pinning, proxy, captive portal) or backoff / reachability kept it
+    /// from starting; `AT_ERR_KEY_REJECTED` when the collector refused the api
+    /// key (401/403: the hits are kept, sending is paused until
+    /// `at_set_api_key`); `AT_ERR_CANCELLED` when the tracker closed first;
+    /// `AT_ERR_STORAGE` when the store failed. `at_last_send_error` says why.
     pub status: at_status,
     /// Hits acknowledged by the collector (and deleted).
     pub sent: u64,
     /// Hits whose attempt reached the server and failed; they stay queued.
     pub failed: u64,
-    /// Hits dropped by policy during the run (refused, out of attempts, too large).
+    /// Hits dropped by policy during the run (refused, out of attempts, expired,
+    /// too large).
     pub dropped: u64,
 }
 
