@@ -126,6 +126,7 @@ impl Tracker {
             let opened = store::open(&config, &reporter, clock.now_ms())?;
             let identity = Arc::new(Identity::new(&opened.visitor_id));
             let remote = Arc::new(Remote::default());
+            let mut drop_cached_config = false;
             if let Some((doc, etag)) = opened.remote_config {
                 // The last good document, in force until a fetch brings a newer one.
                 match remote::parse(&doc, &config.allowed_endpoint_hosts) {
@@ -133,10 +134,13 @@ impl Tracker {
                         warnings.into_iter().for_each(|w| reporter.log(LogLevel::Warn, w));
                         remote.apply(doc, etag, overrides);
                     }
-                    Err(why) => reporter.log(
-                        LogLevel::Warn,
-                        format!("the cached remote config is ignored ({why}); built-in settings apply"),
-                    ),
+                    Err(why) => {
+                        drop_cached_config = true;
+                        reporter.log(
+                            LogLevel::Warn,
+                            format!("the cached remote config is dropped ({why}); built-in settings apply"),
+                        )
+                    }
                 }
             }
             let on_remote_config = config.on_remote_config.clone().map(|f| {
@@ -163,6 +167,14 @@ impl Tracker {
                     on_commit: Some(Arc::new(move |stored| hook.stored(stored))),
                 },
             )?);
+            if drop_cached_config {
+                let entries =
+                    [remote::META_DOCUMENT, remote::META_ETAG, remote::META_FETCHED_MS, remote::META_SCHEMA]
+                        .map(|key| (key.to_owned(), None))
+                        .to_vec();
+                // Best effort: if it fails, the next start drops it again.
+                let _ = writer.submit(Op::PutMeta { entries, reply: None });
+            }
             let delivery = Delivery::start(
                 &wake,
                 DeliverySettings::from_config(&config),

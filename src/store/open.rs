@@ -7,11 +7,13 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::config::{Config, LogLevel, Synchronous};
 use crate::error::{Error, Result};
 use crate::hit::new_message_id;
+use crate::identity::validate_visitor_id;
 use crate::remote;
 use crate::runtime::Reporter;
 use crate::store::check::{self, AtOpen, BackgroundCheck};
@@ -77,14 +79,21 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
             (fresh, Checked::Sound)
         }
     };
+    // The running totals are derived state: checked before they are trusted.
+    let exact = checked == Checked::Sound;
+    if let Some(why) =
+        queue::check_at_open(&writer, exact).map_err(|e| classify(e, "checking the queue totals"))?
+    {
+        reporter.log(LogLevel::Warn, format!("the store's queue totals were damaged ({why}); recounted"));
+    }
     // Rows in flight belong to the sender; only the sender may take them back.
     let sender = SenderLock::try_acquire(path)?;
     let recovered_in_flight = match sender {
         Some(_) => queue::recover(&writer).map_err(|e| classify(e, "recovering hits left in flight"))?,
         None => 0,
     };
-    let visitor_id = visitor_id(&writer)?;
-    let remote_config = cached_remote_config(&writer)?;
+    let visitor_id = visitor_id(&writer, reporter)?;
+    let remote_config = cached_remote_config(&writer, reporter)?;
     if recovered_in_flight > 0 {
         reporter.log(
             LogLevel::Info,
@@ -98,7 +107,11 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
     }
     let reader = open_reader(path, config)?;
     let background_check = match checked {
-        Checked::Deferred => BackgroundCheck::start(path, reporter.clone()),
+        Checked::Deferred => BackgroundCheck::start(
+            path,
+            reporter.clone(),
+            Duration::from_millis(config.busy_timeout_ms.into()),
+        ),
         Checked::Sound => None,
     };
     Ok(OpenedStore {
@@ -113,22 +126,70 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
     })
 }
 
-/// The store's visitor id (sent as `anonymousId`), created on first open.
-fn visitor_id(conn: &Connection) -> Result<String> {
+/// The store's visitor id (sent as `anonymousId`), created on first open. A
+/// stored value that is not a valid visitor id (a blob, text that is not UTF-8,
+/// empty, too long, control characters) is damage: a new id replaces it, with a
+/// WARN.
+fn visitor_id(conn: &Connection, reporter: &Reporter) -> Result<String> {
     let fail = |e| classify(e, "reading the visitor id");
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('visitor_id', ?1)", [new_message_id()])
         .map_err(fail)?;
-    conn.query_row("SELECT value FROM meta WHERE key = 'visitor_id'", [], |r| r.get(0)).map_err(fail)
+    let why = match meta_text(conn, "visitor_id").map_err(fail)? {
+        Some(Ok(id)) => match validate_visitor_id(&id) {
+            Ok(()) => return Ok(id),
+            Err(e) => e.message,
+        },
+        Some(Err(what)) => format!("it is {what}"),
+        None => "it is missing".to_owned(),
+    };
+    let id = new_message_id();
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('visitor_id', ?1)", [&id])
+        .map_err(fail)?;
+    reporter.log(
+        LogLevel::Warn,
+        format!("the stored visitor id was damaged ({why}); a new visitor id is used from now on"),
+    );
+    Ok(id)
 }
 
-/// The remote configuration document kept by the last successful fetch.
-fn cached_remote_config(conn: &Connection) -> Result<Option<(String, Option<String>)>> {
-    let get = |key: &str| {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get::<_, String>(0))
-            .optional()
-            .map_err(|e| classify(e, "reading the cached remote config"))
+/// The remote configuration document kept by the last successful fetch. A
+/// document or ETag that is not UTF-8 text is damage: the cached configuration
+/// is dropped (the next fetch brings a new one), with a WARN.
+fn cached_remote_config(conn: &Connection, reporter: &Reporter) -> Result<Option<(String, Option<String>)>> {
+    let fail = |e| classify(e, "reading the cached remote config");
+    let doc = meta_text(conn, remote::META_DOCUMENT).map_err(fail)?;
+    let etag = meta_text(conn, remote::META_ETAG).map_err(fail)?;
+    let why = match (doc, etag) {
+        (None, _) => return Ok(None),
+        (Some(Ok(doc)), None) => return Ok(Some((doc, None))),
+        (Some(Ok(doc)), Some(Ok(etag))) => return Ok(Some((doc, Some(etag)))),
+        (Some(Err(what)), _) => format!("the document is {what}"),
+        (_, Some(Err(what))) => format!("its ETag is {what}"),
     };
-    Ok(get(remote::META_DOCUMENT)?.map(|doc| (doc, get(remote::META_ETAG).ok().flatten())))
+    for key in [remote::META_DOCUMENT, remote::META_ETAG, remote::META_FETCHED_MS, remote::META_SCHEMA] {
+        conn.execute("DELETE FROM meta WHERE key = ?1", [key]).map_err(fail)?;
+    }
+    reporter.log(
+        LogLevel::Warn,
+        format!("the cached remote config was damaged ({why}); it was dropped, built-in settings apply"),
+    );
+    Ok(None)
+}
+
+/// A `meta` value: `Ok` when it is UTF-8 text, else `Err` saying what it is.
+fn meta_text(conn: &Connection, key: &str) -> rusqlite::Result<Option<std::result::Result<String, String>>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
+        Ok(match r.get_ref(0)? {
+            ValueRef::Text(t) => {
+                String::from_utf8(t.to_vec()).map_err(|_| "text that is not UTF-8".to_owned())
+            }
+            ValueRef::Blob(_) => Err("a blob".to_owned()),
+            ValueRef::Null => Err("NULL".to_owned()),
+            ValueRef::Integer(i) => Ok(i.to_string()),
+            ValueRef::Real(f) => Ok(f.to_string()),
+        })
+    })
+    .optional()
 }
 
 /// Creates the parent directory (0700) and an empty file (0600) when missing, so

@@ -17,6 +17,12 @@ use crate::store::{classify, STATE_PENDING};
 pub(crate) const SIZE_SQL: &str =
     "(64 + octet_length(type) + coalesce(octet_length(url), 0) + coalesce(octet_length(body), 0))";
 
+/// A pending row: any state but 1 (in flight, left by a schema-1 library), so a
+/// damaged state (text, a blob, another number) is sent, not stuck forever.
+const PENDING_SQL: &str = "state IS NOT 1";
+/// Due by `?3`; a damaged next attempt (not a number) is due now.
+const DUE_SQL: &str = "(next_attempt_ms <= ?3 OR typeof(next_attempt_ms) NOT IN ('integer', 'real'))";
+
 pub type Reply<T> = Arc<Oneshot<Result<T>>>;
 
 /// Rows leased to a sender and not yet settled, with each row's stored size
@@ -258,7 +264,7 @@ pub fn lease(
         let mut stmt = tx
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM hits
-                 WHERE state = 0 AND id > ?1 AND id <= ?2 AND next_attempt_ms <= ?3 AND (?4 = 0 OR kind = 0)
+                 WHERE {PENDING_SQL} AND id > ?1 AND id <= ?2 AND {DUE_SQL} AND (?4 = 0 OR kind = 0)
                  ORDER BY id"
             ))
             .map_err(fail)?;
@@ -383,7 +389,7 @@ pub fn enforce_limits(
     {
         let mut stmt = tx
             .prepare_cached(&format!(
-                "SELECT id, message_id, {SIZE_SQL} FROM hits WHERE state = 0 ORDER BY id"
+                "SELECT id, message_id, {SIZE_SQL} FROM hits WHERE {PENDING_SQL} ORDER BY id"
             ))
             .map_err(fail)?;
         let mut rows = stmt.query([]).map_err(fail)?;
@@ -401,8 +407,9 @@ pub fn enforce_limits(
         }
     }
     runs.extend(run);
-    let mut del =
-        tx.prepare_cached("DELETE FROM hits WHERE state = 0 AND id >= ?1 AND id <= ?2").map_err(fail)?;
+    let mut del = tx
+        .prepare_cached(&format!("DELETE FROM hits WHERE {PENDING_SQL} AND id >= ?1 AND id <= ?2"))
+        .map_err(fail)?;
     for (first, last) in runs {
         del.execute(params![first, last]).map_err(fail)?;
     }
