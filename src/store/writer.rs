@@ -326,6 +326,7 @@ impl Writer {
             on_commit,
             row: QueueRow::default(),
             data_version: -1,
+            verified: false,
             leased: Leases::new(),
             retained: Vec::new(),
             retry_at: None,
@@ -362,6 +363,9 @@ struct WriterState {
     /// The queue row as this writer last read or wrote it.
     row: QueueRow,
     data_version: i64,
+    /// The totals were compared with a real count since the queue row was last
+    /// read from the store (they are exact from then on: this writer keeps them).
+    verified: bool,
     /// Rows leased to a sender and not yet settled (see `ops::lease`).
     leased: Leases,
     /// Batched hits (`Op::Insert`) whose commit failed, oldest first, retried
@@ -432,7 +436,7 @@ impl WriterState {
     fn transact(&mut self, ops: &[Op], settles: u64) -> Result<Vec<Result<Done>>> {
         let tx = Tx::begin(&self.conn).map_err(|e| classify(e, "starting a commit"))?;
         // Inside the transaction: no other process can commit until it ends.
-        refresh(&tx, &mut self.data_version, &mut self.row)
+        refresh_row(&tx, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)
             .map_err(|e| classify(e, "reading the queue row"))?;
         let before = self.row;
         let mut fx = TxEffects {
@@ -500,11 +504,18 @@ impl WriterState {
             before.leased
         };
         let limits = (self.limits.max_hits, self.limits.max_bytes);
+        // Never drop a hit because of totals that disagree with the table: the
+        // first time they call for drops, they are checked against a real count.
+        let over = fx.count > limits.0 || fx.bytes > limits.1;
+        let mut corrected = false;
+        if over && !self.verified {
+            corrected = self.verify_totals(&tx, &mut fx)?;
+        }
         let own = if touches_leases { &leased } else { &self.leased };
         ops::enforce_limits(&tx, limits, own, span, &mut fx)?;
         let fail = |e| classify(e, "updating the queue row");
         // Deletes always rewrite the row; inserts alone once enough went uncounted.
-        let deleted = fx.removed_rows > 0;
+        let deleted = fx.removed_rows > 0 || corrected;
         let mut counted_to = before.counted_to;
         if deleted || fx.newest.saturating_sub(counted_to) >= queue::ROW_LAG {
             queue::write_totals(&tx, fx.count, fx.bytes, fx.newest).map_err(fail)?;
@@ -514,6 +525,7 @@ impl WriterState {
             queue::write_span(&tx, span).map_err(fail)?;
         }
         tx.commit().map_err(|e| classify(e, "committing"))?;
+        self.verified |= over;
         if touches_leases {
             self.leased = leased;
         }
@@ -593,9 +605,32 @@ impl WriterState {
     }
 
     fn refresh_totals(&mut self) -> rusqlite::Result<()> {
-        refresh(&self.conn, &mut self.data_version, &mut self.row)?;
+        let conn = &self.conn;
+        refresh_row(conn, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)?;
         self.publish(0);
         Ok(())
+    }
+
+    /// Replaces the running totals of `fx` with a real count (a scan) when they
+    /// differ; returns whether they did.
+    fn verify_totals(&self, tx: &Connection, fx: &mut TxEffects) -> Result<bool> {
+        let (hits, bytes, newest) =
+            queue::real_totals(tx).map_err(|e| classify(e, "counting stored hits"))?;
+        if (hits, bytes) == (fx.count, fx.bytes) {
+            return Ok(false);
+        }
+        self.reporter.log(
+            LogLevel::Warn,
+            format!(
+                "the queue totals ({} hit(s), {} bytes) disagreed with the table ({hits} hit(s), {bytes} bytes); \
+                 recounted before applying the queue limits",
+                fx.count, fx.bytes
+            ),
+        );
+        fx.count = hits;
+        fx.bytes = bytes;
+        fx.newest = fx.newest.max(newest);
+        Ok(true)
     }
 
     /// Makes the queue figures visible, in one step with the inserts that just
@@ -617,11 +652,23 @@ impl WriterState {
 
 /// Re-reads the queue row when another connection (another process) has
 /// committed since `data_version` was taken; our own commits keep it current.
-fn refresh(conn: &Connection, data_version: &mut i64, row: &mut QueueRow) -> rusqlite::Result<()> {
+/// A row that is damaged or implausible is recounted, with a WARN.
+fn refresh_row(
+    conn: &Connection,
+    data_version: &mut i64,
+    row: &mut QueueRow,
+    verified: &mut bool,
+    reporter: &Reporter,
+) -> rusqlite::Result<()> {
     let v: i64 = conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
     if v != *data_version {
         *data_version = v;
-        *row = queue::read(conn)?;
+        let (read, distrust) = queue::read_checked(conn)?;
+        *row = read;
+        *verified = false;
+        if let Some(why) = distrust {
+            reporter.log(LogLevel::Warn, format!("the store's queue totals were damaged ({why}); recounted"));
+        }
     }
     Ok(())
 }
