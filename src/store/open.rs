@@ -5,10 +5,10 @@ use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use crate::config::{Config, LogLevel, Synchronous};
 use crate::error::{Error, Result};
@@ -245,8 +245,10 @@ fn open_checked(path: &Path, config: &Config) -> std::result::Result<(Connection
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| fail(e, "opening"))?;
     conn.busy_timeout(Duration::from_millis(config.busy_timeout_ms.into()))
         .map_err(|e| fail(e, "configuring"))?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+    // Switching a new store to WAL takes an exclusive lock, and SQLite answers
+    // "busy" at once rather than calling the busy handler: wait here instead.
+    let busy = Duration::from_millis(config.busy_timeout_ms.into());
+    let mode: String = retry_busy(busy, || conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)))
         .map_err(|e| fail(e, "enabling WAL on"))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Opening::Failed(Error::storage(format!(
@@ -266,6 +268,26 @@ fn open_checked(path: &Path, config: &Config) -> std::result::Result<(Connection
     };
     schema::migrate(&mut conn).map_err(Opening::Failed)?;
     Ok((conn, checked))
+}
+
+/// Runs `f` again while it fails with "busy" or "locked", for up to `timeout`.
+fn retry_busy<T>(timeout: Duration, mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn open_reader(path: &Path, config: &Config) -> Result<Connection> {
