@@ -733,6 +733,15 @@ at_status at_tracker_close(at_tracker *tracker, uint32_t timeout_ms);
  * then frees it. Every hit accepted before the call is committed when it
  * returns. NULL is a no-op. No other call on this handle may be in progress or
  * start afterwards; a callback of this tracker may call it.
+ *
+ * fork(): in a child process forked from the process that created the
+ * tracker, `at_tracker_free` is the only call allowed on it. There it returns
+ * at once and releases nothing: the tracker's threads do not exist in the
+ * child, and its SQLite connections, file locks and sockets belong to the
+ * parent, which keeps using them; the handle's memory is leaked deliberately
+ * (a one-time cost per tracker in that child). Any other call in the child is
+ * undefined. A child that wants to track creates its own tracker (on the same
+ * store if it likes: processes share a store, one of them sending).
  */
 void at_tracker_free(at_tracker *tracker);
 

@@ -68,6 +68,8 @@ pub struct Tracker {
     remote: Arc<Remote>,
     /// The full integrity check of a large store; stopped at close.
     check: Mutex<Option<BackgroundCheck>>,
+    /// The process that created the tracker (its threads exist only there).
+    owner_pid: u32,
 }
 
 impl Tracker {
@@ -227,9 +229,20 @@ impl Tracker {
             identity,
             remote,
             check: Mutex::new(check),
+            owner_pid: std::process::id(),
             clock,
             config,
         })
+    }
+
+    /// True in a child process forked from the one that created the tracker:
+    /// none of the tracker's threads exist there, and its SQLite connections,
+    /// file locks and sockets are the parent's. Such a child must not use the
+    /// tracker, nor close or drop it (closing would join threads that are not
+    /// there and close connections the parent still uses): leak it
+    /// (`std::mem::forget`), as `at_tracker_free` does.
+    pub fn created_in_another_process(&self) -> bool {
+        std::process::id() != self.owner_pid
     }
 
     /// The visitor id sent as `anonymousId`, kept in the store.

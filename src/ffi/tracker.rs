@@ -61,6 +61,15 @@ pub unsafe extern "C" fn at_tracker_close(tracker: *mut at_tracker, timeout_ms: 
 /// then frees it. Every hit accepted before the call is committed when it
 /// returns. NULL is a no-op. No other call on this handle may be in progress or
 /// start afterwards; a callback of this tracker may call it.
+///
+/// fork(): in a child process forked from the process that created the
+/// tracker, `at_tracker_free` is the only call allowed on it. There it returns
+/// at once and releases nothing: the tracker's threads do not exist in the
+/// child, and its SQLite connections, file locks and sockets belong to the
+/// parent, which keeps using them; the handle's memory is leaked deliberately
+/// (a one-time cost per tracker in that child). Any other call in the child is
+/// undefined. A child that wants to track creates its own tracker (on the same
+/// store if it likes: processes share a store, one of them sending).
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_free(tracker: *mut at_tracker) {
     if tracker.is_null() {
@@ -68,6 +77,10 @@ pub unsafe extern "C" fn at_tracker_free(tracker: *mut at_tracker) {
     }
     guard_value((), || {
         let boxed = Box::from_raw(tracker);
+        if boxed.inner.created_in_another_process() {
+            std::mem::forget(boxed);
+            return;
+        }
         if !boxed.inner.is_closed() {
             let _ = boxed.inner.close(Duration::from_millis(DEFAULT_CLOSE_TIMEOUT_MS.into()));
         }
