@@ -17,7 +17,7 @@ use crate::identity::validate_visitor_id;
 use crate::remote;
 use crate::runtime::Reporter;
 use crate::store::check::{self, AtOpen, BackgroundCheck};
-use crate::store::salvage::{move_aside, salvage_into, SalvageReport};
+use crate::store::salvage::{self, SalvageReport};
 use crate::store::{classify, is_corruption, queue, schema, SenderLock};
 
 /// Connections to a freshly opened, checked and recovered store.
@@ -41,15 +41,21 @@ pub struct OpenedStore {
 pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedStore> {
     let path = config.storage_path.as_deref().ok_or_else(|| Error::invalid("config has no storage path"))?;
     prepare_file(path, config.allow_world_writable_directory)?;
-    let mut salvage = None;
-    let (writer, checked) = match open_checked(path, config) {
+    let (mut writer, checked) = match open_checked(path, config) {
         Ok(opened) => opened,
         Err(Opening::Failed(e)) => return Err(e),
         Err(Opening::Corrupt(why)) => {
-            let aside = move_aside(path, now_ms)?;
-            prepare_file(path, config.allow_world_writable_directory)?;
-            let mut fresh = match open_checked(path, config) {
-                Ok((conn, _)) => conn,
+            salvage::replace(path, now_ms, &why, |fresh| {
+                prepare_file(fresh, true)?; // the directory was checked above
+                match open_checked(fresh, config) {
+                    Ok((conn, _)) => Ok(conn),
+                    Err(Opening::Failed(e)) => Err(e),
+                    Err(Opening::Corrupt(why)) => Err(Error::storage(format!("it is damaged too: {why}"))),
+                }
+            })?;
+            let _ = fs::remove_file(check::marker_path(path));
+            match open_checked(path, config) {
+                Ok((conn, _)) => (conn, Checked::Sound),
                 Err(Opening::Failed(e)) => return Err(e),
                 Err(Opening::Corrupt(why)) => {
                     return Err(Error::storage(format!(
@@ -57,28 +63,15 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
                         path.display()
                     )))
                 }
-            };
-            let report = salvage_into(&aside, &mut fresh, why)?;
-            reporter.log(
-                LogLevel::Warn,
-                format!(
-                    "store {} was damaged ({}); moved aside to {}; salvaged {} hit(s), lost {}",
-                    path.display(),
-                    report.reason,
-                    aside.display(),
-                    report.salvaged,
-                    if report.lost_is_exact {
-                        report.lost.to_string()
-                    } else {
-                        format!("about {} (the damaged file could not be counted)", report.lost)
-                    },
-                ),
-            );
-            salvage = Some(report);
-            let _ = fs::remove_file(check::marker_path(path));
-            (fresh, Checked::Sound)
+            }
         }
     };
+    // Salvage from a damaged store this one replaced: just now, or at an
+    // earlier open that could not read the damaged file.
+    let salvage = salvage::resume(&mut writer, path)?;
+    if let Some(report) = &salvage {
+        reporter.log(LogLevel::Warn, salvage_message(path, report));
+    }
     // The running totals are derived state: checked before they are trusted.
     let exact = checked == Checked::Sound;
     if let Some(why) =
@@ -124,6 +117,29 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
         salvage,
         background_check,
     })
+}
+
+/// The WARN after salvage: what was saved and lost, or why nothing was read yet.
+fn salvage_message(path: &Path, r: &SalvageReport) -> String {
+    let head = format!(
+        "store {} was damaged ({}); moved aside to {}",
+        path.display(),
+        r.reason,
+        r.moved_to.display()
+    );
+    if let Some(why) = &r.retry {
+        return format!(
+            "{head}; its rows could not be read now ({why}): salvage will be retried at the next open"
+        );
+    }
+    let lost = if r.lost_is_exact {
+        r.lost.to_string()
+    } else if r.salvaged == 0 && r.lost == 0 {
+        "an unknown number (nothing in the damaged file could be read or counted)".to_owned()
+    } else {
+        format!("about {} (the damaged file could not be counted)", r.lost)
+    };
+    format!("{head}; salvaged {} hit(s), lost {lost}", r.salvaged)
 }
 
 /// The store's visitor id (sent as `anonymousId`), created on first open. A
