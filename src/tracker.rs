@@ -5,7 +5,7 @@
 //! with durability on return, its own group commit. Host callbacks run only on the
 //! callback thread.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -167,6 +167,7 @@ impl Tracker {
                     batched: config.durability == Durability::Batched,
                     batch_url: config.batch_url(),
                     on_commit: Some(Arc::new(move |stored| hook.stored(stored))),
+                    reopen: store::reopener(&config),
                 },
             )?);
             if drop_cached_config {
@@ -204,7 +205,10 @@ impl Tracker {
             };
             let report =
                 OpenReport { recovered_in_flight: opened.recovered_in_flight, salvage: opened.salvage };
-            let reader = Reader::new(opened.reader, config.batch_url());
+            let reader = Reader::new(opened.reader, config.batch_url()).following(writer.generation(), {
+                let config = config.clone();
+                move || store::open_reader(config.storage_path.as_deref().unwrap_or(Path::new("")), &config)
+            });
             Ok((writer, delivery, reader, report, (identity, remote), opened.background_check))
         })();
         let (writer, delivery, reader, opened, (identity, remote), check) = match started {

@@ -22,6 +22,7 @@ use crate::error::{Error, Status};
 
 pub use check::BackgroundCheck;
 pub use open::{open, OpenedStore};
+pub(crate) use open::{open_reader, reopener};
 pub use reader::Reader;
 pub use salvage::SalvageReport;
 pub use sender_lock::SenderLock;

@@ -306,7 +306,24 @@ fn retry_busy<T>(timeout: Duration, mut f: impl FnMut() -> rusqlite::Result<T>) 
     }
 }
 
-fn open_reader(path: &Path, config: &Config) -> Result<Connection> {
+/// Opens the store at the configured path again, creating the file and its
+/// directory when missing (the writer's `Reopen`, for a file deleted under it).
+pub(crate) fn reopener(config: &Config) -> Option<crate::store::writer::Reopen> {
+    let path = config.storage_path.clone()?;
+    let config = config.clone();
+    Some(std::sync::Arc::new(move || {
+        prepare_file(&path, config.allow_world_writable_directory)?;
+        match open_checked(&path, &config) {
+            Ok((conn, _)) => Ok(conn),
+            Err(Opening::Failed(e)) => Err(e),
+            Err(Opening::Corrupt(why)) => {
+                Err(Error::storage(format!("the file now at {} is damaged: {why}", path.display())))
+            }
+        }
+    }))
+}
+
+pub(crate) fn open_reader(path: &Path, config: &Config) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| classify(e, &format!("opening a reader on {}", path.display())))?;

@@ -118,6 +118,18 @@ pub struct Settlement {
 }
 
 impl Settlement {
+    /// The settlement without the rows `ids` (ids that name other rows now).
+    pub fn without(&self, ids: &std::collections::HashSet<u64>) -> Settlement {
+        let keep = |id: &u64| !ids.contains(id);
+        Settlement {
+            delivered: self.delivered.iter().copied().filter(keep).collect(),
+            retry: self.retry.iter().copied().filter(|(id, _)| keep(id)).collect(),
+            offline: self.offline.iter().copied().filter(|(id, _)| keep(id)).collect(),
+            dropped: self.dropped.iter().filter(|(id, _, _)| keep(id)).cloned().collect(),
+            release: self.release.iter().copied().filter(keep).collect(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.delivered.is_empty()
             && self.retry.is_empty()

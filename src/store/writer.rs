@@ -24,8 +24,11 @@ pub use crate::store::ops::{Op, Reply, Settlement};
 
 mod retained;
 mod thread;
+mod totals;
+mod vanish;
 use crate::store::queue::{self, QueueRow};
 use thread::{run, Checkpointer};
+use totals::refresh_row;
 
 /// Batched inserts are committed at the latest when this many are queued.
 const GROUP_TARGET: usize = 1024;
@@ -66,6 +69,9 @@ struct Queue {
 }
 
 struct Shared {
+    /// Bumped each time the writer moves to a recreated store file (see
+    /// `vanish`): the checkpoint thread and the tracker's reader reopen then.
+    generation: Arc<AtomicU64>,
     queue: Mutex<Queue>,
     work: Condvar,
     /// The checkpoint thread waits on it.
@@ -231,6 +237,11 @@ impl WriterHandle {
         }
     }
 
+    /// Bumped each time the writer moves to a recreated store file.
+    pub fn generation(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.shared.generation)
+    }
+
     /// Hits in the store after the last commit (this process's view).
     pub fn stored(&self) -> u64 {
         self.shared.stored.load(Relaxed)
@@ -273,15 +284,22 @@ pub struct WriterSettings {
     /// The URL leased events report as theirs.
     pub batch_url: String,
     pub on_commit: Option<CommitHook>,
+    /// Opens (creating it if needed) the store at its path again: used when the
+    /// file the writer has open was deleted or replaced. `None`: not watched.
+    pub reopen: Option<Reopen>,
 }
+
+/// Opens the store at its configured path, creating it when missing.
+pub type Reopen = Arc<dyn Fn() -> Result<Connection> + Send + Sync>;
 
 /// Starts the writer thread on `conn`.
 pub struct Writer;
 
 impl Writer {
     pub fn start(conn: Connection, reporter: Reporter, settings: WriterSettings) -> Result<WriterHandle> {
-        let WriterSettings { limits, window, batched, batch_url, on_commit } = settings;
+        let WriterSettings { limits, window, batched, batch_url, on_commit, reopen } = settings;
         let shared = Arc::new(Shared {
+            generation: Arc::new(AtomicU64::new(0)),
             queue: Mutex::new(Queue {
                 ops: Vec::new(),
                 first_at: None,
@@ -306,18 +324,11 @@ impl Writer {
             retained: AtomicU64::new(0),
         });
         let mut conn = conn;
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .and_then(|_| {
-                let shared = Arc::clone(&shared);
-                conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
-                    if pages >= CHECKPOINT_PAGES {
-                        shared.checkpoint_due(pages);
-                    }
-                    Ok(())
-                }))
-            })
-            .map_err(|e| classify(e, "configuring checkpoints"))?;
+        configure(&mut conn, &shared).map_err(|e| classify(e, "configuring checkpoints"))?;
+        let watch = reopen.and_then(|reopen| vanish::Watch::new(&conn, reopen));
         let mut state = WriterState {
+            watch,
+            disowned: Default::default(),
             conn,
             shared: Arc::clone(&shared),
             reporter,
@@ -355,6 +366,11 @@ pub struct Limits {
 
 struct WriterState {
     conn: Connection,
+    /// The store file this writer has open, watched for deletion.
+    watch: Option<vanish::Watch>,
+    /// Ids leased in a store file that vanished whose rows got other ids in the
+    /// new one: settlements for them are ignored (those rows are sent again).
+    disowned: std::collections::HashSet<u64>,
     shared: Arc<Shared>,
     reporter: Reporter,
     limits: Limits,
@@ -390,6 +406,7 @@ impl WriterState {
             return;
         }
         let new_inserts = ops.iter().filter(|o| matches!(o, Op::Insert { .. })).count() as u64;
+        self.check_file(false);
         self.retry_retained();
         let failure = if self.retained.is_empty() {
             match self.transact(&ops, new_inserts) {
@@ -478,6 +495,13 @@ impl WriterState {
                     &mut fx,
                 )?),
                 Op::Settle { settlement, .. } => {
+                    let kept;
+                    let settlement = if self.disowned.is_empty() {
+                        settlement
+                    } else {
+                        kept = settlement.without(&self.disowned);
+                        &kept
+                    };
                     ops::settle(&tx, settlement, &mut leased, &mut fx)?;
                     Done::Count(0)
                 }
@@ -611,28 +635,6 @@ impl WriterState {
         Ok(())
     }
 
-    /// Replaces the running totals of `fx` with a real count (a scan) when they
-    /// differ; returns whether they did.
-    fn verify_totals(&self, tx: &Connection, fx: &mut TxEffects) -> Result<bool> {
-        let (hits, bytes, newest) =
-            queue::real_totals(tx).map_err(|e| classify(e, "counting stored hits"))?;
-        if (hits, bytes) == (fx.count, fx.bytes) {
-            return Ok(false);
-        }
-        self.reporter.log(
-            LogLevel::Warn,
-            format!(
-                "the queue totals ({} hit(s), {} bytes) disagreed with the table ({hits} hit(s), {bytes} bytes); \
-                 recounted before applying the queue limits",
-                fx.count, fx.bytes
-            ),
-        );
-        fx.count = hits;
-        fx.bytes = bytes;
-        fx.newest = fx.newest.max(newest);
-        Ok(true)
-    }
-
     /// Makes the queue figures visible, in one step with the inserts that just
     /// settled, before any caller hears of the commit.
     fn publish(&self, settled: u64) {
@@ -650,25 +652,15 @@ impl WriterState {
     }
 }
 
-/// Re-reads the queue row when another connection (another process) has
-/// committed since `data_version` was taken; our own commits keep it current.
-/// A row that is damaged or implausible is recounted, with a WARN.
-fn refresh_row(
-    conn: &Connection,
-    data_version: &mut i64,
-    row: &mut QueueRow,
-    verified: &mut bool,
-    reporter: &Reporter,
-) -> rusqlite::Result<()> {
-    let v: i64 = conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
-    if v != *data_version {
-        *data_version = v;
-        let (read, distrust) = queue::read_checked(conn)?;
-        *row = read;
-        *verified = false;
-        if let Some(why) = distrust {
-            reporter.log(LogLevel::Warn, format!("the store's queue totals were damaged ({why}); recounted"));
+/// What the writer's connection needs: no automatic checkpoints (the checkpoint
+/// thread runs them), and a hook that tells it when the log has grown.
+fn configure(conn: &mut Connection, shared: &Arc<Shared>) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let shared = Arc::clone(shared);
+    conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+        if pages >= CHECKPOINT_PAGES {
+            shared.checkpoint_due(pages);
         }
-    }
-    Ok(())
+        Ok(())
+    }))
 }
