@@ -22,12 +22,13 @@ use crate::store::classify;
 use crate::store::ops::{self, Leases, Tx, TxEffects};
 pub use crate::store::ops::{Op, Reply, Settlement};
 
+mod finish;
 mod retained;
 mod thread;
 mod totals;
 mod vanish;
 use crate::store::queue::{self, QueueRow};
-use thread::{run, Checkpointer};
+use thread::{configure, run, Checkpointer};
 use totals::refresh_row;
 
 /// Batched inserts are committed at the latest when this many are queued.
@@ -578,56 +579,6 @@ impl WriterState {
         Ok(results)
     }
 
-    /// Answers every op of a group with its result. Deletes also apply to hits
-    /// waiting in memory, which were accepted before them.
-    fn finish(&mut self, ops: Vec<Op>, results: Vec<Result<Done>>) {
-        for (op, r) in ops.into_iter().zip(results) {
-            let count = |r: Result<Done>| {
-                r.map(|d| match d {
-                    Done::Count(n) => n,
-                    Done::Leased(_) => 0,
-                })
-            };
-            match op {
-                Op::Insert { done, wait, .. } => {
-                    if let Some(w) = wait {
-                        w.send(r.map(|_| ()));
-                    } else if let (Some(done), Ok(_)) = (done, r) {
-                        done.complete(Ok(()));
-                    }
-                }
-                Op::DeleteAll { reply } => reply.send(count(r).map(|n| n + self.drop_retained(|_| true))),
-                Op::DeleteOlderThan { before_ms, reply } => {
-                    reply.send(count(r).map(|n| n + self.drop_retained(|h| h.created_ms < before_ms)))
-                }
-                Op::DeleteUndecodable { .. } => {}
-                Op::Lease { reply, .. } => reply.send(r.map(|d| match d {
-                    Done::Leased(hits) => hits,
-                    Done::Count(_) => Vec::new(),
-                })),
-                Op::Settle { reply, .. } => {
-                    if let Some(reply) = reply {
-                        reply.send(r.map(|_| ()));
-                    }
-                }
-                Op::RecoverInFlight { reply } | Op::MaxId { reply } => reply.send(count(r)),
-                Op::PutMeta { reply, .. } => {
-                    if let Some(reply) = reply {
-                        reply.send(count(r));
-                    }
-                }
-                Op::Barrier { then } => then(if self.retained.is_empty() {
-                    Ok(())
-                } else {
-                    Err(Error::storage(format!(
-                        "{} accepted hit(s) are not committed yet: the store is failing",
-                        self.retained.len()
-                    )))
-                }),
-            }
-        }
-    }
-
     fn refresh_totals(&mut self) -> rusqlite::Result<()> {
         let conn = &self.conn;
         refresh_row(conn, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)?;
@@ -650,17 +601,4 @@ impl WriterState {
             self.shared.settled.notify_all();
         }
     }
-}
-
-/// What the writer's connection needs: no automatic checkpoints (the checkpoint
-/// thread runs them), and a hook that tells it when the log has grown.
-fn configure(conn: &mut Connection, shared: &Arc<Shared>) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    let shared = Arc::clone(shared);
-    conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
-        if pages >= CHECKPOINT_PAGES {
-            shared.checkpoint_due(pages);
-        }
-        Ok(())
-    }))
 }

@@ -15,7 +15,7 @@ use std::time::Instant;
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
-use super::{Queue, Shared, WriterState, CHECKPOINT_HARD_PAGES, GROUP_TARGET};
+use super::{Queue, Shared, WriterState, CHECKPOINT_HARD_PAGES, CHECKPOINT_PAGES, GROUP_TARGET};
 use crate::config::LogLevel;
 use crate::runtime::Reporter;
 
@@ -200,4 +200,17 @@ fn next(shared: &Shared) -> Next {
         }
         shared.work.wait(&mut q);
     }
+}
+
+/// What the writer's connection needs: no automatic checkpoints (the checkpoint
+/// thread runs them), and a hook that tells it when the log has grown.
+pub(super) fn configure(conn: &mut Connection, shared: &Arc<Shared>) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let shared = Arc::clone(shared);
+    conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+        if pages >= CHECKPOINT_PAGES {
+            shared.checkpoint_due(pages);
+        }
+        Ok(())
+    }))
 }

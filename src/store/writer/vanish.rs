@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::{configure, Reopen, WriterState};
+use super::thread::configure;
+use super::{Reopen, WriterState};
 use crate::config::LogLevel;
 use crate::store::queue;
 use crate::store::salvage::{copy_meta, insert_rows, message_ids, read_rows, Columns, Placement};
