@@ -251,8 +251,12 @@ fn recount_keeping(conn: &Connection, span: Option<(u64, u64)>) -> rusqlite::Res
     let (hits, bytes, newest) = real_totals(conn)?;
     let (first, last) = span.map_or((None, None), |(a, b)| (Some(a as i64), Some(b as i64)));
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO queue (id, hits, bytes, counted_to, leased_first, leased_last)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+        // An upsert, not a replace: columns a later schema adds keep their values.
+        "INSERT INTO queue (id, hits, bytes, counted_to, leased_first, leased_last)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET hits = excluded.hits, bytes = excluded.bytes,
+             counted_to = excluded.counted_to, leased_first = excluded.leased_first,
+             leased_last = excluded.leased_last",
     )?
     .execute(params![hits as i64, bytes as i64, newest as i64, first, last])?;
     Ok(QueueRow { hits, bytes, newest, counted_to: newest, leased: span })
