@@ -5,7 +5,7 @@
 //! with durability on return, its own group commit. Host callbacks run only on the
 //! callback thread.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,6 +68,8 @@ pub struct Tracker {
     remote: Arc<Remote>,
     /// The full integrity check of a large store; stopped at close.
     check: Mutex<Option<BackgroundCheck>>,
+    /// The process that created the tracker (its threads exist only there).
+    owner_pid: u32,
 }
 
 impl Tracker {
@@ -126,6 +128,7 @@ impl Tracker {
             let opened = store::open(&config, &reporter, clock.now_ms())?;
             let identity = Arc::new(Identity::new(&opened.visitor_id, &opened.store_id));
             let remote = Arc::new(Remote::default());
+            let mut drop_cached_config = false;
             if let Some((doc, etag)) = opened.remote_config {
                 // The last good document, in force until a fetch brings a newer one.
                 match remote::parse(&doc, &config.allowed_endpoint_hosts) {
@@ -133,10 +136,13 @@ impl Tracker {
                         warnings.into_iter().for_each(|w| reporter.log(LogLevel::Warn, w));
                         remote.apply(doc, etag, overrides);
                     }
-                    Err(why) => reporter.log(
-                        LogLevel::Warn,
-                        format!("the cached remote config is ignored ({why}); built-in settings apply"),
-                    ),
+                    Err(why) => {
+                        drop_cached_config = true;
+                        reporter.log(
+                            LogLevel::Warn,
+                            format!("the cached remote config is dropped ({why}); built-in settings apply"),
+                        )
+                    }
                 }
             }
             let on_remote_config = config.on_remote_config.clone().map(|f| {
@@ -162,8 +168,17 @@ impl Tracker {
                     batched: config.durability == Durability::Batched,
                     batch_url: config.batch_url(),
                     on_commit: Some(Arc::new(move |stored| hook.stored(stored))),
+                    reopen: store::reopener(&config),
                 },
             )?);
+            if drop_cached_config {
+                let entries =
+                    [remote::META_DOCUMENT, remote::META_ETAG, remote::META_FETCHED_MS, remote::META_SCHEMA]
+                        .map(|key| (key.to_owned(), None))
+                        .to_vec();
+                // Best effort: if it fails, the next start drops it again.
+                let _ = writer.submit(Op::PutMeta { entries, reply: None });
+            }
             let delivery = Delivery::start(
                 &wake,
                 DeliverySettings::from_config(&config),
@@ -191,7 +206,10 @@ impl Tracker {
             };
             let report =
                 OpenReport { recovered_in_flight: opened.recovered_in_flight, salvage: opened.salvage };
-            let reader = Reader::new(opened.reader, config.batch_url());
+            let reader = Reader::new(opened.reader, config.batch_url()).following(writer.generation(), {
+                let config = config.clone();
+                move || store::open_reader(config.storage_path.as_deref().unwrap_or(Path::new("")), &config)
+            });
             Ok((writer, delivery, reader, report, (identity, remote), opened.background_check))
         })();
         let (writer, delivery, reader, opened, (identity, remote), check) = match started {
@@ -216,9 +234,20 @@ impl Tracker {
             identity,
             remote,
             check: Mutex::new(check),
+            owner_pid: std::process::id(),
             clock,
             config,
         })
+    }
+
+    /// True in a child process forked from the one that created the tracker:
+    /// none of the tracker's threads exist there, and its SQLite connections,
+    /// file locks and sockets are the parent's. Such a child must not use the
+    /// tracker, nor close or drop it (closing would join threads that are not
+    /// there and close connections the parent still uses): leak it
+    /// (`std::mem::forget`), as `at_tracker_free` does.
+    pub fn created_in_another_process(&self) -> bool {
+        std::process::id() != self.owner_pid
     }
 
     /// The visitor id sent as `anonymousId`, kept in the store.

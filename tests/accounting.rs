@@ -132,3 +132,36 @@ fn two_trackers_on_one_store_share_its_sequence_and_an_opt_out_purge_is_not_repo
     assert_eq!(a.opt_out(attracker::config::OptOutPolicy::Purge).unwrap(), 1);
     assert_eq!(a.offline_count().unwrap(), 0, "no drop report queued after an opt-out purge");
 }
+
+#[test]
+fn a_store_deleted_under_the_tracker_keeps_its_id_and_numbers() {
+    let c = Collector::start();
+    let dir = TempDir::new("accounting-vanish");
+    let db = dir.path().join("store/hits.db");
+    let mut cfg = config(&dir, &c, 1000);
+    cfg.set_storage_path(db.to_str().unwrap()).unwrap();
+    let t = Tracker::new(cfg).unwrap();
+    for _ in 0..5 {
+        t.track_event("before", None, None).unwrap();
+    }
+    drain(&t); // rows 1-5 delivered and deleted: only the sequence remembers them
+    t.track_event("kept", None, None).unwrap();
+    t.sync().unwrap();
+    let snapshot = t.offline_get().unwrap();
+    assert_eq!(snapshot.len(), 1);
+    drain(&t); // the store is empty again; its sequence is at 6
+    std::fs::remove_dir_all(db.parent().unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(60));
+    t.track_event("after", None, None).unwrap();
+    t.sync().unwrap();
+    assert!(db.exists(), "recreated");
+    assert_eq!(t.offline_get().unwrap()[0].id, 7, "numbered after the deleted store's last");
+    drain(&t);
+    let accounts = account(&c.events());
+    assert_eq!(accounts.len(), 1, "the recreated store keeps its id");
+    let a = accounts.values().next().unwrap();
+    assert_eq!(a.received.len(), 7, "seven events, seven numbers: none reused");
+    assert_eq!(a.received.iter().copied().collect::<Vec<_>>(), (1..=7).collect::<Vec<u64>>());
+    assert_eq!(a.duplicates, 0);
+    assert!(a.balanced(), "{:?}", a.gaps());
+}

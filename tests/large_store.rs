@@ -198,3 +198,107 @@ fn a_sound_large_store_opens_without_a_full_check_and_closes_promptly() {
     assert!(logs.find(LogLevel::Warn, "damaged").is_none());
     assert!(!std::path::Path::new(&format!("{}.check-failed", dir.db().display())).exists());
 }
+
+/// Copies the store files of `from` into a new directory.
+fn copy_store(from: &TempDir, tag: &str) -> TempDir {
+    let to = TempDir::new(tag);
+    for suffix in ["", "-wal"] {
+        let src = format!("{}{suffix}", from.db().display());
+        if std::path::Path::new(&src).exists() {
+            std::fs::copy(&src, format!("{}{suffix}", to.db().display())).unwrap();
+        }
+    }
+    to
+}
+
+fn edit(dir: &TempDir, sql: &str) {
+    rusqlite::Connection::open(dir.db()).unwrap().execute_batch(sql).unwrap();
+}
+
+fn open_large(dir: &TempDir, logs: &Logs, drops: &common::Drops) -> Tracker {
+    let mut c = config(&dir.db());
+    c.set_max_queue_size(100_000).unwrap();
+    c.set_max_store_bytes(1 << 30).unwrap();
+    logs.attach(&mut c);
+    drops.attach(&mut c);
+    Tracker::new(c).unwrap()
+}
+
+#[test]
+fn implausible_totals_in_a_large_store_are_recounted_at_open_and_drop_nothing() {
+    let base = TempDir::new("large-implausible");
+    large_store(&base);
+    // 2000 rows, 20 MB: a total of 1e12 hits, 1e15 bytes or a counted_to past
+    // every id cannot be true, and the cheap facts at open show it.
+    for (what, sql) in [
+        ("hits", "UPDATE queue SET hits = 1e12"),
+        ("bytes", "UPDATE queue SET bytes = 1e15"),
+        ("counted_to", "UPDATE queue SET counted_to = 1e12, hits = 0, bytes = 0"),
+        ("too few bytes", "UPDATE queue SET bytes = 10"),
+        ("hits 0", "UPDATE queue SET hits = 0"),
+    ] {
+        let dir = copy_store(&base, "large-implausible-copy");
+        edit(&dir, sql);
+        let (logs, drops) = (Logs::default(), common::Drops::default());
+        let t = open_large(&dir, &logs, &drops);
+        assert_eq!(t.offline_count().unwrap(), 2000, "{what}");
+        for _ in 0..10 {
+            t.track_event("after", None, None).unwrap();
+        }
+        assert_eq!(t.offline_count().unwrap(), 2010, "{what}");
+        assert_eq!(t.stats().unwrap().queued, 2010, "{what}");
+        t.close(Duration::from_secs(1)).unwrap();
+        assert!(drops.0.lock().unwrap().is_empty(), "{what}: nothing dropped");
+        let warn = logs.find(LogLevel::Warn, "queue totals").unwrap_or_else(|| panic!("{what}: a WARN"));
+        assert!(warn.contains("recounted"), "{warn}");
+    }
+}
+
+#[test]
+fn the_background_check_corrects_totals_that_are_plausible_but_wrong() {
+    let dir = TempDir::new("large-off-by-some");
+    large_store(&dir);
+    // Five too few: within every cheap fact, found only by a real count.
+    edit(&dir, "UPDATE queue SET hits = hits - 5, bytes = bytes - 5 * 10100");
+    let (logs, drops) = (Logs::default(), common::Drops::default());
+    let t = open_large(&dir, &logs, &drops);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while t.offline_count().unwrap() != 2000 {
+        assert!(Instant::now() < deadline, "the background check never corrected the count");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.track_event("after", None, None).unwrap();
+    assert_eq!(t.stats().unwrap().queued, 2001, "the writer took in the corrected totals");
+    t.close(Duration::from_secs(1)).unwrap();
+    assert!(logs.find(LogLevel::Warn, "disagreed").is_some());
+}
+
+#[test]
+fn totals_that_disagree_with_the_table_never_drop_a_hit() {
+    let dir = TempDir::new("limits-trust");
+    let mut c = config(&dir.db());
+    c.set_max_queue_size(40).unwrap();
+    let (logs, drops) = (Logs::default(), common::Drops::default());
+    logs.attach(&mut c);
+    drops.attach(&mut c);
+    let t = Tracker::new(c).unwrap();
+    for _ in 0..40 {
+        t.track_event("e", None, None).unwrap();
+    }
+    // Another program edits the store while the tracker runs: it deletes ten
+    // rows in the middle and leaves totals claiming 40 hits (plausible: the
+    // ids still span 1..40) where there are 30.
+    edit(
+        &dir,
+        "UPDATE queue SET hits = 40, counted_to = 40,
+                          bytes = (SELECT sum(64 + octet_length(type) + coalesce(octet_length(body), 0)) FROM hits);
+         DELETE FROM hits WHERE id BETWEEN 10 AND 19;",
+    );
+    for _ in 0..5 {
+        t.track_event("e", None, None).unwrap();
+    }
+    assert_eq!(t.offline_count().unwrap(), 35);
+    t.close(Duration::from_secs(1)).unwrap();
+    assert!(drops.ids(attracker::DropReason::Overflow).is_empty(), "no hit dropped for a wrong counter");
+    assert!(logs.find(LogLevel::Warn, "disagreed").is_some());
+}

@@ -28,12 +28,18 @@ pub(crate) unsafe fn with_tracker(
 /// Opens (or creates) the store named by `config` and starts the tracker's
 /// writer and callback threads. Hits left in flight by a crashed process become
 /// pending again. A damaged store is moved aside as "<name>.corrupt-<unix_ms>"
-/// (with its -wal/-shm), readable hits are salvaged, and a WARN with the counts
-/// goes to the log callback. On success `*out` owns the tracker: free it with
-/// `at_tracker_free`. `config` is copied and may be freed afterwards.
+/// (with its -wal/-shm) once a fresh store has taken its place, readable hits
+/// are salvaged with every column, and a WARN with the counts goes to the log
+/// callback; if the moved file cannot be read now, the WARN says so and the next
+/// open salvages it. Damaged values (a visitor id, cached remote config or
+/// queue total of the wrong type) are repaired with a WARN, never an error.
+/// Several processes may create one store at the same moment. On success
+/// `*out` owns the tracker: free it with `at_tracker_free`. `config` is copied
+/// and may be freed afterwards.
 /// Errors: `AT_ERR_NULL_ARGUMENT`; `AT_ERR_INVALID_ARGUMENT` naming a missing
 /// storage path or endpoint; `AT_ERR_STORAGE` when the store cannot be created
-/// or opened (never deleted or moved aside for that).
+/// or opened, or a damaged store cannot be replaced now (it is then left as it
+/// is; never deleted or moved aside for a storage error).
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_new(config: *const at_config, out: *mut *mut at_tracker) -> at_status {
     guard("at_tracker_new", || {
@@ -61,6 +67,15 @@ pub unsafe extern "C" fn at_tracker_close(tracker: *mut at_tracker, timeout_ms: 
 /// then frees it. Every hit accepted before the call is committed when it
 /// returns. NULL is a no-op. No other call on this handle may be in progress or
 /// start afterwards; a callback of this tracker may call it.
+///
+/// fork(): in a child process forked from the process that created the
+/// tracker, `at_tracker_free` is the only call allowed on it. There it returns
+/// at once and releases nothing: the tracker's threads do not exist in the
+/// child, and its SQLite connections, file locks and sockets belong to the
+/// parent, which keeps using them; the handle's memory is leaked deliberately
+/// (a one-time cost per tracker in that child). Any other call in the child is
+/// undefined. A child that wants to track creates its own tracker (on the same
+/// store if it likes: processes share a store, one of them sending).
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_free(tracker: *mut at_tracker) {
     if tracker.is_null() {
@@ -68,6 +83,10 @@ pub unsafe extern "C" fn at_tracker_free(tracker: *mut at_tracker) {
     }
     guard_value((), || {
         let boxed = Box::from_raw(tracker);
+        if boxed.inner.created_in_another_process() {
+            std::mem::forget(boxed);
+            return;
+        }
         if !boxed.inner.is_closed() {
             let _ = boxed.inner.close(Duration::from_millis(DEFAULT_CLOSE_TIMEOUT_MS.into()));
         }

@@ -6,16 +6,20 @@
 //! (header, schema, both ends of the hits table, the queue row) and the full
 //! check on a background thread, which on damage leaves a marker file so the next
 //! open runs the full check and, if it fails, moves the store aside and salvages.
+//! When the store is sound, the background check also compares the queue's
+//! running totals with a real count and recounts them if they disagree (the
+//! check at open only tests them against cheap facts).
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use rusqlite::{Connection, InterruptHandle, OpenFlags};
+use rusqlite::{Connection, InterruptHandle, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::config::LogLevel;
 use crate::runtime::Reporter;
-use crate::store::is_corruption;
 use crate::store::open::with_suffix;
+use crate::store::{is_corruption, queue};
 
 /// Stores up to this many pages (16 MiB at 4 KiB pages) are checked in full at open.
 pub(crate) const FULL_CHECK_MAX_PAGES: i64 = 4096;
@@ -75,9 +79,11 @@ pub struct BackgroundCheck {
 }
 
 impl BackgroundCheck {
-    pub(crate) fn start(db: &Path, reporter: Reporter) -> Option<BackgroundCheck> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    pub(crate) fn start(db: &Path, reporter: Reporter, busy: Duration) -> Option<BackgroundCheck> {
+        // Read-write only to recount totals found wrong; it reads otherwise.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(db, flags).ok()?;
+        conn.busy_timeout(busy).ok()?;
         let interrupt = conn.get_interrupt_handle();
         let db = db.to_owned();
         let thread = std::thread::Builder::new()
@@ -110,7 +116,10 @@ fn run(conn: Connection, db: &Path, reporter: &Reporter) {
         // Interrupted at close, busy, I/O: nothing learned.
         Err(_) => None,
     };
-    let Some(damage) = damage else { return };
+    let Some(damage) = damage else {
+        check_totals(&conn, db, reporter);
+        return;
+    };
     let _ = std::fs::write(marker_path(db), format!("{damage}\n"));
     reporter.log(
         LogLevel::Warn,
@@ -120,4 +129,36 @@ fn run(conn: Connection, db: &Path, reporter: &Reporter) {
             db.display()
         ),
     );
+}
+
+/// Compares the queue's totals with a real count in one read snapshot; when
+/// they disagree, recounts them in an immediate transaction (the writer takes
+/// the new row in at its next commit: another connection changed the store).
+fn check_totals(conn: &Connection, db: &Path, reporter: &Reporter) {
+    let differ = (|| {
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?;
+        let stored = queue::totals_as_stored(&tx)?;
+        let (hits, bytes, _) = queue::real_totals(&tx)?;
+        Ok::<_, rusqlite::Error>(stored != Some((hits, bytes)))
+    })();
+    if !matches!(differ, Ok(true)) {
+        return;
+    }
+    let fixed = (|| {
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        let why = queue::verify(&tx)?;
+        tx.commit()?;
+        Ok::<_, rusqlite::Error>(why)
+    })();
+    match fixed {
+        Ok(Some(why)) => reporter.log(LogLevel::Warn, format!("store {}: {why}; recounted", db.display())),
+        Ok(None) => {}
+        Err(e) => reporter.log(
+            LogLevel::Warn,
+            format!(
+                "store {}: its queue totals are wrong and could not be recounted now ({e})",
+                db.display()
+            ),
+        ),
+    }
 }

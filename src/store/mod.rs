@@ -24,6 +24,7 @@ use crate::error::{Error, Status};
 
 pub use check::BackgroundCheck;
 pub use open::{open, OpenedStore};
+pub(crate) use open::{open_reader, reopener};
 pub use reader::Reader;
 pub use salvage::SalvageReport;
 pub use sender_lock::SenderLock;
@@ -36,6 +37,17 @@ pub(crate) const STATE_PENDING: i64 = 0;
 /// True for the errors that mean the file itself is damaged.
 pub(crate) fn is_corruption(e: &rusqlite::Error) -> bool {
     matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase))
+}
+
+/// True for rusqlite's errors about a stored value it could not convert.
+fn is_damaged_value(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..)
+    )
 }
 
 /// Maps a SQLite error to a host-facing error. Only corruption is ever treated as
@@ -52,6 +64,9 @@ pub(crate) fn classify(e: rusqlite::Error, doing: &str) -> Error {
         Some(ErrorCode::PermissionDenied) => "access to the store was denied",
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => "the store is damaged",
         Some(_) => "SQLite failed",
+        // A value of the wrong type, range or encoding that no reader handled
+        // where it read it: damage to the store's contents, not a library fault.
+        None if is_damaged_value(&e) => "the store holds a damaged value",
         None => return Error::new(Status::Internal, format!("{doing}: {e}")),
     };
     Error::new(Status::Storage, format!("{doing}: {what} ({e})"))

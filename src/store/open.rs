@@ -5,17 +5,19 @@ use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use crate::config::{Config, LogLevel, Synchronous};
 use crate::error::{Error, Result};
 use crate::hit::new_message_id;
+use crate::identity::validate_visitor_id;
 use crate::remote;
 use crate::runtime::Reporter;
 use crate::store::check::{self, AtOpen, BackgroundCheck};
-use crate::store::salvage::{move_aside, salvage_into, SalvageReport};
+use crate::store::salvage::{self, SalvageReport};
 use crate::store::{classify, is_corruption, queue, schema, SenderLock};
 
 /// Connections to a freshly opened, checked and recovered store.
@@ -41,15 +43,21 @@ pub struct OpenedStore {
 pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedStore> {
     let path = config.storage_path.as_deref().ok_or_else(|| Error::invalid("config has no storage path"))?;
     prepare_file(path, config.allow_world_writable_directory)?;
-    let mut salvage = None;
-    let (writer, checked) = match open_checked(path, config) {
+    let (mut writer, checked) = match open_checked(path, config) {
         Ok(opened) => opened,
         Err(Opening::Failed(e)) => return Err(e),
         Err(Opening::Corrupt(why)) => {
-            let aside = move_aside(path, now_ms)?;
-            prepare_file(path, config.allow_world_writable_directory)?;
-            let mut fresh = match open_checked(path, config) {
-                Ok((conn, _)) => conn,
+            salvage::replace(path, now_ms, &why, |fresh| {
+                prepare_file(fresh, true)?; // the directory was checked above
+                match open_checked(fresh, config) {
+                    Ok((conn, _)) => Ok(conn),
+                    Err(Opening::Failed(e)) => Err(e),
+                    Err(Opening::Corrupt(why)) => Err(Error::storage(format!("it is damaged too: {why}"))),
+                }
+            })?;
+            let _ = fs::remove_file(check::marker_path(path));
+            match open_checked(path, config) {
+                Ok((conn, _)) => (conn, Checked::Sound),
                 Err(Opening::Failed(e)) => return Err(e),
                 Err(Opening::Corrupt(why)) => {
                     return Err(Error::storage(format!(
@@ -57,36 +65,30 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
                         path.display()
                     )))
                 }
-            };
-            let report = salvage_into(&aside, &mut fresh, why)?;
-            reporter.log(
-                LogLevel::Warn,
-                format!(
-                    "store {} was damaged ({}); moved aside to {}; salvaged {} hit(s), lost {}",
-                    path.display(),
-                    report.reason,
-                    aside.display(),
-                    report.salvaged,
-                    if report.lost_is_exact {
-                        report.lost.to_string()
-                    } else {
-                        format!("about {} (the damaged file could not be counted)", report.lost)
-                    },
-                ),
-            );
-            salvage = Some(report);
-            let _ = fs::remove_file(check::marker_path(path));
-            (fresh, Checked::Sound)
+            }
         }
     };
+    // Salvage from a damaged store this one replaced: just now, or at an
+    // earlier open that could not read the damaged file.
+    let salvage = salvage::resume(&mut writer, path)?;
+    if let Some(report) = &salvage {
+        reporter.log(LogLevel::Warn, salvage_message(path, report));
+    }
+    // The running totals are derived state: checked before they are trusted.
+    let exact = checked == Checked::Sound;
+    if let Some(why) =
+        queue::check_at_open(&writer, exact).map_err(|e| classify(e, "checking the queue totals"))?
+    {
+        reporter.log(LogLevel::Warn, format!("the store's queue totals were damaged ({why}); recounted"));
+    }
     // Rows in flight belong to the sender; only the sender may take them back.
     let sender = SenderLock::try_acquire(path)?;
     let recovered_in_flight = match sender {
         Some(_) => queue::recover(&writer).map_err(|e| classify(e, "recovering hits left in flight"))?,
         None => 0,
     };
-    let visitor_id = visitor_id(&writer)?;
-    let remote_config = cached_remote_config(&writer)?;
+    let visitor_id = visitor_id(&writer, reporter)?;
+    let remote_config = cached_remote_config(&writer, reporter)?;
     let (store_id, replaced) = super::store_id::load(&writer)?;
     if replaced {
         reporter.log(LogLevel::Warn, "the store id was damaged; a new one was made (sequence numbers go on)");
@@ -104,7 +106,11 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
     }
     let reader = open_reader(path, config)?;
     let background_check = match checked {
-        Checked::Deferred => BackgroundCheck::start(path, reporter.clone()),
+        Checked::Deferred => BackgroundCheck::start(
+            path,
+            reporter.clone(),
+            Duration::from_millis(config.busy_timeout_ms.into()),
+        ),
         Checked::Sound => None,
     };
     Ok(OpenedStore {
@@ -120,22 +126,93 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
     })
 }
 
-/// The store's visitor id (sent as `anonymousId`), created on first open.
-fn visitor_id(conn: &Connection) -> Result<String> {
+/// The WARN after salvage: what was saved and lost, or why nothing was read yet.
+fn salvage_message(path: &Path, r: &SalvageReport) -> String {
+    let head = format!(
+        "store {} was damaged ({}); moved aside to {}",
+        path.display(),
+        r.reason,
+        r.moved_to.display()
+    );
+    if let Some(why) = &r.retry {
+        return format!(
+            "{head}; its rows could not be read now ({why}): salvage will be retried at the next open"
+        );
+    }
+    let lost = if r.lost_is_exact {
+        r.lost.to_string()
+    } else if r.salvaged == 0 && r.lost == 0 {
+        "an unknown number (nothing in the damaged file could be read or counted)".to_owned()
+    } else {
+        format!("about {} (the damaged file could not be counted)", r.lost)
+    };
+    format!("{head}; salvaged {} hit(s), lost {lost}", r.salvaged)
+}
+
+/// The store's visitor id (sent as `anonymousId`), created on first open. A
+/// stored value that is not a valid visitor id (a blob, text that is not UTF-8,
+/// empty, too long, control characters) is damage: a new id replaces it, with a
+/// WARN.
+fn visitor_id(conn: &Connection, reporter: &Reporter) -> Result<String> {
     let fail = |e| classify(e, "reading the visitor id");
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('visitor_id', ?1)", [new_message_id()])
         .map_err(fail)?;
-    conn.query_row("SELECT value FROM meta WHERE key = 'visitor_id'", [], |r| r.get(0)).map_err(fail)
+    let why = match meta_text(conn, "visitor_id").map_err(fail)? {
+        Some(Ok(id)) => match validate_visitor_id(&id) {
+            Ok(()) => return Ok(id),
+            Err(e) => e.message,
+        },
+        Some(Err(what)) => format!("it is {what}"),
+        None => "it is missing".to_owned(),
+    };
+    let id = new_message_id();
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('visitor_id', ?1)", [&id])
+        .map_err(fail)?;
+    reporter.log(
+        LogLevel::Warn,
+        format!("the stored visitor id was damaged ({why}); a new visitor id is used from now on"),
+    );
+    Ok(id)
 }
 
-/// The remote configuration document kept by the last successful fetch.
-fn cached_remote_config(conn: &Connection) -> Result<Option<(String, Option<String>)>> {
-    let get = |key: &str| {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get::<_, String>(0))
-            .optional()
-            .map_err(|e| classify(e, "reading the cached remote config"))
+/// The remote configuration document kept by the last successful fetch. A
+/// document or ETag that is not UTF-8 text is damage: the cached configuration
+/// is dropped (the next fetch brings a new one), with a WARN.
+fn cached_remote_config(conn: &Connection, reporter: &Reporter) -> Result<Option<(String, Option<String>)>> {
+    let fail = |e| classify(e, "reading the cached remote config");
+    let doc = meta_text(conn, remote::META_DOCUMENT).map_err(fail)?;
+    let etag = meta_text(conn, remote::META_ETAG).map_err(fail)?;
+    let why = match (doc, etag) {
+        (None, _) => return Ok(None),
+        (Some(Ok(doc)), None) => return Ok(Some((doc, None))),
+        (Some(Ok(doc)), Some(Ok(etag))) => return Ok(Some((doc, Some(etag)))),
+        (Some(Err(what)), _) => format!("the document is {what}"),
+        (_, Some(Err(what))) => format!("its ETag is {what}"),
     };
-    Ok(get(remote::META_DOCUMENT)?.map(|doc| (doc, get(remote::META_ETAG).ok().flatten())))
+    for key in [remote::META_DOCUMENT, remote::META_ETAG, remote::META_FETCHED_MS, remote::META_SCHEMA] {
+        conn.execute("DELETE FROM meta WHERE key = ?1", [key]).map_err(fail)?;
+    }
+    reporter.log(
+        LogLevel::Warn,
+        format!("the cached remote config was damaged ({why}); it was dropped, built-in settings apply"),
+    );
+    Ok(None)
+}
+
+/// A `meta` value: `Ok` when it is UTF-8 text, else `Err` saying what it is.
+fn meta_text(conn: &Connection, key: &str) -> rusqlite::Result<Option<std::result::Result<String, String>>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
+        Ok(match r.get_ref(0)? {
+            ValueRef::Text(t) => {
+                String::from_utf8(t.to_vec()).map_err(|_| "text that is not UTF-8".to_owned())
+            }
+            ValueRef::Blob(_) => Err("a blob".to_owned()),
+            ValueRef::Null => Err("NULL".to_owned()),
+            ValueRef::Integer(i) => Ok(i.to_string()),
+            ValueRef::Real(f) => Ok(f.to_string()),
+        })
+    })
+    .optional()
 }
 
 /// Creates the parent directory (0700) and an empty file (0600) when missing, so
@@ -191,8 +268,10 @@ fn open_checked(path: &Path, config: &Config) -> std::result::Result<(Connection
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| fail(e, "opening"))?;
     conn.busy_timeout(Duration::from_millis(config.busy_timeout_ms.into()))
         .map_err(|e| fail(e, "configuring"))?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+    // Switching a new store to WAL takes an exclusive lock, and SQLite answers
+    // "busy" at once rather than calling the busy handler: wait here instead.
+    let busy = Duration::from_millis(config.busy_timeout_ms.into());
+    let mode: String = retry_busy(busy, || conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)))
         .map_err(|e| fail(e, "enabling WAL on"))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Opening::Failed(Error::storage(format!(
@@ -214,7 +293,44 @@ fn open_checked(path: &Path, config: &Config) -> std::result::Result<(Connection
     Ok((conn, checked))
 }
 
-fn open_reader(path: &Path, config: &Config) -> Result<Connection> {
+/// Runs `f` again while it fails with "busy" or "locked", for up to `timeout`.
+fn retry_busy<T>(timeout: Duration, mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Opens the store at the configured path again, creating the file and its
+/// directory when missing (the writer's `Reopen`, for a file deleted under it).
+pub(crate) fn reopener(config: &Config) -> Option<crate::store::writer::Reopen> {
+    let path = config.storage_path.clone()?;
+    let config = config.clone();
+    Some(std::sync::Arc::new(move || {
+        prepare_file(&path, config.allow_world_writable_directory)?;
+        match open_checked(&path, &config) {
+            Ok((conn, _)) => Ok(conn),
+            Err(Opening::Failed(e)) => Err(e),
+            Err(Opening::Corrupt(why)) => {
+                Err(Error::storage(format!("the file now at {} is damaged: {why}", path.display())))
+            }
+        }
+    }))
+}
+
+pub(crate) fn open_reader(path: &Path, config: &Config) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| classify(e, &format!("opening a reader on {}", path.display())))?;

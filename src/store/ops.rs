@@ -22,6 +22,16 @@ pub(crate) const LONGEST_WAIT_MS: i64 = 3_660_000;
 pub(crate) const SIZE_SQL: &str =
     "(64 + octet_length(type) + coalesce(octet_length(url), 0) + coalesce(octet_length(body), 0))";
 
+/// A pending row: any state but 1 (in flight, left by a schema-1 library), so a
+/// damaged state (text, a blob, another number) is sent, not stuck forever.
+const PENDING_SQL: &str = "state IS NOT 1";
+/// Due by `?3`; a damaged next attempt (not a number) is due now.
+/// Due at ?3: its time has come, the time is further ahead than any wait (?5:
+/// written by a wall clock that has since moved back), or it is not a number
+/// (damage).
+const DUE_SQL: &str =
+    "(next_attempt_ms <= ?3 OR next_attempt_ms > ?5 OR typeof(next_attempt_ms) NOT IN ('integer', 'real'))";
+
 pub type Reply<T> = Arc<Oneshot<Result<T>>>;
 
 /// Rows leased to a sender and not yet settled, with each row's stored size
@@ -120,6 +130,19 @@ pub struct Settlement {
 }
 
 impl Settlement {
+    /// The settlement without the rows `ids` (ids that name other rows now).
+    pub fn without(&self, ids: &std::collections::HashSet<u64>) -> Settlement {
+        let keep = |id: &u64| !ids.contains(id);
+        Settlement {
+            delivered: self.delivered.iter().copied().filter(keep).collect(),
+            retry: self.retry.iter().copied().filter(|(id, _)| keep(id)).collect(),
+            offline: self.offline.iter().copied().filter(|(id, _)| keep(id)).collect(),
+            deferred: self.deferred.iter().copied().filter(|(id, _)| keep(id)).collect(),
+            dropped: self.dropped.iter().filter(|(id, _, _)| keep(id)).cloned().collect(),
+            release: self.release.iter().copied().filter(keep).collect(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.delivered.is_empty()
             && self.retry.is_empty()
@@ -267,8 +290,7 @@ pub fn lease(
         let mut stmt = tx
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM hits
-                 WHERE state = 0 AND id > ?1 AND id <= ?2 AND (?4 = 0 OR kind = 0)
-                   AND (next_attempt_ms <= ?3 OR next_attempt_ms > ?5)
+                 WHERE {PENDING_SQL} AND id > ?1 AND id <= ?2 AND {DUE_SQL} AND (?4 = 0 OR kind = 0)
                  ORDER BY id"
             ))
             .map_err(fail)?;
@@ -402,7 +424,7 @@ pub fn enforce_limits(
     {
         let mut stmt = tx
             .prepare_cached(&format!(
-                "SELECT id, message_id, {SIZE_SQL}, type = ?1 FROM hits WHERE state = 0 ORDER BY id"
+                "SELECT id, message_id, {SIZE_SQL}, type = ?1 FROM hits WHERE {PENDING_SQL} ORDER BY id"
             ))
             .map_err(fail)?;
         let mut rows = stmt.query([crate::store::drop_report::DROP_REPORT_EVENT]).map_err(fail)?;
@@ -423,8 +445,9 @@ pub fn enforce_limits(
         }
     }
     runs.extend(run);
-    let mut del =
-        tx.prepare_cached("DELETE FROM hits WHERE state = 0 AND id >= ?1 AND id <= ?2").map_err(fail)?;
+    let mut del = tx
+        .prepare_cached(&format!("DELETE FROM hits WHERE {PENDING_SQL} AND id >= ?1 AND id <= ?2"))
+        .map_err(fail)?;
     for (first, last) in runs {
         del.execute(params![first, last]).map_err(fail)?;
     }

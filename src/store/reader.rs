@@ -1,8 +1,9 @@
 //! Inspection reads, on their own read-only connection: they never wait for the
 //! writer's transactions (WAL readers see the last commit) nor for the network.
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{params, Connection};
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
 use crate::error::Result;
 use std::sync::Arc;
@@ -16,6 +17,17 @@ pub(crate) const COLUMNS: &str =
 pub struct Reader {
     conn: Mutex<Connection>,
     batch_url: String,
+    /// The writer's store generation, and how to open the store again when it
+    /// moved to a recreated file (see `writer::vanish`).
+    follow: Option<Follow>,
+}
+
+type Opener = Box<dyn Fn() -> Result<Connection> + Send + Sync>;
+
+struct Follow {
+    generation: Arc<AtomicU64>,
+    seen: AtomicU64,
+    reopen: Opener,
 }
 
 /// Hits read, plus the ids of rows that could not be decoded (to be deleted and
@@ -28,12 +40,36 @@ pub struct Read {
 
 impl Reader {
     pub fn new(conn: Connection, batch_url: String) -> Self {
-        Reader { conn: Mutex::new(conn), batch_url }
+        Reader { conn: Mutex::new(conn), batch_url, follow: None }
+    }
+
+    /// Reopens the connection (with `reopen`) whenever `generation` changes.
+    pub fn following(
+        mut self,
+        generation: Arc<AtomicU64>,
+        reopen: impl Fn() -> Result<Connection> + Send + Sync + 'static,
+    ) -> Self {
+        let seen = AtomicU64::new(generation.load(SeqCst));
+        self.follow = Some(Follow { generation, seen, reopen: Box::new(reopen) });
+        self
+    }
+
+    /// The connection, on the writer's current store file.
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+        let mut conn = self.conn.lock();
+        if let Some(f) = &self.follow {
+            let now = f.generation.load(SeqCst);
+            if f.seen.load(SeqCst) != now {
+                *conn = (f.reopen)()?;
+                f.seen.store(now, SeqCst);
+            }
+        }
+        Ok(conn)
     }
 
     pub fn count(&self) -> Result<u64> {
         // The queue row plus the few rows above it: not a scan.
-        crate::store::queue::count(&self.conn.lock()).map_err(|e| classify(e, "counting stored hits"))
+        crate::store::queue::count(&*self.conn()?).map_err(|e| classify(e, "counting stored hits"))
     }
 
     /// Hits with `id > after_id`, oldest first, at most `limit` of them.
@@ -59,7 +95,7 @@ impl Reader {
 
     fn select<P: rusqlite::Params>(&self, sql: &str, params: P) -> Result<Read> {
         let fail = |e| classify(e, "reading stored hits");
-        let conn = self.conn.lock();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(sql).map_err(fail)?;
         let mut rows = stmt.query(params).map_err(fail)?;
         let mut read = Read::default();

@@ -10,7 +10,8 @@ use crate::error::Result;
 use crate::hit::new_message_id;
 use crate::store::classify;
 
-const KEY: &str = "store_id";
+/// The `meta` key.
+pub(crate) const KEY: &str = "store_id";
 
 /// The store's id, made on first open. A damaged value (not text, not a
 /// UUID) is replaced, and `replaced` says so: the sequence numbers continue,

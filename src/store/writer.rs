@@ -22,10 +22,14 @@ use crate::store::ops::{self, Leases, Tx, TxEffects};
 pub use crate::store::ops::{Op, Reply, Settlement};
 use crate::store::{classify, drop_report};
 
+mod finish;
 mod retained;
 mod thread;
+mod totals;
+mod vanish;
 use crate::store::queue::{self, QueueRow};
-use thread::{run, Checkpointer};
+use thread::{configure, run, Checkpointer};
+use totals::refresh_row;
 
 /// Batched inserts are committed at the latest when this many are queued.
 const GROUP_TARGET: usize = 1024;
@@ -66,6 +70,9 @@ struct Queue {
 }
 
 struct Shared {
+    /// Bumped each time the writer moves to a recreated store file (see
+    /// `vanish`): the checkpoint thread and the tracker's reader reopen then.
+    generation: Arc<AtomicU64>,
     queue: Mutex<Queue>,
     work: Condvar,
     /// The checkpoint thread waits on it.
@@ -231,6 +238,11 @@ impl WriterHandle {
         }
     }
 
+    /// Bumped each time the writer moves to a recreated store file.
+    pub fn generation(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.shared.generation)
+    }
+
     /// Hits in the store after the last commit (this process's view).
     pub fn stored(&self) -> u64 {
         self.shared.stored.load(Relaxed)
@@ -273,15 +285,22 @@ pub struct WriterSettings {
     /// The URL leased events report as theirs.
     pub batch_url: String,
     pub on_commit: Option<CommitHook>,
+    /// Opens (creating it if needed) the store at its path again: used when the
+    /// file the writer has open was deleted or replaced. `None`: not watched.
+    pub reopen: Option<Reopen>,
 }
+
+/// Opens the store at its configured path, creating it when missing.
+pub type Reopen = Arc<dyn Fn() -> Result<Connection> + Send + Sync>;
 
 /// Starts the writer thread on `conn`.
 pub struct Writer;
 
 impl Writer {
     pub fn start(conn: Connection, reporter: Reporter, settings: WriterSettings) -> Result<WriterHandle> {
-        let WriterSettings { limits, window, batched, batch_url, on_commit } = settings;
+        let WriterSettings { limits, window, batched, batch_url, on_commit, reopen } = settings;
         let shared = Arc::new(Shared {
+            generation: Arc::new(AtomicU64::new(0)),
             queue: Mutex::new(Queue {
                 ops: Vec::new(),
                 first_at: None,
@@ -306,18 +325,11 @@ impl Writer {
             retained: AtomicU64::new(0),
         });
         let mut conn = conn;
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .and_then(|_| {
-                let shared = Arc::clone(&shared);
-                conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
-                    if pages >= CHECKPOINT_PAGES {
-                        shared.checkpoint_due(pages);
-                    }
-                    Ok(())
-                }))
-            })
-            .map_err(|e| classify(e, "configuring checkpoints"))?;
+        configure(&mut conn, &shared).map_err(|e| classify(e, "configuring checkpoints"))?;
+        let watch = reopen.and_then(|reopen| vanish::Watch::new(&conn, reopen));
         let mut state = WriterState {
+            watch,
+            disowned: Default::default(),
             conn,
             shared: Arc::clone(&shared),
             reporter,
@@ -326,6 +338,7 @@ impl Writer {
             on_commit,
             row: QueueRow::default(),
             data_version: -1,
+            verified: false,
             leased: Leases::new(),
             retained: Vec::new(),
             retry_at: None,
@@ -357,6 +370,11 @@ pub struct Limits {
 
 struct WriterState {
     conn: Connection,
+    /// The store file this writer has open, watched for deletion.
+    watch: Option<vanish::Watch>,
+    /// Ids leased in a store file that vanished whose rows got other ids in the
+    /// new one: settlements for them are ignored (those rows are sent again).
+    disowned: std::collections::HashSet<u64>,
     shared: Arc<Shared>,
     reporter: Reporter,
     limits: Limits,
@@ -365,6 +383,9 @@ struct WriterState {
     /// The queue row as this writer last read or wrote it.
     row: QueueRow,
     data_version: i64,
+    /// The totals were compared with a real count since the queue row was last
+    /// read from the store (they are exact from then on: this writer keeps them).
+    verified: bool,
     /// Rows leased to a sender and not yet settled (see `ops::lease`).
     leased: Leases,
     /// Batched hits (`Op::Insert`) whose commit failed, oldest first, retried
@@ -391,6 +412,7 @@ impl WriterState {
             return;
         }
         let new_inserts = ops.iter().filter(|o| matches!(o, Op::Insert { .. })).count() as u64;
+        self.check_file(false);
         self.retry_retained();
         let failure = if self.retained.is_empty() {
             match self.transact(&ops, new_inserts) {
@@ -437,7 +459,7 @@ impl WriterState {
     fn transact(&mut self, ops: &[Op], settles: u64) -> Result<Vec<Result<Done>>> {
         let tx = Tx::begin(&self.conn).map_err(|e| classify(e, "starting a commit"))?;
         // Inside the transaction: no other process can commit until it ends.
-        refresh(&tx, &mut self.data_version, &mut self.row)
+        refresh_row(&tx, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)
             .map_err(|e| classify(e, "reading the queue row"))?;
         let before = self.row;
         let mut fx = TxEffects {
@@ -479,6 +501,13 @@ impl WriterState {
                     &mut fx,
                 )?),
                 Op::Settle { settlement, .. } => {
+                    let kept;
+                    let settlement = if self.disowned.is_empty() {
+                        settlement
+                    } else {
+                        kept = settlement.without(&self.disowned);
+                        &kept
+                    };
                     ops::settle(&tx, settlement, &mut leased, &mut fx)?;
                     Done::Count(0)
                 }
@@ -505,6 +534,13 @@ impl WriterState {
             before.leased
         };
         let limits = (self.limits.max_hits, self.limits.max_bytes);
+        // Never drop a hit because of totals that disagree with the table: the
+        // first time they call for drops, they are checked against a real count.
+        let over = fx.count > limits.0 || fx.bytes > limits.1;
+        let mut corrected = false;
+        if over && !self.verified {
+            corrected = self.verify_totals(&tx, &mut fx)?;
+        }
         let own = if touches_leases { &leased } else { &self.leased };
         ops::enforce_limits(&tx, limits, own, span, &mut fx)?;
         let drop_report = match self.limits.report_drops {
@@ -513,7 +549,7 @@ impl WriterState {
         };
         let fail = |e| classify(e, "updating the queue row");
         // Deletes always rewrite the row; inserts alone once enough went uncounted.
-        let deleted = fx.removed_rows > 0;
+        let deleted = fx.removed_rows > 0 || corrected;
         let mut counted_to = before.counted_to;
         if deleted || fx.newest.saturating_sub(counted_to) >= queue::ROW_LAG {
             queue::write_totals(&tx, fx.count, fx.bytes, fx.newest).map_err(fail)?;
@@ -523,6 +559,7 @@ impl WriterState {
             queue::write_span(&tx, span).map_err(fail)?;
         }
         tx.commit().map_err(|e| classify(e, "committing"))?;
+        self.verified |= over;
         if touches_leases {
             self.leased = leased;
         }
@@ -552,58 +589,9 @@ impl WriterState {
         Ok(results)
     }
 
-    /// Answers every op of a group with its result. Deletes also apply to hits
-    /// waiting in memory, which were accepted before them.
-    fn finish(&mut self, ops: Vec<Op>, results: Vec<Result<Done>>) {
-        for (op, r) in ops.into_iter().zip(results) {
-            let count = |r: Result<Done>| {
-                r.map(|d| match d {
-                    Done::Count(n) => n,
-                    Done::Leased(_) => 0,
-                })
-            };
-            match op {
-                Op::Insert { done, wait, .. } => {
-                    if let Some(w) = wait {
-                        w.send(r.map(|_| ()));
-                    } else if let (Some(done), Ok(_)) = (done, r) {
-                        done.complete(Ok(()));
-                    }
-                }
-                Op::DeleteAll { reply } => reply.send(count(r).map(|n| n + self.drop_retained(|_| true))),
-                Op::DeleteOlderThan { before_ms, reply } => {
-                    reply.send(count(r).map(|n| n + self.drop_retained(|h| h.created_ms < before_ms)))
-                }
-                Op::DeleteUndecodable { .. } => {}
-                Op::Lease { reply, .. } => reply.send(r.map(|d| match d {
-                    Done::Leased(hits) => hits,
-                    Done::Count(_) => Vec::new(),
-                })),
-                Op::Settle { reply, .. } => {
-                    if let Some(reply) = reply {
-                        reply.send(r.map(|_| ()));
-                    }
-                }
-                Op::RecoverInFlight { reply } | Op::MaxId { reply } => reply.send(count(r)),
-                Op::PutMeta { reply, .. } => {
-                    if let Some(reply) = reply {
-                        reply.send(count(r));
-                    }
-                }
-                Op::Barrier { then } => then(if self.retained.is_empty() {
-                    Ok(())
-                } else {
-                    Err(Error::storage(format!(
-                        "{} accepted hit(s) are not committed yet: the store is failing",
-                        self.retained.len()
-                    )))
-                }),
-            }
-        }
-    }
-
     fn refresh_totals(&mut self) -> rusqlite::Result<()> {
-        refresh(&self.conn, &mut self.data_version, &mut self.row)?;
+        let conn = &self.conn;
+        refresh_row(conn, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)?;
         self.publish(0);
         Ok(())
     }
@@ -623,15 +611,4 @@ impl WriterState {
             self.shared.settled.notify_all();
         }
     }
-}
-
-/// Re-reads the queue row when another connection (another process) has
-/// committed since `data_version` was taken; our own commits keep it current.
-fn refresh(conn: &Connection, data_version: &mut i64, row: &mut QueueRow) -> rusqlite::Result<()> {
-    let v: i64 = conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
-    if v != *data_version {
-        *data_version = v;
-        *row = queue::read(conn)?;
-    }
-    Ok(())
 }

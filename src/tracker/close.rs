@@ -37,8 +37,10 @@ impl Tracker {
 }
 
 impl Drop for Tracker {
+    /// In a forked child (`created_in_another_process`) nothing is closed: the
+    /// threads to join are not there and the connections are the parent's.
     fn drop(&mut self) {
-        if !self.is_closed() {
+        if !self.is_closed() && !self.created_in_another_process() {
             let _ = self.close(Duration::from_millis(crate::config::DEFAULT_CLOSE_TIMEOUT_MS.into()));
         }
     }

@@ -15,7 +15,7 @@ use std::time::Instant;
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
-use super::{Queue, Shared, WriterState, CHECKPOINT_HARD_PAGES, GROUP_TARGET};
+use super::{Queue, Shared, WriterState, CHECKPOINT_HARD_PAGES, CHECKPOINT_PAGES, GROUP_TARGET};
 use crate::config::LogLevel;
 use crate::runtime::Reporter;
 
@@ -30,11 +30,13 @@ impl Checkpointer {
     /// (an in-memory store, or no thread to be had) the writer thread
     /// checkpoints between commits instead.
     pub(super) fn start(shared: &Arc<Shared>, state: &WriterState) -> Checkpointer {
-        let thread = checkpoint_connection(&state.conn).and_then(|conn| {
+        let path = state.conn.path().filter(|p| !p.is_empty()).map(str::to_owned);
+        let thread = path.and_then(|path| {
+            let conn = checkpoint_connection(&path)?;
             let (shared, reporter) = (Arc::clone(shared), state.reporter.clone());
             std::thread::Builder::new()
                 .name("attracker-ckpt".into())
-                .spawn(move || checkpoints(&shared, &conn, &reporter))
+                .spawn(move || checkpoints(&shared, conn, &path, &reporter))
                 .ok()
         });
         shared.checkpoint_thread.store(thread.is_some(), Relaxed);
@@ -53,8 +55,10 @@ impl Drop for Checkpointer {
 }
 
 /// The checkpoint thread: a passive checkpoint each time the log passes
-/// `CHECKPOINT_PAGES`, until the writer stops.
-fn checkpoints(shared: &Shared, conn: &Connection, reporter: &Reporter) {
+/// `CHECKPOINT_PAGES`, until the writer stops. It follows the writer to a
+/// recreated store file (`vanish`).
+fn checkpoints(shared: &Shared, mut conn: Connection, path: &str, reporter: &Reporter) {
+    let mut generation = shared.generation.load(Relaxed);
     loop {
         {
             let mut q = shared.queue.lock();
@@ -67,14 +71,20 @@ fn checkpoints(shared: &Shared, conn: &Connection, reporter: &Reporter) {
             }
             q.checkpoint = 0;
         }
-        checkpoint(conn, reporter);
+        let now = shared.generation.load(Relaxed);
+        if now != generation {
+            if let Some(c) = checkpoint_connection(path) {
+                conn = c;
+                generation = now;
+            }
+        }
+        checkpoint(&conn, reporter);
     }
 }
 
 /// A second connection to the store for checkpoints; None when it cannot be
 /// opened (then checkpoints run between commits).
-fn checkpoint_connection(conn: &Connection) -> Option<Connection> {
-    let path = conn.path().filter(|p| !p.is_empty())?;
+fn checkpoint_connection(path: &str) -> Option<Connection> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let c = Connection::open_with_flags(path, flags).ok()?;
     c.pragma_update(None, "wal_autocheckpoint", 0).ok()?;
@@ -119,7 +129,10 @@ pub(super) fn run(shared: &Shared, state: &Mutex<WriterState>, checkpointer: Che
             Next::Stop => {
                 // A caller may still be applying a group it took before closing
                 // began; the state lock waits for it, then the queue is rechecked.
-                let _st = state.lock();
+                let mut st = state.lock();
+                // A file deleted since the last commit: its rows move now,
+                // while the process can still read them.
+                st.check_file(true);
                 let q = shared.queue.lock();
                 if q.ops.is_empty() && q.retry_at.is_none() {
                     break;
@@ -187,4 +200,17 @@ fn next(shared: &Shared) -> Next {
         }
         shared.work.wait(&mut q);
     }
+}
+
+/// What the writer's connection needs: no automatic checkpoints (the checkpoint
+/// thread runs them), and a hook that tells it when the log has grown.
+pub(super) fn configure(conn: &mut Connection, shared: &Arc<Shared>) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let shared = Arc::clone(shared);
+    conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+        if pages >= CHECKPOINT_PAGES {
+            shared.checkpoint_due(pages);
+        }
+        Ok(())
+    }))
 }
