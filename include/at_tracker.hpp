@@ -46,9 +46,8 @@
  *   ExportedBatch an at_request*. All are move-only; a moved-from object is
  *   empty (a moved-from Tracker's calls return AT_ERR_NULL_ARGUMENT).
  *   Strings the library returns owned (visitor_id, remote_config_json,
- *   last_send_error) are
- *   copied into a std::string and freed with at_string_free, also when the
- *   copy throws.
+ *   last_send_error) are copied into a std::string and freed with
+ *   at_string_free, also when the copy throws.
  *   Destructors free: ~Tracker calls at_tracker_free (closes with 2 s, commits
  *   everything accepted, runs or cancels every pending callback, joins the
  *   threads), ~TransportRequest ends an unanswered request as unreachable,
