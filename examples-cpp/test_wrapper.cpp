@@ -1212,6 +1212,191 @@ void test_remote_config()
     CHECK(server.answered_200() == 1);
 }
 
+/* ---- delivery policy, answered by a host transport (no network) ---------- */
+
+// Dispatches and waits (30 s at most) for the tally.
+DispatchResult dispatch_and_wait(Tracker &t, const char *what)
+{
+    std::promise<DispatchResult> done;
+    std::future<DispatchResult> result = done.get_future();
+    CHECK_OK(t.offline_dispatch([&done](const DispatchResult &r) { done.set_value(r); }));
+    return get_within(result, what);
+}
+
+// A refused key (401): the hits are kept, sending pauses (flush says
+// AT_ERR_KEY_REJECTED, no request), Stats::key_rejected and last_send_error
+// say why; set_api_key resumes automatic sending and the kept hits are
+// delivered with the new key.
+void test_key_rejected()
+{
+    struct Seen {
+        std::mutex mu;
+        std::vector<std::string> auths;
+    };
+    auto seen = std::make_shared<Seen>();
+    TempDir dir;
+    // Required, without timer or threshold: only the new key sends by itself.
+    Config config = base_config(dir, "https://collect.example.com", OfflineMode::Required);
+    config.api_key("pk_wrong").flush_interval(0ms).flush_threshold(0);
+    config.transport([seen](attracker::TransportRequest request) {
+        std::string auth;
+        for (auto [name, value] : request.headers())
+            if (name == "Authorization")
+                auth = std::string(value);
+        {
+            std::lock_guard<std::mutex> lock(seen->mu);
+            seen->auths.push_back(auth);
+        }
+        (void)request.set_response_content_type("application/json");
+        (void)request.complete(auth == "Bearer pk_right" ? 200 : 401);
+    });
+    Tracker t = open_tracker(config);
+    CHECK(!t.last_send_error().value().has_value());
+    CHECK_OK(t.track_event("k1"));
+    CHECK_OK(t.track_event("k2"));
+
+    DispatchResult r = dispatch_and_wait(t, "dispatch with a refused key");
+    CHECK_MSG(r.status.code() == AT_ERR_KEY_REJECTED, r.status.to_string());
+    CHECK(r.sent == 0 && r.failed == 0 && r.dropped == 0);
+    CHECK(t.offline_count().value() == 2);
+    CHECK(t.offline_oldest().value()->retry_count() == 0); // a refused key is no attempt
+    CHECK_MSG(t.stats().value().key_rejected == 401, t.stats().value().key_rejected);
+    const std::optional<std::string> why = t.last_send_error().value();
+    CHECK_MSG(why && contains(*why, "401"), (why ? *why : std::string("(none)")));
+
+    std::promise<DispatchResult> flushed;
+    std::future<DispatchResult> flush_result = flushed.get_future();
+    CHECK_OK(t.flush([&flushed](const DispatchResult &f) { flushed.set_value(f); }));
+    const DispatchResult f = get_within(flush_result, "flush while paused");
+    CHECK_MSG(f.status.code() == AT_ERR_KEY_REJECTED, f.status.to_string());
+    {
+        std::lock_guard<std::mutex> lock(seen->mu);
+        CHECK_MSG(seen->auths.size() == 1, seen->auths.size() << " requests");
+        CHECK(seen->auths[0] == "Bearer pk_wrong");
+    }
+
+    CHECK_STATUS(t.set_api_key("has space"), AT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(t.set_api_key(std::string_view("nul\0key", 7)), AT_ERR_INVALID_ARGUMENT);
+    CHECK(t.stats().value().key_rejected == 401); // refused keys change nothing
+    CHECK_OK(t.set_api_key("pk_right"));
+    CHECK_MSG(wait_until([&] { return t.offline_count().value() == 0; }), "the kept hits were not sent");
+    const attracker::Stats after = t.stats().value();
+    CHECK_MSG(after.key_rejected == 0 && after.sent == 2, "key_rejected " << after.key_rejected << " sent " << after.sent);
+    CHECK(!t.last_send_error().value().has_value());
+    {
+        std::lock_guard<std::mutex> lock(seen->mu);
+        CHECK(seen->auths.back() == "Bearer pk_right");
+    }
+
+    CHECK_OK(t.close(1s));
+    CHECK_STATUS(t.set_api_key("pk_late"), AT_ERR_CLOSED);
+    CHECK_STATUS(t.last_send_error().status(), AT_ERR_CLOSED);
+    Tracker empty;
+    CHECK_STATUS(empty.set_api_key("k"), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.last_send_error().status(), AT_ERR_NULL_ARGUMENT);
+}
+
+// A captive portal's page (200, text/html) is no acknowledgement: the hits
+// stay, no attempt is counted, Stats::not_reached grows; the same 200 as
+// JSON delivers them.
+void test_portal_page()
+{
+    auto answer_type = std::make_shared<std::string>("text/html; charset=utf-8");
+    auto type_mu = std::make_shared<std::mutex>();
+    TempDir dir;
+    Config config = base_config(dir, "https://collect.example.com");
+    config.max_attempts(1); // a counted attempt would drop the hits at once
+    config.transport([answer_type, type_mu](attracker::TransportRequest request) {
+        std::string type;
+        {
+            std::lock_guard<std::mutex> lock(*type_mu);
+            type = *answer_type;
+        }
+        (void)request.set_response_content_type(type);
+        (void)request.complete(200);
+    });
+    Tracker t = open_tracker(config);
+    CHECK_OK(t.track_event("p1"));
+    CHECK_OK(t.track_event("p2"));
+
+    DispatchResult r = dispatch_and_wait(t, "dispatch answered by a portal");
+    CHECK_MSG(r.status.code() == AT_ERR_NETWORK, r.status.to_string());
+    CHECK(r.sent == 0 && r.failed == 0 && r.dropped == 0);
+    CHECK(t.offline_count().value() == 2);
+    CHECK(t.offline_oldest().value()->retry_count() == 0);
+    const attracker::Stats s = t.stats().value();
+    CHECK_MSG(s.not_reached >= 1 && s.sent == 0, "not_reached " << s.not_reached << " sent " << s.sent);
+    CHECK(t.last_send_error().value().has_value());
+
+    {
+        std::lock_guard<std::mutex> lock(*type_mu);
+        *answer_type = "application/json";
+    }
+    r = dispatch_and_wait(t, "dispatch answered by the collector");
+    CHECK_MSG(r.ok() && r.sent == 2, r.status.to_string() << " sent " << r.sent);
+    CHECK(t.offline_count().value() == 0);
+    CHECK(!t.last_send_error().value().has_value());
+
+    // A moved-from request has nothing to report on.
+    attracker::TransportRequest none;
+    CHECK_STATUS(none.set_response_content_type("text/html"), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(none.set_response_content_type(std::string_view("a\0b", 3)), AT_ERR_INVALID_ARGUMENT);
+}
+
+// The defaults keep a failing hit (unlimited attempts, 30 days); max_hit_age
+// drops it as DropReason::Expired once it fails past the limit.
+void test_max_hit_age()
+{
+    TempDir dir;
+    Config config = base_config(dir, "https://collect.example.com");
+    config.transport([](attracker::TransportRequest request) {
+        (void)request.set_response_content_type("application/json");
+        (void)request.complete(503);
+    });
+    {
+        Tracker t = open_tracker(config);
+        CHECK_OK(t.track_event("old"));
+        for (int i = 1; i <= 4; i++) {
+            const DispatchResult r = dispatch_and_wait(t, "failing dispatch");
+            CHECK_MSG(r.status.code() == AT_ERR_NETWORK && r.failed == 1 && r.dropped == 0,
+                      "dispatch " << i << ": " << r.status.to_string() << " failed " << r.failed << " dropped "
+                                  << r.dropped);
+        }
+        CHECK(t.offline_count().value() == 1);
+        CHECK(t.offline_oldest().value()->retry_count() == 4);
+        CHECK(t.stats().value().dropped_expired == 0);
+    }
+
+    struct Drops {
+        std::mutex mu;
+        std::vector<DropReason> reasons;
+    };
+    auto drops = std::make_shared<Drops>();
+    config.drop_callback([drops](DropReason reason, const std::vector<std::string_view> &ids) {
+        std::lock_guard<std::mutex> lock(drops->mu);
+        drops->reasons.insert(drops->reasons.end(), ids.size(), reason);
+    });
+    CHECK_STATUS(Config().max_hit_age(-1ms).status(), AT_ERR_INVALID_ARGUMENT);
+    config.max_hit_age(1ms);
+    CHECK_MSG(config.ok(), config.status().to_string());
+    Tracker t = open_tracker(config);
+    std::this_thread::sleep_for(5ms);
+    CHECK_OK(t.track_event("young"));
+    std::this_thread::sleep_for(5ms);
+    const DispatchResult r = dispatch_and_wait(t, "dispatch past the age limit");
+    CHECK_MSG(r.failed == 2 && r.dropped == 2, r.status.to_string() << " failed " << r.failed << " dropped " << r.dropped);
+    CHECK(t.offline_count().value() == 0);
+    CHECK(t.stats().value().dropped_expired == 2);
+    CHECK(wait_until([&] {
+        std::lock_guard<std::mutex> lock(drops->mu);
+        return drops->reasons.size() == 2;
+    }));
+    std::lock_guard<std::mutex> lock(drops->mu);
+    for (DropReason reason : drops->reasons)
+        CHECK_MSG(reason == DropReason::Expired, attracker::to_string(reason));
+    CHECK(std::string_view(attracker::to_string(DropReason::Expired)) == "expired");
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -1242,6 +1427,9 @@ int main(int argc, char **argv)
         {"visitor_id", test_visitor_id},
         {"opt_out", test_opt_out},
         {"remote_config", test_remote_config},
+        {"key_rejected", test_key_rejected},
+        {"portal_page", test_portal_page},
+        {"max_hit_age", test_max_hit_age},
     };
     for (const Test &t : tests) {
         g_test = t.name;

@@ -93,6 +93,7 @@ typedef void (^ATTRemoteConfigHandler)(NSString *json);
     NSString *_endpoint;
     NSString *_apiKey;
     ATTOfflineMode _offlineMode;
+    uint64_t _maxHitAgeMs;
     NSString *_remoteConfigURL;
     NSTimeInterval _remoteConfigInterval;
     NSArray *_allowedEndpointHosts;
@@ -107,6 +108,13 @@ typedef void (^ATTRemoteConfigHandler)(NSString *json);
 @property (nonatomic, copy, nullable) NSString *apiKey;
 /** Default ATTOfflineModeRequired. */
 @property (nonatomic, assign) ATTOfflineMode offlineMode;
+/**
+ * Age in milliseconds past which a hit that fails to send is dropped instead
+ * of retried (at_config_set_max_hit_age_ms). Default 2592000000, the library's
+ * 30 days; 0 = no limit. Until then a failing hit is retried on the backoff
+ * schedule: the number of attempts is not limited.
+ */
+@property (nonatomic, assign) uint64_t maxHitAgeMs;
 /**
  * Optional: fetch a remote configuration from this http(s) URL at start and
  * every remoteConfigInterval (nil, the default: none). The last good document
@@ -168,7 +176,11 @@ typedef void (^ATTRemoteConfigHandler)(NSString *json);
     uint64_t _dropped;
     NSError *_error;
 }
-/** AT_OK when nothing failed; AT_ERR_NETWORK, AT_ERR_STORAGE or AT_ERR_CANCELLED otherwise. */
+/**
+ * AT_OK when nothing failed; AT_ERR_NETWORK, AT_ERR_KEY_REJECTED (the
+ * collector refused the api key: the hits are kept and sending is paused until
+ * -[ATTTracker setApiKey:error:]), AT_ERR_STORAGE or AT_ERR_CANCELLED otherwise.
+ */
 @property (nonatomic, readonly) at_status status;
 /** Hits acknowledged by the collector (and deleted). */
 @property (nonatomic, readonly) uint64_t sent;
@@ -325,6 +337,25 @@ typedef void (^ATTCompletionHandler)(NSError *_Nullable error);
  */
 @property (nonatomic, readonly, copy, nullable) NSString *remoteConfigJSON;
 - (nullable NSString *)remoteConfigJSONWithError:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * Replaces the api key for every request from now on (@"" removes it; the
+ * configuration's apiKey is used again at the next start). After the collector
+ * refused the key (HTTP 401/403: a dispatch fails with AT_ERR_KEY_REJECTED and
+ * sending pauses), sending resumes with the new key at once and the hits kept
+ * meanwhile are sent. A refused key (spaces, control characters:
+ * AT_ERR_INVALID_ARGUMENT) changes nothing.
+ */
+- (BOOL)setApiKey:(NSString *)apiKey;
+- (BOOL)setApiKey:(NSString *)apiKey error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * Why the last send failed, e.g. "the collector rejected the api key (HTTP
+ * 401); sending is paused"; nil when the last send succeeded or none has
+ * failed (then *error is set to nil), or on failure.
+ */
+@property (nonatomic, readonly, copy, nullable) NSString *lastSendError;
+- (nullable NSString *)lastSendErrorWithError:(NSError *_Nullable *_Nullable)error;
 @end
 
 NS_ASSUME_NONNULL_END

@@ -237,6 +237,7 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
 @synthesize endpoint = _endpoint;
 @synthesize apiKey = _apiKey;
 @synthesize offlineMode = _offlineMode;
+@synthesize maxHitAgeMs = _maxHitAgeMs;
 @synthesize remoteConfigURL = _remoteConfigURL;
 @synthesize remoteConfigInterval = _remoteConfigInterval;
 @synthesize allowedEndpointHosts = _allowedEndpointHosts;
@@ -246,6 +247,7 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
 {
     if ((self = [super init]) != nil) {
         _offlineMode = ATTOfflineModeRequired;
+        _maxHitAgeMs = 2592000000ULL; /* 30 days, the library's default */
         _remoteConfigInterval = 3600;
         _allowedEndpointHosts = [[NSArray alloc] init];
         _optOutPolicy = ATTOptOutPolicyKeep;
@@ -404,6 +406,8 @@ static NSError *ATTApplyConfiguration(ATTConfiguration *configuration, at_config
         status = at_config_set_api_key(config, [configuration.apiKey UTF8String]);
     if (status == AT_OK)
         status = at_config_set_offline_mode(config, (at_offline_mode)configuration.offlineMode);
+    if (status == AT_OK)
+        status = at_config_set_max_hit_age_ms(config, configuration.maxHitAgeMs);
     if (status == AT_OK && configuration.remoteConfigURL != nil)
         status = at_config_set_remote_config_url(config, [configuration.remoteConfigURL UTF8String]);
     if (status != AT_OK)
@@ -560,7 +564,7 @@ static NSError *ATTApplyConfiguration(ATTConfiguration *configuration, at_config
     return YES;
 }
 
-/* An owned string from at_visitor_id / at_remote_config_json as an NSString
+/* An owned string from at_visitor_id / at_remote_config_json / at_last_send_error as an NSString
  * (nil for NULL), freed with at_string_free. */
 static NSString *ATTTakeString(char *s)
 {
@@ -642,6 +646,35 @@ static NSString *ATTTakeString(char *s)
     if (error != NULL)
         *error = nil; /* nil below means no document */
     return ATTTakeString(document);
+}
+
+- (BOOL)setApiKey:(NSString *)apiKey
+{
+    return [self setApiKey:apiKey error:NULL];
+}
+
+- (BOOL)setApiKey:(NSString *)apiKey error:(NSError **)error
+{
+    at_status status = at_set_api_key(_tracker, [apiKey UTF8String]);
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (NSString *)lastSendError
+{
+    return [self lastSendErrorWithError:NULL];
+}
+
+- (NSString *)lastSendErrorWithError:(NSError **)error
+{
+    char *message = NULL;
+    at_status status = at_last_send_error(_tracker, &message);
+    if (status != AT_OK) {
+        ATTFail(error, ATTErrorFromLastCall(status));
+        return nil;
+    }
+    if (error != NULL)
+        *error = nil; /* nil below means no failed send */
+    return ATTTakeString(message);
 }
 
 @end

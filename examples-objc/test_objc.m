@@ -1036,6 +1036,223 @@ static void test_remote_configuration(void)
     [calls release];
 }
 
+#pragma mark - A collector that checks the api key
+
+/*
+ * A minimal collector on a free loopback port: a POST to /v1/batch whose
+ * Authorization is "Bearer <goodKey>" gets 200 {} (application/json), any
+ * other request 401. Counts both.
+ */
+typedef struct {
+    int listener;
+    const char *goodKey;
+    char url[64];
+    int stop;       /* __atomic, as in ConfigServer */
+    int accepted;
+    int refused;
+    pthread_t thread;
+} KeyServer;
+
+/* Reads one request (head and Content-Length body) from `conn` into `request`
+ * (lowercased head); NO when it did not arrive within 5 s. */
+static BOOL readRequest(int conn, char *request, size_t size)
+{
+    size_t used = 0, want = 0;
+    char *body = NULL;
+    for (int waited = 0; waited < 100 && used + 1 < size; waited++) {
+        if (body != NULL && used >= (size_t)(body - request) + want)
+            return YES;
+        struct pollfd in = { conn, POLLIN, 0 };
+        if (poll(&in, 1, 50) != 1)
+            continue;
+        ssize_t n = read(conn, request + used, size - 1 - used);
+        if (n <= 0)
+            return NO;
+        used += (size_t)n;
+        request[used] = '\0';
+        char *end = strstr(request, "\r\n\r\n");
+        if (body == NULL && end != NULL) {
+            for (char *c = request; c < end; c++)
+                *c = (char)tolower((unsigned char)*c);
+            body = end + 4;
+            const char *length = strstr(request, "\r\ncontent-length:");
+            want = length != NULL && length < end ? strtoul(length + 17, NULL, 10) : 0;
+            if (strstr(request, "\r\nexpect: 100-continue") != NULL) {
+                const char *go = "HTTP/1.1 100 Continue\r\n\r\n";
+                if (write(conn, go, strlen(go)) < 0)
+                    return NO;
+            }
+        }
+        waited = 0;
+    }
+    return body != NULL && used >= (size_t)(body - request) + want;
+}
+
+static void *keyServerMain(void *arg)
+{
+    KeyServer *server = arg;
+    static char request[1 << 20];
+    while (!__atomic_load_n(&server->stop, __ATOMIC_SEQ_CST)) {
+        struct pollfd pfd = { server->listener, POLLIN, 0 };
+        if (poll(&pfd, 1, 20) != 1)
+            continue;
+        int conn = accept(server->listener, NULL, NULL);
+        if (conn < 0)
+            continue;
+        if (readRequest(conn, request, sizeof request)) {
+            char expected[128];
+            snprintf(expected, sizeof expected, "\r\nauthorization: bearer %s\r\n", server->goodKey);
+            const char *response;
+            if (strncmp(request, "post /v1/batch ", 15) == 0 && strstr(request, expected) != NULL) {
+                response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                           "Connection: close\r\n\r\n{}";
+                __atomic_fetch_add(&server->accepted, 1, __ATOMIC_SEQ_CST);
+            } else {
+                response = "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                           "Connection: close\r\n\r\n{}";
+                __atomic_fetch_add(&server->refused, 1, __ATOMIC_SEQ_CST);
+            }
+            size_t sent = 0, length = strlen(response);
+            while (sent < length) {
+                ssize_t n = write(conn, response + sent, length - sent);
+                if (n <= 0)
+                    break;
+                sent += (size_t)n;
+            }
+        }
+        close(conn);
+    }
+    return NULL;
+}
+
+static void startKeyServer(KeyServer *server, const char *goodKey)
+{
+    memset(server, 0, sizeof *server);
+    server->goodKey = goodKey;
+    server->listener = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(server->listener >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    CHECK(bind(server->listener, (struct sockaddr *)&addr, sizeof addr) == 0, "bind: %s", strerror(errno));
+    CHECK(listen(server->listener, 16) == 0, "listen: %s", strerror(errno));
+    CHECK(getsockname(server->listener, (struct sockaddr *)&addr, &length) == 0, "getsockname: %s", strerror(errno));
+    snprintf(server->url, sizeof server->url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
+    CHECK(pthread_create(&server->thread, NULL, keyServerMain, server) == 0, "pthread_create");
+}
+
+static void stopKeyServer(KeyServer *server)
+{
+    if (server->listener < 0)
+        return;
+    __atomic_store_n(&server->stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(server->thread, NULL);
+    close(server->listener);
+    server->listener = -1;
+}
+
+/* A refused key (401): the dispatch fails with AT_ERR_KEY_REJECTED, the hits
+ * stay, lastSendError says why; a refused new key changes nothing; a good one
+ * resumes sending by itself ("required" mode: no dispatch needed) and the
+ * kept hits arrive with it. */
+static void test_a_refused_key_keeps_the_hits_until_setApiKey(void)
+{
+    currentTest = __func__;
+    KeyServer server;
+    startKeyServer(&server, "pk_right");
+    Calls *calls = [[Calls alloc] init];
+    NSError *error = nil;
+    ATTConfiguration *cfg = configuration(makeStoreDirectory(), [NSString stringWithUTF8String:server.url],
+                                          ATTOfflineModeRequired);
+    cfg.apiKey = @"pk_wrong";
+    CHECK(cfg.maxHitAgeMs == 2592000000ULL, "default maxHitAgeMs %llu", (unsigned long long)cfg.maxHitAgeMs);
+    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    @autoreleasepool {
+        error = [NSError errorWithDomain:@"sentinel" code:1 userInfo:nil];
+        CHECK([tracker lastSendErrorWithError:&error] == nil && error == nil, "lastSendError before any send: %s",
+              describe(error));
+        CHECK([tracker trackEvent:@"k1" properties:nil], "trackEvent");
+        CHECK([tracker trackEvent:@"k2" properties:nil], "trackEvent");
+        CHECK([tracker.offline dispatchWithCompletion:^(ATTDispatchResult *result) { [calls record:result]; }],
+              "dispatch");
+        CHECK([calls waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
+        ATTDispatchResult *result = [calls value];
+        CHECK(result.status == AT_ERR_KEY_REJECTED && result.sent == 0 && result.failed == 0 && result.dropped == 0,
+              "dispatch %s", [[result description] UTF8String]);
+        CHECK_ERROR(result.error, AT_ERR_KEY_REJECTED);
+        CHECK([tracker.offline count] == 2, "count after a refused key = %ld", (long)[tracker.offline count]);
+        CHECK([tracker.offline oldest].retryCount == 0, "a refused key counted an attempt");
+        NSString *why = tracker.lastSendError;
+        CHECK(why != nil && [why rangeOfString:@"401"].location != NSNotFound, "lastSendError: %s",
+              why != nil ? [why UTF8String] : "nil");
+        CHECK(__atomic_load_n(&server.accepted, __ATOMIC_SEQ_CST) == 0, "a request was accepted");
+
+        error = nil;
+        CHECK(![tracker setApiKey:@"has space" error:&error], "a key with a space was accepted");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        NSString *noKey = nil;
+        error = nil;
+        CHECK(![tracker setApiKey:noKey error:&error], "a nil key was accepted");
+        CHECK_ERROR(error, AT_ERR_NULL_ARGUMENT);
+        sleepMs(200);
+        CHECK([tracker.offline count] == 2, "a refused key resumed sending");
+
+        error = nil;
+        CHECK([tracker setApiKey:@"pk_right" error:&error], "setApiKey: %s", describe(error));
+        CHECK(waitAtLeast(&server.accepted, 1, 30), "the kept hits were not sent with the new key within 30 s");
+        for (int i = 0; i < 3000 && [tracker.offline count] != 0; i++)
+            sleepMs(10);
+        CHECK([tracker.offline count] == 0, "count after the new key = %ld", (long)[tracker.offline count]);
+        CHECK(tracker.lastSendError == nil, "lastSendError after a delivered send: %s",
+              [tracker.lastSendError UTF8String]);
+    }
+    [tracker release];
+    stopKeyServer(&server);
+    [calls release];
+}
+
+/* maxHitAgeMs reaches the library: a hit older than it is dropped when a send
+ * fails, instead of being kept for the next one. */
+static void test_max_hit_age_drops_a_failing_hit(void)
+{
+    currentTest = __func__;
+    NSString *directory = makeStoreDirectory();
+    Calls *kept = [[Calls alloc] init];
+    Calls *expired = [[Calls alloc] init];
+    NSError *error = nil;
+    ATTTracker *tracker = openTracker(directory, offlineEndpoint); /* the default: 30 days */
+    @autoreleasepool {
+        CHECK([tracker trackEvent:@"old" properties:nil], "trackEvent");
+        sleepMs(5);
+        CHECK([tracker.offline dispatchWithCompletion:^(ATTDispatchResult *result) { [kept record:result]; }],
+              "dispatch");
+        CHECK([kept waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
+        ATTDispatchResult *result = [kept value];
+        CHECK(result.status == AT_ERR_NETWORK && result.dropped == 0, "dispatch %s", [[result description] UTF8String]);
+        CHECK([tracker.offline count] == 1, "the default dropped a 5 ms old hit");
+    }
+    [tracker release];
+
+    ATTConfiguration *cfg = configuration(directory, offlineEndpoint, ATTOfflineModeAlways);
+    cfg.maxHitAgeMs = 1;
+    tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    @autoreleasepool {
+        CHECK([tracker.offline dispatchWithCompletion:^(ATTDispatchResult *result) { [expired record:result]; }],
+              "dispatch");
+        CHECK([expired waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
+        ATTDispatchResult *result = [expired value];
+        CHECK(result.dropped == 1, "dispatch %s", [[result description] UTF8String]);
+        CHECK([tracker.offline count] == 0, "the expired hit is still stored");
+    }
+    [tracker release];
+    [kept release];
+    [expired release];
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1065,6 +1282,8 @@ int main(int argc, char **argv)
         test_visitor_id_is_kept_in_the_store();
         test_opt_out_keeps_or_purges_the_queue();
         test_remote_configuration();
+        test_a_refused_key_keeps_the_hits_until_setApiKey();
+        test_max_hit_age_drops_a_failing_hit();
 
         for (NSString *directory in storeDirectories)
             [[NSFileManager defaultManager] removeItemAtPath:directory error:NULL];

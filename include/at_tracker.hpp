@@ -45,9 +45,9 @@
  *   Hit an at_hit* (offline_oldest / offline_latest), TransportRequest and
  *   ExportedBatch an at_request*. All are move-only; a moved-from object is
  *   empty (a moved-from Tracker's calls return AT_ERR_NULL_ARGUMENT).
- *   Strings the library returns owned (visitor_id, remote_config_json) are
- *   copied into a std::string and freed with at_string_free, also when the
- *   copy throws.
+ *   Strings the library returns owned (visitor_id, remote_config_json,
+ *   last_send_error) are copied into a std::string and freed with
+ *   at_string_free, also when the copy throws.
  *   Destructors free: ~Tracker calls at_tracker_free (closes with 2 s, commits
  *   everything accepted, runs or cancels every pending callback, joins the
  *   threads), ~TransportRequest ends an unanswered request as unreachable,
@@ -163,6 +163,7 @@ enum class DropReason : at_drop_reason {
     AttemptsExhausted = AT_DROP_ATTEMPTS_EXHAUSTED,
     Unreachable = AT_DROP_UNREACHABLE,
     TooLarge = AT_DROP_TOO_LARGE,
+    Expired = AT_DROP_EXPIRED,
 };
 
 inline const char *to_string(LogLevel level) noexcept
@@ -188,6 +189,7 @@ inline const char *to_string(DropReason reason) noexcept
     case DropReason::AttemptsExhausted: return "attempts_exhausted";
     case DropReason::Unreachable: return "unreachable";
     case DropReason::TooLarge: return "too_large";
+    case DropReason::Expired: return "expired";
     }
     return "?";
 }
@@ -332,7 +334,7 @@ private:
 
 /** Outcome of flush / offline_dispatch. Counts are hits. */
 struct DispatchResult {
-    Status status;             /**< AT_OK, AT_ERR_NETWORK, AT_ERR_CANCELLED, AT_ERR_STORAGE */
+    Status status;             /**< AT_OK, AT_ERR_NETWORK, AT_ERR_KEY_REJECTED, AT_ERR_CANCELLED, AT_ERR_STORAGE */
     std::uint64_t sent = 0;    /**< acknowledged by the collector (and deleted) */
     std::uint64_t failed = 0;  /**< reached the server and failed; still queued */
     std::uint64_t dropped = 0; /**< dropped by policy during the run */
@@ -430,7 +432,8 @@ inline void remote_config_trampoline(const char *json, void *user_data) noexcept
     }
 }
 
-/** A string the library returned owned (at_visitor_id, at_remote_config_json). */
+/** A string the library returned owned (at_visitor_id, at_remote_config_json,
+ *  at_last_send_error). */
 struct StringFree {
     void operator()(char *s) const noexcept { at_string_free(s); }
 };
@@ -705,6 +708,18 @@ public:
         return end(at_transport_complete(owned(), static_cast<std::int32_t>(http_status),
                                          static_cast<std::int64_t>(retry_after.count()), nullptr));
     }
+    /** Reports the answer's Content-Type header; call it before complete()
+     *  (optional, recommended): a 2xx HTML page answering a batch is a captive
+     *  portal's, not the collector's acknowledgement, and the hits are kept.
+     *  The request stays open. */
+    Status set_response_content_type(std::string_view content_type)
+    {
+        std::string t;
+        Status s = detail::c_string(content_type, t, "at_request_set_response_content_type", "content_type");
+        if (!s.ok())
+            return s;
+        return Status::from_call(at_request_set_response_content_type(owned(), t.c_str()));
+    }
     /** The exchange failed: `error` describes it. */
     Status fail(TransportError kind, std::string_view error)
     {
@@ -921,8 +936,18 @@ public:
     Config &max_queue_size(std::uint32_t hits) { return record(at_config_set_max_queue_size(config_, hits)); }
     Config &max_store_bytes(std::uint64_t bytes) { return record(at_config_set_max_store_bytes(config_, bytes)); }
     Config &max_event_bytes(std::uint32_t bytes) { return record(at_config_set_max_event_bytes(config_, bytes)); }
-    /** 0 = unlimited. */
+    /** Failed attempts that reached the collector before a hit is dropped
+     *  (DropReason::AttemptsExhausted). Default 0: unlimited, a hit is retried
+     *  until delivered or older than max_hit_age. */
     Config &max_attempts(std::uint32_t attempts) { return record(at_config_set_max_attempts(config_, attempts)); }
+    /** Age past which a hit that fails to send is dropped (DropReason::Expired).
+     *  Default 30 days; 0 = no limit. Negative is AT_ERR_INVALID_ARGUMENT. */
+    Config &max_hit_age(std::chrono::milliseconds age)
+    {
+        if (age.count() < 0)
+            return record(Status(AT_ERR_INVALID_ARGUMENT, "at_config_set_max_hit_age_ms: negative age"));
+        return record(at_config_set_max_hit_age_ms(config_, static_cast<std::uint64_t>(age.count())));
+    }
     Config &max_batch_events(std::uint32_t events) { return record(at_config_set_max_batch_events(config_, events)); }
     Config &max_batch_bytes(std::uint32_t bytes) { return record(at_config_set_max_batch_bytes(config_, bytes)); }
     Config &gzip(bool enabled) { return record(at_config_set_gzip(config_, enabled)); }
@@ -1291,6 +1316,35 @@ public:
     Status set_network_reachable(bool reachable)
     {
         return Status::from_call(at_set_network_reachable(handle_, reachable));
+    }
+
+    /** Replaces the api key for every request from now on ("" removes it; the
+     *  config's key is used again at the next start). After the collector
+     *  refused the key (AT_ERR_KEY_REJECTED, Stats::key_rejected set), sending
+     *  resumes with the new one. A refused key (spaces, control characters)
+     *  is AT_ERR_INVALID_ARGUMENT and changes nothing. */
+    Status set_api_key(std::string_view key)
+    {
+        std::string k;
+        Status checked = detail::c_string(key, k, "at_set_api_key", "key");
+        if (!checked.ok())
+            return checked;
+        return Status::from_call(at_set_api_key(handle_, k.c_str()));
+    }
+
+    /** Why the last send failed (e.g. "the collector rejected the api key (HTTP
+     *  401); sending is paused"); nullopt when the last send succeeded or none
+     *  has failed. */
+    Result<std::optional<std::string>> last_send_error()
+    {
+        char *raw = nullptr;
+        const at_status code = at_last_send_error(handle_, &raw);
+        if (code != AT_OK)
+            return Status::from_call(code);
+        const detail::OwnedString owned(raw);
+        if (!owned)
+            return std::optional<std::string>();
+        return std::optional<std::string>(std::string(owned.get()));
     }
 
     /** The app went to the background: records "Application Backgrounded" and

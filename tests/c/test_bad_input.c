@@ -111,12 +111,13 @@ static void check_status_names(void)
         { AT_ERR_CANCELLED, "AT_ERR_CANCELLED" },
         { AT_ERR_CLOSED, "AT_ERR_CLOSED" },
         { AT_ERR_INTERNAL, "AT_ERR_INTERNAL" },
+        { AT_ERR_KEY_REJECTED, "AT_ERR_KEY_REJECTED" },
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         CHECK(names[i].status == (at_status)i); /* values are fixed */
         CHECK_STR(at_status_str(names[i].status), names[i].name);
     }
-    CHECK_STR(at_status_str(10), "AT_UNKNOWN_STATUS");
+    CHECK_STR(at_status_str(11), "AT_UNKNOWN_STATUS");
     CHECK_STR(at_status_str(0xFFFFFFFFu), "AT_UNKNOWN_STATUS");
 }
 
@@ -143,6 +144,7 @@ static void check_config_rejects(void)
     EXPECT_NULL_ARG("at_config_set_max_store_bytes", "config", at_config_set_max_store_bytes(NULL, 1 << 20));
     EXPECT_NULL_ARG("at_config_set_max_event_bytes", "config", at_config_set_max_event_bytes(NULL, 1024));
     EXPECT_NULL_ARG("at_config_set_max_attempts", "config", at_config_set_max_attempts(NULL, 1));
+    EXPECT_NULL_ARG("at_config_set_max_hit_age_ms", "config", at_config_set_max_hit_age_ms(NULL, 1000));
     EXPECT_NULL_ARG("at_config_set_max_batch_events", "config", at_config_set_max_batch_events(NULL, 10));
     EXPECT_NULL_ARG("at_config_set_max_batch_bytes", "config", at_config_set_max_batch_bytes(NULL, 4096));
     EXPECT_NULL_ARG("at_config_set_gzip", "config", at_config_set_gzip(NULL, true));
@@ -231,6 +233,8 @@ static void check_config_rejects(void)
     CHECK_OK(at_config_set_max_batch_bytes(cfg, 1024));
     CHECK_OK(at_config_set_max_batch_bytes(cfg, 16777216));
     CHECK_OK(at_config_set_timeouts_ms(cfg, 1, 300000));
+    CHECK_OK(at_config_set_max_hit_age_ms(cfg, 0)); /* no limit */
+    CHECK_OK(at_config_set_max_hit_age_ms(cfg, UINT64_MAX));
     CHECK_OK(at_config_set_api_key(cfg, "sk_test_123"));
     CHECK_OK(at_config_set_api_key(cfg, ""));
     CHECK_OK(at_config_set_log_callback(cfg, NULL, NULL, AT_LOG_DEBUG));
@@ -335,6 +339,10 @@ static void check_tracker_null_args(at_tracker *t)
     EXPECT_NULL_ARG("at_offline_delete", "tracker", at_offline_delete(NULL, &n));
     EXPECT_NULL_ARG("at_offline_delete_older_than_days", "tracker", at_offline_delete_older_than_days(NULL, 1, &n));
     EXPECT_NULL_ARG("at_offline_delete_older_than", "tracker", at_offline_delete_older_than(NULL, 0, &n));
+    EXPECT_NULL_ARG("at_set_api_key", "tracker", at_set_api_key(NULL, "k"));
+    char *send_error = (char *)&send_error;
+    EXPECT_NULL_ARG("at_last_send_error", "tracker", at_last_send_error(NULL, &send_error));
+    CHECK(send_error == (char *)&send_error); /* not written on failure */
     CHECK(list == NULL && hit == NULL);
 
     /* NULL required strings and out-parameters. */
@@ -347,6 +355,24 @@ static void check_tracker_null_args(at_tracker *t)
     EXPECT_NULL_ARG("at_offline_oldest", "out", at_offline_oldest(t, NULL));
     EXPECT_NULL_ARG("at_offline_latest", "out", at_offline_latest(t, NULL));
     EXPECT_NULL_ARG("at_offline_count", "out", at_offline_count(t, NULL));
+    EXPECT_NULL_ARG("at_set_api_key", "key", at_set_api_key(t, NULL));
+    EXPECT_NULL_ARG("at_last_send_error", "out", at_last_send_error(t, NULL));
+
+    /* A request handle: NULL (a real one is checked in test_host_transport.c). */
+    EXPECT_NULL_ARG("at_request_set_response_content_type", "request",
+                    at_request_set_response_content_type(NULL, "text/html"));
+
+    /* A run-time api key is checked as the configuration's. */
+    EXPECT_INVALID("at_set_api_key", at_set_api_key(t, "has space"));
+    EXPECT_INVALID("at_set_api_key", at_set_api_key(t, "tab\there"));
+    EXPECT_INVALID("at_set_api_key", at_set_api_key(t, BAD_UTF8));
+    CHECK_OK(at_set_api_key(t, "sk_test_456"));
+    CHECK_OK(at_set_api_key(t, "")); /* removes it */
+
+    /* Nothing was sent: no send error. */
+    send_error = (char *)&send_error;
+    CHECK_OK(at_last_send_error(t, &send_error));
+    CHECK(send_error == NULL);
 }
 
 static char *big_properties(size_t size)
@@ -403,8 +429,8 @@ static void check_track_rejects(at_tracker *t)
     snprintf(props, sizeof props, "{\"a\":[%s]}", deep);
     EXPECT_INVALID("at_track_event", at_track_event(t, "deep", props, NULL, NULL));
 
-    /* Size: type + properties above 64 KiB is too large. */
-    char *big = big_properties(64 * 1024 - 1); /* + 1-byte type = the limit */
+    /* Size: type + properties above 32 KiB (the default max_event_bytes) is too large. */
+    char *big = big_properties(32 * 1024 - 1); /* + 1-byte type = the limit */
     CHECK_OK(at_track_event(t, "e", big, NULL, NULL));
     g_count++;
     EXPECT_FAIL(AT_ERR_TOO_LARGE, "at_track_event", NULL, at_track_event(t, "ee", big, NULL, NULL));
@@ -489,6 +515,10 @@ static void check_closed(at_tracker *t)
                 at_offline_delete_older_than_days(t, 0, &n));
     EXPECT_FAIL(AT_ERR_CLOSED, "at_offline_delete_older_than", NULL, at_offline_delete_older_than(t, 0, &n));
     EXPECT_FAIL(AT_ERR_CLOSED, "at_tracker_stats", NULL, at_tracker_stats(t, &s, sizeof s));
+    EXPECT_FAIL(AT_ERR_CLOSED, "at_set_api_key", NULL, at_set_api_key(t, "k"));
+    char *send_error = (char *)&send_error;
+    EXPECT_FAIL(AT_ERR_CLOSED, "at_last_send_error", NULL, at_last_send_error(t, &send_error));
+    CHECK(send_error == (char *)&send_error);
     EXPECT_FAIL(AT_ERR_CLOSED, "at_tracker_close", NULL, at_tracker_close(t, 1000));
     CHECK(list == NULL && hit == NULL);
     EXPECT_FAIL(AT_ERR_CLOSED, "at_get_offline_mode", NULL, at_get_offline_mode(t, &mode));

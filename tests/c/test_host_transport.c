@@ -98,8 +98,9 @@ static size_t discard(char *data, size_t size, size_t n, void *user_data)
     return size * n;
 }
 
-/* One HTTP exchange on the host's stack. Returns the status, or 0 with `err`. */
-static long perform(const at_request *r, char *err, size_t errlen)
+/* One HTTP exchange on the host's stack. Returns the status, or 0 with `err`.
+ * The answer's Content-Type goes to `content_type` ("" when it had none). */
+static long perform(const at_request *r, char *err, size_t errlen, char *content_type, size_t typelen)
 {
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
@@ -120,9 +121,13 @@ static long perform(const at_request *r, char *err, size_t errlen)
     }
     long status = 0;
     CURLcode rc = curl_easy_perform(curl);
-    if (rc == CURLE_OK)
+    content_type[0] = '\0';
+    if (rc == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    else
+        const char *type = NULL;
+        if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != NULL)
+            snprintf(content_type, typelen, "%s", type);
+    } else
         snprintf(err, errlen, "%s", curl_easy_strerror(rc));
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
@@ -134,10 +139,17 @@ static int g_sends;
 static void *host_thread(void *p)
 {
     at_request *request = p;
-    char err[256] = "";
-    long status = perform(request, err, sizeof err);
-    if (status > 0)
+    char err[256] = "", type[256];
+    long status = perform(request, err, sizeof err, type, sizeof type);
+    if (status > 0) {
+        /* The answer's Content-Type, so that a captive portal's HTML page is
+         * not taken for the collector's acknowledgement. */
+        CHECK_STATUS(at_request_set_response_content_type(request, NULL), AT_ERR_NULL_ARGUMENT);
+        CHECK_STATUS(at_request_set_response_content_type(request, "text/\xff"), AT_ERR_INVALID_ARGUMENT);
+        if (type[0] != '\0')
+            CHECK_OK(at_request_set_response_content_type(request, type));
         CHECK_OK(at_transport_complete(request, (int32_t)status, 0, NULL));
+    }
     else
         CHECK_OK(at_transport_complete(request, AT_TRANSPORT_UNREACHABLE, 0, err));
     return NULL;
@@ -214,8 +226,11 @@ int main(int argc, char **argv)
     CHECK(none == NULL); /* the two events are leased to the first batch */
     CHECK_STATUS(at_transport_complete(batch, 200, 0, NULL), AT_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(at_transport_complete(NULL, 200, 0, NULL), AT_ERR_NULL_ARGUMENT);
-    char err[256] = "";
-    long uploaded = perform(batch, err, sizeof err);
+    /* An exported batch is acknowledged with at_offline_ack_batch: no answer to report. */
+    CHECK_STATUS(at_request_set_response_content_type(batch, "application/json"), AT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(at_request_set_response_content_type(NULL, "application/json"), AT_ERR_NULL_ARGUMENT);
+    char err[256] = "", type[256];
+    long uploaded = perform(batch, err, sizeof err, type, sizeof type);
     if (uploaded != 200)
         fprintf(stderr, "upload: status %ld, error \"%s\"\n", uploaded, err);
     CHECK(uploaded == 200);

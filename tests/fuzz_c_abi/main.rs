@@ -271,6 +271,7 @@ fn every_pointer_argument_may_be_null() {
                 Box::new(move |c| at_config_set_remote_config_callback(c, None, null_mut())),
             ),
             ("at_config_set_transport", Box::new(move |c| at_config_set_transport(c, None, null_mut()))),
+            ("at_config_set_max_hit_age_ms", Box::new(move |c| at_config_set_max_hit_age_ms(c, 86_400_000))),
         ];
         for (name, f) in &with_config {
             ck.expect(

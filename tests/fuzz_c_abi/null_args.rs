@@ -85,6 +85,14 @@ pub fn null_cases(t: *mut at_tracker) -> Vec<NullCase> {
             ("at_offline_ack_batch", Box::new(move || at_offline_ack_batch(t, null_mut(), false))),
             ("at_transport_complete", Box::new(move || at_transport_complete(null_mut(), 200, 0, null()))),
             ("at_transport_complete", Box::new(move || at_transport_complete(null_mut(), 0, -1, e))),
+            ("at_set_api_key", Box::new(move || at_set_api_key(n, e))),
+            ("at_set_api_key", Box::new(move || at_set_api_key(t, null()))),
+            ("at_last_send_error", Box::new(move || at_last_send_error(n, &mut null_mut()))),
+            ("at_last_send_error", Box::new(move || at_last_send_error(t, null_mut()))),
+            (
+                "at_request_set_response_content_type",
+                Box::new(move || at_request_set_response_content_type(null_mut(), c"text/html".as_ptr())),
+            ),
         ]
     }
 }

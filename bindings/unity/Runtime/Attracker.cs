@@ -36,6 +36,11 @@ namespace Attracker
         Cancelled = 7,
         Closed = 8,
         Internal = 9,
+        /// <summary>
+        /// The collector refused the api key (HTTP 401 or 403): the hits are kept
+        /// and automatic sending is paused until Tracker.SetApiKey or the next start.
+        /// </summary>
+        KeyRejected = 10,
     }
 
     /// <summary>at_offline_mode: when hits are written to disk.</summary>
@@ -102,6 +107,8 @@ namespace Attracker
         AttemptsExhausted = 6,
         Unreachable = 7,
         TooLarge = 8,
+        /// <summary>It failed to send and was older than TrackerConfig.MaxHitAgeMs (default 30 days).</summary>
+        Expired = 9,
     }
 
     /// <summary>at_auth_scheme: how the api key is presented to the collector.</summary>
@@ -159,7 +166,12 @@ namespace Attracker
     /// <summary>Outcome of Flush / Dispatch (at_dispatch_result). Counts are hits.</summary>
     public struct DispatchResult
     {
-        /// <summary>Ok when nothing failed; Network when a failure stopped the run; Cancelled; Storage.</summary>
+        /// <summary>
+        /// Ok when nothing failed; Network when a failure stopped the run (also a
+        /// collector not reached, e.g. a captive portal's page); KeyRejected when
+        /// the collector refused the api key (sending paused until
+        /// Tracker.SetApiKey); Cancelled; Storage.
+        /// </summary>
         public Status Status;
         /// <summary>Acknowledged by the collector (and deleted).</summary>
         public long Sent;
@@ -224,6 +236,18 @@ namespace Attracker
         public long Queued, Sent, Failed, DroppedOverflow, DroppedCorrupt, Deleted, DroppedStorage,
             DroppedUnsent, Committed, BytesOnDisk, DroppedRejected, DroppedAttempts,
             DroppedUnreachable, DroppedTooLarge, Requests;
+        /// <summary>Hits that failed to send when older than MaxHitAgeMs (DropReason.Expired).</summary>
+        public long DroppedExpired;
+        /// <summary>
+        /// 401 or 403 while automatic sending is paused because the collector
+        /// refused the api key (until Tracker.SetApiKey); 0 otherwise.
+        /// </summary>
+        public long KeyRejected;
+        /// <summary>
+        /// Requests that did not reach the collector (no network, TLS, proxy,
+        /// captive portal); none counts as an attempt.
+        /// </summary>
+        public long NotReached;
     }
 
     /// <summary>
@@ -246,7 +270,17 @@ namespace Attracker
         public uint? MaxQueueSize;
         public ulong? MaxStoreBytes;
         public uint? MaxEventBytes;
+        /// <summary>
+        /// Failed attempts that reached the collector before a hit is dropped
+        /// (DropReason.AttemptsExhausted). Library default 0: unlimited, a hit is
+        /// retried until delivered or older than MaxHitAgeMs.
+        /// </summary>
         public uint? MaxAttempts;
+        /// <summary>
+        /// Age in ms past which a hit that fails to send is dropped
+        /// (DropReason.Expired). Library default 2592000000 (30 days); 0 = no limit.
+        /// </summary>
+        public ulong? MaxHitAgeMs;
         public uint? MaxBatchEvents;
         public uint? MaxBatchBytes;
         public bool? Gzip;
@@ -309,6 +343,7 @@ namespace Attracker
             if (MaxStoreBytes.HasValue) check(Native.at_config_set_max_store_bytes(c, MaxStoreBytes.Value));
             if (MaxEventBytes.HasValue) check(Native.at_config_set_max_event_bytes(c, MaxEventBytes.Value));
             if (MaxAttempts.HasValue) check(Native.at_config_set_max_attempts(c, MaxAttempts.Value));
+            if (MaxHitAgeMs.HasValue) check(Native.at_config_set_max_hit_age_ms(c, MaxHitAgeMs.Value));
             if (MaxBatchEvents.HasValue) check(Native.at_config_set_max_batch_events(c, MaxBatchEvents.Value));
             if (MaxBatchBytes.HasValue) check(Native.at_config_set_max_batch_bytes(c, MaxBatchBytes.Value));
             if (Gzip.HasValue) check(Native.at_config_set_gzip(c, Gzip.Value));
@@ -534,6 +569,31 @@ namespace Attracker
         public void SetNetworkReachable(bool reachable) =>
             AttrackerException.Check(Native.at_set_network_reachable(handle, reachable));
 
+        /// <summary>
+        /// Replaces the api key for every request from now on ("" removes it;
+        /// the configured key is used again at the next start). After the
+        /// collector refused the key (Status.KeyRejected, Stats().KeyRejected
+        /// set), automatic sending resumes with the new one; the hits kept
+        /// meanwhile are sent. A refused key (spaces, control characters)
+        /// throws InvalidArgument and changes nothing.
+        /// </summary>
+        public void SetApiKey(string key) =>
+            AttrackerException.Check(Native.at_set_api_key(handle, Native.Utf8(key)));
+
+        /// <summary>
+        /// Why the last send failed (e.g. "the collector rejected the api key
+        /// (HTTP 401); sending is paused"), or null when the last send
+        /// succeeded or none has failed.
+        /// </summary>
+        public string LastSendError
+        {
+            get
+            {
+                AttrackerException.Check(Native.at_last_send_error(handle, out IntPtr message));
+                return Native.TakeString(message);
+            }
+        }
+
         /// <summary>Blocks until every hit accepted before the call is committed (Batched durability).</summary>
         public void Sync() => AttrackerException.Check(Native.at_tracker_sync(handle));
 
@@ -550,6 +610,8 @@ namespace Attracker
                 BytesOnDisk = (long)s.BytesOnDisk, DroppedRejected = (long)s.DroppedRejected,
                 DroppedAttempts = (long)s.DroppedAttempts, DroppedUnreachable = (long)s.DroppedUnreachable,
                 DroppedTooLarge = (long)s.DroppedTooLarge, Requests = (long)s.Requests,
+                DroppedExpired = (long)s.DroppedExpired, KeyRejected = (long)s.KeyRejected,
+                NotReached = (long)s.NotReached,
             };
         }
 
@@ -809,9 +871,23 @@ namespace Attracker
     {
         internal TransportRequest(IntPtr request) : base(request) { }
 
-        /// <summary>The server answered httpStatus (100..599); retryAfterMs from its Retry-After header, else 0.</summary>
-        public void Complete(int httpStatus, long retryAfterMs = 0) =>
-            End(() => Native.at_transport_complete(Request, httpStatus, retryAfterMs, null));
+        /// <summary>
+        /// The server answered httpStatus (100..599); retryAfterMs from its
+        /// Retry-After header, else 0. contentType: the answer's Content-Type
+        /// header (recommended): a 2xx HTML page answering a batch is a captive
+        /// portal's, not the collector's acknowledgement, and the hits are kept.
+        /// </summary>
+        public void Complete(int httpStatus, long retryAfterMs = 0, string contentType = null) =>
+            End(() =>
+            {
+                if (contentType != null)
+                {
+                    uint st = Native.at_request_set_response_content_type(Request, Native.Utf8(contentType));
+                    if (st != 0)
+                        return st; // the request stays open
+                }
+                return Native.at_transport_complete(Request, httpStatus, retryAfterMs, null);
+            });
 
         /// <summary>
         /// The exchange failed: serverReached false when it never reached the

@@ -67,6 +67,9 @@ namespace Attracker
         public ulong DroppedUnreachable;
         public ulong DroppedTooLarge;
         public ulong Requests;
+        public ulong DroppedExpired;
+        public ulong KeyRejected;
+        public ulong NotReached;
     }
 
     internal static class Native
@@ -166,6 +169,9 @@ namespace Attracker
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_config_set_max_attempts(ConfigHandle config, uint attempts);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_max_hit_age_ms(ConfigHandle config, ulong maxAgeMs);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_config_set_max_batch_events(ConfigHandle config, uint events);
@@ -320,6 +326,12 @@ namespace Attracker
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_set_network_reachable(TrackerHandle tracker, [MarshalAs(UnmanagedType.U1)] bool reachable);
 
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_set_api_key(TrackerHandle tracker, byte[] key);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_last_send_error(TrackerHandle tracker, out IntPtr message);
+
         // ---- inspection ------------------------------------------------------
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -409,6 +421,9 @@ namespace Attracker
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr at_request_body(IntPtr request, out UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_request_set_response_content_type(IntPtr request, byte[] contentType);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_transport_complete(IntPtr request, int httpStatus, long retryAfterMs, byte[] error);

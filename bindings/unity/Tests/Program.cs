@@ -21,7 +21,7 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using Attracker;
 
-static class Program
+static partial class Program
 {
     const string Unreachable = "http://127.0.0.1:9"; // discard port: nothing listens
     const int WaitMs = 30000;                        // generous; a pass takes milliseconds
@@ -63,6 +63,9 @@ static class Program
         Run("thread_mode_callbacks_run_on_library_thread", ThreadModeCallbacks);
         Run("callback_exceptions_go_to_handler", CallbackExceptionsGoToHandler);
         Run("dispose_twice_is_safe", DisposeTwiceIsSafe);
+        Run("key_rejected_pauses_until_set_api_key", KeyRejectedPausesUntilSetApiKey);
+        Run("portal_page_is_not_an_acknowledgement", PortalPageIsNotAnAcknowledgement);
+        Run("max_hit_age_expires_failed_hits", MaxHitAgeExpiresFailedHits);
 
         Console.WriteLine(failures == 0 ? "unity binding: all tests passed" : $"unity binding: {failures} test(s) FAILED");
         return failures == 0 ? 0 : 1;
@@ -295,7 +298,14 @@ static class Program
         Equal(CountStructFields(code, "at_stats"), typeof(NativeStats).GetFields().Length, "NativeStats fields vs at_stats");
         Equal(4, CountStructFields(code, "at_dispatch_result"), "at_dispatch_result fields");
         Equal(32, Marshal.SizeOf(typeof(NativeDispatchResult)), "sizeof(at_dispatch_result)");
-        Equal(120, Marshal.SizeOf(typeof(NativeStats)), "sizeof(at_stats)");
+        Equal(144, Marshal.SizeOf(typeof(NativeStats)), "sizeof(at_stats)");
+        //    ... and the same names in the same order (by offset, not by reflection order).
+        var statsFields = new List<FieldInfo>(typeof(NativeStats).GetFields());
+        statsFields.Sort((a, b) => Marshal.OffsetOf(typeof(NativeStats), a.Name).ToInt64()
+            .CompareTo(Marshal.OffsetOf(typeof(NativeStats), b.Name).ToInt64()));
+        string[] cStats = StructFieldNames(code, "at_stats");
+        for (int i = 0; i < cStats.Length && i < statsFields.Count; i++)
+            Equal(cStats[i], CamelToUpperSnake(statsFields[i].Name).ToLowerInvariant(), $"at_stats field {i}");
 
         // 5. The version.
         string version = string.Join(".", new[] { "MAJOR", "MINOR", "PATCH" }.Select_(
@@ -313,6 +323,16 @@ static class Program
         for (int i = 0; i < xs.Length; i++)
             r[i] = f(xs[i]);
         return r;
+    }
+
+    static string[] StructFieldNames(string code, string name)
+    {
+        Match m = Regex.Match(code, @"typedef struct \{([^}]*)\} " + name + ";");
+        Check(m.Success, "struct " + name + " not found in the header");
+        var names = new List<string>();
+        foreach (Match f in Regex.Matches(m.Groups[1].Value, @"(\w+)\s*;"))
+            names.Add(f.Groups[1].Value);
+        return names.ToArray();
     }
 
     static int CountStructFields(string code, string name)

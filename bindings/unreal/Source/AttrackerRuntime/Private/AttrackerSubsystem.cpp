@@ -109,6 +109,7 @@ void UAttrackerSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 		&& Check(at_config_set_endpoint(Config, TCHAR_TO_UTF8(*Endpoint)), TEXT("at_config_set_endpoint"))
 		&& Check(at_config_set_api_key(Config, TCHAR_TO_UTF8(*ApiKey)), TEXT("at_config_set_api_key"))
 		&& Check(at_config_set_offline_mode(Config, (at_offline_mode)OfflineMode), TEXT("at_config_set_offline_mode"))
+		&& Check(at_config_set_max_hit_age_ms(Config, (uint64_t)FMath::Max<int64>(0, MaxHitAgeMs)), TEXT("at_config_set_max_hit_age_ms"))
 		&& Check(at_config_set_callback_mode(Config, AT_CALLBACKS_POLLED), TEXT("at_config_set_callback_mode"))
 		&& Check(at_config_set_log_callback(Config, &LogLine, nullptr, AT_LOG_INFO), TEXT("at_config_set_log_callback"))
 		&& Check(at_tracker_new(Config, &Tracker), TEXT("at_tracker_new"));
@@ -217,6 +218,28 @@ bool UAttrackerSubsystem::SetOfflineMode(EAttrackerOfflineMode Mode)
 bool UAttrackerSubsystem::SetNetworkReachable(bool bReachable)
 {
 	return Tracker != nullptr && Check(at_set_network_reachable(Tracker, bReachable), TEXT("at_set_network_reachable"));
+}
+
+bool UAttrackerSubsystem::SetApiKey(const FString& Key)
+{
+	if (Tracker == nullptr)
+	{
+		return false;
+	}
+	const FTCHARToUTF8 KeyUtf8(*Key);
+	return Check(at_set_api_key(Tracker, KeyUtf8.Get()), TEXT("at_set_api_key"));
+}
+
+FString UAttrackerSubsystem::LastSendError()
+{
+	char* Message = nullptr; // owned: at_string_free
+	if (Tracker == nullptr || !Check(at_last_send_error(Tracker, &Message), TEXT("at_last_send_error")) || Message == nullptr)
+	{
+		return FString();
+	}
+	FString Out = UTF8_TO_TCHAR(Message);
+	at_string_free(Message);
+	return Out;
 }
 
 // ---- the stored hits -------------------------------------------------------------

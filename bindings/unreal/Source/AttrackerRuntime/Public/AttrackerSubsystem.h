@@ -51,7 +51,11 @@ struct ATTRACKERRUNTIME_API FAttrackerHit
 	UPROPERTY(BlueprintReadOnly, Category = "Attracker") bool bIsOffline = false;
 };
 
-/** at_dispatch_result. Status is an at_status (0 = AT_OK). */
+/**
+ * at_dispatch_result. Status is an at_status: 0 = AT_OK, 6 = AT_ERR_NETWORK,
+ * 10 = AT_ERR_KEY_REJECTED (the collector refused the api key: the hits are
+ * kept and sending is paused until SetApiKey), ...
+ */
 USTRUCT(BlueprintType)
 struct ATTRACKERRUNTIME_API FAttrackerDispatchResult
 {
@@ -100,6 +104,16 @@ public:
 	UFUNCTION(BlueprintCallable, Category = "Attracker")
 	bool SetNetworkReachable(bool bReachable);
 
+	/** at_set_api_key: the key for every request from now on ("" removes it).
+	 *  After a refused key (OnDispatched with Status 10) sending resumes with it. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker")
+	bool SetApiKey(const FString& Key);
+
+	/** at_last_send_error: why the last send failed; empty when it succeeded
+	 *  or none failed (or on failure). */
+	UFUNCTION(BlueprintCallable, Category = "Attracker")
+	FString LastSendError();
+
 	/** Results of Dispatch, Flush and the background flush, on the game thread. */
 	UPROPERTY(BlueprintAssignable, Category = "Attracker")
 	FAttrackerDispatched OnDispatched;
@@ -137,6 +151,9 @@ public:
 	UPROPERTY(Config) FString Endpoint;
 	UPROPERTY(Config) FString ApiKey;
 	UPROPERTY(Config) EAttrackerOfflineMode OfflineMode = EAttrackerOfflineMode::Required;
+	/** at_config_set_max_hit_age_ms: a hit that fails to send when older is
+	 *  dropped (default 30 days, the library's; 0 = no limit). */
+	UPROPERTY(Config) int64 MaxHitAgeMs = 2592000000LL;
 	/** Send window of Deinitialize's at_tracker_close. */
 	UPROPERTY(Config) int32 CloseTimeoutMs = 2000;
 	/** Time granted to the flush when the app goes to the background. */
