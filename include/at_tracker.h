@@ -919,9 +919,10 @@ at_status at_flush(at_tracker *tracker, at_dispatch_fn done, void *user_data);
 
 /**
  * Sends every hit stored before the call, now, in any offline mode, ignoring
- * backoff timers; each batch is deleted once acknowledged. A failure that is not
- * about the payload (server error, unreachable) stops the run; the rest stays
- * stored. `done` (may be NULL) runs once on the callback thread with
+ * backoff timers and a pause for a rejected key (it tries the current key
+ * again); each batch is deleted once acknowledged. A failure that is not
+ * about the payload (server error, unreachable, a rejected key) stops the
+ * run; the rest stays stored. `done` (may be NULL) runs once on the callback thread with
  * `{status, sent, failed, dropped}`. Returns at once. Errors: `AT_ERR_CLOSED`.
  */
 at_status at_offline_dispatch(at_tracker *tracker, at_dispatch_fn done, void *user_data);

@@ -150,6 +150,14 @@ impl Engine {
         let shared = Arc::clone(&self.shared);
         let mut st = shared.state.lock();
         loop {
+            // A key set at run time applies to every request from now on,
+            // the dispatches and flushes already asked for included.
+            if let Some(key) = st.new_key.take() {
+                self.take_key(key);
+                if st.stored > 0 {
+                    st.restored = true;
+                }
+            }
             if st.closing.is_some() {
                 return Job::Close {
                     dispatches: std::mem::take(&mut st.dispatches),
@@ -164,12 +172,6 @@ impl Engine {
                     dispatches: std::mem::take(&mut st.dispatches),
                     flushes: std::mem::take(&mut st.flushes),
                 };
-            }
-            if let Some(key) = st.new_key.take() {
-                self.take_key(key);
-                if st.stored > 0 {
-                    st.restored = true;
-                }
             }
             let now = self.clock.mono_ms();
             self.notice_clock_jump(now);

@@ -180,9 +180,10 @@ pub unsafe extern "C" fn at_flush(
 }
 
 /// Sends every hit stored before the call, now, in any offline mode, ignoring
-/// backoff timers; each batch is deleted once acknowledged. A failure that is not
-/// about the payload (server error, unreachable) stops the run; the rest stays
-/// stored. `done` (may be NULL) runs once on the callback thread with
+/// backoff timers and a pause for a rejected key (it tries the current key
+/// again); each batch is deleted once acknowledged. A failure that is not
+/// about the payload (server error, unreachable, a rejected key) stops the
+/// run; the rest stays stored. `done` (may be NULL) runs once on the callback thread with
 /// `{status, sent, failed, dropped}`. Returns at once. Errors: `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_dispatch(
