@@ -37,7 +37,7 @@ fn a_truncated_database_is_moved_aside_and_its_readable_rows_salvaged() {
     let report = t.open_report().salvage.clone().expect("the damage is found at open");
     assert!(report.salvaged > 0 && report.salvaged < 2000, "{report:?}");
     assert_eq!(t.offline_count().unwrap(), report.salvaged);
-    let warn = logs.find(LogLevel::Warn, "damaged").expect("a WARN with the counts");
+    let warn = logs.wait_for(LogLevel::Warn, "damaged").expect("a WARN with the counts");
     assert!(warn.contains(&format!("salvaged {}", report.salvaged)), "{warn}");
     t.track_event("after", None, None).unwrap();
     drop(t);

@@ -47,7 +47,7 @@ fn a_visitor_id_that_is_not_valid_text_is_regenerated_with_a_warning() {
         assert_eq!(id.len(), 36, "{bad}: a new UUID: {id}");
         assert_eq!(t.offline_count().unwrap(), 3, "{bad}: the hits are untouched");
         t.close(Duration::from_secs(1)).unwrap(); // runs the log callbacks
-        let warn = logs.find(LogLevel::Warn, "visitor id").unwrap_or_else(|| panic!("{bad}: a WARN"));
+        let warn = logs.wait_for(LogLevel::Warn, "visitor id").unwrap_or_else(|| panic!("{bad}: a WARN"));
         assert!(warn.contains("new"), "{warn}");
         let logs = Logs::default();
         let t = open(&dir, &logs).unwrap();
@@ -76,7 +76,7 @@ fn a_cached_remote_config_that_is_not_valid_text_is_dropped_with_a_warning() {
             assert_eq!(t.remote_config_json(), None, "{bad} in {key}: built-in settings apply");
             t.close(Duration::from_secs(1)).unwrap(); // runs the log callbacks
             assert!(
-                logs.find(LogLevel::Warn, "cached remote config").is_some(),
+                logs.wait_for(LogLevel::Warn, "cached remote config").is_some(),
                 "{bad} in {key}: a WARN: {:?}",
                 logs.0.lock().unwrap()
             );

@@ -217,7 +217,7 @@ fn unauthorized_keeps_what_was_sent_and_logs_an_error_without_the_key() {
     assert_eq!(r.status.unwrap_err().status, Status::KeyRejected);
     assert_eq!(t.offline_count().unwrap(), 3, "kept for a corrected key");
     t.close(Duration::from_secs(2)).unwrap();
-    let line = logs.find(LogLevel::Error, "401").expect("an ERROR line");
+    let line = logs.wait_for(LogLevel::Error, "401").expect("an ERROR line");
     assert!(!line.contains("wrong"), "the api key is never logged: {line}");
     assert!(logs.0.lock().unwrap().iter().all(|(_, m)| !m.contains("wrong")));
 }
@@ -682,7 +682,7 @@ fn a_successful_probe_after_transport_errors_restores_sending() {
     assert!(c.wait_for_events(3, WAIT));
     wait_until(|| t.offline_count().unwrap() == 0);
     t.close(Duration::from_secs(1)).unwrap();
-    assert!(logs.find(LogLevel::Info, "reachable again").is_some());
+    assert!(logs.wait_for(LogLevel::Info, "reachable again").is_some());
 }
 
 #[test]

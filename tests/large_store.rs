@@ -166,7 +166,7 @@ fn damage_in_a_large_store_is_found_in_the_background_and_salvaged_at_the_next_s
     while logs.find(LogLevel::Warn, "damaged").is_none() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let warn = logs.find(LogLevel::Warn, "damaged").expect("the background check reports the damage");
+    let warn = logs.wait_for(LogLevel::Warn, "damaged").expect("the background check reports the damage");
     assert!(warn.contains("next start"), "{warn}");
     assert!(std::path::Path::new(&marker).exists(), "a marker for the next start");
     t.track_event("still", None, None).unwrap();
@@ -179,7 +179,7 @@ fn damage_in_a_large_store_is_found_in_the_background_and_salvaged_at_the_next_s
     assert!(report.salvaged < 2001, "{report:?}");
     assert_eq!(t.offline_count().unwrap(), report.salvaged);
     assert!(!std::path::Path::new(&marker).exists(), "the marker is gone with the damaged file");
-    assert!(logs.find(LogLevel::Warn, "salvaged").is_some());
+    assert!(logs.wait_for(LogLevel::Warn, "salvaged").is_some());
 }
 
 #[test]
@@ -249,7 +249,7 @@ fn implausible_totals_in_a_large_store_are_recounted_at_open_and_drop_nothing() 
         assert_eq!(t.stats().unwrap().queued, 2010, "{what}");
         t.close(Duration::from_secs(1)).unwrap();
         assert!(drops.0.lock().unwrap().is_empty(), "{what}: nothing dropped");
-        let warn = logs.find(LogLevel::Warn, "queue totals").unwrap_or_else(|| panic!("{what}: a WARN"));
+        let warn = logs.wait_for(LogLevel::Warn, "queue totals").unwrap_or_else(|| panic!("{what}: a WARN"));
         assert!(warn.contains("recounted"), "{warn}");
     }
 }
@@ -270,7 +270,7 @@ fn the_background_check_corrects_totals_that_are_plausible_but_wrong() {
     t.track_event("after", None, None).unwrap();
     assert_eq!(t.stats().unwrap().queued, 2001, "the writer took in the corrected totals");
     t.close(Duration::from_secs(1)).unwrap();
-    assert!(logs.find(LogLevel::Warn, "disagreed").is_some());
+    assert!(logs.wait_for(LogLevel::Warn, "disagreed").is_some());
 }
 
 #[test]
@@ -300,5 +300,5 @@ fn totals_that_disagree_with_the_table_never_drop_a_hit() {
     assert_eq!(t.offline_count().unwrap(), 35);
     t.close(Duration::from_secs(1)).unwrap();
     assert!(drops.ids(attracker::DropReason::Overflow).is_empty(), "no hit dropped for a wrong counter");
-    assert!(logs.find(LogLevel::Warn, "disagreed").is_some());
+    assert!(logs.wait_for(LogLevel::Warn, "disagreed").is_some());
 }

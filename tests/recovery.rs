@@ -215,7 +215,7 @@ fn a_file_that_is_not_a_database_is_moved_aside_and_the_tracker_works() {
     t.close(Duration::from_secs(1)).unwrap();
     let aside = files_named(dir.path(), ".corrupt-");
     assert!(aside.iter().any(|n| n.starts_with("hits.db.corrupt-") && !n.contains("-wal")), "{aside:?}");
-    let warn = logs.find(LogLevel::Warn, "damaged").expect("a WARN line");
+    let warn = logs.wait_for(LogLevel::Warn, "damaged").expect("a WARN line");
     assert!(warn.contains("salvaged 0"), "{warn}");
 }
 
@@ -315,7 +315,7 @@ fn garbage_pages_lose_only_the_damaged_rows() {
     assert!(report.salvaged < 2000, "some rows were on the smashed pages: {report:?}");
     assert_eq!(report.salvaged + report.lost, 2000, "{report:?}");
     assert!(kept.contains(&0) && kept.contains(&1999), "rows before and after the damage survive");
-    let warn = logs.find(LogLevel::Warn, "damaged").expect("a WARN line");
+    let warn = logs.wait_for(LogLevel::Warn, "damaged").expect("a WARN line");
     assert!(warn.contains(&format!("salvaged {}", report.salvaged)), "{warn}");
 }
 

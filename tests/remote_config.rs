@@ -52,8 +52,8 @@ fn first_start_without_network_uses_the_built_in_settings() {
     let logs = Logs::default();
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    wait_until("a failed fetch", || logs.find(LogLevel::Warn, "remote config fetch failed").is_some());
-    assert!(logs.find(LogLevel::Warn, "built-in settings").is_some());
+    wait_until("a failed fetch", || logs.wait_for(LogLevel::Warn, "remote config fetch failed").is_some());
+    assert!(logs.wait_for(LogLevel::Warn, "built-in settings").is_some());
     assert_eq!(t.remote_config_json(), None);
     t.track_event("e", None, None).unwrap();
     assert_eq!(t.offline_count().unwrap(), 1);
@@ -84,7 +84,7 @@ fn the_last_good_document_applies_after_a_restart_during_an_outage() {
     let err = t.track_event("e", None, None).unwrap_err();
     assert_eq!(err.status, Status::Suppressed);
     assert!(err.message.contains("remote configuration"), "{}", err.message);
-    wait_until("a failed fetch", || logs.find(LogLevel::Warn, "keeping the last good one").is_some());
+    wait_until("a failed fetch", || logs.wait_for(LogLevel::Warn, "keeping the last good one").is_some());
     assert_eq!(t.offline_count().unwrap(), 0, "nothing buffered while switched off");
 
     // Back up, with collection switched on again (a new ETag).

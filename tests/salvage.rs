@@ -96,7 +96,7 @@ fn salvaged_rows_keep_every_column() {
     for (id, values) in &before {
         assert_eq!(after.get(id), Some(values), "row {id} is salvaged with every column");
     }
-    assert!(logs.find(LogLevel::Warn, "salvaged 300 hit(s), lost 0").is_some());
+    assert!(logs.wait_for(LogLevel::Warn, "salvaged 300 hit(s), lost 0").is_some());
 }
 
 const CHILD_DB: &str = "ATTRACKER_TEST_SALVAGE_DB";
@@ -199,7 +199,7 @@ fn a_salvage_short_of_file_descriptors_is_completed_by_a_later_open() {
         assert_eq!(after, before, "spare {spare}: with every column");
         if line == "opened 0 true" {
             assert_eq!(later.map(|r| r.salvaged), Some(300), "spare {spare}: the retry salvaged them");
-            assert!(logs.find(LogLevel::Warn, "salvaged 300").is_some());
+            assert!(logs.wait_for(LogLevel::Warn, "salvaged 300").is_some());
         }
         outcomes.push(line);
     }

@@ -130,7 +130,7 @@ fn turning_tls_verification_off_is_named_and_warned_at_every_start() {
         logs.attach(&mut cfg);
         let t = Tracker::new(cfg).unwrap();
         t.close(Duration::from_secs(1)).unwrap();
-        let warn = logs.find(LogLevel::Warn, "NOT verified").expect("a WARN at start");
+        let warn = logs.wait_for(LogLevel::Warn, "NOT verified").expect("a WARN at start");
         assert!(warn.contains("at_config_set_insecure_tls_for_development"), "{warn}");
     }
     let logs = Logs::default();

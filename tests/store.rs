@@ -96,7 +96,7 @@ fn overflow_drops_the_oldest_and_reports_each_drop() {
     assert_eq!(t.stats().unwrap().dropped_overflow, 5);
     t.close(Duration::from_secs(1)).unwrap();
     assert_eq!(drops.ids(DropReason::Overflow), ids[..5].to_vec());
-    assert!(logs.find(LogLevel::Warn, "queue is full").is_some());
+    assert!(logs.wait_for(LogLevel::Warn, "queue is full").is_some());
 }
 
 #[test]

@@ -65,6 +65,20 @@ impl Logs {
     pub fn find(&self, level: LogLevel, needle: &str) -> Option<String> {
         self.0.lock().unwrap().iter().find(|(l, m)| *l == level && m.contains(needle)).map(|(_, m)| m.clone())
     }
+    /// `find`, waiting up to 10 s: log lines reach the host on the callback
+    /// thread, after the call that caused them returned.
+    pub fn wait_for(&self, level: LogLevel, needle: &str) -> Option<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(line) = self.find(level, needle) {
+                return Some(line);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
 
 /// Drop notices collected from a tracker.
