@@ -5,29 +5,27 @@
 //! with durability on return, its own group commit. Host callbacks run only on the
 //! callback thread.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell, OfflineMode};
-use crate::delivery::engine::DeliveryParts;
-use crate::delivery::host::HostTransport;
+use crate::config::{Config, Durability, LogLevel, ModeCell, OfflineMode};
 use crate::delivery::transport::{Abort, Transport};
-use crate::delivery::{Delivery, DeliverySettings, DispatchReport};
+use crate::delivery::{Delivery, DispatchReport};
 use crate::error::{Error, Result, Status};
 use crate::hit::NewHit;
 use crate::identity::Identity;
-use crate::remote::{self, Remote, RemoteSettings};
+use crate::remote::Remote;
 use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter};
-use crate::store::writer::{Limits, Op};
-use crate::store::{self, BackgroundCheck, Reader, SalvageReport, Writer, WriterHandle, WriterSettings};
+use crate::store::writer::Op;
+use crate::store::{BackgroundCheck, Reader, SalvageReport, WriterHandle};
 
 mod close;
 mod export;
+mod start;
 mod inspect;
 mod lifecycle;
 mod privacy;
@@ -93,12 +91,9 @@ impl Tracker {
         abort: Abort,
     ) -> Result<Self> {
         config.validate()?;
-        let callbacks = match config.callbacks {
-            CallbackMode::Thread => CallbackQueue::start("attracker-callbacks")
-                .map_err(|e| Error::internal(format!("cannot start the callback thread: {e}")))?,
-            CallbackMode::Polled => CallbackQueue::polled(),
-        };
-        let reporter = Reporter::new(config.log.clone(), config.on_drop.clone(), callbacks.clone());
+        // Shut down again if any later step fails.
+        let callbacks = start::CallbacksGuard::start(&config)?;
+        let reporter = Reporter::new(config.log.clone(), config.on_drop.clone(), callbacks.queue().clone());
         if config.insecure_tls_for_development {
             reporter.log(
                 LogLevel::Warn,
@@ -107,118 +102,11 @@ impl Tracker {
             );
         }
         let mode = Arc::new(ModeCell::new(config.offline_mode));
-        let request_timeout = Duration::from_millis(config.request_timeout_ms.into());
-        let transport: Box<dyn Transport> = match (transport, &config.transport) {
-            (Some(t), _) => t,
-            (None, Some(send)) => Box::new(HostTransport::new(
-                Arc::clone(send),
-                callbacks.clone(),
-                abort.clone(),
-                request_timeout,
-            )),
-            (None, None) => match default_transport(&config, abort.clone(), &reporter) {
-                Ok(t) => t,
-                Err(e) => {
-                    callbacks.shutdown();
-                    return Err(e);
-                }
-            },
-        };
-        let started = (|| {
-            let opened = store::open(&config, &reporter, clock.now_ms())?;
-            let identity = Arc::new(Identity::new(&opened.visitor_id, &opened.store_id));
-            let remote = Arc::new(Remote::default());
-            let mut drop_cached_config = false;
-            if let Some((doc, etag)) = opened.remote_config {
-                // The last good document, in force until a fetch brings a newer one.
-                match remote::parse(&doc, &config.allowed_endpoint_hosts) {
-                    Ok((overrides, warnings)) => {
-                        warnings.into_iter().for_each(|w| reporter.log(LogLevel::Warn, w));
-                        remote.apply(doc, etag, overrides);
-                    }
-                    Err(why) => {
-                        drop_cached_config = true;
-                        reporter.log(
-                            LogLevel::Warn,
-                            format!("the cached remote config is dropped ({why}); built-in settings apply"),
-                        )
-                    }
-                }
-            }
-            let on_remote_config = config.on_remote_config.clone().map(|f| {
-                let queue = callbacks.clone();
-                let notify: crate::delivery::RemoteNotify = Arc::new(move |doc: String| {
-                    let f = Arc::clone(&f);
-                    queue.post(move || f(&doc));
-                });
-                notify
-            });
-            let wake = Arc::new(Delivery::prepare(abort.clone()));
-            let hook = Arc::clone(&wake);
-            let writer = Arc::new(Writer::start(
-                opened.writer,
-                reporter.clone(),
-                WriterSettings {
-                    limits: Limits {
-                        max_hits: config.max_queue_size.into(),
-                        max_bytes: config.max_store_bytes,
-                        report_drops: config.report_drops,
-                    },
-                    window: Duration::from_millis(config.commit_window_ms.into()),
-                    batched: config.durability == Durability::Batched,
-                    batch_url: config.batch_url(),
-                    on_commit: Some(Arc::new(move |stored| hook.stored(stored))),
-                    reopen: store::reopener(&config),
-                },
-            )?);
-            if drop_cached_config {
-                let entries =
-                    [remote::META_DOCUMENT, remote::META_ETAG, remote::META_FETCHED_MS, remote::META_SCHEMA]
-                        .map(|key| (key.to_owned(), None))
-                        .to_vec();
-                // Best effort: if it fails, the next start drops it again.
-                let _ = writer.submit(Op::PutMeta { entries, reply: None });
-            }
-            let delivery = Delivery::start(
-                &wake,
-                DeliverySettings::from_config(&config),
-                DeliveryParts {
-                    writer: Arc::clone(&writer),
-                    identity: Arc::clone(&identity),
-                    remote: Arc::clone(&remote),
-                    remote_settings: RemoteSettings::from_config(&config),
-                    on_remote_config,
-                    mode: Arc::clone(&mode),
-                    clock: Arc::clone(&clock),
-                    reporter: reporter.clone(),
-                    transport,
-                    abort,
-                    sender: opened.sender,
-                    db: config.storage_path.clone().unwrap_or_default(),
-                },
-            );
-            let delivery = match delivery {
-                Ok(d) => d,
-                Err(e) => {
-                    writer.close(Instant::now());
-                    return Err(e);
-                }
-            };
-            let report =
-                OpenReport { recovered_in_flight: opened.recovered_in_flight, salvage: opened.salvage };
-            let reader = Reader::new(opened.reader, config.batch_url()).following(writer.generation(), {
-                let config = config.clone();
-                move || store::open_reader(config.storage_path.as_deref().unwrap_or(Path::new("")), &config)
-            });
-            Ok((writer, delivery, reader, report, (identity, remote), opened.background_check))
-        })();
-        let (writer, delivery, reader, opened, (identity, remote), check) = match started {
-            Ok(parts) => parts,
-            Err(e) => {
-                callbacks.shutdown();
-                return Err(e);
-            }
-        };
+        let transport = start::choose_transport(&config, transport, callbacks.queue(), &abort, &reporter)?;
+        let parts =
+            start::open_and_start(&config, &clock, &mode, &reporter, callbacks.queue(), transport, abort)?;
+        let callbacks = callbacks.disarm();
+        let start::Parts { writer, delivery, reader, report: opened, identity, remote, check } = parts;
         Ok(Tracker {
             mode,
             enabled: AtomicBool::new(true),
@@ -373,23 +261,4 @@ impl Tracker {
             reply.wait()
         })
     }
-}
-
-#[cfg(feature = "curl-transport")]
-fn default_transport(config: &Config, abort: Abort, reporter: &Reporter) -> Result<Box<dyn Transport>> {
-    let curl = crate::delivery::transport::CurlTransport::new(
-        Duration::from_millis(config.connect_timeout_ms.into()),
-        Duration::from_millis(config.request_timeout_ms.into()),
-        abort,
-    )
-    .with_trust(config.ca_bundle.clone(), config.pinned_public_keys.clone())
-    .with_reporter(reporter.clone());
-    Ok(Box::new(if config.insecure_tls_for_development { curl.insecure_for_development() } else { curl }))
-}
-
-#[cfg(not(feature = "curl-transport"))]
-fn default_transport(_: &Config, _: Abort, _: &Reporter) -> Result<Box<dyn Transport>> {
-    Err(Error::invalid(
-        "this build has no libcurl (feature curl-transport): set a transport with at_config_set_transport",
-    ))
 }

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -28,6 +28,7 @@ mod drain;
 mod handle;
 mod memory;
 mod remote_fetch;
+mod schedule;
 mod send_run;
 use drain::Scope;
 pub use handle::{Delivery, DeliveryParts, DeliveryWake};
@@ -144,104 +145,6 @@ impl Engine {
             }
         }
         self.shared.finished.send(());
-    }
-
-    fn next_job(&mut self) -> Job {
-        let shared = Arc::clone(&self.shared);
-        let mut st = shared.state.lock();
-        loop {
-            // A key set at run time applies to every request from now on,
-            // the dispatches and flushes already asked for included.
-            if let Some(key) = st.new_key.take() {
-                self.take_key(key);
-                if st.stored > 0 {
-                    st.restored = true;
-                }
-            }
-            if st.closing.is_some() {
-                return Job::Close {
-                    dispatches: std::mem::take(&mut st.dispatches),
-                    flushes: std::mem::take(&mut st.flushes),
-                };
-            }
-            if let Some(deadline) = st.bg_deadline.take() {
-                return Job::Background { deadline };
-            }
-            if !st.dispatches.is_empty() || !st.flushes.is_empty() {
-                return Job::Requests {
-                    dispatches: std::mem::take(&mut st.dispatches),
-                    flushes: std::mem::take(&mut st.flushes),
-                };
-            }
-            let now = self.clock.mono_ms();
-            self.notice_clock_jump(now);
-            let config_due = self.config_due_ms().filter(|_| !st.background);
-            if config_due.is_some_and(|due| now >= due) {
-                return Job::FetchConfig;
-            }
-            let mode = self.mode.get();
-            if st.restored {
-                st.restored = false;
-                self.pacing = Pacing::default();
-                if mode == OfflineMode::Required && st.stored > 0 && self.key_rejected.is_none() {
-                    return Job::Auto;
-                }
-            }
-            st.nudged = false;
-            // A refused key pauses automatic sending until a new key.
-            let paused = now < self.pacing.paused_until_ms || self.key_rejected.is_some();
-            // Memory-only hits are sent whatever the mode is now: they were
-            // accepted under `Never`, never to be stored.
-            if !st.outbox.is_empty() {
-                if !st.host_reachable {
-                    return Job::DropOutbox;
-                }
-                let due = st.outbox.iter().any(|m| m.not_before_ms <= now);
-                if due && !paused {
-                    return Job::Outbox;
-                }
-            }
-            let mut wake_at: Option<i64> = None;
-            if st.stored == 0 {
-                self.idle = true;
-            } else if self.idle {
-                // The timer runs from the first hit waiting, not from the last send.
-                self.idle = false;
-                self.last_auto_ms = now;
-            }
-            if mode == OfflineMode::Required && st.host_reachable && !st.background && st.stored > 0 {
-                if paused {
-                    wake_at = self.key_rejected.is_none().then_some(self.pacing.paused_until_ms);
-                } else {
-                    let threshold = st.fresh
-                        && self.settings.flush_threshold > 0
-                        && st.stored >= self.settings.flush_threshold;
-                    let timer_at =
-                        self.settings.flush_interval.map(|i| self.last_auto_ms + i.as_millis() as i64);
-                    let timer = timer_at.is_some_and(|at| now >= at);
-                    if threshold || timer || self.pacing.failures > 0 {
-                        st.fresh = false;
-                        return Job::Auto;
-                    }
-                    wake_at = timer_at;
-                }
-            }
-            if !st.outbox.is_empty() && self.key_rejected.is_none() {
-                let first = st.outbox.iter().map(|m| m.not_before_ms).min().unwrap_or(now);
-                let at = first.max(self.pacing.paused_until_ms);
-                wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
-            }
-            if let Some(due) = config_due {
-                wake_at = Some(wake_at.map_or(due, |w| w.min(due)));
-            }
-            match wake_at {
-                Some(at) => {
-                    let wait = Duration::from_millis(at.saturating_sub(now).max(1) as u64);
-                    shared.wake.wait_for(&mut st, wait);
-                }
-                None => shared.wake.wait(&mut st),
-            }
-        }
     }
 
     fn serve(&mut self, dispatches: Vec<DispatchCompleter>, flushes: Vec<DispatchCompleter>) {

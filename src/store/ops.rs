@@ -58,17 +58,9 @@ pub enum Op {
     DeleteUndecodable {
         ids: Vec<u64>,
     },
-    /// Marks up to `limit` pending rows with `after < id <= max_id` (and, when
-    /// `due_ms` is set, `next_attempt_ms <= due_ms`; with `events_only`, events)
-    /// in flight, oldest first, and returns them. A sender leasing batch after
-    /// batch passes the last id it leased as `after`, so the rows still on the
-    /// wire are not read again.
+    /// Leases pending rows (`LeaseRequest`) and returns them.
     Lease {
-        after: u64,
-        max_id: u64,
-        due_ms: Option<i64>,
-        limit: u32,
-        events_only: bool,
+        request: LeaseRequest,
         reply: Reply<Vec<StoredHit>>,
     },
     /// Records what became of leased rows.
@@ -109,6 +101,20 @@ impl Op {
             done.disarm();
         }
     }
+}
+
+/// Which rows a sender leases: up to `limit` pending rows with
+/// `after < id <= max_id` (and, when `due_ms` is set, due by then; with
+/// `events_only`, events), oldest first. A sender leasing batch after batch
+/// passes the last id it leased as `after`, so the rows still on the wire are
+/// not read again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseRequest {
+    pub after: u64,
+    pub max_id: u64,
+    pub due_ms: Option<i64>,
+    pub limit: u32,
+    pub events_only: bool,
 }
 
 /// The fate of leased rows after a send.
@@ -278,7 +284,7 @@ pub fn delete_where<P: rusqlite::Params>(
 /// no hit. Only the store's sender leases (`SenderLock`).
 pub fn lease(
     tx: &Connection,
-    (after, max_id, due_ms, limit, events_only): (u64, u64, Option<i64>, u32, bool),
+    &LeaseRequest { after, max_id, due_ms, limit, events_only }: &LeaseRequest,
     batch_url: &str,
     leased: &mut Leases,
     fx: &mut TxEffects,

@@ -14,20 +14,21 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
-use crate::config::{DropReason, LogLevel};
+use crate::config::LogLevel;
 use crate::error::{Error, Result};
 use crate::hit::StoredHit;
 use crate::runtime::Reporter;
-use crate::store::ops::{self, Leases, Tx, TxEffects};
-pub use crate::store::ops::{Op, Reply, Settlement};
-use crate::store::{classify, drop_report};
+use crate::store::classify;
+use crate::store::ops::Leases;
+pub use crate::store::ops::{LeaseRequest, Op, Reply, Settlement};
 
 mod finish;
 mod retained;
+mod transact;
 mod thread;
 mod totals;
 mod vanish;
-use crate::store::queue::{self, QueueRow};
+use crate::store::queue::QueueRow;
 use thread::{configure, run, Checkpointer};
 use totals::refresh_row;
 
@@ -456,139 +457,6 @@ impl WriterState {
     /// limits. On success returns one result per op.
     /// `settles` is how many of `ops` are inserts new to the writer (not retries):
     /// they count as settled from the commit on.
-    fn transact(&mut self, ops: &[Op], settles: u64) -> Result<Vec<Result<Done>>> {
-        let tx = Tx::begin(&self.conn).map_err(|e| classify(e, "starting a commit"))?;
-        // Inside the transaction: no other process can commit until it ends.
-        refresh_row(&tx, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)
-            .map_err(|e| classify(e, "reading the queue row"))?;
-        let before = self.row;
-        let mut fx = TxEffects {
-            count: before.hits,
-            bytes: before.bytes,
-            newest: before.newest,
-            keep_ids: self.reporter.wants_ids(),
-            ..TxEffects::default()
-        };
-        // Leases change with the transaction: staged on a copy, kept on commit.
-        let touches_leases = ops.iter().any(|o| matches!(o, Op::Lease { .. } | Op::Settle { .. }));
-        let mut leased = if touches_leases { self.leased.clone() } else { Leases::new() };
-        let mut recovered = false;
-        let mut results = Vec::with_capacity(ops.len());
-        for op in ops {
-            let done = match op {
-                Op::Insert { hit, .. } => ops::insert(&tx, hit, &mut fx).map(Done::Count)?,
-                Op::DeleteAll { .. } => {
-                    Done::Count(ops::delete_where(&tx, "1", [], DropReason::Deleted, &mut fx)?)
-                }
-                Op::DeleteOlderThan { before_ms, .. } => Done::Count(ops::delete_where(
-                    &tx,
-                    "created_ms < ?1",
-                    [*before_ms],
-                    DropReason::Deleted,
-                    &mut fx,
-                )?),
-                Op::DeleteUndecodable { ids } => {
-                    for id in ids {
-                        ops::delete_where(&tx, "id = ?1", [*id as i64], DropReason::Corrupt, &mut fx)?;
-                    }
-                    Done::Count(0)
-                }
-                Op::Lease { after, max_id, due_ms, limit, events_only, .. } => Done::Leased(ops::lease(
-                    &tx,
-                    (*after, *max_id, *due_ms, *limit, *events_only),
-                    &self.batch_url,
-                    &mut leased,
-                    &mut fx,
-                )?),
-                Op::Settle { settlement, .. } => {
-                    let kept;
-                    let settlement = if self.disowned.is_empty() {
-                        settlement
-                    } else {
-                        kept = settlement.without(&self.disowned);
-                        &kept
-                    };
-                    ops::settle(&tx, settlement, &mut leased, &mut fx)?;
-                    Done::Count(0)
-                }
-                Op::RecoverInFlight { .. } => {
-                    recovered = true;
-                    Done::Count(
-                        queue::recover(&tx).map_err(|e| classify(e, "recovering hits left in flight"))?,
-                    )
-                }
-                Op::MaxId { .. } => Done::Count(ops::max_id(&tx)?),
-                Op::PutMeta { entries, .. } => {
-                    ops::put_meta(&tx, entries)?;
-                    Done::Count(0)
-                }
-                Op::Barrier { .. } => Done::Count(0),
-            };
-            results.push(Ok(done));
-        }
-        let span = if touches_leases {
-            leased.first_key_value().zip(leased.last_key_value()).map(|((a, _), (b, _))| (*a, *b))
-        } else if recovered {
-            None
-        } else {
-            before.leased
-        };
-        let limits = (self.limits.max_hits, self.limits.max_bytes);
-        // Never drop a hit because of totals that disagree with the table: the
-        // first time they call for drops, they are checked against a real count.
-        let over = fx.count > limits.0 || fx.bytes > limits.1;
-        let mut corrected = false;
-        if over && !self.verified {
-            corrected = self.verify_totals(&tx, &mut fx)?;
-        }
-        let own = if touches_leases { &leased } else { &self.leased };
-        ops::enforce_limits(&tx, limits, own, span, &mut fx)?;
-        let drop_report = match self.limits.report_drops {
-            true => drop_report::record(&tx, &mut fx, self.drop_report, own, [before.leased, span])?,
-            false => None,
-        };
-        let fail = |e| classify(e, "updating the queue row");
-        // Deletes always rewrite the row; inserts alone once enough went uncounted.
-        let deleted = fx.removed_rows > 0 || corrected;
-        let mut counted_to = before.counted_to;
-        if deleted || fx.newest.saturating_sub(counted_to) >= queue::ROW_LAG {
-            queue::write_totals(&tx, fx.count, fx.bytes, fx.newest).map_err(fail)?;
-            counted_to = fx.newest;
-        }
-        if span != before.leased && !recovered {
-            queue::write_span(&tx, span).map_err(fail)?;
-        }
-        tx.commit().map_err(|e| classify(e, "committing"))?;
-        self.verified |= over;
-        if touches_leases {
-            self.leased = leased;
-        }
-        self.drop_report = drop_report;
-        self.row = QueueRow { hits: fx.count, bytes: fx.bytes, newest: fx.newest, counted_to, leased: span };
-        // Counters and drop reports first: a caller released by `publish`
-        // reads them at once.
-        let stats = &self.reporter.stats;
-        stats.committed.fetch_add(fx.committed, Relaxed);
-        stats.sent.fetch_add(fx.delivered, Relaxed);
-        let mut by_reason: Vec<(DropReason, Vec<String>)> = Vec::new();
-        for (reason, id) in fx.dropped {
-            match by_reason.iter_mut().find(|(r, _)| *r == reason) {
-                Some((_, ids)) => ids.push(id),
-                None => by_reason.push((reason, vec![id])),
-            }
-        }
-        for (reason, ids) in by_reason {
-            self.reporter.dropped(reason, ids);
-        }
-        self.publish(settles);
-        if fx.committed > 0 {
-            if let Some(notify) = &self.on_commit {
-                notify(self.row.hits);
-            }
-        }
-        Ok(results)
-    }
-
     fn refresh_totals(&mut self) -> rusqlite::Result<()> {
         let conn = &self.conn;
         refresh_row(conn, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)?;

@@ -4,6 +4,7 @@
 use crate::config::DropReason;
 use crate::delivery::wire;
 use crate::error::{Error, Result};
+use crate::store::ops::LeaseRequest;
 use crate::store::writer::{Op, Settlement};
 
 use super::Tracker;
@@ -33,14 +34,14 @@ impl Tracker {
             self.writer.settle();
             let c = &self.config;
             loop {
-                let hits = self.writer.call(|reply| Op::Lease {
+                let request = LeaseRequest {
                     after: 0,
                     max_id: i64::MAX as u64,
                     due_ms: None,
                     limit: c.max_batch_events,
                     events_only: true,
-                    reply,
-                })?;
+                };
+                let hits = self.writer.call(|reply| Op::Lease { request, reply })?;
                 if hits.is_empty() {
                     return Ok(None);
                 }

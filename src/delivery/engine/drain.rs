@@ -11,6 +11,7 @@ use crate::delivery::DispatchReport;
 use crate::error::Error;
 use crate::hit::StoredHit;
 use crate::runtime::Oneshot;
+use crate::store::ops::LeaseRequest;
 use crate::store::writer::{Op, Settlement};
 use crate::store::SenderLock;
 
@@ -41,7 +42,8 @@ impl Engine {
         let hwm = self.retry_wall_hwm;
         let due_ms = move || (scope != Scope::Dispatch).then(|| clock.now_ms().max(hwm));
         let lease = move |after: u64, due_ms: Option<i64>| {
-            writer.ask(|reply| Op::Lease { after, max_id, due_ms, limit, events_only: false, reply })
+            let request = LeaseRequest { after, max_id, due_ms, limit, events_only: false };
+            writer.ask(|reply| Op::Lease { request, reply })
         };
         // The next batch is leased while the current one is on the wire, from
         // past the current one's last id: the run goes on only when every hit
