@@ -1,5 +1,6 @@
-//! The wire format of events (DESIGN.md §6): one JSON envelope per event, joined
-//! into `{"sentAt": …, "batch": […]}` bodies no larger than the batch limits.
+//! The wire format of events: one JSON envelope per event, joined into
+//! `{"sentAt": …, "batch": […]}` bodies no larger than the batch limits.
+//! Described in README.md, "Wire format" and ARCHITECTURE.md, "Wire format".
 
 use std::io::Write;
 

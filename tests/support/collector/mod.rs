@@ -1,5 +1,5 @@
 //! A test collector: a small, hand-written HTTP/1.1 server on loopback that
-//! speaks the wire format of DESIGN.md §6 (`POST /v1/batch`, `GET` URL hits)
+//! speaks attracker's wire format (README.md, "Wire format": `POST /v1/batch`, `GET` URL hits)
 //! and can be told to misbehave (`Fault`) the ways real networks and servers do.
 //!
 //! Included by path, not as a crate, so it depends on nothing of `attracker`:
