@@ -43,3 +43,50 @@ fn inspect_reports_a_missing_store_with_an_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("inspect:"));
 }
+
+#[test]
+fn the_example_collector_prints_each_stores_account() {
+    // A store that dropped hits for its full queue, and reported them.
+    let dir = TempDir::new("example-collector");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut c = config(&dir.db());
+    c.set_endpoint(&format!("http://{addr}")).unwrap();
+    c.set_max_queue_size(5).unwrap();
+    c.report_drops = true;
+    let t = Tracker::new(c).unwrap();
+    for i in 0..8 {
+        t.track_event("e", Some(&format!(r#"{{"i":{i}}}"#)), None).unwrap();
+    }
+    let stored = t.offline_count().unwrap();
+    let dropped = t.stats().unwrap().dropped_overflow;
+    assert!(dropped > 0);
+    let mut child = Command::new(example("collector"))
+        .args([addr.as_str(), "--exit-after", &stored.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cargo test builds the examples");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while t.offline_count().unwrap() > 0 {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("not delivered to the example collector");
+        }
+        let _ = common::dispatch(&t);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the example collector did not exit after {stored} events");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let account = text.lines().filter(|l| l.trim_start().starts_with("store ")).last().unwrap_or_default();
+    assert!(account.contains(&format!("received {stored}")), "{text}");
+    assert!(account.contains(&format!("reported dropped {dropped} (overflow {dropped})")), "{account}");
+    assert!(account.ends_with("balanced"), "{account}");
+    t.close(Duration::from_secs(1)).unwrap();
+}
