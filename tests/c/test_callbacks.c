@@ -391,6 +391,8 @@ static void test_overflow(const char *dir)
     memset(&log, 0, sizeof log);
     at_config *cfg = base_config(dir, "overflow.db");
     CHECK_OK(at_config_set_max_queue_size(cfg, LIMIT));
+    /* The store holds only what the test tracked: no drop report is queued. */
+    CHECK_OK(at_config_set_report_drops(cfg, false));
     CHECK_OK(at_config_set_drop_callback(cfg, on_drop, &drops));
     CHECK_OK(at_config_set_log_callback(cfg, on_log, &log, AT_LOG_WARN));
     at_tracker *t = tracker_from(cfg);
