@@ -3,7 +3,8 @@
 # a C/C++ compiler, clang (for the module-map and Objective-C tests), cmake,
 # pkg-config, libcurl's development files, GNUstep and mono, openssl and python3
 # (the TLS tests), iproute2 and nftables (the network namespace test). Rust
-# (cargo) must already be installed (https://rustup.rs).
+# (cargo) must already be installed (https://rustup.rs); rustfmt and clippy are
+# added through rustup when missing.
 set -euo pipefail
 
 packages=()
@@ -40,4 +41,16 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "deps: cargo not found; install Rust from https://rustup.rs and retry" >&2
   exit 1
+fi
+
+# scripts/test.sh checks formatting (rustfmt) and lints (clippy). Both come
+# with a rustup toolchain but may be left out of a minimal one: add them then.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  if command -v rustup >/dev/null 2>&1; then
+    echo "deps: adding the rustfmt and clippy components" >&2
+    rustup component add rustfmt clippy
+  else
+    echo "deps: cargo fmt or cargo clippy is missing and rustup is not installed;" \
+      "install rustfmt and clippy for this toolchain (scripts/test.sh needs them)" >&2
+  fi
 fi

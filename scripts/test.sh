@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust unit and integration tests (including the header
-# freshness check), the host-transport tests of the build without libcurl,
-# then the C, C++, Objective-C and C# tests through CMake and ctest.
+# Runs every test: the formatting and lint gate (cargo fmt --check, clippy with
+# warnings as errors, with and without libcurl), the Rust unit and integration
+# tests (including the header freshness check), the host-transport tests of the
+# build without libcurl, then the C, C++, Objective-C and C# tests through CMake
+# and ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+
+# Formatting and lints first, so a change that fails them fails in seconds. The
+# build without libcurl is linted too: it is tested below.
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --all-targets --locked --no-default-features -- -D warnings
 
 cargo test --locked
 # The build without libcurl, for hosts that bring their own HTTP stack.

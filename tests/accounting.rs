@@ -5,23 +5,20 @@
 //! the sequence numbers missing from what arrived are exactly the reported drops.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::time::Duration;
 
-use attracker::{Config, Tracker};
-use collector::accounting::{account, DROP_REPORT_EVENT};
-use collector::Collector;
-use common::{dispatch, TempDir};
+use attracker::{Config, OfflineMode, Tracker};
+use common::collector::accounting::{account, DROP_REPORT_EVENT};
+use common::collector::Collector;
+use common::{dispatch, dispatch_only_config, TempDir};
 
-fn config(dir: &TempDir, c: &Collector, max_queue: u32) -> Config {
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
+/// `dispatch_only_config` in `Always` mode, holding at most `max_queue` hits,
+/// with drop reports on (the default, which `common::config` turns off).
+fn reporting_config(dir: &TempDir, c: &Collector, max_queue: u32) -> Config {
+    let mut cfg = dispatch_only_config(dir, c, OfflineMode::Always);
     cfg.set_max_queue_size(max_queue).unwrap();
-    cfg.flush_interval_ms = 0;
-    cfg.flush_threshold = 0;
-    cfg.report_drops = true; // the default, which common::config turns off
+    cfg.report_drops = true;
     cfg
 }
 
@@ -42,7 +39,7 @@ fn received_plus_reported_drops_is_everything_stored_per_store() {
     let c = Collector::start();
     c.set_poison(Some("poison".into()));
     let dir = TempDir::new("accounting");
-    let t = Tracker::new(config(&dir, &c, 20)).unwrap();
+    let t = Tracker::new(reporting_config(&dir, &c, 20)).unwrap();
     for i in 0..30 {
         t.track_event("e", Some(&format!(r#"{{"i":{i}}}"#)), None).unwrap();
     }
@@ -73,7 +70,7 @@ fn received_plus_reported_drops_is_everything_stored_per_store() {
     let high = *a.received.last().unwrap();
     t.close(Duration::from_secs(2)).unwrap();
     drop(t);
-    let t = Tracker::new(config(&dir, &c, 20)).unwrap();
+    let t = Tracker::new(reporting_config(&dir, &c, 20)).unwrap();
     t.track_event("after-restart", None, None).unwrap();
     drain(&t);
     let accounts = account(&c.events());
@@ -94,7 +91,7 @@ fn received_plus_reported_drops_is_everything_stored_per_store() {
 fn a_full_queue_dropping_a_hit_per_commit_keeps_one_report_not_a_report_per_drop() {
     let c = Collector::start();
     let dir = TempDir::new("accounting-steady");
-    let t = Tracker::new(config(&dir, &c, 10)).unwrap();
+    let t = Tracker::new(reporting_config(&dir, &c, 10)).unwrap();
     for _ in 0..200 {
         t.track_event("e", None, None).unwrap();
     }
@@ -113,8 +110,8 @@ fn a_full_queue_dropping_a_hit_per_commit_keeps_one_report_not_a_report_per_drop
 fn two_trackers_on_one_store_share_its_sequence_and_an_opt_out_purge_is_not_reported() {
     let c = Collector::start();
     let dir = TempDir::new("accounting-shared");
-    let a = Tracker::new(config(&dir, &c, 1000)).unwrap();
-    let b = Tracker::new(config(&dir, &c, 1000)).unwrap();
+    let a = Tracker::new(reporting_config(&dir, &c, 1000)).unwrap();
+    let b = Tracker::new(reporting_config(&dir, &c, 1000)).unwrap();
     for i in 0..10 {
         let t = if i % 2 == 0 { &a } else { &b };
         t.track_event("shared", None, None).unwrap();
@@ -138,7 +135,7 @@ fn a_store_deleted_under_the_tracker_keeps_its_id_and_numbers() {
     let c = Collector::start();
     let dir = TempDir::new("accounting-vanish");
     let db = dir.path().join("store/hits.db");
-    let mut cfg = config(&dir, &c, 1000);
+    let mut cfg = reporting_config(&dir, &c, 1000);
     cfg.set_storage_path(db.to_str().unwrap()).unwrap();
     let t = Tracker::new(cfg).unwrap();
     for _ in 0..5 {

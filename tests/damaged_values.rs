@@ -8,8 +8,7 @@ mod common;
 use std::time::Duration;
 
 use attracker::{DropReason, LogLevel, Status, Tracker};
-use common::{config, Drops, Logs, TempDir};
-use rusqlite::Connection;
+use common::{config, edit_store, Drops, Logs, TempDir};
 
 /// A store with `n` events, closed.
 fn store(dir: &TempDir, n: usize) {
@@ -18,11 +17,6 @@ fn store(dir: &TempDir, n: usize) {
         t.track_event("e", Some(&format!(r#"{{"n":{i}}}"#)), None).unwrap();
     }
     t.close(Duration::from_secs(2)).unwrap();
-}
-
-fn edit(dir: &TempDir, sql: &str) {
-    let conn = Connection::open(dir.db()).unwrap();
-    conn.execute_batch(sql).unwrap();
 }
 
 fn open(dir: &TempDir, logs: &Logs) -> attracker::Result<Tracker> {
@@ -40,7 +34,7 @@ fn a_visitor_id_that_is_not_valid_text_is_regenerated_with_a_warning() {
     for bad in BAD_TEXT.iter().copied().chain([&*format!("'{}'", "v".repeat(200)), "''"]) {
         let dir = TempDir::new("bad-visitor");
         store(&dir, 3);
-        edit(&dir, &format!("UPDATE meta SET value = {bad} WHERE key = 'visitor_id'"));
+        edit_store(&dir, &format!("UPDATE meta SET value = {bad} WHERE key = 'visitor_id'"));
         let logs = Logs::default();
         let t = open(&dir, &logs).unwrap_or_else(|e| panic!("{bad}: {e:?}"));
         let id = t.visitor_id();
@@ -63,7 +57,7 @@ fn a_cached_remote_config_that_is_not_valid_text_is_dropped_with_a_warning() {
         for key in ["remote_config", "remote_config_etag"] {
             let dir = TempDir::new("bad-config");
             store(&dir, 1);
-            edit(
+            edit_store(
                 &dir,
                 &format!(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('remote_config', '{{\"flush_threshold\": 7}}');
@@ -101,12 +95,12 @@ fn queue_counters_of_the_wrong_type_or_range_are_recounted() {
             store(&dir, 300);
             // NULL in a NOT NULL column needs the constraint out of the way
             // (the schema is read again by a new connection).
-            edit(
+            edit_store(
                 &dir,
                 "PRAGMA writable_schema = ON;
                  UPDATE sqlite_schema SET sql = replace(sql, 'NOT NULL', '') WHERE name = 'queue';",
             );
-            edit(&dir, &format!("UPDATE queue SET {column} = {bad};"));
+            edit_store(&dir, &format!("UPDATE queue SET {column} = {bad};"));
             let logs = Logs::default();
             let t = open(&dir, &logs).unwrap_or_else(|e| panic!("{column} = {bad}: {e:?}"));
             assert_eq!(t.offline_count().unwrap(), 300, "{column} = {bad}");
@@ -133,7 +127,7 @@ fn a_hit_row_with_values_of_the_wrong_type_is_dropped_as_corrupt_and_reported() 
     for (column, bad) in cases {
         let dir = TempDir::new("bad-row");
         store(&dir, 3);
-        edit(&dir, &format!("UPDATE hits SET {column} = {bad} WHERE id = 2"));
+        edit_store(&dir, &format!("UPDATE hits SET {column} = {bad} WHERE id = 2"));
         let mut c = config(&dir.db());
         let drops = Drops::default();
         drops.attach(&mut c);
@@ -151,7 +145,7 @@ fn a_hit_whose_state_or_next_attempt_is_of_the_wrong_type_is_still_sent() {
     for (column, bad) in [("state", "'pending?'"), ("state", "X'00'"), ("next_attempt_ms", "'later'")] {
         let dir = TempDir::new("bad-state");
         store(&dir, 3);
-        edit(&dir, &format!("UPDATE hits SET {column} = {bad} WHERE id = 2"));
+        edit_store(&dir, &format!("UPDATE hits SET {column} = {bad} WHERE id = 2"));
         let t = Tracker::new(config(&dir.db())).unwrap();
         let batch = t.offline_export_batch().unwrap().expect("a batch");
         assert_eq!(batch.ids, vec![1, 2, 3], "{column} = {bad}: the row is leased with the others");
@@ -165,7 +159,7 @@ fn opening_never_fails_with_an_internal_error_because_of_the_contents() {
     // Everything above at once.
     let dir = TempDir::new("bad-all");
     store(&dir, 10);
-    edit(
+    edit_store(
         &dir,
         "UPDATE meta SET value = X'FF' WHERE key = 'visitor_id';
          INSERT OR REPLACE INTO meta (key, value) VALUES ('remote_config', X'FFFF');

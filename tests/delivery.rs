@@ -2,75 +2,22 @@
 //! retries and backoff, triggers, dispatch, drops, leases and shutdown.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use attracker::delivery::DispatchReport;
-use attracker::{AuthScheme, Clock, Config, DropReason, LogLevel, OfflineMode, Status, Tracker};
-use collector::{Collector, Fault};
-use common::{dispatch, Drops, Logs, TempDir};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn config(dir: &TempDir, collector: &Collector, mode: OfflineMode) -> Config {
-    let mut c = common::config(&dir.db());
-    c.set_endpoint(&collector.url()).unwrap();
-    c.offline_mode = mode;
-    c.set_max_queue_size(100_000).unwrap();
-    c.set_max_store_bytes(1 << 30).unwrap();
-    c.flush_interval_ms = 0;
-    c.flush_threshold = 0;
-    c
-}
-
-/// A clock the test moves by hand; the tracker is nudged to look at it.
-struct ManualClock(AtomicI64);
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(SeqCst)
-    }
-}
-impl ManualClock {
-    fn start() -> Arc<Self> {
-        Arc::new(ManualClock(AtomicI64::new(1_795_366_000_000)))
-    }
-    fn advance(&self, d: Duration) {
-        self.0.fetch_add(d.as_millis() as i64, SeqCst);
-    }
-}
-
-/// Polls `done` for up to `WAIT`: for effects that follow an acknowledgement.
-fn wait_until(done: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "condition not reached in {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn flush(t: &Tracker) -> DispatchReport {
-    let (tx, rx) = mpsc::channel();
-    t.flush(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
-    rx.recv_timeout(WAIT).expect("flush completes")
-}
-
-fn track_n(t: &Tracker, n: usize) {
-    for i in 0..n {
-        t.track_event("e", Some(&format!(r#"{{"i":{i}}}"#)), None).unwrap();
-    }
-}
+use attracker::{AuthScheme, Clock, DropReason, LogLevel, OfflineMode, Status, Tracker};
+use common::collector::{self, Collector, Fault};
+use common::{bulk_config, dispatch, flush, track_n, wait_until, Drops, Logs, ManualClock, TempDir, WAIT};
 
 #[test]
 fn events_are_posted_in_the_documented_batch_format() {
     let c = Collector::start();
     let dir = TempDir::new("wire");
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     cfg.set_api_key("sk_test_123").unwrap();
     let t = Tracker::new(cfg).unwrap();
     t.track_event("screen_view", Some(r#"{"screen":"home","n":[1,2]}"#), None).unwrap();
@@ -102,7 +49,7 @@ fn events_are_posted_in_the_documented_batch_format() {
 fn url_hits_are_sent_as_given_by_get() {
     let c = Collector::start();
     let dir = TempDir::new("urlhit");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
     let url = format!("{}/hit.xiti?s=123&p=home&stc=%7B%22a%22%3A1%7D", c.url());
     t.send_hit(&url, "screen", None).unwrap();
     assert_eq!(dispatch(&t).sent, 1);
@@ -114,12 +61,12 @@ fn url_hits_are_sent_as_given_by_get() {
 fn basic_auth_and_gzip_are_selectable() {
     let c = Collector::start();
     let dir = TempDir::new("gzip");
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     cfg.set_api_key("wk_123").unwrap();
     cfg.auth = AuthScheme::Basic;
     cfg.gzip = true;
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 50);
+    track_n(&t, "e", 50);
     assert_eq!(dispatch(&t).sent, 50);
     let b = &c.batches()[0];
     assert!(b.gzip);
@@ -132,8 +79,8 @@ fn basic_auth_and_gzip_are_selectable() {
 fn batches_split_at_500_events_and_reuse_one_connection() {
     let c = Collector::start();
     let dir = TempDir::new("split");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
-    track_n(&t, 1200);
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
+    track_n(&t, "e", 1200);
     let r = dispatch(&t);
     assert_eq!(r.sent, 1200);
     let sizes: Vec<usize> = c.batches().iter().map(|b| b.events().len()).collect();
@@ -146,7 +93,7 @@ fn batches_split_at_500_events_and_reuse_one_connection() {
 fn batches_stay_under_the_byte_cap_and_an_event_over_it_alone_is_dropped() {
     let c = Collector::start();
     let dir = TempDir::new("bytes");
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     cfg.set_max_batch_bytes(20_000).unwrap();
     let drops = Drops::default();
     drops.attach(&mut cfg);
@@ -169,14 +116,14 @@ fn a_poison_event_is_bisected_out_and_everything_else_arrives() {
     let c = Collector::start();
     c.set_poison(Some("poison".into()));
     let dir = TempDir::new("poison");
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 100);
+    track_n(&t, "e", 100);
     t.track_event("poison", Some("{}"), None).unwrap();
     let poison_id = t.offline_latest().unwrap().unwrap().message_id;
-    track_n(&t, 100);
+    track_n(&t, "e", 100);
     let r = dispatch(&t);
     assert_eq!((r.sent, r.dropped, r.failed), (200, 1, 0));
     assert_eq!(c.unique_message_ids().len(), 200);
@@ -193,8 +140,8 @@ fn a_413_splits_the_batch_further() {
     let c = Collector::start();
     c.push_faults(vec![Fault::Status(413)]);
     let dir = TempDir::new("413");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
-    track_n(&t, 10);
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
+    track_n(&t, "e", 10);
     let r = dispatch(&t);
     assert_eq!((r.sent, r.dropped), (10, 0));
     let sizes: Vec<usize> = c.batches().iter().map(|b| b.events().len()).collect();
@@ -206,12 +153,12 @@ fn unauthorized_keeps_what_was_sent_and_logs_an_error_without_the_key() {
     let c = Collector::start();
     c.set_required_auth(Some("Bearer right".into()));
     let dir = TempDir::new("401");
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     cfg.set_api_key("wrong").unwrap();
     let logs = Logs::default();
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 3);
+    track_n(&t, "e", 3);
     let r = dispatch(&t);
     assert_eq!((r.sent, r.dropped), (0, 0));
     assert_eq!(r.status.unwrap_err().status, Status::KeyRejected);
@@ -227,12 +174,12 @@ fn server_errors_are_retried_and_drop_after_max_attempts() {
     let c = Collector::start();
     c.set_fault(Fault::Status(500));
     let dir = TempDir::new("5xx");
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     cfg.max_attempts = 3; // the default is unlimited (tests/never_lost.rs)
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 2);
+    track_n(&t, "e", 2);
     for attempt in 1..=2 {
         let r = dispatch(&t);
         assert_eq!((r.sent, r.failed, r.dropped), (0, 2, 0), "attempt {attempt}");
@@ -253,8 +200,8 @@ fn the_retry_count_reaches_the_collector() {
     let c = Collector::start();
     c.push_faults(vec![Fault::Status(503)]);
     let dir = TempDir::new("retrycount");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
-    track_n(&t, 1);
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
+    track_n(&t, "e", 1);
     assert_eq!(dispatch(&t).failed, 1);
     assert_eq!(dispatch(&t).sent, 1);
     assert_eq!(c.events()[0]["retryCount"], 1);
@@ -269,7 +216,7 @@ fn an_unreachable_collector_consumes_no_attempt_and_marks_hits_offline() {
     let mut cfg = common::config(&dir.db());
     cfg.set_endpoint(&url).unwrap();
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 3);
+    track_n(&t, "e", 3);
     for _ in 0..4 {
         let r = dispatch(&t);
         assert_eq!((r.sent, r.failed, r.dropped), (0, 0, 0));
@@ -286,7 +233,7 @@ fn retry_after_pauses_the_pipeline_in_seconds_or_as_a_date() {
         let c = Collector::start();
         let dir = TempDir::new("retryafter");
         let clock = ManualClock::start();
-        let mut cfg = config(&dir, &c, OfflineMode::Required);
+        let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
         cfg.flush_threshold = 5;
         let seconds = retry_after == "120";
         if !seconds {
@@ -297,7 +244,7 @@ fn retry_after_pauses_the_pipeline_in_seconds_or_as_a_date() {
             c.push_faults(vec![Fault::RetryAfter(429, retry_after.clone())]);
         }
         let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
-        track_n(&t, 5);
+        track_n(&t, "e", 5);
         assert!(c.wait_for_requests(1, WAIT));
         std::thread::sleep(Duration::from_millis(100));
         for _ in 0..10 {
@@ -318,13 +265,13 @@ fn retry_after_pauses_the_pipeline_in_seconds_or_as_a_date() {
 fn required_mode_sends_on_the_threshold() {
     let c = Collector::start();
     let dir = TempDir::new("threshold");
-    let mut cfg = config(&dir, &c, OfflineMode::Required);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
     cfg.flush_threshold = 20;
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 19);
+    track_n(&t, "e", 19);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(c.requests().len(), 0, "19 < threshold");
-    track_n(&t, 1);
+    track_n(&t, "e", 1);
     assert!(c.wait_for_events(20, WAIT));
 }
 
@@ -333,12 +280,12 @@ fn required_mode_sends_on_the_timer_counted_from_the_first_waiting_hit() {
     let c = Collector::start();
     let dir = TempDir::new("timer");
     let clock = ManualClock::start();
-    let mut cfg = config(&dir, &c, OfflineMode::Required);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
     cfg.flush_interval_ms = 30_000;
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
     clock.advance(Duration::from_secs(120)); // idle time does not count
     t.nudge();
-    track_n(&t, 3);
+    track_n(&t, "e", 3);
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(c.requests().len(), 0);
     clock.advance(Duration::from_secs(29));
@@ -354,14 +301,14 @@ fn required_mode_sends_on_the_timer_counted_from_the_first_waiting_hit() {
 fn flush_sends_what_is_due_in_required_mode_and_nothing_in_always_mode() {
     let c = Collector::start();
     let dir = TempDir::new("flush");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Required)).unwrap();
-    track_n(&t, 7);
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Required)).unwrap();
+    track_n(&t, "e", 7);
     let r = flush(&t);
     assert_eq!((r.status, r.sent), (Ok(()), 7));
     let (tx, rx) = mpsc::channel();
     t.set_offline_mode(OfflineMode::Always, Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
     rx.recv_timeout(WAIT).unwrap().unwrap();
-    track_n(&t, 4);
+    track_n(&t, "e", 4);
     let r = flush(&t);
     assert_eq!((r.status, r.sent), (Ok(()), 0));
     std::thread::sleep(Duration::from_millis(200));
@@ -374,11 +321,11 @@ fn flush_sends_what_is_due_in_required_mode_and_nothing_in_always_mode() {
 fn network_restored_triggers_a_send() {
     let c = Collector::start();
     let dir = TempDir::new("restored");
-    let mut cfg = config(&dir, &c, OfflineMode::Required);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
     cfg.flush_threshold = 1;
     let t = Tracker::new(cfg).unwrap();
     t.set_network_reachable(false).unwrap();
-    track_n(&t, 5);
+    track_n(&t, "e", 5);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(c.requests().len(), 0, "paused while unreachable");
     assert_eq!(flush(&t).status.unwrap_err().status, Status::Network);
@@ -391,7 +338,7 @@ fn network_restored_triggers_a_send() {
 fn never_mode_sends_from_memory_and_completes_each_hit() {
     let c = Collector::start();
     let dir = TempDir::new("nevermode");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Never)).unwrap();
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Never)).unwrap();
     let (tx, rx) = mpsc::channel();
     for i in 0..10 {
         let tx = tx.clone();
@@ -413,8 +360,8 @@ fn memory_only_hits_are_still_sent_after_switching_to_a_storing_mode() {
     let c = Collector::start();
     c.set_fault(Fault::Delay(Duration::from_millis(300)));
     let dir = TempDir::new("neverswitch");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Never)).unwrap();
-    track_n(&t, 600); // more than one batch: the second waits while the first is slow
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Never)).unwrap();
+    track_n(&t, "e", 600); // more than one batch: the second waits while the first is slow
     t.set_offline_mode(OfflineMode::Always, None).unwrap();
     assert!(c.wait_for_events(600, WAIT));
     assert_eq!(t.offline_count().unwrap(), 0, "they were never stored");
@@ -424,7 +371,7 @@ fn memory_only_hits_are_still_sent_after_switching_to_a_storing_mode() {
 fn eight_threads_track_while_dispatch_runs_and_every_hit_arrives() {
     let c = Collector::start();
     let dir = TempDir::new("concurrent");
-    let t = Arc::new(Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap());
+    let t = Arc::new(Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap());
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let dispatcher = {
         let (t, stop) = (Arc::clone(&t), Arc::clone(&stop));
@@ -460,8 +407,8 @@ fn close_during_a_slow_request_returns_in_time_and_keeps_the_hits() {
     let c = Collector::start();
     c.set_fault(Fault::Delay(Duration::from_secs(20)));
     let dir = TempDir::new("slowclose");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
-    track_n(&t, 5);
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
+    track_n(&t, "e", 5);
     let (tx, rx) = mpsc::channel();
     t.offline_dispatch(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
     assert!(c.wait_for_requests(1, WAIT));
@@ -482,10 +429,10 @@ fn close_during_a_slow_request_returns_in_time_and_keeps_the_hits() {
 fn a_second_tracker_on_the_same_store_never_sends_the_same_rows() {
     let c = Collector::start();
     let dir = TempDir::new("twosenders");
-    let a = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
-    let b = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
-    track_n(&a, 50);
-    track_n(&b, 50);
+    let a = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
+    let b = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
+    track_n(&a, "e", 50);
+    track_n(&b, "e", 50);
     let (ra, rb) = std::thread::scope(|s| {
         let ha = s.spawn(|| dispatch(&a));
         let hb = s.spawn(|| dispatch(&b));
@@ -496,7 +443,7 @@ fn a_second_tracker_on_the_same_store_never_sends_the_same_rows() {
     assert_eq!(c.duplicates(), 0);
     // The sender goes away: the other takes over.
     drop(a);
-    track_n(&b, 10);
+    track_n(&b, "e", 10);
     assert_eq!(dispatch(&b).sent, 10);
     assert_eq!(c.unique_message_ids().len(), 110);
 }
@@ -507,17 +454,17 @@ fn an_outage_of_minutes_keeps_attempts_within_the_backoff_schedule() {
     c.set_fault(Fault::Status(503));
     let dir = TempDir::new("outage");
     let clock = ManualClock::start();
-    let mut cfg = config(&dir, &c, OfflineMode::Required);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
     cfg.flush_threshold = 1;
     cfg.max_attempts = 0;
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
-    track_n(&t, 10);
+    track_n(&t, "e", 10);
     assert!(c.wait_for_requests(1, WAIT));
     // Ten simulated minutes in 2 s steps, tracking all along.
     for step in 0..300 {
         clock.advance(Duration::from_secs(2));
         if step % 10 == 0 {
-            track_n(&t, 1);
+            track_n(&t, "e", 1);
         }
         t.nudge();
         std::thread::sleep(Duration::from_millis(5));
@@ -529,7 +476,7 @@ fn an_outage_of_minutes_keeps_attempts_within_the_backoff_schedule() {
     clock.advance(Duration::from_secs(60));
     t.nudge();
     assert!(c.wait_for_events(40, WAIT), "everything arrives once the server is back");
-    wait_until(|| t.offline_count().unwrap() == 0);
+    wait_until("the store drains", || t.offline_count().unwrap() == 0);
 }
 
 #[test]
@@ -537,13 +484,13 @@ fn track_and_inspection_never_wait_for_a_slow_collector() {
     let c = Collector::start();
     c.set_fault(Fault::Delay(Duration::from_secs(3)));
     let dir = TempDir::new("nostall");
-    let mut cfg = config(&dir, &c, OfflineMode::Required);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
     cfg.flush_threshold = 1;
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 1);
+    track_n(&t, "e", 1);
     assert!(c.wait_for_requests(1, WAIT));
     let start = Instant::now();
-    track_n(&t, 50);
+    track_n(&t, "e", 50);
     let _ = t.offline_get().unwrap();
     let _ = t.offline_count().unwrap();
     assert!(start.elapsed() < Duration::from_millis(1500), "host calls waited {:?}", start.elapsed());
@@ -555,10 +502,10 @@ fn an_ambiguous_timeout_resends_the_same_message_ids() {
     let c = Collector::start();
     c.push_faults(vec![Fault::ProcessThenDelay(Duration::from_secs(5))]);
     let dir = TempDir::new("ambiguous");
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     cfg.set_timeouts_ms(1000, 1000).unwrap();
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 5);
+    track_n(&t, "e", 5);
     let ids: HashSet<String> = t.offline_get().unwrap().into_iter().map(|h| h.message_id).collect();
     let r = dispatch(&t);
     assert_eq!((r.sent, r.failed), (0, 5), "a timeout after connecting is a failed attempt");
@@ -572,8 +519,8 @@ fn a_connection_reset_is_retried() {
     let c = Collector::start();
     c.set_fault(Fault::Reset);
     let dir = TempDir::new("reset");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
-    track_n(&t, 3);
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
+    track_n(&t, "e", 3);
     let r = dispatch(&t);
     assert_eq!((r.sent, r.failed), (0, 3));
     assert_eq!(r.status.unwrap_err().status, Status::Network);
@@ -587,7 +534,7 @@ fn dropped_hits_reach_the_drop_callback_with_their_ids() {
     let c = Collector::start();
     c.set_poison(Some("bad".into()));
     let dir = TempDir::new("dropcb");
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
@@ -609,7 +556,7 @@ fn child_process_sending_until_killed() {
     let mut c = common::config(db.as_ref());
     c.set_endpoint(&url).unwrap();
     let t = Tracker::new(c).unwrap();
-    track_n(&t, 25);
+    track_n(&t, "e", 25);
     let _ = t.offline_dispatch(None);
     std::thread::sleep(Duration::from_secs(30));
 }
@@ -633,7 +580,7 @@ fn a_crash_in_the_middle_of_a_send_leaves_the_hits_to_be_sent_again() {
     child.wait().unwrap();
     c.set_fault(Fault::None);
 
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     cfg.set_endpoint(&c.url()).unwrap();
     let t = Tracker::new(cfg).unwrap();
     assert_eq!(t.open_report().recovered_in_flight, 25, "the leased rows come back");
@@ -646,7 +593,7 @@ fn a_crash_in_the_middle_of_a_send_leaves_the_hits_to_be_sent_again() {
 fn the_default_500_kb_cap_splits_large_batches() {
     let c = Collector::start();
     let dir = TempDir::new("500kb");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
     let pad = "z".repeat(1200);
     for i in 0..1000 {
         t.track_event("e", Some(&format!(r#"{{"i":{i},"pad":"{pad}"}}"#)), None).unwrap();
@@ -672,15 +619,15 @@ fn a_successful_probe_after_transport_errors_restores_sending() {
     let logs = Logs::default();
     logs.attach(&mut cfg);
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
-    track_n(&t, 3);
-    wait_until(|| t.offline_oldest().unwrap().unwrap().is_offline);
+    track_n(&t, "e", 3);
+    wait_until("the hits are marked offline", || t.offline_oldest().unwrap().unwrap().is_offline);
     assert_eq!(t.stats().unwrap().requests, 1, "then paused: no retry storm");
     // The collector comes back; nobody tells the tracker. The next probe finds it.
     let c = Collector::start_on(&addr.to_string()).unwrap();
     clock.advance(Duration::from_secs(2));
     t.nudge();
     assert!(c.wait_for_events(3, WAIT));
-    wait_until(|| t.offline_count().unwrap() == 0);
+    wait_until("the store drains", || t.offline_count().unwrap() == 0);
     t.close(Duration::from_secs(1)).unwrap();
     assert!(logs.wait_for(LogLevel::Info, "reachable again").is_some());
 }
@@ -690,8 +637,8 @@ fn freeing_during_a_hung_request_returns_within_the_default_bound() {
     let c = Collector::start();
     c.set_fault(Fault::Delay(Duration::from_secs(30)));
     let dir = TempDir::new("freebound");
-    let t = Tracker::new(config(&dir, &c, OfflineMode::Always)).unwrap();
-    track_n(&t, 3);
+    let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
+    track_n(&t, "e", 3);
     t.offline_dispatch(None).unwrap();
     assert!(c.wait_for_requests(1, WAIT));
     let start = Instant::now();

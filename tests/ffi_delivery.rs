@@ -1,28 +1,14 @@
 //! Flush and dispatch through the C ABI: the callbacks' `at_dispatch_result`.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::ffi::{c_void, CString};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use attracker::ffi::*;
-use collector::Collector;
-use common::TempDir;
-
-/// A tracker in ALWAYS mode on `db`, nothing listening at its endpoint.
-unsafe fn open_always(db: &CString) -> *mut at_tracker {
-    let cfg = at_config_new();
-    at_config_set_storage_path(cfg, db.as_ptr());
-    at_config_set_endpoint(cfg, c"http://127.0.0.1:9".as_ptr());
-    at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS);
-    let mut t = std::ptr::null_mut();
-    assert_eq!(at_tracker_new(cfg, &mut t), AT_OK);
-    at_config_free(cfg);
-    t
-}
+use common::collector::Collector;
+use common::{c_tracker, TempDir};
 
 unsafe extern "C" fn on_result(result: *const at_dispatch_result, user_data: *mut c_void) {
     let tx = &*(user_data as *const mpsc::Sender<at_dispatch_result>);
@@ -36,13 +22,7 @@ fn dispatch_and_flush_report_through_the_c_callback() {
     let db = CString::new(dir.db().to_str().unwrap()).unwrap();
     let endpoint = CString::new(c.url()).unwrap();
     unsafe {
-        let cfg = at_config_new();
-        assert_eq!(at_config_set_storage_path(cfg, db.as_ptr()), AT_OK);
-        assert_eq!(at_config_set_endpoint(cfg, endpoint.as_ptr()), AT_OK);
-        assert_eq!(at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS), AT_OK);
-        let mut t = std::ptr::null_mut();
-        assert_eq!(at_tracker_new(cfg, &mut t), AT_OK);
-        at_config_free(cfg);
+        let t = c_tracker(&db, &endpoint);
         for _ in 0..4 {
             assert_eq!(
                 at_track_event(t, c"e".as_ptr(), c"{\"k\":1}".as_ptr(), None, std::ptr::null_mut()),
@@ -71,7 +51,7 @@ fn a_short_stats_struct_is_filled_only_as_far_as_its_size() {
     let dir = TempDir::new("ffi-stats");
     let db = CString::new(dir.db().to_str().unwrap()).unwrap();
     unsafe {
-        let t = open_always(&db);
+        let t = c_tracker(&db, c"http://127.0.0.1:9");
         at_track_event(t, c"e".as_ptr(), std::ptr::null(), None, std::ptr::null_mut());
         // An older caller's struct: just `queued` and `sent`, then a guard.
         let mut buf = [0xAAu8; 24];
@@ -87,7 +67,7 @@ fn an_exported_batch_acked_after_close_is_freed_and_comes_back_next_time() {
     let dir = TempDir::new("ffi-export-close");
     let db = CString::new(dir.db().to_str().unwrap()).unwrap();
     unsafe {
-        let t = open_always(&db);
+        let t = c_tracker(&db, c"http://127.0.0.1:9");
         at_track_event(t, c"e".as_ptr(), std::ptr::null(), None, std::ptr::null_mut());
         let mut batch = std::ptr::null_mut();
         assert_eq!(at_offline_export_batch(t, &mut batch), AT_OK);
@@ -95,7 +75,7 @@ fn an_exported_batch_acked_after_close_is_freed_and_comes_back_next_time() {
         assert_eq!(at_tracker_close(t, 500), AT_OK);
         assert_eq!(at_offline_ack_batch(t, batch, true), AT_ERR_CLOSED, "freed all the same");
         at_tracker_free(t);
-        let t = open_always(&db);
+        let t = c_tracker(&db, c"http://127.0.0.1:9");
         let mut n = 0;
         assert_eq!(at_offline_count(t, &mut n), AT_OK);
         assert_eq!(n, 1, "not acknowledged: still queued");

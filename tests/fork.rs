@@ -13,7 +13,7 @@ use std::process::Command;
 
 use attracker::ffi::*;
 use attracker::Tracker;
-use common::TempDir;
+use common::{c_tracker, TempDir};
 
 const CHILD_DB: &str = "ATTRACKER_TEST_FORK_DB";
 
@@ -30,13 +30,7 @@ fn child_forking_with_a_tracker() {
     let Ok(db) = std::env::var(CHILD_DB) else { return };
     let db = CString::new(db).unwrap();
     unsafe {
-        let cfg = at_config_new();
-        assert_eq!(at_config_set_storage_path(cfg, db.as_ptr()), AT_OK);
-        assert_eq!(at_config_set_endpoint(cfg, c"http://127.0.0.1:9".as_ptr()), AT_OK);
-        assert_eq!(at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS), AT_OK);
-        let mut t = std::ptr::null_mut();
-        assert_eq!(at_tracker_new(cfg, &mut t), AT_OK);
-        at_config_free(cfg);
+        let t = c_tracker(&db, c"http://127.0.0.1:9");
         assert_eq!(
             at_track_event(t, c"before".as_ptr(), std::ptr::null(), None, std::ptr::null_mut()),
             AT_OK

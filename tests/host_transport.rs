@@ -2,8 +2,6 @@
 //! library keeps batching, retries and leases; the host moves the bytes.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
@@ -13,8 +11,8 @@ use std::time::Duration;
 use attracker::delivery::host::{HostAnswer, HostRequest};
 use attracker::delivery::transport::Method;
 use attracker::{CallbackMode, Config, OfflineMode, Status, Tracker};
-use collector::{Collector, Fault};
-use common::{dispatch, TempDir};
+use common::collector::{Collector, Fault};
+use common::{collector_config, dispatch, TempDir};
 
 /// What a host stack does: perform the request on its own thread, report later.
 fn perform(req: HostRequest) {
@@ -39,10 +37,9 @@ fn perform(req: HostRequest) {
     });
 }
 
-/// A tracker config whose transport is the host stack above.
-fn config(dir: &TempDir, c: &Collector) -> Config {
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
+/// `collector_config` whose transport is the host stack above.
+fn host_config(dir: &TempDir, c: &Collector) -> Config {
+    let mut cfg = collector_config(dir, c);
     cfg.set_api_key("k1").unwrap();
     cfg.transport = Some(Arc::new(perform));
     cfg
@@ -52,7 +49,7 @@ fn config(dir: &TempDir, c: &Collector) -> Config {
 fn a_host_transport_carries_batches_and_url_hits() {
     let c = Collector::start();
     let dir = TempDir::new("hosttransport");
-    let mut cfg = config(&dir, &c);
+    let mut cfg = host_config(&dir, &c);
     let calls = Arc::new(AtomicUsize::new(0));
     let n = Arc::clone(&calls);
     cfg.transport = Some(Arc::new(move |req| {
@@ -76,7 +73,7 @@ fn host_failures_follow_the_retry_policy() {
     let c = Collector::start();
     c.push_faults(vec![Fault::Status(503)]);
     let dir = TempDir::new("hostretry");
-    let mut cfg = config(&dir, &c);
+    let mut cfg = host_config(&dir, &c);
     cfg.transport = Some(Arc::new(perform));
     let t = Tracker::new(cfg).unwrap();
     t.track_event("e", None, None).unwrap();
@@ -85,7 +82,7 @@ fn host_failures_follow_the_retry_policy() {
     assert_eq!(t.offline_oldest().unwrap().unwrap().retry_count, 1);
     assert_eq!(dispatch(&t).sent, 1);
     // A host reporting "not reached" consumes no attempt.
-    let mut cfg = config(&dir, &c);
+    let mut cfg = host_config(&dir, &c);
     cfg.transport =
         Some(Arc::new(|req: HostRequest| req.complete(HostAnswer::Unreachable("offline".into()))));
     drop(t);
@@ -101,7 +98,7 @@ fn host_failures_follow_the_retry_policy() {
 fn in_polled_mode_the_host_send_function_runs_on_the_polling_thread() {
     let c = Collector::start();
     let dir = TempDir::new("hostpolled");
-    let mut cfg = config(&dir, &c);
+    let mut cfg = host_config(&dir, &c);
     cfg.callbacks = CallbackMode::Polled;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&seen);
@@ -128,7 +125,7 @@ fn in_polled_mode_the_host_send_function_runs_on_the_polling_thread() {
 fn an_unanswered_host_request_fails_after_the_request_timeout() {
     let c = Collector::start();
     let dir = TempDir::new("hostsilent");
-    let mut cfg = config(&dir, &c);
+    let mut cfg = host_config(&dir, &c);
     cfg.set_timeouts_ms(1000, 300).unwrap();
     let kept = Arc::new(Mutex::new(Vec::new()));
     let k = Arc::clone(&kept);
@@ -148,7 +145,7 @@ fn an_unanswered_host_request_fails_after_the_request_timeout() {
 fn an_exported_batch_is_leased_until_acknowledged() {
     let c = Collector::start();
     let dir = TempDir::new("export");
-    let mut cfg = config(&dir, &c);
+    let mut cfg = host_config(&dir, &c);
     cfg.set_max_batch_events(3).unwrap();
     let t = Tracker::new(cfg).unwrap();
     for i in 0..5 {
@@ -186,13 +183,13 @@ fn an_exported_batch_is_leased_until_acknowledged() {
 fn exported_rows_come_back_after_a_crash() {
     let dir = TempDir::new("exportcrash");
     let c = Collector::start();
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(host_config(&dir, &c)).unwrap();
     t.track_event("e", None, None).unwrap();
     let batch = t.offline_export_batch().unwrap().unwrap();
     std::mem::forget(batch);
     // Never acknowledged: the lease's span stays in the file, as after a crash.
     drop(t);
-    let mut cfg = config(&dir, &c);
+    let mut cfg = host_config(&dir, &c);
     cfg.offline_mode = OfflineMode::Always;
     let t = Tracker::new(cfg).unwrap();
     assert_eq!(t.open_report().recovered_in_flight, 1);
@@ -203,7 +200,7 @@ fn exported_rows_come_back_after_a_crash() {
 fn closing_a_polled_tracker_runs_the_host_sends_of_its_final_flush() {
     let c = Collector::start();
     let dir = TempDir::new("hostpolledclose");
-    let mut cfg = config(&dir, &c);
+    let mut cfg = host_config(&dir, &c);
     cfg.offline_mode = OfflineMode::Required;
     cfg.callbacks = CallbackMode::Polled;
     cfg.transport = Some(Arc::new(perform));
@@ -215,7 +212,7 @@ fn closing_a_polled_tracker_runs_the_host_sends_of_its_final_flush() {
     t.close(Duration::from_secs(3)).unwrap();
     assert_eq!(c.unique_message_ids().len(), 3);
     drop(t);
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(host_config(&dir, &c)).unwrap();
     assert_eq!(t.offline_count().unwrap(), 0);
 }
 

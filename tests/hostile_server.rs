@@ -6,38 +6,24 @@
 //! Loopback only; every wait is bounded.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use attracker::delivery::DispatchReport;
 use attracker::{Config, LogLevel, OfflineMode, Status, Tracker};
-use collector::{Collector, Fault};
-use common::{dispatch, Drops, Logs, TempDir};
+use common::collector::{Collector, Fault};
+use common::{bulk_config, dispatch, track_n, Drops, Logs, TempDir, WAIT};
 
-const WAIT: Duration = Duration::from_secs(10);
 /// The request timeout of the tests where time matters.
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(2000);
 /// Slack over `REQUEST_TIMEOUT` for a dispatch that ends on it: the transport
 /// polls every 50 ms, and a loaded test machine is slow to schedule.
 const MARGIN: Duration = Duration::from_millis(1500);
 
-fn config(dir: &TempDir, collector: &Collector, mode: OfflineMode) -> Config {
-    let mut c = common::config(&dir.db());
-    c.set_endpoint(&collector.url()).unwrap();
-    c.offline_mode = mode;
-    c.set_max_queue_size(100_000).unwrap();
-    c.set_max_store_bytes(1 << 30).unwrap();
-    c.flush_interval_ms = 0;
-    c.flush_threshold = 0;
-    c
-}
-
-/// `config`, with `REQUEST_TIMEOUT` (and a short connect timeout).
+/// `bulk_config` in `Always` mode, with `REQUEST_TIMEOUT` (and a short connect timeout).
 fn timed_config(dir: &TempDir, collector: &Collector) -> Config {
-    let mut c = config(dir, collector, OfflineMode::Always);
+    let mut c = bulk_config(dir, collector, OfflineMode::Always);
     c.set_timeouts_ms(1000, REQUEST_TIMEOUT.as_millis() as u32).unwrap();
     c
 }
@@ -47,12 +33,6 @@ fn timed_dispatch(t: &Tracker) -> (DispatchReport, Duration) {
     let t0 = Instant::now();
     let r = dispatch(t);
     (r, t0.elapsed())
-}
-
-fn track_n(t: &Tracker, n: usize) {
-    for i in 0..n {
-        t.track_event("e", Some(&format!(r#"{{"i":{i}}}"#)), None).unwrap();
-    }
 }
 
 fn stored_ids(t: &Tracker) -> HashSet<String> {
@@ -88,11 +68,11 @@ fn a_huge_answer_body_is_cut_short_and_its_200_stands() {
     let dir = TempDir::new("hostile-huge");
     // The default request timeout (30 s): what bounds this dispatch is size,
     // not time.
-    let mut cfg = config(&dir, &c, OfflineMode::Always);
+    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 5);
+    track_n(&t, "e", 5);
     let ids = stored_ids(&t);
     let (rss0, hwm0) = (proc_status_kib("VmRSS"), proc_status_kib("VmHWM"));
 
@@ -124,7 +104,7 @@ fn a_huge_answer_body_is_cut_short_and_its_200_stands() {
 
     // The transport goes on working after the cut transfer.
     c.set_fault(Fault::None);
-    track_n(&t, 2);
+    track_n(&t, "e", 2);
     assert_eq!(dispatch(&t).sent, 2);
     assert_eq!((c.unique_message_ids().len(), c.duplicates()), (7, 0));
     t.close(Duration::from_secs(2)).unwrap();
@@ -142,7 +122,7 @@ fn endless_headers_fail_the_dispatch_within_the_timeout_and_keep_the_hits() {
     let logs = Logs::default();
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 4);
+    track_n(&t, "e", 4);
     let ids = stored_ids(&t);
     let hwm0 = proc_status_kib("VmHWM");
 
@@ -175,7 +155,7 @@ fn a_slow_drip_fails_the_dispatch_at_the_request_timeout_and_keeps_the_hits() {
     let logs = Logs::default();
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 3);
+    track_n(&t, "e", 3);
     let ids = stored_ids(&t);
 
     let (r, took) = timed_dispatch(&t);
@@ -248,7 +228,7 @@ fn a_redirect_is_never_followed_and_is_not_an_attempt_even_with_max_attempts() {
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 3);
+    track_n(&t, "e", 3);
     let ids = stored_ids(&t);
 
     let reports = dispatch_against_redirects(&c, &other, &t, &ids, &[302, 302, 302, 302]);
@@ -273,7 +253,7 @@ fn no_redirect_status_is_followed_and_unlimited_attempts_keep_the_hits() {
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 2);
+    track_n(&t, "e", 2);
     let ids = stored_ids(&t);
 
     let reports = dispatch_against_redirects(&c, &other, &t, &ids, &[301, 302, 303, 307, 308]);
@@ -309,7 +289,7 @@ fn hostile_remote_config_answers_are_bounded_and_keep_delivery_going() {
         logs.attach(&mut cfg);
         let hwm0 = proc_status_kib("VmHWM");
         let t = Tracker::new(cfg).unwrap();
-        track_n(&t, 2);
+        track_n(&t, "e", 2);
         assert!(configs.wait_for_requests(1, WAIT), "{fault:?}: the config is fetched");
         let fetched_at = configs.requests()[0].received_at;
         // The fetch ends (applied or failed) within the request timeout.

@@ -2,22 +2,19 @@
 //! test collector.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
 use attracker::config::OptOutPolicy;
 use attracker::{Config, DropReason, Durability, OfflineMode, Status, Tracker};
-use collector::Collector;
-use common::{dispatch, Drops, TempDir};
+use common::collector::{Collector, Fault};
+use common::{collector_config, dispatch, Drops, TempDir, WAIT};
 
-const WAIT: Duration = Duration::from_secs(10);
-
-fn config(dir: &TempDir, c: &Collector) -> Config {
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
+/// `collector_config` with room for a million hits and 1 GiB: the purge
+/// tests track in bulk from several threads.
+fn roomy_config(dir: &TempDir, c: &Collector) -> Config {
+    let mut cfg = collector_config(dir, c);
     cfg.set_max_queue_size(1_000_000).unwrap();
     cfg.set_max_store_bytes(1 << 30).unwrap();
     cfg
@@ -31,17 +28,17 @@ fn is_uuid_v4(s: &str) -> bool {
 fn the_visitor_id_persists_and_a_reset_replaces_it() {
     let dir = TempDir::new("visitor");
     let c = Collector::start();
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(roomy_config(&dir, &c)).unwrap();
     let first = t.visitor_id();
     assert!(is_uuid_v4(&first), "{first}");
     drop(t);
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(roomy_config(&dir, &c)).unwrap();
     assert_eq!(t.visitor_id(), first, "kept in the store");
     let second = t.reset_visitor_id().unwrap();
     assert!(is_uuid_v4(&second) && second != first);
     assert_eq!(t.visitor_id(), second);
     drop(t);
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(roomy_config(&dir, &c)).unwrap();
     assert_eq!(t.visitor_id(), second, "the reset is kept too");
     t.set_visitor_id("user-42@example.com").unwrap();
     for bad in ["", "a\nb", &"x".repeat(129)] {
@@ -54,7 +51,7 @@ fn the_visitor_id_persists_and_a_reset_replaces_it() {
 fn hits_keep_the_visitor_id_and_session_they_were_tracked_with() {
     let dir = TempDir::new("stamp");
     let c = Collector::start();
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(roomy_config(&dir, &c)).unwrap();
     t.set_visitor_id("before").unwrap();
     t.track_event("a", None, None).unwrap();
     std::thread::sleep(Duration::from_millis(20));
@@ -62,7 +59,7 @@ fn hits_keep_the_visitor_id_and_session_they_were_tracked_with() {
     t.track_event("b", None, None).unwrap();
     drop(t);
     // Sent by a later session.
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(roomy_config(&dir, &c)).unwrap();
     t.track_event("c", None, None).unwrap();
     assert_eq!(dispatch(&t).sent, 3);
     let events = c.events();
@@ -86,7 +83,7 @@ fn the_collector_clock_offset_is_learned_from_its_date_header() {
     let dir = TempDir::new("offset");
     let c = Collector::start();
     c.set_date_skew(86_400_000);
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(roomy_config(&dir, &c)).unwrap();
     t.track_event("e", None, None).unwrap();
     assert_eq!(dispatch(&t).sent, 1);
     t.track_event("e", None, None).unwrap();
@@ -102,7 +99,7 @@ fn the_collector_clock_offset_is_learned_from_its_date_header() {
 fn opting_out_keeps_or_purges_what_is_queued() {
     let dir = TempDir::new("optout");
     let c = Collector::start();
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(roomy_config(&dir, &c)).unwrap();
     for _ in 0..5 {
         t.track_event("e", None, None).unwrap();
     }
@@ -117,7 +114,7 @@ fn opting_out_keeps_or_purges_what_is_queued() {
 
     // The configured policy is what at_set_tracking_enabled(false) uses.
     drop(t);
-    let mut cfg = config(&dir, &c);
+    let mut cfg = roomy_config(&dir, &c);
     cfg.opt_out_policy = OptOutPolicy::Purge;
     let t = Tracker::new(cfg).unwrap();
     t.track_event("e", None, None).unwrap();
@@ -130,7 +127,7 @@ fn a_purge_under_concurrent_tracking_leaves_nothing_half_accepted() {
     for durability in [Durability::Batched, Durability::OnReturn] {
         let dir = TempDir::new("purge-race");
         let c = Collector::start();
-        let mut cfg = config(&dir, &c);
+        let mut cfg = roomy_config(&dir, &c);
         cfg.durability = durability;
         let drops = Drops::default();
         drops.attach(&mut cfg);
@@ -175,8 +172,8 @@ fn memory_only_hits_are_purged_too() {
     let c = Collector::start();
     // The collector fails: the memory-only hits go back to memory, waiting for
     // their retry (backoff from 1 s), which is when the purge finds them.
-    c.set_fault(collector::Fault::Status(503));
-    let mut cfg = config(&dir, &c);
+    c.set_fault(Fault::Status(503));
+    let mut cfg = roomy_config(&dir, &c);
     cfg.offline_mode = OfflineMode::Never;
     cfg.flush_interval_ms = 0;
     cfg.flush_threshold = 0;

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use attracker::{LogLevel, Tracker};
-use common::{config, Logs, TempDir};
+use common::{config, edit_store, Logs, TempDir};
 
 const V1: &str = include_str!("../src/store/sql/v1.sql");
 
@@ -211,10 +211,6 @@ fn copy_store(from: &TempDir, tag: &str) -> TempDir {
     to
 }
 
-fn edit(dir: &TempDir, sql: &str) {
-    rusqlite::Connection::open(dir.db()).unwrap().execute_batch(sql).unwrap();
-}
-
 fn open_large(dir: &TempDir, logs: &Logs, drops: &common::Drops) -> Tracker {
     let mut c = config(&dir.db());
     c.set_max_queue_size(100_000).unwrap();
@@ -238,7 +234,7 @@ fn implausible_totals_in_a_large_store_are_recounted_at_open_and_drop_nothing() 
         ("hits 0", "UPDATE queue SET hits = 0"),
     ] {
         let dir = copy_store(&base, "large-implausible-copy");
-        edit(&dir, sql);
+        edit_store(&dir, sql);
         let (logs, drops) = (Logs::default(), common::Drops::default());
         let t = open_large(&dir, &logs, &drops);
         assert_eq!(t.offline_count().unwrap(), 2000, "{what}");
@@ -259,7 +255,7 @@ fn the_background_check_corrects_totals_that_are_plausible_but_wrong() {
     let dir = TempDir::new("large-off-by-some");
     large_store(&dir);
     // Five too few: within every cheap fact, found only by a real count.
-    edit(&dir, "UPDATE queue SET hits = hits - 5, bytes = bytes - 5 * 10100");
+    edit_store(&dir, "UPDATE queue SET hits = hits - 5, bytes = bytes - 5 * 10100");
     let (logs, drops) = (Logs::default(), common::Drops::default());
     let t = open_large(&dir, &logs, &drops);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -288,7 +284,7 @@ fn totals_that_disagree_with_the_table_never_drop_a_hit() {
     // Another program edits the store while the tracker runs: it deletes ten
     // rows in the middle and leaves totals claiming 40 hits (plausible: the
     // ids still span 1..40) where there are 30.
-    edit(
+    edit_store(
         &dir,
         "UPDATE queue SET hits = 40, counted_to = 40,
                           bytes = (SELECT sum(64 + octet_length(type) + coalesce(octet_length(body), 0)) FROM hits);

@@ -2,27 +2,14 @@
 //! coalescing, and timers resuming in the foreground.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use attracker::delivery::DispatchReport;
-use attracker::{Config, OfflineMode, Status, Tracker};
-use collector::{Collector, Fault};
-use common::TempDir;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn config(dir: &TempDir, c: &Collector) -> Config {
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.flush_interval_ms = 0;
-    cfg.flush_threshold = 0;
-    cfg
-}
+use attracker::{OfflineMode, Status, Tracker};
+use common::collector::{Collector, Fault};
+use common::{dispatch_only_config, TempDir, WAIT};
 
 fn background(t: &Tracker, deadline: Duration) -> mpsc::Receiver<(DispatchReport, Instant)> {
     let (tx, rx) = mpsc::channel();
@@ -39,7 +26,7 @@ fn event_names(c: &Collector) -> Vec<String> {
 fn entering_background_records_the_event_and_flushes_before_the_deadline() {
     let c = Collector::start();
     let dir = TempDir::new("bg");
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(dispatch_only_config(&dir, &c, OfflineMode::Required)).unwrap();
     for _ in 0..5 {
         t.track_event("e", None, None).unwrap();
     }
@@ -56,7 +43,7 @@ fn a_slow_collector_is_cut_off_at_the_deadline_and_the_hits_stay_stored() {
     let c = Collector::start();
     c.set_fault(Fault::Delay(Duration::from_secs(10)));
     let dir = TempDir::new("bgslow");
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(dispatch_only_config(&dir, &c, OfflineMode::Required)).unwrap();
     for _ in 0..5 {
         t.track_event("e", None, None).unwrap();
     }
@@ -75,7 +62,7 @@ fn repeated_background_notifications_coalesce_into_one_upload() {
     let c = Collector::start();
     c.set_fault(Fault::Delay(Duration::from_millis(300)));
     let dir = TempDir::new("bgcoalesce");
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(dispatch_only_config(&dir, &c, OfflineMode::Required)).unwrap();
     for _ in 0..5 {
         t.track_event("e", None, None).unwrap();
     }
@@ -92,7 +79,7 @@ fn repeated_background_notifications_coalesce_into_one_upload() {
 fn background_pauses_automatic_sends_and_foreground_resumes_them() {
     let c = Collector::start();
     let dir = TempDir::new("bgpause");
-    let mut cfg = config(&dir, &c);
+    let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Required);
     cfg.flush_threshold = 1;
     cfg.flush_on_background = false;
     let t = Tracker::new(cfg).unwrap();
@@ -113,7 +100,7 @@ fn background_pauses_automatic_sends_and_foreground_resumes_them() {
 fn lifecycle_events_can_be_turned_off() {
     let c = Collector::start();
     let dir = TempDir::new("bgnoevents");
-    let mut cfg = config(&dir, &c);
+    let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Required);
     cfg.track_lifecycle_events = false;
     let t = Tracker::new(cfg).unwrap();
     let (r, _) = background(&t, Duration::from_secs(1)).recv_timeout(WAIT).unwrap();

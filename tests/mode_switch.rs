@@ -3,32 +3,25 @@
 //! the threshold and the timer send what is stored, without any flush call.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::time::{Duration, Instant};
 
 use attracker::{Config, OfflineMode, Tracker};
-use collector::{Collector, Fault};
-use common::TempDir;
+use common::collector::{Collector, Fault};
+use common::rng::{seed, Rng};
+use common::{collector_config, track_n, TempDir};
 
 /// The flush timer of these tests.
 const TIMER: Duration = Duration::from_millis(200);
 
-fn config(dir: &TempDir, c: &Collector, threshold: u32, timer: Duration) -> Config {
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
+/// `collector_config` in `Required` mode with the given automatic triggers.
+fn triggered_config(dir: &TempDir, c: &Collector, threshold: u32, timer: Duration) -> Config {
+    let mut cfg = collector_config(dir, c);
     cfg.offline_mode = OfflineMode::Required;
     cfg.flush_threshold = threshold;
     cfg.flush_interval_ms = timer.as_millis() as u32;
     cfg.set_max_queue_size(100_000).unwrap();
     cfg
-}
-
-fn track_n(t: &Tracker, tag: &str, n: usize) {
-    for i in 0..n {
-        t.track_event(tag, Some(&format!(r#"{{"i":{i}}}"#)), None).unwrap();
-    }
 }
 
 /// Waits (at most `within`) until the store is empty; false when it is not.
@@ -47,7 +40,7 @@ fn drains_within(t: &Tracker, within: Duration) -> bool {
 fn required_always_required_the_timer_sends_what_was_stored_in_always() {
     let c = Collector::start();
     let dir = TempDir::new("mode-always-timer");
-    let t = Tracker::new(config(&dir, &c, 0, TIMER)).unwrap();
+    let t = Tracker::new(triggered_config(&dir, &c, 0, TIMER)).unwrap();
     t.set_offline_mode(OfflineMode::Always, None).unwrap();
     track_n(&t, "always", 5);
     std::thread::sleep(TIMER * 2);
@@ -62,7 +55,7 @@ fn required_always_required_the_threshold_fires_again() {
     let c = Collector::start();
     let dir = TempDir::new("mode-always-threshold");
     // The timer is off: only the threshold can send.
-    let t = Tracker::new(config(&dir, &c, 5, Duration::ZERO)).unwrap();
+    let t = Tracker::new(triggered_config(&dir, &c, 5, Duration::ZERO)).unwrap();
     track_n(&t, "required", 2); // below the threshold: waits
     t.set_offline_mode(OfflineMode::Always, None).unwrap();
     track_n(&t, "always", 10);
@@ -78,7 +71,7 @@ fn required_always_required_the_threshold_fires_again() {
 fn required_never_required_around_unreachability_the_triggers_fire_again() {
     let c = Collector::start();
     let dir = TempDir::new("mode-never");
-    let t = Tracker::new(config(&dir, &c, 3, TIMER)).unwrap();
+    let t = Tracker::new(triggered_config(&dir, &c, 3, TIMER)).unwrap();
     c.set_fault(Fault::Status(503));
     track_n(&t, "stored", 4);
     assert!(c.wait_for_requests(1, Duration::from_secs(5)));
@@ -97,32 +90,18 @@ fn required_never_required_around_unreachability_the_triggers_fire_again() {
     assert_eq!(names.iter().filter(|n| *n == "later").count(), 3);
 }
 
-/// xorshift64: reproducible sequences from a printed seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[test]
 fn any_sequence_of_modes_reachability_tracking_and_flushes_ends_with_everything_sent() {
     let c = Collector::start();
-    let base = std::env::var("ATTRACKER_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_u64);
+    let base = seed("ATTRACKER_SEED", Some(0x5eed));
     let rounds = if std::env::var_os("ATTRACKER_LONG_TESTS").is_some() { 100 } else { 12 };
     let mut stored_total = 0usize;
     for round in 0..rounds {
         let seed = base.wrapping_add(round).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let dir = TempDir::new("mode-prop");
         let threshold = [0, 1, 4][rng.below(3) as usize];
-        let t = Tracker::new(config(&dir, &c, threshold, TIMER)).unwrap();
+        let t = Tracker::new(triggered_config(&dir, &c, threshold, TIMER)).unwrap();
         let mut steps = Vec::new();
         for _ in 0..25 {
             let step = rng.below(8);

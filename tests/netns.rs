@@ -20,8 +20,6 @@
 #![cfg(target_os = "linux")]
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::collections::BTreeSet;
 use std::os::fd::AsRawFd;
@@ -29,7 +27,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use attracker::{DropReason, OfflineMode, Tracker};
-use collector::{Collector, Fault};
+use common::collector::{Collector, Fault};
 use common::{Drops, TempDir};
 
 /// Packets dropped in each direction, in percent.

@@ -4,30 +4,14 @@
 //! test collector on 127.0.0.1.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
-use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use attracker::delivery::DispatchReport;
-use attracker::{Clock, Config, DropReason, LogLevel, OfflineMode, Status, Tracker};
-use collector::{Collector, Fault};
-use common::{dispatch, Drops, Logs, TempDir};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-/// The default policy (nothing about retries changed), in `Always` mode so the
-/// test decides when to send.
-fn config(dir: &TempDir, c: &Collector) -> Config {
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
-    cfg.flush_interval_ms = 0;
-    cfg.flush_threshold = 0;
-    cfg
-}
+use attracker::{Clock, DropReason, LogLevel, OfflineMode, Status, Tracker};
+use common::collector::{Collector, Fault};
+use common::{dispatch, dispatch_only_config, flush, track_n, wait_until, Drops, Logs, TempDir, WAIT};
 
 /// A wall clock and a monotonic clock the test moves by hand, separately.
 struct TwoClocks {
@@ -57,26 +41,6 @@ impl TwoClocks {
     }
 }
 
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not reached in {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn flush(t: &Tracker) -> DispatchReport {
-    let (tx, rx) = mpsc::channel();
-    t.flush(Some(Box::new(move |r| tx.send(r).unwrap()))).unwrap();
-    rx.recv_timeout(WAIT).expect("flush completes")
-}
-
-fn track_n(t: &Tracker, n: usize) {
-    for i in 0..n {
-        t.track_event("e", Some(&format!(r#"{{"i":{i}}}"#)), None).unwrap();
-    }
-}
-
 fn retry_counts(t: &Tracker) -> Vec<u32> {
     t.offline_get().unwrap().iter().map(|h| h.retry_count).collect()
 }
@@ -86,10 +50,10 @@ fn a_long_5xx_outage_and_a_429_storm_drop_nothing_by_default() {
     let c = Collector::start();
     let dir = TempDir::new("outage-default");
     let drops = Drops::default();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 5);
+    track_n(&t, "e", 5);
     // Ten failed attempts in a row (a dispatch ignores backoff): the old rule
     // dropped everything at the third.
     for (i, fault) in [500, 503, 502, 504, 429, 429, 429, 503, 500, 503].into_iter().enumerate() {
@@ -111,11 +75,11 @@ fn max_attempts_3_restores_the_two_more_attempts_then_delete_rule() {
     let c = Collector::start();
     let dir = TempDir::new("attempts-3");
     let drops = Drops::default();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
     cfg.max_attempts = 3;
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 2);
+    track_n(&t, "e", 2);
     c.set_fault(Fault::Status(503));
     assert_eq!(dispatch(&t).dropped, 0);
     assert_eq!(dispatch(&t).dropped, 0);
@@ -128,7 +92,7 @@ fn retry_after_on_any_status_is_a_wait_not_an_attempt() {
     let c = Collector::start();
     let dir = TempDir::new("retry-after-any");
     let clock = TwoClocks::start();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
     cfg.offline_mode = OfflineMode::Required;
     cfg.flush_threshold = 1;
     cfg.max_attempts = 1; // a counted attempt would drop the hit at once
@@ -156,12 +120,12 @@ fn redirects_and_captive_portals_are_not_reached_count_no_attempt_and_keep_every
     let dir = TempDir::new("portal");
     let drops = Drops::default();
     let logs = Logs::default();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
     cfg.max_attempts = 1; // a counted attempt would drop the hits at once
     drops.attach(&mut cfg);
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 3);
+    track_n(&t, "e", 3);
     let faults = [
         Fault::Portal(200),
         Fault::Portal(302),
@@ -205,20 +169,20 @@ fn a_rejected_key_keeps_the_hits_pauses_sending_and_a_new_key_resumes_it() {
     let dir = TempDir::new("key-rejected");
     let drops = Drops::default();
     let logs = Logs::default();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
     cfg.set_api_key("wrong").unwrap();
     cfg.offline_mode = OfflineMode::Required;
     cfg.flush_threshold = 1;
     drops.attach(&mut cfg);
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
-    track_n(&t, 3);
+    track_n(&t, "e", 3);
     assert!(c.wait_for_requests(1, WAIT));
     wait_until("the pause is visible", || t.stats().unwrap().key_rejected == 401);
     assert_eq!(t.offline_count().unwrap(), 3, "the hits carry no key: they are kept");
     assert_eq!(retry_counts(&t), vec![0; 3]);
     // No retry storm: more hits, more triggers, no request.
-    track_n(&t, 5);
+    track_n(&t, "e", 5);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(c.requests().len(), 1, "sending is paused");
     let r = flush(&t);
@@ -245,8 +209,8 @@ fn a_403_at_dispatch_says_rejected_key_not_network() {
     let c = Collector::start();
     c.set_fault(Fault::Status(403));
     let dir = TempDir::new("key-403");
-    let t = Tracker::new(config(&dir, &c)).unwrap();
-    track_n(&t, 2);
+    let t = Tracker::new(dispatch_only_config(&dir, &c, OfflineMode::Always)).unwrap();
+    track_n(&t, "e", 2);
     let r = dispatch(&t);
     assert_eq!(r.status.unwrap_err().status, Status::KeyRejected);
     assert_eq!((r.sent, r.failed, r.dropped), (0, 0, 0));
@@ -260,7 +224,7 @@ fn a_wall_clock_jump_during_an_outage_strands_nothing_in_this_process_or_the_nex
     let dir = TempDir::new("clock-jump");
     let clock = TwoClocks::start();
     let logs = Logs::default();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
     cfg.offline_mode = OfflineMode::Required;
     cfg.flush_threshold = 1;
     cfg.flush_interval_ms = 30_000;
@@ -312,7 +276,7 @@ fn a_hit_older_than_max_hit_age_that_fails_is_dropped_as_expired() {
     let dir = TempDir::new("expired");
     let clock = TwoClocks::start();
     let drops = Drops::default();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
     cfg.max_hit_age_ms = 3_600_000;
     drops.attach(&mut cfg);
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();

@@ -2,34 +2,22 @@
 //! everything arrives once the collector is back.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use attracker::{Clock, OfflineMode, Tracker};
-use collector::{Collector, Fault};
-use common::TempDir;
-
-struct ManualClock(AtomicI64);
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(SeqCst)
-    }
-}
+use common::collector::{Collector, Fault};
+use common::{collector_config, ManualClock, TempDir};
 
 #[test]
 fn a_two_hour_5xx_storm_stays_within_the_backoff_schedule_minute_by_minute() {
     let c = Collector::start();
     c.set_fault(Fault::Status(503));
     let dir = TempDir::new("hours");
-    let clock = Arc::new(ManualClock(AtomicI64::new(1_795_366_000_000)));
+    let clock = ManualClock::start();
     let start_ms = clock.now_ms();
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
+    let mut cfg = collector_config(&dir, &c);
     cfg.offline_mode = OfflineMode::Required;
     cfg.flush_threshold = 1;
     cfg.max_attempts = 0; // keep retrying for hours
@@ -43,7 +31,7 @@ fn a_two_hour_5xx_storm_stays_within_the_backoff_schedule_minute_by_minute() {
     let mut seen = 0;
     let mut tracked = 1;
     for step in 0..1800 {
-        clock.0.fetch_add(4_000, SeqCst);
+        clock.advance(Duration::from_millis(4_000));
         if step % 60 == 0 {
             t.track_event("e", None, None).unwrap();
             tracked += 1;
@@ -67,7 +55,7 @@ fn a_two_hour_5xx_storm_stays_within_the_backoff_schedule_minute_by_minute() {
     assert!((140..=240).contains(&seen), "{seen} requests in two hours");
 
     c.set_fault(Fault::None);
-    clock.0.fetch_add(60_000, SeqCst);
+    clock.advance(Duration::from_millis(60_000));
     t.nudge();
     assert!(
         c.wait_for_events(tracked, Duration::from_secs(10)),

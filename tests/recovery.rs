@@ -6,20 +6,11 @@ mod common;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
-use std::sync::Arc;
-
-use attracker::{Clock, DropReason, Durability, LogLevel, Status, Tracker};
-
-struct ManualClock(AtomicI64);
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(SeqCst)
-    }
-}
-use common::{config, Drops, Logs, TempDir};
+use attracker::{DropReason, Durability, LogLevel, Status, Tracker};
+use common::rng::{seed, Rng};
+use common::{config, files_named, Drops, Logs, ManualClock, TempDir};
 
 const CHILD_DB: &str = "ATTRACKER_TEST_CHILD_DB";
 const CHILD_DURABILITY: &str = "ATTRACKER_TEST_CHILD_DURABILITY";
@@ -67,18 +58,11 @@ fn child_process_tracking_until_killed() {
     }
 }
 
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 #[test]
 fn every_hit_acknowledged_before_kill_9_is_in_the_store() {
     let dir = TempDir::new("kill9");
     let exe = std::env::current_exe().unwrap();
-    let mut rng = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut rng = Rng::new(seed("ATTRACKER_SEED", None));
     let mut acknowledged: HashSet<(u64, u64, u64)> = HashSet::new();
     let rounds = [("on_return", 6), ("batched", 4)];
     for (durability, n) in rounds {
@@ -91,7 +75,7 @@ fn every_hit_acknowledged_before_kill_9_is_in_the_store() {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            let wanted = 50 + xorshift(&mut rng) % 400;
+            let wanted = 50 + rng.below(400);
             let mut reader = BufReader::new(child.stdout.take().unwrap());
             let mut line = String::new();
             let mut got = 0;
@@ -167,16 +151,6 @@ fn rows_a_schema_1_library_left_in_flight_become_pending_at_open() {
     let in_flight: i64 =
         conn.query_row("SELECT count(*) FROM hits WHERE state != 0", [], |r| r.get(0)).unwrap();
     assert_eq!(in_flight, 0);
-}
-
-fn files_named(dir: &std::path::Path, needle: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(needle))
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -376,7 +350,7 @@ fn batched_hits_wait_in_memory_while_the_disk_is_full_and_commit_when_space_retu
     c.set_max_store_bytes(1 << 30).unwrap();
     c.store_page_limit = Some(60);
     c.durability = Durability::Batched;
-    let clock = Arc::new(ManualClock(AtomicI64::new(1000)));
+    let clock = ManualClock::at(1000);
     let t = Tracker::with_clock(c, clock.clone()).unwrap();
     let pad = "f".repeat(1000);
     let track = |n: u32| t.track_event("e", Some(&format!(r#"{{"n":{n},"pad":"{pad}"}}"#)), None).unwrap();
@@ -384,7 +358,7 @@ fn batched_hits_wait_in_memory_while_the_disk_is_full_and_commit_when_space_retu
         track(n);
     }
     t.sync().unwrap();
-    clock.0.store(2000, SeqCst);
+    clock.set(2000);
     for n in 30..330 {
         track(n);
     }

@@ -2,21 +2,16 @@
 //! last-good cache, refusals, 304, the kill switch, sampling, the endpoint rule.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use attracker::{Config, LogLevel, OfflineMode, Status, Tracker};
-use collector::{Collector, Fault};
-use common::{dispatch, Logs, TempDir};
+use common::collector::{Collector, Fault};
+use common::{collector_config, dispatch, wait_until, Logs, TempDir, WAIT};
 
-const WAIT: Duration = Duration::from_secs(10);
-
-fn config(dir: &TempDir, c: &Collector) -> Config {
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
+/// `collector_config`, fetching the collector's `/config` every 150 ms.
+fn polling_config(dir: &TempDir, c: &Collector) -> Config {
+    let mut cfg = collector_config(dir, c);
     cfg.set_remote_config_url(Some(&format!("{}/config", c.url()))).unwrap();
     cfg.set_remote_config_interval_ms(150).unwrap();
     cfg
@@ -31,19 +26,11 @@ fn serve(c: &Collector, body: &str) {
     c.set_config("/config", Some(body.to_owned()), Some(format!("\"{}\"", body.len())));
 }
 
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn first_start_without_network_uses_the_built_in_settings() {
     let dir = TempDir::new("rc-offline");
     let c = Collector::start();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = polling_config(&dir, &c);
     let refused = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}/config", l.local_addr().unwrap())
@@ -66,7 +53,7 @@ fn the_last_good_document_applies_after_a_restart_during_an_outage() {
     let body = doc(r#""tracking_enabled":false,"mine":{"theme":"dark"}"#);
     serve(&c, &body);
     let (tx, rx) = mpsc::channel();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = polling_config(&dir, &c);
     cfg.on_remote_config = Some(std::sync::Arc::new(move |d: &str| tx.send(d.to_owned()).unwrap()));
     let t = Tracker::new(cfg).unwrap();
     assert_eq!(rx.recv_timeout(WAIT).unwrap(), body, "the callback gets the document");
@@ -77,7 +64,7 @@ fn the_last_good_document_applies_after_a_restart_during_an_outage() {
     // The collector is down: the cached document is in force from the start.
     c.set_fault(Fault::Status(503));
     let logs = Logs::default();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = polling_config(&dir, &c);
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
     assert_eq!(t.remote_config_json().as_deref(), Some(body.as_str()));
@@ -103,7 +90,7 @@ fn an_invalid_document_keeps_the_previous_one_with_a_warning() {
     let good = doc(r#""flush_threshold":7"#);
     serve(&c, &good);
     let logs = Logs::default();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = polling_config(&dir, &c);
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
     wait_until("the first document", || t.remote_config_json().is_some());
@@ -136,7 +123,7 @@ fn values_out_of_range_are_ignored_one_by_one() {
         ),
     );
     let logs = Logs::default();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = polling_config(&dir, &c);
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
     wait_until("the document", || t.remote_config_json().is_some());
@@ -157,7 +144,7 @@ fn an_unchanged_document_is_not_downloaded_again() {
     let c = Collector::start();
     let body = doc(r#""flush_threshold":9"#);
     serve(&c, &body);
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(polling_config(&dir, &c)).unwrap();
     wait_until("two 304 answers", || c.config_not_modified() >= 2);
     assert_eq!(t.remote_config_json().as_deref(), Some(body.as_str()));
     assert!(c.config_fetches() >= 3);
@@ -168,7 +155,7 @@ fn a_threshold_from_the_document_drives_automatic_sends() {
     let dir = TempDir::new("rc-threshold");
     let c = Collector::start();
     serve(&c, &doc(r#""flush_threshold":3,"flush_interval_ms":0"#));
-    let mut cfg = config(&dir, &c);
+    let mut cfg = polling_config(&dir, &c);
     cfg.offline_mode = OfflineMode::Required;
     cfg.flush_threshold = 1000;
     cfg.flush_interval_ms = 0;
@@ -197,12 +184,12 @@ fn sampling_keeps_each_visitor_in_or_out_across_restarts() {
             })
             .collect()
     };
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(polling_config(&dir, &c)).unwrap();
     wait_until("the document", || t.remote_config_json().is_some());
     let first = decide(&t);
     drop(t);
     c.set_fault(Fault::Status(500)); // the cached document decides alone
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(polling_config(&dir, &c)).unwrap();
     assert_eq!(decide(&t), first, "each visitor is in or out consistently");
     let inside = first.iter().filter(|&&x| x).count();
     assert!((15..=45).contains(&inside), "{inside} of 60 visitors sampled at 0.5");
@@ -216,7 +203,7 @@ fn an_https_endpoint_on_an_allowed_host_is_taken() {
     // (and fail), not to the collector any more.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     serve(&c, &doc(&format!(r#""endpoint":"https://localhost:{port}""#)));
-    let mut cfg = config(&dir, &c);
+    let mut cfg = polling_config(&dir, &c);
     cfg.add_allowed_endpoint_host("localhost").unwrap();
     let t = Tracker::new(cfg).unwrap();
     wait_until("the document", || t.remote_config_json().is_some());

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use attracker::{Durability, LogLevel, Tracker};
-use common::{config, Logs, TempDir};
+use common::{config, files_named, Logs, TempDir};
 use rusqlite::Connection;
 
 /// Every column of every row, by message id, as SQLite returns it.
@@ -69,14 +69,6 @@ fn damaged_store(dir: &TempDir, n: usize) -> Rows {
     bytes[at..at + page].fill(0xC3);
     std::fs::write(dir.db(), &bytes).unwrap();
     before
-}
-
-fn files(dir: &Path, needle: &str) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.contains(needle))
-        .collect()
 }
 
 #[test]
@@ -166,8 +158,11 @@ fn a_salvage_short_of_file_descriptors_is_completed_by_a_later_open() {
             .lines()
             .find_map(|l| l.find("outcome: ").map(|i| l[i + 9..].to_owned()))
             .unwrap_or_else(|| panic!("spare {spare}: no outcome: {stdout}"));
-        let aside = files(dir.path(), ".corrupt-");
-        assert!(files(dir.path(), ".fresh").is_empty(), "spare {spare}: no half-built store left: {line}");
+        let aside = files_named(dir.path(), ".corrupt-");
+        assert!(
+            files_named(dir.path(), ".fresh").is_empty(),
+            "spare {spare}: no half-built store left: {line}"
+        );
         if line.starts_with("failed") {
             // Short of descriptors before the fresh store was complete: the
             // damaged store is left as it was. Or after it took the damaged

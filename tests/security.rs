@@ -2,15 +2,13 @@
 //! required, and TLS verification is off only by a named development option.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use attracker::{Config, LogLevel, OfflineMode, Status, Tracker};
-use collector::{Collector, Fault};
-use common::{dispatch, Logs, TempDir};
+use common::collector::{Collector, Fault};
+use common::{collector_config, dispatch, Logs, TempDir};
 
 const KEY: &str = "SECRET-api-KEY-7f3a9c";
 
@@ -23,8 +21,7 @@ fn the_api_key_never_appears_in_logs_errors_or_the_store() {
     let dir = TempDir::new("key");
     let c = Collector::start();
     c.set_required_auth(Some(format!("Bearer {KEY}")));
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
+    let mut cfg = collector_config(&dir, &c);
     cfg.set_api_key(KEY).unwrap();
     let logs = Logs::default();
     logs.attach(&mut cfg);

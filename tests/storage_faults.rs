@@ -15,7 +15,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use attracker::{Durability, Status, Tracker};
-use common::TempDir;
+use common::{files_named, TempDir};
 
 const CHILD_DB: &str = "ATTRACKER_TEST_FAULTFS_DB";
 const CHILD_BATCHED: &str = "ATTRACKER_TEST_FAULTFS_BATCHED";
@@ -130,14 +130,6 @@ impl Driven {
     }
 }
 
-fn moved_aside(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.contains("corrupt"))
-        .collect()
-}
-
 fn storage_error(answer: &str) -> bool {
     answer.starts_with(&format!("err {:?}", Status::Storage))
 }
@@ -165,7 +157,7 @@ fn locked_or_read_only_store_fails_then_recovers(mode: &str) {
     assert_eq!(child.ask("track"), "ok", "{mode}: works again when access returns");
     assert_eq!(child.ask("count"), "ok 6", "{mode}: the refused hits were not stored, nothing else lost");
     child.quit();
-    assert!(moved_aside(db.parent().unwrap()).is_empty(), "{mode}: never treated as damage");
+    assert!(files_named(db.parent().unwrap(), "corrupt").is_empty(), "{mode}: never treated as damage");
     let t = Tracker::new(common::config(&db)).unwrap();
     assert_eq!(t.offline_count().unwrap(), 6);
     assert!(t.open_report().salvage.is_none());
@@ -208,5 +200,5 @@ fn batched_hits_wait_in_memory_while_the_store_is_locked() {
     assert!(committed, "committed once access returned");
     assert_eq!(child.ask("count"), "ok 5", "all five, none lost");
     child.quit();
-    assert!(moved_aside(db.parent().unwrap()).is_empty());
+    assert!(files_named(db.parent().unwrap(), "corrupt").is_empty());
 }

@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use attracker::{Clock, DropReason, Durability, HitKind, LogLevel, OfflineMode, Status, Tracker};
-use common::{config, Drops, Logs, TempDir};
+use attracker::{DropReason, Durability, HitKind, LogLevel, OfflineMode, Status, Tracker};
+use common::{config, Drops, Logs, ManualClock, TempDir};
 
 fn n_of(body: &Option<String>) -> u64 {
     let v: serde_json::Value = serde_json::from_str(body.as_deref().unwrap()).unwrap();
@@ -115,25 +115,17 @@ fn the_byte_cap_drops_the_oldest_too() {
     assert_eq!(kept, (40 - kept.len() as u64..40).collect::<Vec<_>>(), "only the oldest go");
 }
 
-/// A clock the test moves by hand.
-struct FixedClock(std::sync::atomic::AtomicI64);
-impl Clock for FixedClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
 #[test]
 fn delete_variants_remove_exactly_what_they_name() {
     const DAY: i64 = 86_400_000;
     let dir = TempDir::new("delete");
-    let clock = Arc::new(FixedClock(std::sync::atomic::AtomicI64::new(100 * DAY)));
+    let clock = ManualClock::at(100 * DAY);
     let t = Tracker::with_clock(config(&dir.db()), clock.clone()).unwrap();
     for day in [90, 95, 97, 99, 100] {
-        clock.0.store(day * DAY, std::sync::atomic::Ordering::SeqCst);
+        clock.set(day * DAY);
         t.track_event("e", Some(&format!(r#"{{"n":{day}}}"#)), None).unwrap();
     }
-    clock.0.store(100 * DAY, std::sync::atomic::Ordering::SeqCst);
+    clock.set(100 * DAY);
     assert_eq!(t.offline_delete_older_than_days(6).unwrap(), 1, "day 90 is older than 6 days");
     assert_eq!(t.offline_delete_older_than(97 * DAY).unwrap(), 1, "day 95 only; day 97 is not before");
     assert_eq!(t.offline_delete_older_than_days(0).unwrap(), 2, "days 97 and 99");

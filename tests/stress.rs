@@ -3,8 +3,6 @@
 //! then closing under load. Nothing accepted may be lost.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
@@ -12,16 +10,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use attracker::{Clock, Config, Durability, OfflineMode, Status, SystemClock, Tracker};
-use collector::Collector;
-use common::TempDir;
+use common::collector::Collector;
+use common::{collector_config, TempDir};
 use serde_json::Value;
 
 const TRACKERS: usize = 16;
 const PER_THREAD: u64 = 400;
 
-fn config(dir: &TempDir, c: &Collector) -> Config {
-    let mut cfg = common::config(&dir.db());
-    cfg.set_endpoint(&c.url()).unwrap();
+/// `collector_config` in `Required` mode with batched commits, room for a
+/// million hits, and sends every 50 hits or 200 ms.
+fn load_config(dir: &TempDir, c: &Collector) -> Config {
+    let mut cfg = collector_config(dir, c);
     cfg.offline_mode = OfflineMode::Required;
     cfg.durability = Durability::Batched;
     cfg.set_max_queue_size(1_000_000).unwrap();
@@ -39,7 +38,7 @@ fn tag(props: &Value) -> Option<(u64, u64)> {
 fn sixteen_trackers_with_dispatch_inspection_deletes_and_mode_switches_lose_nothing() {
     let dir = TempDir::new("stress");
     let c = Collector::start();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = load_config(&dir, &c);
     let deleted: Arc<Mutex<HashSet<String>>> = Arc::default();
     let other_drops = Arc::new(AtomicU64::new(0));
     {
@@ -134,7 +133,7 @@ fn sixteen_trackers_with_dispatch_inspection_deletes_and_mode_switches_lose_noth
         c.events().iter().filter_map(|e| e["messageId"].as_str().map(str::to_owned)).collect();
     let deleted_elsewhere =
         deleted.lock().unwrap().iter().filter(|id| !delivered_ids.contains(*id)).count() as u64;
-    let reopened = Tracker::new(config(&dir, &c)).unwrap();
+    let reopened = Tracker::new(load_config(&dir, &c)).unwrap();
     let stored: HashSet<(u64, u64)> = reopened
         .offline_get()
         .unwrap()
@@ -161,7 +160,7 @@ fn sixteen_trackers_with_dispatch_inspection_deletes_and_mode_switches_lose_noth
 fn closing_under_load_keeps_every_accepted_hit() {
     let dir = TempDir::new("close-load");
     let c = Collector::start();
-    let mut cfg = config(&dir, &c);
+    let mut cfg = load_config(&dir, &c);
     cfg.offline_mode = OfflineMode::Always;
     let t = Tracker::new(cfg).unwrap();
     let accepted = AtomicU64::new(0);
@@ -183,6 +182,6 @@ fn closing_under_load_keeps_every_accepted_hit() {
     });
     let accepted = accepted.load(SeqCst);
     assert!(accepted > 0);
-    let t = Tracker::new(config(&dir, &c)).unwrap();
+    let t = Tracker::new(load_config(&dir, &c)).unwrap();
     assert_eq!(t.offline_count().unwrap(), accepted, "every hit accepted before close was committed");
 }

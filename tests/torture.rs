@@ -9,8 +9,6 @@
 //! `ATTRACKER_TORTURE_SEED=<n>` replays the kill times of an earlier run.
 
 mod common;
-#[path = "support/collector/mod.rs"]
-mod collector;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
@@ -18,12 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use attracker::delivery::DispatchReport;
 use attracker::{Config, DropReason, Durability, OfflineMode, Tracker};
-use collector::Collector;
-use common::TempDir;
+use common::collector::Collector;
+use common::rng::{seed, Rng};
+use common::{dispatch_within, TempDir};
 
 const CHILD_DB: &str = "ATTRACKER_TORTURE_CHILD_DB";
 const CHILD_URL: &str = "ATTRACKER_TORTURE_CHILD_URL";
@@ -157,13 +155,6 @@ fn child_process_tracking_and_sending_until_killed() {
     let _ = dispatcher.join();
 }
 
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 /// What the parent learnt from one child's stdout.
 #[derive(Default)]
 struct ChildOutput {
@@ -270,29 +261,13 @@ fn reap(child: &mut Child) {
     }
 }
 
-fn dispatch(t: &Tracker) -> DispatchReport {
-    let (tx, rx) = mpsc::channel();
-    t.offline_dispatch(Some(Box::new(move |r| {
-        let _ = tx.send(r);
-    })))
-    .unwrap();
-    rx.recv_timeout(WAIT).expect("the final dispatch completes in time")
-}
-
-fn seed() -> u64 {
-    match std::env::var("ATTRACKER_TORTURE_SEED") {
-        Ok(s) => s.parse().expect("ATTRACKER_TORTURE_SEED is a number"),
-        Err(_) => SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1,
-    }
-}
-
 /// `rounds` children killed one after the other; each tracking thread of a
 /// child sleeps `pace_ms` per hit (the collector keeps every event in memory).
 fn torture(rounds: u64, pace_ms: u64) {
     let started = Instant::now();
-    let seed = seed();
-    let mut rng = seed;
-    println!("torture: {rounds} rounds, seed {seed} (replay with ATTRACKER_TORTURE_SEED={seed})");
+    let seed = seed("ATTRACKER_TORTURE_SEED", None);
+    let mut rng = Rng::new(seed);
+    println!("torture: {rounds} rounds, seed {seed:#x}");
     let collector = Collector::start();
     let url = collector.url();
     let dir = TempDir::new("torture");
@@ -313,7 +288,7 @@ fn torture(rounds: u64, pace_ms: u64) {
         let reader = std::thread::spawn(move || {
             let _ = tx.send(read_child(stdout, &seen));
         });
-        let lifetime = Duration::from_millis(50 + xorshift(&mut rng) % 350);
+        let lifetime = Duration::from_millis(50 + rng.below(350));
         std::thread::sleep(lifetime);
         if round == rounds - 1 && acknowledged.is_empty() {
             // A very slow machine: let the last child acknowledge something, so
@@ -322,7 +297,7 @@ fn torture(rounds: u64, pace_ms: u64) {
             while acks_seen.load(SeqCst) == 0 && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            std::thread::sleep(Duration::from_millis(xorshift(&mut rng) % 100));
+            std::thread::sleep(Duration::from_millis(rng.below(100)));
         }
         if let Some(status) = child.try_wait().unwrap() {
             problems.push(format!("round {round}: the child exited by itself ({status}) before the kill"));
@@ -361,7 +336,7 @@ fn torture(rounds: u64, pace_ms: u64) {
     let mut final_dispatches = 0;
     while t.offline_count().unwrap() > 0 {
         assert!(Instant::now() < deadline, "the last {} hits were never sent", t.offline_count().unwrap());
-        let r = dispatch(&t);
+        let r = dispatch_within(&t, WAIT);
         final_dispatches += 1;
         if r.status.is_err() || r.dropped > 0 {
             problems.push(format!("final dispatch {final_dispatches}: {r:?}"));

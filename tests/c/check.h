@@ -7,6 +7,10 @@
  *   CHECK_STATUS(call, status)  call returns status
  *   CHECK_STR(a, b)             two non-NULL strings are equal
  *
+ * and the helpers below them: count, stats, now_ms, sleep_ms, tmpdir_new,
+ * tmpdir_remove, path_join, and storage_config / tracker_from / open_tracker
+ * for a tracker on a store that sends nothing by itself.
+ *
  * A failure prints file:line, the expression, the values involved and
  * at_last_error() of the failing thread, then exits with status 1. The macros
  * may be used from any thread, including attracker callbacks.
@@ -136,6 +140,39 @@ static inline void path_join(char *out, size_t size, const char *dir, const char
 {
     int n = snprintf(out, size, "%s/%s", dir, name);
     CHECK(n > 0 && (size_t)n < size);
+}
+
+/* An endpoint nothing listens on (the discard port on loopback). */
+#define UNREACHABLE_ENDPOINT "http://127.0.0.1:9/"
+
+/* A config for storage tests: the store at `db`, UNREACHABLE_ENDPOINT, and
+ * ALWAYS mode, so nothing is sent unless the test dispatches. The caller
+ * changes what its suite needs, then passes it to tracker_from. */
+static inline at_config *storage_config(const char *db)
+{
+    at_config *cfg = at_config_new();
+    CHECK(cfg != NULL);
+    CHECK_OK(at_config_set_storage_path(cfg, db));
+    CHECK_OK(at_config_set_endpoint(cfg, UNREACHABLE_ENDPOINT));
+    CHECK_OK(at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS));
+    return cfg;
+}
+
+/* A tracker made from `cfg`, which is freed. Free the tracker with
+ * at_tracker_free. */
+static inline at_tracker *tracker_from(at_config *cfg)
+{
+    at_tracker *t = NULL;
+    CHECK_OK(at_tracker_new(cfg, &t));
+    CHECK(t != NULL);
+    at_config_free(cfg);
+    return t;
+}
+
+/* A tracker on the store at `db` with storage_config's settings. */
+static inline at_tracker *open_tracker(const char *db)
+{
+    return tracker_from(storage_config(db));
 }
 
 #endif /* ATTRACKER_TESTS_CHECK_H */

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#define ENDPOINT "http://127.0.0.1:9/"
 #define BAD_UTF8 "\xff\xfe"
 
 static at_tracker *g_tracker;   /* the tracker whose count must not move */
@@ -78,7 +77,7 @@ static void check_last_error_basics(void)
     CHECK_STR(at_version(), version);
 
     /* Thread-local: a new thread starts with "", whatever failed here. */
-    CHECK_STATUS(at_config_set_endpoint(NULL, ENDPOINT), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(at_config_set_endpoint(NULL, UNREACHABLE_ENDPOINT), AT_ERR_NULL_ARGUMENT);
     pthread_t th;
     void *result = NULL;
     CHECK(pthread_create(&th, NULL, fresh_thread_last_error, NULL) == 0);
@@ -90,7 +89,7 @@ static void check_last_error_basics(void)
     snprintf(before, sizeof before, "%s", at_last_error());
     CHECK(before[0] != '\0');
     at_config *cfg = at_config_new();
-    CHECK_OK(at_config_set_endpoint(cfg, ENDPOINT));
+    CHECK_OK(at_config_set_endpoint(cfg, UNREACHABLE_ENDPOINT));
     CHECK_STR(at_last_error(), before);
     at_config_free(cfg);
 }
@@ -133,7 +132,7 @@ static void check_config_rejects(void)
 {
     /* NULL handle for every setter. */
     EXPECT_NULL_ARG("at_config_set_storage_path", "config", at_config_set_storage_path(NULL, "/tmp/x.db"));
-    EXPECT_NULL_ARG("at_config_set_endpoint", "config", at_config_set_endpoint(NULL, ENDPOINT));
+    EXPECT_NULL_ARG("at_config_set_endpoint", "config", at_config_set_endpoint(NULL, UNREACHABLE_ENDPOINT));
     EXPECT_NULL_ARG("at_config_set_api_key", "config", at_config_set_api_key(NULL, "k"));
     EXPECT_NULL_ARG("at_config_set_offline_mode", "config", at_config_set_offline_mode(NULL, AT_OFFLINE_ALWAYS));
     EXPECT_NULL_ARG("at_config_set_durability", "config", at_config_set_durability(NULL, AT_DURABILITY_BATCHED));
@@ -262,7 +261,7 @@ static void check_tracker_new_rejects(const char *dir)
     at_config_free(cfg);
 
     cfg = at_config_new();
-    CHECK_OK(at_config_set_endpoint(cfg, ENDPOINT));
+    CHECK_OK(at_config_set_endpoint(cfg, UNREACHABLE_ENDPOINT));
     EXPECT_FAIL(AT_ERR_INVALID_ARGUMENT, "at_tracker_new", "storage path", at_tracker_new(cfg, &t));
     CHECK(strstr(at_last_error(), "endpoint") == NULL);
     CHECK(t == NULL);
@@ -297,18 +296,6 @@ static void check_tracker_new_rejects(const char *dir)
     EXPECT_FAIL(AT_ERR_STORAGE, "at_tracker_new", NULL, at_tracker_new(cfg, &t));
     CHECK(t == sentinel);
     at_config_free(cfg);
-}
-
-static at_tracker *open_tracker(const char *db)
-{
-    at_config *cfg = at_config_new();
-    CHECK_OK(at_config_set_storage_path(cfg, db));
-    CHECK_OK(at_config_set_endpoint(cfg, ENDPOINT));
-    CHECK_OK(at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS));
-    at_tracker *t = NULL;
-    CHECK_OK(at_tracker_new(cfg, &t));
-    at_config_free(cfg);
-    return t;
 }
 
 static void check_tracker_null_args(at_tracker *t)

@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#define ENDPOINT "http://127.0.0.1:9/"
 #define WAIT_SECONDS 30 /* generous: valgrind is slow; a pass takes milliseconds */
 
 static pthread_t g_main_thread;
@@ -50,25 +49,12 @@ static int read_locked(const int *value)
     return v;
 }
 
+/* storage_config for the store `name` in `dir`. */
 static at_config *base_config(const char *dir, const char *name)
 {
     char db[512];
     path_join(db, sizeof db, dir, name);
-    at_config *cfg = at_config_new();
-    CHECK(cfg != NULL);
-    CHECK_OK(at_config_set_storage_path(cfg, db));
-    CHECK_OK(at_config_set_endpoint(cfg, ENDPOINT));
-    CHECK_OK(at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS));
-    return cfg;
-}
-
-static at_tracker *new_tracker(at_config *cfg)
-{
-    at_tracker *t = NULL;
-    CHECK_OK(at_tracker_new(cfg, &t));
-    CHECK(t != NULL);
-    at_config_free(cfg);
-    return t;
+    return storage_config(db);
 }
 
 
@@ -98,7 +84,7 @@ static void test_completions(const char *dir, at_durability durability)
     enum { EVENTS = 40, URL_HITS = 10, N = EVENTS + URL_HITS };
     at_config *cfg = base_config(dir, durability == AT_DURABILITY_BATCHED ? "done-batched.db" : "done.db");
     CHECK_OK(at_config_set_durability(cfg, durability));
-    at_tracker *t = new_tracker(cfg);
+    at_tracker *t = tracker_from(cfg);
 
     completion c[N], rejected;
     memset(c, 0, sizeof c);
@@ -191,7 +177,7 @@ static void test_offline_mode_and_log(const char *dir)
     CHECK_OK(at_config_set_log_callback(cfg, on_log, &verbose, AT_LOG_DEBUG));
     CHECK_OK(at_config_set_durability(cfg, AT_DURABILITY_BATCHED));
     CHECK_OK(at_config_set_commit_window_ms(cfg, 200));
-    at_tracker *t = new_tracker(cfg);
+    at_tracker *t = tracker_from(cfg);
 
     for (int i = 0; i < 30; i++)
         CHECK_OK(at_track_event(t, "before_change", NULL, NULL, NULL));
@@ -222,7 +208,7 @@ static void test_offline_mode_and_log(const char *dir)
     memset(&quiet, 0, sizeof quiet);
     cfg = base_config(dir, "log-quiet.db");
     CHECK_OK(at_config_set_log_callback(cfg, on_log, &quiet, AT_LOG_WARN));
-    t = new_tracker(cfg);
+    t = tracker_from(cfg);
     completion done;
     memset(&done, 0, sizeof done);
     CHECK_OK(at_set_offline_mode(t, AT_OFFLINE_NEVER, on_done, &done));
@@ -239,7 +225,7 @@ static void test_offline_mode_and_log(const char *dir)
     cfg = base_config(dir, "log-removed.db");
     CHECK_OK(at_config_set_log_callback(cfg, on_log, &removed, AT_LOG_DEBUG));
     CHECK_OK(at_config_set_log_callback(cfg, NULL, NULL, AT_LOG_DEBUG));
-    t = new_tracker(cfg);
+    t = tracker_from(cfg);
     CHECK_OK(at_set_offline_mode(t, AT_OFFLINE_NEVER, NULL, NULL));
     at_tracker_free(t);
     CHECK(removed.total == 0);
@@ -252,7 +238,7 @@ static void test_batched_sync(const char *dir)
     at_config *cfg = base_config(dir, "batched.db");
     CHECK_OK(at_config_set_durability(cfg, AT_DURABILITY_BATCHED));
     CHECK_OK(at_config_set_commit_window_ms(cfg, 1000));
-    at_tracker *t = new_tracker(cfg);
+    at_tracker *t = tracker_from(cfg);
 
     int64_t start = now_ms();
     for (int i = 0; i < 100; i++)
@@ -277,11 +263,11 @@ static void test_batched_sync(const char *dir)
     cfg = base_config(dir, "batched.db");
     CHECK_OK(at_config_set_durability(cfg, AT_DURABILITY_BATCHED));
     CHECK_OK(at_config_set_commit_window_ms(cfg, 1000));
-    t = new_tracker(cfg);
+    t = tracker_from(cfg);
     for (int i = 0; i < 50; i++)
         CHECK_OK(at_track_event(t, "batched", NULL, NULL, NULL));
     at_tracker_free(t);
-    t = new_tracker(base_config(dir, "batched.db"));
+    t = tracker_from(base_config(dir, "batched.db"));
     CHECK(count(t) == 150);
     at_tracker_free(t);
 }
@@ -320,7 +306,7 @@ static void test_concurrent(const char *dir, at_durability durability)
     at_config *cfg = base_config(dir, durability == AT_DURABILITY_BATCHED ? "mt-batched.db" : "mt.db");
     CHECK_OK(at_config_set_durability(cfg, durability));
     CHECK_OK(at_config_set_max_queue_size(cfg, THREADS * PER_THREAD));
-    at_tracker *t = new_tracker(cfg);
+    at_tracker *t = tracker_from(cfg);
 
     pthread_t threads[THREADS];
     worker_arg args[THREADS];
@@ -405,9 +391,11 @@ static void test_overflow(const char *dir)
     memset(&log, 0, sizeof log);
     at_config *cfg = base_config(dir, "overflow.db");
     CHECK_OK(at_config_set_max_queue_size(cfg, LIMIT));
+    /* The store holds only what the test tracked: no drop report is queued. */
+    CHECK_OK(at_config_set_report_drops(cfg, false));
     CHECK_OK(at_config_set_drop_callback(cfg, on_drop, &drops));
     CHECK_OK(at_config_set_log_callback(cfg, on_log, &log, AT_LOG_WARN));
-    at_tracker *t = new_tracker(cfg);
+    at_tracker *t = tracker_from(cfg);
 
     char tracked_ids[TRACKED][37];
     for (int i = 0; i < TRACKED; i++) {
@@ -499,7 +487,7 @@ static void test_end_from_callback(const char *dir, at_durability durability, bo
     snprintf(name, sizeof name, "self-%d-%d.db", (int)durability, (int)close_only);
     at_config *cfg = base_config(dir, name);
     CHECK_OK(at_config_set_durability(cfg, durability));
-    at_tracker *t = new_tracker(cfg);
+    at_tracker *t = tracker_from(cfg);
 
     completion before[5];
     memset(before, 0, sizeof before);
@@ -524,7 +512,7 @@ static void test_end_from_callback(const char *dir, at_durability durability, bo
     }
 
     /* Every hit accepted before the free was committed. */
-    t = new_tracker(base_config(dir, name));
+    t = tracker_from(base_config(dir, name));
     CHECK(count(t) == 6);
     at_tracker_free(t);
 }

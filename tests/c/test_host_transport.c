@@ -191,15 +191,11 @@ int main(int argc, char **argv)
     snprintf(db, sizeof db, "%s/host.db", dir);
     snprintf(pixel, sizeof pixel, "%s/pixel.gif?p=home", g_url);
 
-    at_config *cfg = at_config_new();
-    CHECK_OK(at_config_set_storage_path(cfg, db));
+    at_config *cfg = storage_config(db);
     CHECK_OK(at_config_set_endpoint(cfg, g_url));
-    CHECK_OK(at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS));
     CHECK_OK(at_config_set_transport(cfg, host_send, NULL));
     CHECK_STATUS(at_config_set_transport(NULL, host_send, NULL), AT_ERR_NULL_ARGUMENT);
-    at_tracker *t = NULL;
-    CHECK_OK(at_tracker_new(cfg, &t));
-    at_config_free(cfg);
+    at_tracker *t = tracker_from(cfg);
 
     for (int i = 0; i < 3; i++)
         CHECK_OK(at_track_event(t, "screen_view", "{\"n\":1}", NULL, NULL));

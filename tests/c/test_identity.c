@@ -4,17 +4,12 @@
  */
 #include "check.h"
 
-static at_tracker *open_tracker(const char *db, at_opt_out_policy policy)
+/* open_tracker, with opt-out `policy`. */
+static at_tracker *open_tracker_with_policy(const char *db, at_opt_out_policy policy)
 {
-    at_config *cfg = at_config_new();
-    CHECK_OK(at_config_set_storage_path(cfg, db));
-    CHECK_OK(at_config_set_endpoint(cfg, "http://127.0.0.1:9"));
-    CHECK_OK(at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS));
+    at_config *cfg = storage_config(db);
     CHECK_OK(at_config_set_opt_out_policy(cfg, policy));
-    at_tracker *t = NULL;
-    CHECK_OK(at_tracker_new(cfg, &t));
-    at_config_free(cfg);
-    return t;
+    return tracker_from(cfg);
 }
 
 static void check_config_settings(void)
@@ -37,7 +32,7 @@ static void check_config_settings(void)
 
 static void check_visitor(const char *db)
 {
-    at_tracker *t = open_tracker(db, AT_OPT_OUT_KEEP);
+    at_tracker *t = open_tracker_with_policy(db, AT_OPT_OUT_KEEP);
     char *first = NULL;
     CHECK_OK(at_visitor_id(t, &first));
     CHECK(first != NULL && strlen(first) == 36 && first[14] == '4');
@@ -59,7 +54,7 @@ static void check_visitor(const char *db)
     CHECK_OK(at_set_visitor_id(t, "user-42"));
     at_tracker_free(t);
 
-    t = open_tracker(db, AT_OPT_OUT_KEEP);
+    t = open_tracker_with_policy(db, AT_OPT_OUT_KEEP);
     char *kept = NULL;
     CHECK_OK(at_visitor_id(t, &kept));
     CHECK_STR(kept, "user-42");
@@ -78,7 +73,7 @@ static void check_visitor(const char *db)
 
 static void check_opt_out(const char *db)
 {
-    at_tracker *t = open_tracker(db, AT_OPT_OUT_PURGE);
+    at_tracker *t = open_tracker_with_policy(db, AT_OPT_OUT_PURGE);
     for (int i = 0; i < 4; i++)
         CHECK_OK(at_track_event(t, "e", NULL, NULL, NULL));
     CHECK_STATUS(at_opt_out(t, 9, NULL), AT_ERR_INVALID_ARGUMENT);

@@ -9,25 +9,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ENDPOINT "http://127.0.0.1:9/"
 #define BATCH_URL "http://127.0.0.1:9/v1/batch"
 #define HOUR_MS (3600 * 1000)
 
-static at_tracker *open_tracker(const char *db_path)
+/* open_tracker without automatic triggers: no delivery trigger may touch
+ * the store while we inspect it. */
+static at_tracker *open_untriggered_tracker(const char *db_path)
 {
-    at_config *cfg = at_config_new();
-    CHECK(cfg != NULL);
-    CHECK_OK(at_config_set_storage_path(cfg, db_path));
-    CHECK_OK(at_config_set_endpoint(cfg, ENDPOINT));
-    CHECK_OK(at_config_set_offline_mode(cfg, AT_OFFLINE_ALWAYS));
-    /* No delivery trigger may touch the store while we inspect it. */
+    at_config *cfg = storage_config(db_path);
     CHECK_OK(at_config_set_flush_interval_ms(cfg, 0));
     CHECK_OK(at_config_set_flush_threshold(cfg, 0));
-    at_tracker *t = NULL;
-    CHECK_OK(at_tracker_new(cfg, &t));
-    CHECK(t != NULL);
-    at_config_free(cfg);
-    return t;
+    return tracker_from(cfg);
 }
 
 static void track_numbered(at_tracker *t, int n)
@@ -248,7 +240,7 @@ int main(void)
 
     check_null_accessors();
 
-    at_tracker *t = open_tracker(db);
+    at_tracker *t = open_untriggered_tracker(db);
     check_empty(t);
     check_listing(t); /* 5 committed, 5 deleted */
     check_empty(t);
@@ -324,7 +316,7 @@ int main(void)
     at_tracker_free(t);
 
     /* Persistence: a new tracker on the same file sees the same hits. */
-    t = open_tracker(db);
+    t = open_untriggered_tracker(db);
     CHECK(count(t) == 3);
     at_hit_list *after = NULL;
     CHECK_OK(at_offline_get(t, &after));

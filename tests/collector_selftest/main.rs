@@ -8,8 +8,9 @@
 //! header and its skew), `hostile` (the hostile answers), `lifecycle`
 //! (starting, waiting, stopping). `client` is the small curl client they share.
 
-#[path = "../support/collector/mod.rs"]
-mod collector;
+#[path = "../common/mod.rs"]
+mod common;
+use common::collector;
 
 mod client;
 

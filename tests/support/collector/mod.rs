@@ -2,10 +2,12 @@
 //! speaks attracker's wire format (README.md, "Wire format": `POST /v1/batch`, `GET` URL hits)
 //! and can be told to misbehave (`Fault`) the ways real networks and servers do.
 //!
-//! Included by path, not as a crate, so it depends on nothing of `attracker`:
+//! Included by path, not as a crate, so it depends on nothing of `attracker`.
+//! Tests reach it through tests/common (`mod common;` then
+//! `use common::collector::{Collector, Fault};`); examples/collector.rs and the
+//! benchmark, which cannot depend on test code, include it themselves:
 //!
 //! ```ignore
-//! #[path = "support/collector/mod.rs"] mod collector;             // from tests/
 //! #[path = "../tests/support/collector/mod.rs"] mod collector;    // from examples/
 //! ```
 //!
