@@ -84,7 +84,7 @@ fn the_example_collector_prints_each_stores_account() {
     }
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let account = text.lines().filter(|l| l.trim_start().starts_with("store ")).last().unwrap_or_default();
+    let account = text.lines().rfind(|l| l.trim_start().starts_with("store ")).unwrap_or_default();
     assert!(account.contains(&format!("received {stored}")), "{text}");
     assert!(account.contains(&format!("reported dropped {dropped} (overflow {dropped})")), "{account}");
     assert!(account.ends_with("balanced"), "{account}");
