@@ -84,7 +84,9 @@ fuzz_target!(|data: &[u8]| {
                     p.push(b'/');
                     p.extend(store_name(input.field()));
                     let p = c_string(&p);
-                    checked("at_config_set_storage_path", &ok, || at_config_set_storage_path(cfg, p.as_ptr()));
+                    checked("at_config_set_storage_path", &ok, || {
+                        at_config_set_storage_path(cfg, p.as_ptr())
+                    });
                 }
                 1 => {
                     let s = text(&mut input);
@@ -108,7 +110,9 @@ fuzz_target!(|data: &[u8]| {
                 }
                 6 => {
                     let v = input.u32();
-                    checked("at_config_set_flush_interval_ms", &ok, || at_config_set_flush_interval_ms(cfg, v));
+                    checked("at_config_set_flush_interval_ms", &ok, || {
+                        at_config_set_flush_interval_ms(cfg, v)
+                    });
                 }
                 7 => {
                     let v = input.u32();
@@ -171,11 +175,15 @@ fuzz_target!(|data: &[u8]| {
                 }
                 21 => {
                     let v = input.bool();
-                    checked("at_config_set_flush_on_background", &ok, || at_config_set_flush_on_background(cfg, v));
+                    checked("at_config_set_flush_on_background", &ok, || {
+                        at_config_set_flush_on_background(cfg, v)
+                    });
                 }
                 22 => {
                     let s = text(&mut input);
-                    checked("at_config_set_remote_config_url", &ok, || at_config_set_remote_config_url(cfg, ptr(&s)));
+                    checked("at_config_set_remote_config_url", &ok, || {
+                        at_config_set_remote_config_url(cfg, ptr(&s))
+                    });
                 }
                 23 => {
                     let v = input.u32();
@@ -212,12 +220,16 @@ fuzz_target!(|data: &[u8]| {
                 29 => {
                     let (set, level) = (input.bool(), input.u32());
                     let f: at_log_fn = if set { Some(on_log) } else { None };
-                    checked("at_config_set_log_callback", &ok, || at_config_set_log_callback(cfg, f, null_mut(), level));
+                    checked("at_config_set_log_callback", &ok, || {
+                        at_config_set_log_callback(cfg, f, null_mut(), level)
+                    });
                 }
                 _ => {
                     let (drop_cb, remote_cb) = (input.bool(), input.bool());
                     let f: at_drop_fn = if drop_cb { Some(on_drop) } else { None };
-                    checked("at_config_set_drop_callback", &ok, || at_config_set_drop_callback(cfg, f, null_mut()));
+                    checked("at_config_set_drop_callback", &ok, || {
+                        at_config_set_drop_callback(cfg, f, null_mut())
+                    });
                     let f: at_remote_config_fn = if remote_cb { Some(on_remote) } else { None };
                     checked("at_config_set_remote_config_callback", &ok, || {
                         at_config_set_remote_config_callback(cfg, f, null_mut())

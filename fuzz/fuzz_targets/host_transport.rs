@@ -93,19 +93,28 @@ unsafe fn answer(t: &Tracker, r: *mut at_request, input: &mut Input) {
             };
             let text = input.field();
             let err = c_string(text);
-            let want = if std::str::from_utf8(c_bytes(text)).is_ok() { AT_OK } else { AT_ERR_INVALID_ARGUMENT };
+            let want =
+                if std::str::from_utf8(c_bytes(text)).is_ok() { AT_OK } else { AT_ERR_INVALID_ARGUMENT };
             complete(status, input.i64(), err.as_ptr(), &[want])
         }
         5 => complete(if input.bool() { 400 } else { 413 }, 0, null(), &[AT_OK]),
         6 => complete(if input.bool() { 401 } else { 403 }, 0, null(), &[AT_OK]),
         _ => {
-            checked("at_transport_complete", &[AT_ERR_NULL_ARGUMENT], || at_transport_complete(null_mut(), 200, 0, null()));
-            checked("at_offline_ack_batch", &[AT_ERR_INVALID_ARGUMENT], || at_offline_ack_batch(t.0, r, true));
+            checked("at_transport_complete", &[AT_ERR_NULL_ARGUMENT], || {
+                at_transport_complete(null_mut(), 200, 0, null())
+            });
+            checked("at_offline_ack_batch", &[AT_ERR_INVALID_ARGUMENT], || {
+                at_offline_ack_batch(t.0, r, true)
+            });
             complete(500, 0, null(), &[AT_OK])
         }
     };
     if done != AT_OK {
-        assert_eq!(complete(503, 0, null(), &[AT_OK]), AT_OK, "a refused completion leaves the request usable");
+        assert_eq!(
+            complete(503, 0, null(), &[AT_OK]),
+            AT_OK,
+            "a refused completion leaves the request usable"
+        );
     }
 }
 
@@ -150,7 +159,9 @@ fuzz_target!(|data: &[u8]| {
     let rounds = input.u8() % 4 + 1;
     for _ in 0..rounds {
         let before = DISPATCHES_DONE.load(Ordering::SeqCst);
-        checked("at_offline_dispatch", &[AT_OK], || unsafe { at_offline_dispatch(t.0, Some(on_dispatch), null_mut()) });
+        checked("at_offline_dispatch", &[AT_OK], || unsafe {
+            at_offline_dispatch(t.0, Some(on_dispatch), null_mut())
+        });
         let deadline = Instant::now() + Duration::from_secs(10);
         while DISPATCHES_DONE.load(Ordering::SeqCst) == before {
             assert!(Instant::now() < deadline, "a dispatch did not end");

@@ -20,7 +20,8 @@ use libfuzzer_sys::fuzz_target;
 
 const CAP: Duration = Duration::from_secs(3600);
 const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
@@ -58,10 +59,18 @@ fuzz_target!(|data: &[u8]| {
     let (y, m) = (input.u32() % 10_000, input.u32() % 12 + 1);
     let d = input.u32() % days_in_month(y, m) + 1;
     let (h, mi, s) = (input.u32() % 24, input.u32() % 60, input.u32() % 60);
-    let date = format!("{}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT", DAYS[(d % 7) as usize], MONTHS[m as usize - 1]);
+    let date = format!(
+        "{}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT",
+        DAYS[(d % 7) as usize],
+        MONTHS[m as usize - 1]
+    );
     let at = parse_http_date(&date).unwrap_or_else(|| panic!("a well-formed date was refused: {date}"));
     let iso = iso8601_ms(at);
-    assert_eq!(iso, format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.000Z"), "{date} parsed to another instant");
+    assert_eq!(
+        iso,
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.000Z"),
+        "{date} parsed to another instant"
+    );
     if status == 429 || status == 503 {
         let want = Duration::from_millis(at.saturating_sub(now_ms).max(0) as u64).min(CAP);
         assert_eq!(retry_after(status, Some(&date), now_ms), Some(want), "the wait for {date} at {now_ms}");

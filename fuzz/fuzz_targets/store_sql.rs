@@ -132,8 +132,10 @@ fuzz_target!(|data: &[u8]| {
                     let text = input.u8() & 1 == 1;
                     let v = value(&mut input);
                     let cast = if text { "CAST(?2 AS TEXT)" } else { "?2" };
-                    let _ = conn
-                        .execute(&format!("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, {cast})"), params![key, v]);
+                    let _ = conn.execute(
+                        &format!("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, {cast})"),
+                        params![key, v],
+                    );
                 }
                 4 => {
                     let id = ids[usize::from(input.u8()) % ids.len()];
@@ -146,8 +148,10 @@ fuzz_target!(|data: &[u8]| {
                         let cols: Vec<&str> =
                             tpl.hit_columns.iter().map(String::as_str).filter(|c| *c != "id").collect();
                         let list = cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-                        let _ = conn
-                            .execute(&format!("INSERT INTO hits ({list}) SELECT {list} FROM hits WHERE id = ?1"), [id]);
+                        let _ = conn.execute(
+                            &format!("INSERT INTO hits ({list}) SELECT {list} FROM hits WHERE id = ?1"),
+                            [id],
+                        );
                     } else {
                         let _ = conn.execute("DELETE FROM queue", []);
                     }

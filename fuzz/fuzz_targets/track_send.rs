@@ -84,7 +84,9 @@ fn url_plainly_ok(u: &[u8]) -> bool {
         None => (authority, None),
     };
     let host_ok = !host.is_empty()
-        && host.split(|&b| b == b'.').all(|l| !l.is_empty() && l.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-'));
+        && host.split(|&b| b == b'.').all(|l| {
+            !l.is_empty() && l.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        });
     let port_ok = port.is_none_or(|p| {
         !p.is_empty()
             && p.len() <= 5
@@ -112,13 +114,17 @@ fuzz_target!(|data: &[u8]| {
     let before = t.count().expect("count");
     let is_url = flags & 1 == 1;
     let status = if is_url {
-        checked("at_send_hit", &[AT_OK, AT_ERR_NULL_ARGUMENT, AT_ERR_INVALID_ARGUMENT, AT_ERR_TOO_LARGE], || unsafe {
-            at_send_hit(t.0, ptr(&url_c), ptr(&ty_c), None, null_mut())
-        })
+        checked(
+            "at_send_hit",
+            &[AT_OK, AT_ERR_NULL_ARGUMENT, AT_ERR_INVALID_ARGUMENT, AT_ERR_TOO_LARGE],
+            || unsafe { at_send_hit(t.0, ptr(&url_c), ptr(&ty_c), None, null_mut()) },
+        )
     } else {
-        checked("at_track_event", &[AT_OK, AT_ERR_NULL_ARGUMENT, AT_ERR_INVALID_ARGUMENT, AT_ERR_TOO_LARGE], || unsafe {
-            at_track_event(t.0, ptr(&ty_c), ptr(&props_c), None, null_mut())
-        })
+        checked(
+            "at_track_event",
+            &[AT_OK, AT_ERR_NULL_ARGUMENT, AT_ERR_INVALID_ARGUMENT, AT_ERR_TOO_LARGE],
+            || unsafe { at_track_event(t.0, ptr(&ty_c), ptr(&props_c), None, null_mut()) },
+        )
     };
     let after = t.count().expect("count");
     if status != AT_OK {
@@ -134,9 +140,15 @@ fuzz_target!(|data: &[u8]| {
         if status == AT_OK {
             let u = url_c.as_ref().expect("a NULL URL was accepted").as_bytes();
             let lower = u.to_ascii_lowercase();
-            assert!(lower.starts_with(b"http://") || lower.starts_with(b"https://"), "accepted a URL that is not http(s)");
+            assert!(
+                lower.starts_with(b"http://") || lower.starts_with(b"https://"),
+                "accepted a URL that is not http(s)"
+            );
             let s = std::str::from_utf8(u).expect("accepted a URL that is not UTF-8");
-            assert!(!s.chars().any(|c| c.is_whitespace() || c.is_control()), "accepted a URL with whitespace");
+            assert!(
+                !s.chars().any(|c| c.is_whitespace() || c.is_control()),
+                "accepted a URL with whitespace"
+            );
             assert!(type_fine, "accepted a URL hit with a bad type");
             let hit = t.latest().expect("the accepted hit is stored");
             assert_eq!(hit.url, u, "the URL reads back as given");
@@ -156,7 +168,12 @@ fuzz_target!(|data: &[u8]| {
         let fits = stored_type.len() + props_text.len() <= MAX_EVENT_BYTES as usize;
         if status == AT_OK {
             assert!(ty_c.is_some() && type_ok(ty), "accepted an event with a bad type");
-            assert_ne!(verdict, Some(false), "accepted properties that are not one JSON object: {:?}", String::from_utf8_lossy(props_text));
+            assert_ne!(
+                verdict,
+                Some(false),
+                "accepted properties that are not one JSON object: {:?}",
+                String::from_utf8_lossy(props_text)
+            );
             let hit = t.latest().expect("the accepted hit is stored");
             assert_eq!(hit.hit_type, stored_type, "the type reads back as given");
             assert_eq!(hit.body.as_deref(), Some(props_text), "the properties read back verbatim");

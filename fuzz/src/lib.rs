@@ -72,8 +72,10 @@ impl<'a> Input<'a> {
         match self.u8() {
             s @ 0..=0x3f => i64::from(s),
             s @ 0x40..=0x7f => -i64::from(s & 0x3f),
-            s @ 0x80..=0xbf => [0, -1, i64::MIN, i64::MAX, i64::from(i32::MIN), 1 << 53, 3_600_000, 86_400_000]
-                [usize::from(s & 7)],
+            s @ 0x80..=0xbf => {
+                [0, -1, i64::MIN, i64::MAX, i64::from(i32::MIN), 1 << 53, 3_600_000, 86_400_000]
+                    [usize::from(s & 7)]
+            }
             _ => i64::from_le_bytes(self.raw()),
         }
     }
@@ -350,7 +352,9 @@ impl Tracker {
     /// Every stored hit (`at_offline_get`), or the failure status.
     pub fn all(&self) -> Result<Vec<Hit>, at_status> {
         let mut list = null_mut();
-        let s = checked("at_offline_get", &[AT_OK, AT_ERR_STORAGE], || unsafe { at_offline_get(self.0, &mut list) });
+        let s = checked("at_offline_get", &[AT_OK, AT_ERR_STORAGE], || unsafe {
+            at_offline_get(self.0, &mut list)
+        });
         if s != AT_OK {
             return Err(s);
         }

@@ -85,8 +85,9 @@ fn export_and_return(t: &Tracker) {
             }
         }
         let before = t.count();
-        let s =
-            checked("at_offline_ack_batch", &[AT_OK, AT_ERR_STORAGE], || unsafe { at_offline_ack_batch(t.0, batch, delivered) });
+        let s = checked("at_offline_ack_batch", &[AT_OK, AT_ERR_STORAGE], || unsafe {
+            at_offline_ack_batch(t.0, batch, delivered)
+        });
         if s != AT_OK {
             // Not freed: give it back once more, then leave it (a storage failure).
             unsafe { at_offline_ack_batch(t.0, batch, false) };
