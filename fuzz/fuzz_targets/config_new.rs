@@ -94,7 +94,7 @@ fuzz_target!(|data: &[u8]| {
                 }
                 2 => {
                     let s = text(&mut input);
-                    checked("at_config_set_api_key", &ok, || at_config_set_api_key(cfg, ptr(&s)));
+                    checked("at_config_set_api_key", &ok_or_null, || at_config_set_api_key(cfg, ptr(&s)));
                 }
                 3 => {
                     let v = input.u32();
