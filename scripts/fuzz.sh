@@ -31,18 +31,26 @@ failed=()
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t"
   log="fuzz/logs/$t.log"
+  count_artifacts() { ls "fuzz/artifacts/$t" 2>/dev/null | grep -c -E '^(crash|timeout|oom|leak)-' || true; }
+  before=$(count_artifacts)
   if cargo +nightly fuzz run -a -O "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
       -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" \
       >"$log" 2>&1; then
-    verdict=ok
+    status=0
   else
+    status=1
+  fi
+  # In fork mode libFuzzer may exit 0 after crashes: new artifacts count too.
+  new=$(($(count_artifacts) - before))
+  if [ "$status" != 0 ] || [ "$new" -gt 0 ]; then
     verdict=CRASHED
     failed+=("$t")
+  else
+    verdict=ok
   fi
   # libFuzzer's last status line: executions, coverage (cov) and features (ft).
   last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
-  crashes=$(ls "fuzz/artifacts/$t" 2>/dev/null | grep -c -E '^(crash|timeout|oom|leak)-' || true)
-  echo "fuzz $t: $verdict after ${secs}s; $last; artifacts: $crashes"
+  echo "fuzz $t: $verdict after ${secs}s; $last; new artifacts: $new"
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: crashed: ${failed[*]} (see fuzz/logs/ and fuzz/artifacts/)" >&2
