@@ -67,7 +67,8 @@ impl<'a> Input<'a> {
         self.u64() as u32
     }
 
-    /// As `u64`, reinterpreted: raw bytes reach negative values.
+    /// A selector byte, then: small values of either sign, a boundary value
+    /// (0, -1, the extremes, a day and an hour in ms…), or eight raw bytes.
     pub fn i64(&mut self) -> i64 {
         match self.u8() {
             s @ 0..=0x3f => i64::from(s),
