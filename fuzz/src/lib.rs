@@ -277,7 +277,11 @@ pub static ANSWER: AtomicI32 = AtomicI32::new(0);
 
 /// A host transport that completes each request at once, inside the call, with
 /// `ANSWER`: no network is ever used.
-pub extern "C" fn answer_now(request: *mut at_request, _user_data: *mut c_void) {
+///
+/// # Safety
+/// `request` is a live transport request handed out by the library (the
+/// library is the only caller, through `at_config_set_transport`).
+pub unsafe extern "C" fn answer_now(request: *mut at_request, _user_data: *mut c_void) {
     let status = ANSWER.load(Ordering::Relaxed);
     let err = if (100..=599).contains(&status) { null() } else { c"not reached (fuzzing)".as_ptr() };
     let done = unsafe { at_transport_complete(request, status, 0, err) };
