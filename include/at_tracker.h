@@ -528,8 +528,8 @@ at_status at_config_set_endpoint(at_config *config, const char *base_url);
 
 /**
  * Optional. Key sent as `Authorization: Bearer <key>`; never logged. An empty
- * string removes it. Errors: `AT_ERR_INVALID_ARGUMENT` for spaces or control
- * characters.
+ * string removes it. Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`
+ * for spaces or control characters.
  */
 at_status at_config_set_api_key(at_config *config, const char *key);
 

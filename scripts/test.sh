@@ -25,6 +25,14 @@ if [ -f CMakeLists.txt ]; then
   ctest --test-dir "$build" --output-on-failure
 fi
 
+# Coverage-guided fuzzing, a few seconds per target (fuzz/, scripts/fuzz.sh):
+# only where the nightly toolchain and cargo-fuzz are installed (not in CI).
+if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
+  bash scripts/fuzz.sh 5
+else
+  echo "fuzz: skipped (nightly toolchain or cargo-fuzz not installed)"
+fi
+
 # The benchmarks, quick: a smoke run of the harness (it checks that every event
 # arrives once and that counts agree; its targets are printed, not enforced —
 # see BENCHMARKS.md).

@@ -116,8 +116,8 @@ pub unsafe extern "C" fn at_config_set_endpoint(
 }
 
 /// Optional. Key sent as `Authorization: Bearer <key>`; never logged. An empty
-/// string removes it. Errors: `AT_ERR_INVALID_ARGUMENT` for spaces or control
-/// characters.
+/// string removes it. Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`
+/// for spaces or control characters.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_api_key(config: *mut at_config, key: *const c_char) -> at_status {
     with_config("at_config_set_api_key", config, |c| c.set_api_key(str_arg(key, "key")?))
