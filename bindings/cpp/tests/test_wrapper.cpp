@@ -1,4 +1,5 @@
-// Tests of the C++ wrapper (include/at_tracker.hpp), run by ctest as cpp_wrapper:
+// Tests of the C++ wrapper (bindings/cpp/include/at_tracker.hpp), run by ctest
+// as cpp_wrapper:
 //
 //   test_wrapper COLLECTOR
 //
