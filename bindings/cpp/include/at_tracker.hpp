@@ -978,6 +978,27 @@ public:
     }
     /** Flush on Tracker::app_did_enter_background (default true). */
     Config &flush_on_background(bool enabled) { return record(at_config_set_flush_on_background(config_, enabled)); }
+    /** Report drops of stored hits to the collector as events named "Attracker
+     *  Hits Dropped" (properties.dropped counts them by reason), stored like
+     *  any hit, so it can account for every hit the store accepted (default
+     *  true). */
+    Config &report_drops(bool enabled) { return record(at_config_set_report_drops(config_, enabled)); }
+    /** The endpoint, the remote configuration URL and every hit URL must be
+     *  https: Tracker::open refuses an http one, send_hit an http URL
+     *  (AT_ERR_INVALID_ARGUMENT). Default false. */
+    Config &require_https(bool required) { return record(at_config_set_require_https(config_, required)); }
+    /** Accept a store directory writable by every user, e.g. /tmp (default
+     *  false: Tracker::open refuses it with AT_ERR_INVALID_ARGUMENT). */
+    Config &allow_world_writable_directory(bool allowed)
+    {
+        return record(at_config_set_allow_world_writable_directory(config_, allowed));
+    }
+    /** DEVELOPMENT ONLY: TLS certificates and host names are not verified; every
+     *  Tracker::open with it logs a WARN. Default false. */
+    Config &insecure_tls_for_development(bool insecure)
+    {
+        return record(at_config_set_insecure_tls_for_development(config_, insecure));
+    }
     /** Fetch a remote configuration from `url` (http or https) at start and
      *  every remote_config_interval; nullopt turns it off (the default). The
      *  last good document is kept in the store and applies from the next start. */
