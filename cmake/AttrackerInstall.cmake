@@ -4,7 +4,7 @@
 # `cmake --install <build> --prefix <p>` works for any <p> and the installed
 # tree can be moved.
 #
-#   <prefix>/include/attracker/         at_tracker.h, module.modulemap, *.hpp
+#   <prefix>/include/attracker/         at_tracker.h, module.modulemap, at_tracker.hpp
 #   <prefix>/<libdir>/                  libattracker.a, or libattracker.so
 #                                       (+ .so.X.Y.Z and .so.X once it has a SONAME)
 #   <prefix>/<libdir>/cmake/attracker/  attrackerConfig.cmake, ...ConfigVersion.cmake
@@ -22,14 +22,14 @@ set(ATTRACKER_INSTALL_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/attracker")
 set(ATTRACKER_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/attracker")
 set(ATTRACKER_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 
-# The directory is read at install time, so the C++ header that is being
-# written (include/at_tracker.hpp) is picked up whenever it exists.
-install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/"
-  DESTINATION "${ATTRACKER_INSTALL_INCLUDEDIR}"
-  FILES_MATCHING
-    PATTERN "*.h"
-    PATTERN "*.hpp"
-    PATTERN "module.modulemap")
+# The C header and its module map, and beside them the C++ wrapper itself
+# (bindings/cpp/include/at_tracker.hpp), not include/at_tracker.hpp, which only
+# forwards to it in the source tree.
+install(FILES
+    "${PROJECT_SOURCE_DIR}/include/at_tracker.h"
+    "${PROJECT_SOURCE_DIR}/include/module.modulemap"
+    "${PROJECT_SOURCE_DIR}/bindings/cpp/include/at_tracker.hpp"
+  DESTINATION "${ATTRACKER_INSTALL_INCLUDEDIR}")
 
 get_filename_component(_attracker_static_name "${ATTRACKER_STATIC_LIBRARY}" NAME)
 if(ATTRACKER_SHARED)

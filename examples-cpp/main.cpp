@@ -1,5 +1,5 @@
-// attracker from C++ (include/at_tracker.hpp): track hits offline, look at
-// them, send them to a collector, tidy up.
+// attracker from C++ (the wrapper of bindings/cpp, `#include "at_tracker.hpp"`):
+// track hits offline, look at them, send them to a collector, tidy up.
 //
 //   attracker_cpp_demo ENDPOINT [DIR]
 //

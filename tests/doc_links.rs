@@ -164,8 +164,10 @@ impl Checker {
                 self.fail(file, n, format!("{name} does not exist"));
                 continue;
             };
-            let rest = line[from..].trim_start_matches([',', ' ', '(']);
-            if let Some(heading) = rest.strip_prefix('"').and_then(|r| r.split('"').next()) {
+            // The heading follows a comma (the name, a comma, "Heading"); a quote
+            // right after the name closes a string literal instead.
+            let Some(rest) = line[from..].strip_prefix(',') else { continue };
+            if let Some(heading) = rest.trim_start().strip_prefix('"').and_then(|r| r.split('"').next()) {
                 let text = fs::read_to_string(&target).unwrap_or_default();
                 if !headings(&text).iter().any(|h| h.eq_ignore_ascii_case(heading)) {
                     self.fail(file, n, format!("{name} has no section \"{heading}\""));

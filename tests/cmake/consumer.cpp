@@ -1,6 +1,8 @@
 // The C++17 counterpart of consumer.c: the C header included as-is (it has
 // extern "C" guards), handles owned by unique_ptr, the store in a temporary
-// directory. Exits 0 on success.
+// directory. It also includes the C++ wrapper by the name users write
+// (`#include "at_tracker.hpp"`, found through the same include path as the C
+// header, in the source tree and installed). Exits 0 on success.
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "at_tracker.h"
+#include "at_tracker.hpp"
 
 namespace {
 
@@ -31,6 +34,10 @@ bool ok(at_status status, const char *call)
 int run(const std::filesystem::path &dir)
 {
     std::cout << "attracker " << at_version() << '\n';
+    if (attracker::version() != at_version()) {
+        std::cerr << "consumer.cpp: the C++ wrapper reports version " << attracker::version() << '\n';
+        return 1;
+    }
 #ifdef ATTRACKER_EXPECTED_VERSION
     if (std::string(at_version()) != ATTRACKER_EXPECTED_VERSION) {
         std::cerr << "consumer.cpp: at_version() " << at_version() << ", package version "

@@ -109,6 +109,7 @@ elseif(STEP STREQUAL "install")
 
   set(expected
     include/attracker/at_tracker.h
+    include/attracker/at_tracker.hpp
     include/attracker/module.modulemap
     ${LIBDIR}/cmake/attracker/attrackerConfig.cmake
     ${LIBDIR}/cmake/attracker/attrackerConfigVersion.cmake

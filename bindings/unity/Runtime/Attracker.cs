@@ -281,6 +281,12 @@ namespace Attracker
         /// (DropReason.Expired). Library default 2592000000 (30 days); 0 = no limit.
         /// </summary>
         public ulong? MaxHitAgeMs;
+        /// <summary>
+        /// Whether drops of stored hits are reported to the collector as events named
+        /// "Attracker Hits Dropped", stored like any hit, so it can account for every
+        /// hit the store accepted. Library default true.
+        /// </summary>
+        public bool? ReportDrops;
         public uint? MaxBatchEvents;
         public uint? MaxBatchBytes;
         public bool? Gzip;
@@ -344,6 +350,7 @@ namespace Attracker
             if (MaxEventBytes.HasValue) check(Native.at_config_set_max_event_bytes(c, MaxEventBytes.Value));
             if (MaxAttempts.HasValue) check(Native.at_config_set_max_attempts(c, MaxAttempts.Value));
             if (MaxHitAgeMs.HasValue) check(Native.at_config_set_max_hit_age_ms(c, MaxHitAgeMs.Value));
+            if (ReportDrops.HasValue) check(Native.at_config_set_report_drops(c, ReportDrops.Value));
             if (MaxBatchEvents.HasValue) check(Native.at_config_set_max_batch_events(c, MaxBatchEvents.Value));
             if (MaxBatchBytes.HasValue) check(Native.at_config_set_max_batch_bytes(c, MaxBatchBytes.Value));
             if (Gzip.HasValue) check(Native.at_config_set_gzip(c, Gzip.Value));

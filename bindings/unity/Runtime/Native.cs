@@ -174,6 +174,9 @@ namespace Attracker
         internal static extern uint at_config_set_max_hit_age_ms(ConfigHandle config, ulong maxAgeMs);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_report_drops(ConfigHandle config, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_config_set_max_batch_events(ConfigHandle config, uint events);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

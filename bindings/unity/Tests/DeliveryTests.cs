@@ -159,12 +159,31 @@ static partial class Program
                 DispatchResult r = DispatchAndWait(t, "the dispatch after the limit");
                 Equal(2L, r.Failed, "both failed (" + r + ")");
                 Equal(2L, r.Dropped, "both dropped as expired (" + r + ")");
-                Equal(0L, t.Offline.Count(), "expired hits leave the store");
+                // What is left is the report of the drop (ReportDrops, default true).
+                Equal(1L, t.Offline.Count(), "expired hits leave the store, their drop report stays");
+                Equal("Attracker Hits Dropped", t.Offline.Latest().Type, "the drop report");
                 TrackerStats s = t.Stats();
                 Equal(2L, s.DroppedExpired, "Stats().DroppedExpired");
                 PollUntil(t, () => reasons.Count >= 2, "the drop notices");
                 foreach (DropReason reason in reasons)
                     Equal(DropReason.Expired, reason, "drop reason");
+            }
+        }
+
+        // ReportDrops = false: an expired hit leaves nothing behind.
+        using (var dir = new TempDir())
+        {
+            TrackerConfig cfg = Config(dir, OfflineMode.Always);
+            cfg.Transport = req => req.Complete(503, 0, "application/json");
+            cfg.MaxHitAgeMs = 1;
+            cfg.ReportDrops = false;
+            using (Tracker t = Tracker.Create(cfg))
+            {
+                t.TrackEvent("expiring");
+                Thread.Sleep(5);
+                DispatchResult r = DispatchAndWait(t, "the dispatch without drop reports");
+                Equal(1L, r.Dropped, "dropped as expired (" + r + ")");
+                Equal(0L, t.Offline.Count(), "no drop report is stored");
             }
         }
     }

@@ -2,8 +2,8 @@
 // process: started on a free loopback port, its URL read from its first line,
 // its output kept, and stopped in bounded time. Used by test_wrapper.cpp and
 // run_with_collector.cpp (POSIX only).
-#ifndef ATTRACKER_EXAMPLES_CPP_COLLECTOR_PROCESS_HPP
-#define ATTRACKER_EXAMPLES_CPP_COLLECTOR_PROCESS_HPP
+#ifndef ATTRACKER_CPP_TESTS_COLLECTOR_PROCESS_HPP
+#define ATTRACKER_CPP_TESTS_COLLECTOR_PROCESS_HPP
 
 #include <fcntl.h>
 #include <signal.h>

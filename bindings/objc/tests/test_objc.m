@@ -1215,7 +1215,8 @@ static void test_a_refused_key_keeps_the_hits_until_setApiKey(void)
 }
 
 /* maxHitAgeMs reaches the library: a hit older than it is dropped when a send
- * fails, instead of being kept for the next one. */
+ * fails, instead of being kept for the next one; reportDrops decides whether
+ * the drop is reported to the collector. */
 static void test_max_hit_age_drops_a_failing_hit(void)
 {
     currentTest = __func__;
@@ -1246,11 +1247,34 @@ static void test_max_hit_age_drops_a_failing_hit(void)
         CHECK([expired waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
         ATTDispatchResult *result = [expired value];
         CHECK(result.dropped == 1, "dispatch %s", [[result description] UTF8String]);
-        CHECK([tracker.offline count] == 0, "the expired hit is still stored");
+        /* What is left is the report of the drop (reportDrops, default YES). */
+        CHECK([tracker.offline count] == 1, "the expired hit is still stored, or its drop was not reported");
+        CHECK([[tracker.offline latest].type isEqualToString:@"Attracker Hits Dropped"], "the drop report is %s",
+              [[[tracker.offline latest] description] UTF8String]);
+    }
+    [tracker release];
+
+    /* reportDrops = NO: the expired hit leaves nothing behind. */
+    Calls *unreported = [[Calls alloc] init];
+    cfg = configuration(makeStoreDirectory(), offlineEndpoint, ATTOfflineModeAlways);
+    cfg.maxHitAgeMs = 1;
+    cfg.reportDrops = NO;
+    tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    @autoreleasepool {
+        CHECK([tracker trackEvent:@"expiring" properties:nil], "trackEvent");
+        sleepMs(5);
+        CHECK([tracker.offline dispatchWithCompletion:^(ATTDispatchResult *result) { [unreported record:result]; }],
+              "dispatch");
+        CHECK([unreported waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
+        ATTDispatchResult *result = [unreported value];
+        CHECK(result.dropped == 1, "dispatch %s", [[result description] UTF8String]);
+        CHECK([tracker.offline count] == 0, "the expired hit, or a drop report, is still stored");
     }
     [tracker release];
     [kept release];
     [expired release];
+    [unreported release];
 }
 
 int main(int argc, char **argv)

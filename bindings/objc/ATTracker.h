@@ -94,6 +94,7 @@ typedef void (^ATTRemoteConfigHandler)(NSString *json);
     NSString *_apiKey;
     ATTOfflineMode _offlineMode;
     uint64_t _maxHitAgeMs;
+    BOOL _reportDrops;
     NSString *_remoteConfigURL;
     NSTimeInterval _remoteConfigInterval;
     NSArray *_allowedEndpointHosts;
@@ -115,6 +116,12 @@ typedef void (^ATTRemoteConfigHandler)(NSString *json);
  * schedule: the number of attempts is not limited.
  */
 @property (nonatomic, assign) uint64_t maxHitAgeMs;
+/**
+ * Whether drops of stored hits are reported to the collector as events named
+ * "Attracker Hits Dropped", stored like any hit, so it can account for every
+ * hit the store accepted (at_config_set_report_drops). Default YES.
+ */
+@property (nonatomic, assign) BOOL reportDrops;
 /**
  * Optional: fetch a remote configuration from this http(s) URL at start and
  * every remoteConfigInterval (nil, the default: none). The last good document

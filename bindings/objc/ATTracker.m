@@ -238,6 +238,7 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
 @synthesize apiKey = _apiKey;
 @synthesize offlineMode = _offlineMode;
 @synthesize maxHitAgeMs = _maxHitAgeMs;
+@synthesize reportDrops = _reportDrops;
 @synthesize remoteConfigURL = _remoteConfigURL;
 @synthesize remoteConfigInterval = _remoteConfigInterval;
 @synthesize allowedEndpointHosts = _allowedEndpointHosts;
@@ -248,6 +249,7 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
     if ((self = [super init]) != nil) {
         _offlineMode = ATTOfflineModeRequired;
         _maxHitAgeMs = 2592000000ULL; /* 30 days, the library's default */
+        _reportDrops = YES;
         _remoteConfigInterval = 3600;
         _allowedEndpointHosts = [[NSArray alloc] init];
         _optOutPolicy = ATTOptOutPolicyKeep;
@@ -408,6 +410,8 @@ static NSError *ATTApplyConfiguration(ATTConfiguration *configuration, at_config
         status = at_config_set_offline_mode(config, (at_offline_mode)configuration.offlineMode);
     if (status == AT_OK)
         status = at_config_set_max_hit_age_ms(config, configuration.maxHitAgeMs);
+    if (status == AT_OK)
+        status = at_config_set_report_drops(config, configuration.reportDrops ? true : false);
     if (status == AT_OK && configuration.remoteConfigURL != nil)
         status = at_config_set_remote_config_url(config, [configuration.remoteConfigURL UTF8String]);
     if (status != AT_OK)

@@ -1,4 +1,5 @@
-// Tests of the C++ wrapper (include/at_tracker.hpp), run by ctest as cpp_wrapper:
+// Tests of the C++ wrapper (bindings/cpp/include/at_tracker.hpp), run by ctest
+// as cpp_wrapper:
 //
 //   test_wrapper COLLECTOR
 //
@@ -13,6 +14,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1385,7 +1387,10 @@ void test_max_hit_age()
     std::this_thread::sleep_for(5ms);
     const DispatchResult r = dispatch_and_wait(t, "dispatch past the age limit");
     CHECK_MSG(r.failed == 2 && r.dropped == 2, r.status.to_string() << " failed " << r.failed << " dropped " << r.dropped);
-    CHECK(t.offline_count().value() == 0);
+    // The expired hits left the store; what is left is the report of their
+    // drop (report_drops, on by default), waiting for the collector.
+    CHECK(t.offline_count().value() == 1);
+    CHECK(t.offline_latest().value()->type() == "Attracker Hits Dropped");
     CHECK(t.stats().value().dropped_expired == 2);
     CHECK(wait_until([&] {
         std::lock_guard<std::mutex> lock(drops->mu);
@@ -1395,6 +1400,68 @@ void test_max_hit_age()
     for (DropReason reason : drops->reasons)
         CHECK_MSG(reason == DropReason::Expired, attracker::to_string(reason));
     CHECK(std::string_view(attracker::to_string(DropReason::Expired)) == "expired");
+}
+
+// The boolean switches: report_drops, require_https, a world-writable store
+// directory, unverified TLS for development.
+void test_switches()
+{
+    {
+        TempDir dir;
+        Config config = base_config(dir, "https://collect.example.com");
+        config.transport([](attracker::TransportRequest request) { (void)request.complete(503); })
+            .max_hit_age(1ms)
+            .report_drops(false);
+        CHECK_MSG(config.ok(), config.status().to_string());
+        Tracker t = open_tracker(config);
+        CHECK_OK(t.track_event("expiring"));
+        std::this_thread::sleep_for(5ms);
+        const DispatchResult r = dispatch_and_wait(t, "dispatch without drop reports");
+        CHECK_MSG(r.dropped == 1, r.status.to_string() << " dropped " << r.dropped);
+        CHECK(t.offline_count().value() == 0);
+    }
+    {
+        TempDir dir;
+        Config config = base_config(dir, "http://collect.example.com");
+        config.require_https(true);
+        CHECK_STATUS(Tracker::open(config).status(), AT_ERR_INVALID_ARGUMENT);
+        config.endpoint("https://collect.example.com");
+        Tracker t = open_tracker(config);
+        CHECK_STATUS(t.send_hit("http://logs.example.com/hit?p=1", "screen"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_OK(t.send_hit("https://logs.example.com/hit?p=1", "screen"));
+    }
+    {
+        TempDir dir;
+        const std::string open_dir = dir.path + "/shared";
+        CHECK(mkdir(open_dir.c_str(), 0700) == 0 && chmod(open_dir.c_str(), 0777) == 0);
+        Config config;
+        config.storage_path(open_dir + "/attracker.db").endpoint(kNoCollector).offline_mode(OfflineMode::Always);
+        const Status refused = Tracker::open(config).status();
+        CHECK_STATUS(refused, AT_ERR_INVALID_ARGUMENT);
+        CHECK_MSG(refused.message().find("world-writable") != std::string::npos, refused.to_string());
+        config.allow_world_writable_directory(true);
+        Tracker t = open_tracker(config);
+        CHECK_OK(t.track_event("in a shared directory"));
+    }
+    {
+        TempDir dir;
+        auto warnings = std::make_shared<std::vector<std::string>>();
+        auto mu = std::make_shared<std::mutex>();
+        Config config = base_config(dir, "https://collect.example.com");
+        config.insecure_tls_for_development(true).log_callback(
+            [warnings, mu](LogLevel, std::string_view line) {
+                std::lock_guard<std::mutex> lock(*mu);
+                warnings->emplace_back(line);
+            },
+            LogLevel::Warn);
+        Tracker t = open_tracker(config);
+        CHECK(wait_until([&] {
+            std::lock_guard<std::mutex> lock(*mu);
+            return std::any_of(warnings->begin(), warnings->end(), [](const std::string &w) {
+                return w.find("NOT verified") != std::string::npos;
+            });
+        }));
+    }
 }
 
 } // namespace
@@ -1430,6 +1497,7 @@ int main(int argc, char **argv)
         {"key_rejected", test_key_rejected},
         {"portal_page", test_portal_page},
         {"max_hit_age", test_max_hit_age},
+        {"switches", test_switches},
     };
     for (const Test &t : tests) {
         g_test = t.name;
