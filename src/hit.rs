@@ -307,6 +307,12 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     }
 }
 
+/// True when `text` is one JSON object (syntax only: what a stored body must be
+/// to be spliced into a batch). Allocation-free.
+pub(crate) fn is_json_object(text: &str) -> bool {
+    text.trim_start().starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
 /// An absolute http(s) URL with a host, no whitespace or control characters.
 pub(crate) fn validate_http_url(url: &str, what: &str) -> Result<()> {
     let bad = |why: &str| Err(Error::invalid(format!("{what} '{}' is invalid: {why}", shorten(url))));

@@ -175,3 +175,32 @@ fn opening_never_fails_with_an_internal_error_because_of_the_contents() {
     let e = t.set_visitor_id("\u{7}").unwrap_err();
     assert_eq!(e.status, Status::InvalidArgument);
 }
+
+#[test]
+fn a_body_that_is_not_a_json_object_is_dropped_as_corrupt_and_a_non_positive_id_renumbered() {
+    // Found by fuzzing (RELIABILITY.md F3, F7): such rows were spliced into
+    // batches as they were (an unreadable batch) or leased under a wrong id.
+    let c = common::collector::Collector::start();
+    let dir = TempDir::new("bad-body");
+    store(&dir, 5);
+    edit_store(
+        &dir,
+        "UPDATE hits SET body = 'not json {' WHERE id = 2;
+         UPDATE hits SET body = '[1,2]' WHERE id = 3;
+         UPDATE hits SET id = -7 WHERE id = 4;",
+    );
+    let drops = Drops::default();
+    let mut cfg = config(&dir.db());
+    cfg.set_endpoint(&c.url()).unwrap();
+    drops.attach(&mut cfg);
+    let t = Tracker::new(cfg).unwrap();
+    let r = common::dispatch(&t);
+    assert_eq!((r.sent, r.status.clone()), (3, Ok(())), "{r:?}");
+    for b in c.batches() {
+        assert!(b.body["batch"].is_array(), "every batch is valid JSON");
+    }
+    let numbers: Vec<u64> = c.events().iter().map(|e| e["properties"]["n"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, vec![0, 4, 3], "the row with id -7 is renumbered and sent");
+    t.close(Duration::from_secs(2)).unwrap();
+    assert_eq!(drops.ids(DropReason::Corrupt).len(), 2, "each reported");
+}

@@ -87,6 +87,7 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
         Some(_) => queue::recover(&writer).map_err(|e| classify(e, "recovering hits left in flight"))?,
         None => 0,
     };
+    renumber_non_positive_ids(&writer, reporter)?;
     let visitor_id = visitor_id(&writer, reporter)?;
     let remote_config = cached_remote_config(&writer, reporter)?;
     let (store_id, replaced) = super::store_id::load(&writer)?;
@@ -147,6 +148,37 @@ fn salvage_message(path: &Path, r: &SalvageReport) -> String {
         format!("about {} (the damaged file could not be counted)", r.lost)
     };
     format!("{head}; salvaged {} hit(s), lost {lost}", r.salvaged)
+}
+
+/// Rows whose id is not positive (set through SQL: the library never writes
+/// one) are numbered after the newest row, so they are leased and sent like
+/// the others instead of waiting below every lease. A cheap range read on the
+/// primary key when there are none.
+fn renumber_non_positive_ids(conn: &Connection, reporter: &Reporter) -> Result<()> {
+    let fail = |e| classify(e, "renumbering rows with ids that are not positive");
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM hits WHERE id <= 0 ORDER BY id")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(fail)?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let tx =
+        rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate).map_err(fail)?;
+    for id in &ids {
+        tx.execute("UPDATE hits SET id = (SELECT max(id) FROM hits) + 1 WHERE id = ?1", [id])
+            .map_err(fail)?;
+    }
+    queue::recount(&tx).map_err(fail)?;
+    tx.commit().map_err(fail)?;
+    reporter.log(
+        LogLevel::Warn,
+        format!(
+            "{} hit(s) had ids that were not positive (a damaged store); they were renumbered",
+            ids.len()
+        ),
+    );
+    Ok(())
 }
 
 /// The store's visitor id (sent as `anonymousId`), created on first open. A

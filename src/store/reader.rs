@@ -112,13 +112,22 @@ impl Reader {
 
 /// Decodes a row selected with `COLUMNS`; `None` when it is damaged.
 pub(crate) fn decode_row(id: u64, r: &rusqlite::Row<'_>, batch_url: &str) -> Option<StoredHit> {
+    // Row ids the library writes are positive; another id (set through SQL,
+    // read as i64 and cast) would name no row and break the lease order.
+    if id == 0 || id > i64::MAX as u64 {
+        return None;
+    }
     let kind = HitKind::from_code(r.get(2).ok()?)?;
     let url: Option<String> = r.get(4).ok()?;
     let body: Option<String> = r.get(5).ok()?;
     let url = match kind {
         HitKind::Url => url?,
         HitKind::Event => {
-            body.as_ref()?;
+            // Spliced into the batch as it is: a body that is not a JSON
+            // object (damage) would make the whole batch unreadable.
+            if !crate::hit::is_json_object(body.as_deref()?) {
+                return None;
+            }
             batch_url.to_owned()
         }
     };
