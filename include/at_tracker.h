@@ -155,6 +155,13 @@ typedef void (*at_drop_fn)(at_drop_reason reason,
                            void *user_data);
 
 /**
+ * The host's HTTP send function (see `at_config_set_transport`): called on the
+ * callback thread (or from `at_tracker_poll`), it starts `request` and returns;
+ * the host later ends it with `at_transport_complete`.
+ */
+typedef void (*at_transport_fn)(at_request *request, void *user_data);
+
+/**
  * Completion of one operation: `status` is `AT_OK`, an error, or
  * `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
  * tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
@@ -282,13 +289,6 @@ typedef struct {
    */
   uint64_t not_reached;
 } at_stats;
-
-/**
- * The host's HTTP send function (see `at_config_set_transport`): called on the
- * callback thread (or from `at_tracker_poll`), it starts `request` and returns;
- * the host later ends it with `at_transport_complete`.
- */
-typedef void (*at_transport_fn)(at_request *request, void *user_data);
 
 /**
  * Success.
@@ -760,6 +760,18 @@ at_status at_config_set_log_callback(at_config *config,
 at_status at_config_set_drop_callback(at_config *config, at_drop_fn drop_fn, void *user_data);
 
 /**
+ * Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
+ * FHttpModule). `send_fn` is called for each request on the callback thread
+ * (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
+ * request and return without waiting for it, then report the result with
+ * `at_transport_complete` from any thread, exactly once. Batching, retries,
+ * backoff, leases and deduplication stay in the library. A request not
+ * completed within the request timeout counts as failed. NULL restores libcurl.
+ * `user_data` must stay valid until the tracker is freed.
+ */
+at_status at_config_set_transport(at_config *config, at_transport_fn send_fn, void *user_data);
+
+/**
  * Trusts a private CA: the collector's certificate must chain to a certificate
  * in the PEM file at `path`, and only to those: the system's CAs are no longer
  * consulted. For self-hosted collectors with their own CA. The file is checked
@@ -1176,18 +1188,6 @@ uint32_t at_hit_retry_count(const at_hit *hit);
  * send found the network down. false for NULL.
  */
 bool at_hit_is_offline(const at_hit *hit);
-
-/**
- * Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
- * FHttpModule). `send_fn` is called for each request on the callback thread
- * (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
- * request and return without waiting for it, then report the result with
- * `at_transport_complete` from any thread, exactly once. Batching, retries,
- * backoff, leases and deduplication stay in the library. A request not
- * completed within the request timeout counts as failed. NULL restores libcurl.
- * `user_data` must stay valid until the tracker is freed.
- */
-at_status at_config_set_transport(at_config *config, at_transport_fn send_fn, void *user_data);
 
 /**
  * "GET" or "POST". Owned by the request; NULL for NULL.

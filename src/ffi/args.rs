@@ -1,8 +1,8 @@
-//! Argument checks and the panic guard shared by every export.
+//! Argument checks, the thread-local last error and status translation shared
+//! by every export (the panic guard is in `export.rs`).
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, Result, Status};
 use crate::ffi::types::*;
@@ -13,7 +13,11 @@ thread_local! {
 
 pub(crate) fn set_last_error(message: &str) {
     let c = to_cstring(message);
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    LAST_ERROR.with(|e| {
+        if let Ok(mut slot) = e.try_borrow_mut() {
+            *slot = c;
+        }
+    });
 }
 
 pub(crate) fn last_error_ptr() -> *const c_char {
@@ -45,33 +49,6 @@ pub(crate) fn result_code(r: &Result<()>) -> at_status {
         Ok(()) => AT_OK,
         Err(e) => status_code(e.status),
     }
-}
-
-/// Runs one export: catches panics, records the error message for
-/// `at_last_error`, and returns the status.
-pub(crate) fn guard(name: &str, f: impl FnOnce() -> Result<()>) -> at_status {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => AT_OK,
-        Ok(Err(e)) => {
-            set_last_error(&format!("{name}: {}", e.message));
-            status_code(e.status)
-        }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            set_last_error(&format!("{name}: internal error: {what}"));
-            AT_ERR_INTERNAL
-        }
-    }
-}
-
-/// Runs an export that returns a value rather than a status; a panic gives
-/// `fallback`.
-pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
 fn null(name: &str) -> Error {

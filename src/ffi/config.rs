@@ -68,27 +68,27 @@ fn drop_reason_code(reason: DropReason) -> at_drop_reason {
     }
 }
 
-unsafe fn with_config(
-    name: &str,
-    config: *mut at_config,
-    f: impl FnOnce(&mut Config) -> Result<()>,
-) -> at_status {
-    guard(name, || f(&mut handle_mut(config, "config")?.inner))
+/// The configuration behind a required `at_config *` argument.
+pub(crate) unsafe fn config_mut<'a>(config: *mut at_config) -> Result<&'a mut Config> {
+    Ok(&mut handle_mut(config, "config")?.inner)
 }
 
 /// Creates a configuration with every default (see the README). Caller owns it;
 /// free with `at_config_free`. Returns NULL only if memory is exhausted.
 #[no_mangle]
 pub extern "C" fn at_config_new() -> *mut at_config {
-    guard_value(std::ptr::null_mut(), || Box::into_raw(Box::new(at_config { inner: Config::new() })))
+    export_value!(std::ptr::null_mut(), Box::into_raw(Box::new(at_config { inner: Config::new() })))
 }
 
 /// Frees a configuration. NULL is a no-op. Trackers made from it are unaffected.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_free(config: *mut at_config) {
-    if !config.is_null() {
-        guard_value((), || drop(Box::from_raw(config)));
-    }
+    export_value!(
+        (),
+        if !config.is_null() {
+            drop(Box::from_raw(config))
+        }
+    )
 }
 
 /// Required. Path of the tracker's SQLite database file, e.g.
@@ -101,7 +101,7 @@ pub unsafe extern "C" fn at_config_set_storage_path(
     config: *mut at_config,
     path: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_storage_path", config, |c| c.set_storage_path(str_arg(path, "path")?))
+    export!(config_mut(config)?.set_storage_path(str_arg(path, "path")?))
 }
 
 /// Required. Base URL of the collector ("https://collect.example.com"); events
@@ -112,7 +112,7 @@ pub unsafe extern "C" fn at_config_set_endpoint(
     config: *mut at_config,
     base_url: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_endpoint", config, |c| c.set_endpoint(str_arg(base_url, "base_url")?))
+    export!(config_mut(config)?.set_endpoint(str_arg(base_url, "base_url")?))
 }
 
 /// Optional. Key sent as `Authorization: Bearer <key>`; never logged. An empty
@@ -120,7 +120,7 @@ pub unsafe extern "C" fn at_config_set_endpoint(
 /// characters.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_api_key(config: *mut at_config, key: *const c_char) -> at_status {
-    with_config("at_config_set_api_key", config, |c| c.set_api_key(str_arg(key, "key")?))
+    export!(config_mut(config)?.set_api_key(str_arg(key, "key")?))
 }
 
 /// Initial offline mode. Default `AT_OFFLINE_REQUIRED`.
@@ -129,7 +129,8 @@ pub unsafe extern "C" fn at_config_set_offline_mode(
     config: *mut at_config,
     mode: at_offline_mode,
 ) -> at_status {
-    with_config("at_config_set_offline_mode", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.offline_mode = offline_mode(mode)?;
         Ok(())
     })
@@ -141,7 +142,8 @@ pub unsafe extern "C" fn at_config_set_durability(
     config: *mut at_config,
     durability: at_durability,
 ) -> at_status {
-    with_config("at_config_set_durability", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.durability = match durability {
             AT_DURABILITY_ON_RETURN => Durability::OnReturn,
             AT_DURABILITY_BATCHED => Durability::Batched,
@@ -157,7 +159,8 @@ pub unsafe extern "C" fn at_config_set_synchronous(
     config: *mut at_config,
     mode: at_synchronous,
 ) -> at_status {
-    with_config("at_config_set_synchronous", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.synchronous = match mode {
             AT_SYNCHRONOUS_NORMAL => Synchronous::Normal,
             AT_SYNCHRONOUS_FULL => Synchronous::Full,
@@ -171,7 +174,8 @@ pub unsafe extern "C" fn at_config_set_synchronous(
 /// ms, from the first one waiting (default 30000; 0 disables the timer).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config, ms: u32) -> at_status {
-    with_config("at_config_set_flush_interval_ms", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.flush_interval_ms = ms;
         Ok(())
     })
@@ -181,7 +185,8 @@ pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config,
 /// (default 20; 0 disables it).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_threshold(config: *mut at_config, hits: u32) -> at_status {
-    with_config("at_config_set_flush_threshold", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.flush_threshold = hits;
         Ok(())
     })
@@ -191,14 +196,14 @@ pub unsafe extern "C" fn at_config_set_flush_threshold(config: *mut at_config, h
 /// are dropped and reported (`AT_DROP_OVERFLOW`, counter, log, drop callback).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_queue_size(config: *mut at_config, hits: u32) -> at_status {
-    with_config("at_config_set_max_queue_size", config, |c| c.set_max_queue_size(hits))
+    export!(config_mut(config)?.set_max_queue_size(hits))
 }
 
 /// Most bytes of hits kept (default 16 MiB, at least 65536); each hit counts its
 /// type, URL and properties plus 64 bytes. Overflow drops the oldest, reported.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_store_bytes(config: *mut at_config, bytes: u64) -> at_status {
-    with_config("at_config_set_max_store_bytes", config, |c| c.set_max_store_bytes(bytes))
+    export!(config_mut(config)?.set_max_store_bytes(bytes))
 }
 
 /// Largest accepted event (type + properties) or URL hit, in bytes (default
@@ -206,7 +211,7 @@ pub unsafe extern "C" fn at_config_set_max_store_bytes(config: *mut at_config, b
 /// Larger ones get `AT_ERR_TOO_LARGE`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_event_bytes(config: *mut at_config, bytes: u32) -> at_status {
-    with_config("at_config_set_max_event_bytes", config, |c| c.set_max_event_bytes(bytes))
+    export!(config_mut(config)?.set_max_event_bytes(bytes))
 }
 
 /// Send attempts that reached the collector and failed before a hit is dropped
@@ -218,7 +223,8 @@ pub unsafe extern "C" fn at_config_set_max_event_bytes(config: *mut at_config, b
 /// (Retry-After). Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, attempts: u32) -> at_status {
-    with_config("at_config_set_max_attempts", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.max_attempts = attempts;
         Ok(())
     })
@@ -231,7 +237,8 @@ pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, atte
 /// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_report_drops(config: *mut at_config, enabled: bool) -> at_status {
-    with_config("at_config_set_report_drops", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.report_drops = enabled;
         Ok(())
     })
@@ -245,7 +252,8 @@ pub unsafe extern "C" fn at_config_set_report_drops(config: *mut at_config, enab
 /// not tried. Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_hit_age_ms(config: *mut at_config, max_age_ms: u64) -> at_status {
-    with_config("at_config_set_max_hit_age_ms", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.max_hit_age_ms = max_age_ms;
         Ok(())
     })
@@ -254,7 +262,7 @@ pub unsafe extern "C" fn at_config_set_max_hit_age_ms(config: *mut at_config, ma
 /// Most events per `/v1/batch` request (default 500, 1..10000).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_batch_events(config: *mut at_config, events: u32) -> at_status {
-    with_config("at_config_set_max_batch_events", config, |c| c.set_max_batch_events(events))
+    export!(config_mut(config)?.set_max_batch_events(events))
 }
 
 /// Most bytes of JSON per `/v1/batch` request before compression (default
@@ -262,13 +270,14 @@ pub unsafe extern "C" fn at_config_set_max_batch_events(config: *mut at_config, 
 /// it is dropped and reported (`AT_DROP_TOO_LARGE`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_batch_bytes(config: *mut at_config, bytes: u32) -> at_status {
-    with_config("at_config_set_max_batch_bytes", config, |c| c.set_max_batch_bytes(bytes))
+    export!(config_mut(config)?.set_max_batch_bytes(bytes))
 }
 
 /// Compress batch bodies with gzip (`Content-Encoding: gzip`). Default off.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_gzip(config: *mut at_config, enabled: bool) -> at_status {
-    with_config("at_config_set_gzip", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.gzip = enabled;
         Ok(())
     })
@@ -280,7 +289,8 @@ pub unsafe extern "C" fn at_config_set_auth_scheme(
     config: *mut at_config,
     scheme: at_auth_scheme,
 ) -> at_status {
-    with_config("at_config_set_auth_scheme", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.auth = match scheme {
             AT_AUTH_BEARER => AuthScheme::Bearer,
             AT_AUTH_BASIC => AuthScheme::Basic,
@@ -299,21 +309,21 @@ pub unsafe extern "C" fn at_config_set_timeouts_ms(
     connect_ms: u32,
     request_ms: u32,
 ) -> at_status {
-    with_config("at_config_set_timeouts_ms", config, |c| c.set_timeouts_ms(connect_ms, request_ms))
+    export!(config_mut(config)?.set_timeouts_ms(connect_ms, request_ms))
 }
 
 /// With `AT_DURABILITY_BATCHED`: how long the writer gathers hits before a
 /// commit, in ms (default 10, at most 1000).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_commit_window_ms(config: *mut at_config, ms: u32) -> at_status {
-    with_config("at_config_set_commit_window_ms", config, |c| c.set_commit_window_ms(ms))
+    export!(config_mut(config)?.set_commit_window_ms(ms))
 }
 
 /// How long the store waits for a lock held by another process before
 /// `AT_ERR_STORAGE`, in ms (default 5000, at most 60000).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_busy_timeout_ms(config: *mut at_config, ms: u32) -> at_status {
-    with_config("at_config_set_busy_timeout_ms", config, |c| c.set_busy_timeout_ms(ms))
+    export!(config_mut(config)?.set_busy_timeout_ms(ms))
 }
 
 /// Where callbacks run: `AT_CALLBACKS_THREAD` (default, the tracker's callback
@@ -324,7 +334,8 @@ pub unsafe extern "C" fn at_config_set_callback_mode(
     config: *mut at_config,
     mode: at_callback_mode,
 ) -> at_status {
-    with_config("at_config_set_callback_mode", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.callbacks = match mode {
             AT_CALLBACKS_THREAD => CallbackMode::Thread,
             AT_CALLBACKS_POLLED => CallbackMode::Polled,
@@ -341,7 +352,8 @@ pub unsafe extern "C" fn at_config_set_track_lifecycle_events(
     config: *mut at_config,
     enabled: bool,
 ) -> at_status {
-    with_config("at_config_set_track_lifecycle_events", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.track_lifecycle_events = enabled;
         Ok(())
     })
@@ -354,7 +366,8 @@ pub unsafe extern "C" fn at_config_set_flush_on_background(
     config: *mut at_config,
     enabled: bool,
 ) -> at_status {
-    with_config("at_config_set_flush_on_background", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.flush_on_background = enabled;
         Ok(())
     })
@@ -379,7 +392,8 @@ pub unsafe extern "C" fn at_config_set_remote_config_url(
     config: *mut at_config,
     url: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_remote_config_url", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.set_remote_config_url(opt_str_arg(url, "url")?)
     })
 }
@@ -392,7 +406,7 @@ pub unsafe extern "C" fn at_config_set_remote_config_interval_ms(
     config: *mut at_config,
     ms: u32,
 ) -> at_status {
-    with_config("at_config_set_remote_config_interval_ms", config, |c| c.set_remote_config_interval_ms(ms))
+    export!(config_mut(config)?.set_remote_config_interval_ms(ms))
 }
 
 /// Lets a remote configuration move the endpoint to `host` ("collect.example.com":
@@ -403,7 +417,8 @@ pub unsafe extern "C" fn at_config_add_allowed_endpoint_host(
     config: *mut at_config,
     host: *const c_char,
 ) -> at_status {
-    with_config("at_config_add_allowed_endpoint_host", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.add_allowed_endpoint_host(str_arg(host, "host")?)
     })
 }
@@ -418,7 +433,8 @@ pub unsafe extern "C" fn at_config_set_remote_config_callback(
     remote_config_fn: at_remote_config_fn,
     user_data: *mut c_void,
 ) -> at_status {
-    with_config("at_config_set_remote_config_callback", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.on_remote_config = remote_config_fn.map(|f| {
             let ud = UserData::new(user_data);
             let sink: crate::config::RemoteConfigFn = Arc::new(move |doc: &str| {
@@ -439,7 +455,8 @@ pub unsafe extern "C" fn at_config_set_opt_out_policy(
     config: *mut at_config,
     policy: at_opt_out_policy,
 ) -> at_status {
-    with_config("at_config_set_opt_out_policy", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.opt_out_policy = opt_out_policy(policy)?;
         Ok(())
     })
@@ -451,7 +468,8 @@ pub unsafe extern "C" fn at_config_set_opt_out_policy(
 /// false (http is allowed, e.g. for a collector on the LAN in development).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_require_https(config: *mut at_config, required: bool) -> at_status {
-    with_config("at_config_set_require_https", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.require_https = required;
         Ok(())
     })
@@ -466,7 +484,8 @@ pub unsafe extern "C" fn at_config_set_allow_world_writable_directory(
     config: *mut at_config,
     allowed: bool,
 ) -> at_status {
-    with_config("at_config_set_allow_world_writable_directory", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.allow_world_writable_directory = allowed;
         Ok(())
     })
@@ -481,7 +500,8 @@ pub unsafe extern "C" fn at_config_set_insecure_tls_for_development(
     config: *mut at_config,
     insecure: bool,
 ) -> at_status {
-    with_config("at_config_set_insecure_tls_for_development", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.insecure_tls_for_development = insecure;
         Ok(())
     })
@@ -497,7 +517,8 @@ pub unsafe extern "C" fn at_config_set_log_callback(
     user_data: *mut c_void,
     min: at_log_level,
 ) -> at_status {
-    with_config("at_config_set_log_callback", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         let min = log_level(min)?;
         c.log = log_fn.map(|f| {
             let ud = UserData::new(user_data);
@@ -520,7 +541,8 @@ pub unsafe extern "C" fn at_config_set_drop_callback(
     drop_fn: at_drop_fn,
     user_data: *mut c_void,
 ) -> at_status {
-    with_config("at_config_set_drop_callback", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.on_drop = drop_fn.map(|f| {
             let ud = UserData::new(user_data);
             let sink: crate::config::DropFn = Arc::new(move |reason: DropReason, ids: &[String]| {
@@ -530,6 +552,27 @@ pub unsafe extern "C" fn at_config_set_drop_callback(
             });
             sink
         });
+        Ok(())
+    })
+}
+
+/// Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
+/// FHttpModule). `send_fn` is called for each request on the callback thread
+/// (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
+/// request and return without waiting for it, then report the result with
+/// `at_transport_complete` from any thread, exactly once. Batching, retries,
+/// backoff, leases and deduplication stay in the library. A request not
+/// completed within the request timeout counts as failed. NULL restores libcurl.
+/// `user_data` must stay valid until the tracker is freed.
+#[no_mangle]
+pub unsafe extern "C" fn at_config_set_transport(
+    config: *mut at_config,
+    send_fn: at_transport_fn,
+    user_data: *mut c_void,
+) -> at_status {
+    export!({
+        let c = config_mut(config)?;
+        c.transport = send_fn.map(|f| crate::ffi::request::host_send(f, user_data));
         Ok(())
     })
 }
@@ -552,7 +595,7 @@ pub unsafe extern "C" fn at_config_set_ca_bundle_path(
     config: *mut at_config,
     path: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_ca_bundle_path", config, |c| c.set_ca_bundle_path(opt_str_arg(path, "path")?))
+    export!(config_mut(config)?.set_ca_bundle_path(opt_str_arg(path, "path")?))
 }
 
 /// Trusts a private CA given as PEM text (one or more
@@ -571,7 +614,7 @@ pub unsafe extern "C" fn at_config_set_ca_bundle_pem(
     config: *mut at_config,
     pem: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_ca_bundle_pem", config, |c| c.set_ca_bundle_pem(opt_str_arg(pem, "pem")?))
+    export!(config_mut(config)?.set_ca_bundle_pem(opt_str_arg(pem, "pem")?))
 }
 
 /// Pins the collector's public key, as mobile apps do: `pins` is
@@ -594,7 +637,8 @@ pub unsafe extern "C" fn at_config_set_pinned_public_key(
     config: *mut at_config,
     pins: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_pinned_public_key", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.set_pinned_public_key(opt_str_arg(pins, "pins")?)
     })
 }

@@ -2,11 +2,15 @@
 //! calls the safe core, and translates the result to an `at_status`; nothing here
 //! holds state or policy of its own.
 //!
-//! Every export runs inside `guard`, so no panic crosses the boundary.
+//! Every export's body is one `export!` / `export_value!` (see `export.rs`), so
+//! no panic crosses the boundary and every failure names its function;
+//! tests/ffi_exports.rs checks it.
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+#[macro_use]
+mod export;
 // Declaration order is the header's order.
 mod args;
 pub mod types;

@@ -6,7 +6,7 @@
 use crate::error::Result;
 use crate::ffi::args::*;
 use crate::ffi::hit::{at_hit, at_hit_list};
-use crate::ffi::tracker::{at_tracker, with_tracker};
+use crate::ffi::tracker::{at_tracker, tracker_ref};
 use crate::ffi::types::*;
 use crate::hit::StoredHit;
 
@@ -29,7 +29,10 @@ unsafe fn write_out<T>(out: *mut T, f: impl FnOnce() -> Result<T>) -> Result<()>
 /// for large queues. Memory-only hits (`AT_OFFLINE_NEVER`) are not listed.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_get(tracker: *mut at_tracker, out: *mut *mut at_hit_list) -> at_status {
-    with_tracker("at_offline_get", tracker, |t| write_out(out, || t.offline_get().map(list)))
+    export!({
+        let t = tracker_ref(tracker)?;
+        write_out(out, || t.offline_get().map(list))
+    })
 }
 
 /// At most `limit` (at least 1) stored hits with an id greater than `after_id`,
@@ -42,7 +45,8 @@ pub unsafe extern "C" fn at_offline_get_page(
     limit: u32,
     out: *mut *mut at_hit_list,
 ) -> at_status {
-    with_tracker("at_offline_get_page", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         write_out(out, || t.offline_get_page(after_id, limit).map(list))
     })
 }
@@ -51,27 +55,39 @@ pub unsafe extern "C" fn at_offline_get_page(
 /// the hit: free with `at_hit_free`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_oldest(tracker: *mut at_tracker, out: *mut *mut at_hit) -> at_status {
-    with_tracker("at_offline_oldest", tracker, |t| write_out(out, || t.offline_oldest().map(one)))
+    export!({
+        let t = tracker_ref(tracker)?;
+        write_out(out, || t.offline_oldest().map(one))
+    })
 }
 
 /// The most recently stored hit, or `*out = NULL` when the store is empty.
 /// Caller owns the hit: free with `at_hit_free`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_latest(tracker: *mut at_tracker, out: *mut *mut at_hit) -> at_status {
-    with_tracker("at_offline_latest", tracker, |t| write_out(out, || t.offline_latest().map(one)))
+    export!({
+        let t = tracker_ref(tracker)?;
+        write_out(out, || t.offline_latest().map(one))
+    })
 }
 
 /// Number of stored hits.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_count(tracker: *mut at_tracker, out: *mut u64) -> at_status {
-    with_tracker("at_offline_count", tracker, |t| write_out(out, || t.offline_count()))
+    export!({
+        let t = tracker_ref(tracker)?;
+        write_out(out, || t.offline_count())
+    })
 }
 
 /// Deletes every stored hit; writes how many to `*deleted` (may be NULL).
 /// Deleted hits are reported as `AT_DROP_DELETED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_delete(tracker: *mut at_tracker, deleted: *mut u64) -> at_status {
-    with_tracker("at_offline_delete", tracker, |t| write_count(deleted, t.offline_delete()?))
+    export!({
+        let t = tracker_ref(tracker)?;
+        write_count(deleted, t.offline_delete()?)
+    })
 }
 
 /// Deletes stored hits created more than `days` × 24 h ago (0 deletes every hit
@@ -82,7 +98,8 @@ pub unsafe extern "C" fn at_offline_delete_older_than_days(
     days: u32,
     deleted: *mut u64,
 ) -> at_status {
-    with_tracker("at_offline_delete_older_than_days", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         write_count(deleted, t.offline_delete_older_than_days(days)?)
     })
 }
@@ -95,7 +112,8 @@ pub unsafe extern "C" fn at_offline_delete_older_than(
     unix_ms: i64,
     deleted: *mut u64,
 ) -> at_status {
-    with_tracker("at_offline_delete_older_than", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         write_count(deleted, t.offline_delete_older_than(unix_ms)?)
     })
 }

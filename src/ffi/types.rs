@@ -177,6 +177,54 @@ pub struct at_stats {
     pub not_reached: u64,
 }
 
+/// Every counter of the snapshot, by name. The snapshot is destructured without
+/// `..`, so a field added to `StatsSnapshot` does not compile until it is given
+/// a place in `at_stats` (at the end, see above), and the reverse.
+impl From<crate::runtime::StatsSnapshot> for at_stats {
+    fn from(snapshot: crate::runtime::StatsSnapshot) -> Self {
+        let crate::runtime::StatsSnapshot {
+            queued,
+            sent,
+            failed,
+            dropped_overflow,
+            dropped_corrupt,
+            deleted,
+            dropped_storage,
+            dropped_unsent,
+            committed,
+            bytes_on_disk,
+            dropped_rejected,
+            dropped_attempts,
+            dropped_unreachable,
+            dropped_too_large,
+            requests,
+            dropped_expired,
+            key_rejected,
+            not_reached,
+        } = snapshot;
+        at_stats {
+            queued,
+            sent,
+            failed,
+            dropped_overflow,
+            dropped_corrupt,
+            deleted,
+            dropped_storage,
+            dropped_unsent,
+            committed,
+            bytes_on_disk,
+            dropped_rejected,
+            dropped_attempts,
+            dropped_unreachable,
+            dropped_too_large,
+            requests,
+            dropped_expired,
+            key_rejected,
+            not_reached,
+        }
+    }
+}
+
 /// Outcome of `at_flush` / `at_offline_dispatch`. Counts are hits, not requests.
 /// More fields may be added, only at the end.
 #[repr(C)]
