@@ -21,36 +21,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/**
- * Deepest nesting of objects and arrays accepted in event properties.
- */
-#define AT_MAX_JSON_DEPTH 128
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
 
-/**
- * Longest accepted event or hit type, in bytes.
- */
-#define AT_MAX_TYPE_BYTES 256
-
-/**
- * Library version, equal to `at_version()` and the package version.
- */
-#define AT_VERSION_MAJOR 0
-
-#define AT_VERSION_MINOR 1
-
-#define AT_VERSION_PATCH 0
-
-/**
- * `at_transport_complete`'s `http_status` with an error: the server was not
- * reached (DNS, no connection, offline). No attempt is counted.
- */
-#define AT_TRANSPORT_UNREACHABLE 0
-
-/**
- * `at_transport_complete`'s `http_status` with an error: the server was reached
- * and the exchange failed (timeout, reset). Counts as an attempt.
- */
-#define AT_TRANSPORT_FAILED -1
+/* ==========================================================================
+ * Handles: every object of the API (see each one's functions below)
+ * ========================================================================== */
 
 /**
  * A tracker configuration. Create with `at_config_new`, free with
@@ -86,10 +63,103 @@ typedef struct at_request at_request;
  */
 typedef struct at_tracker at_tracker;
 
+/* ==========================================================================
+ * Status codes, the last error and the version
+ * ========================================================================== */
+
 /**
  * Result of every fallible call. `AT_OK` is 0; values are never reused.
  */
 typedef uint32_t at_status;
+
+/**
+ * Success.
+ */
+#define AT_OK 0
+
+/**
+ * A required pointer argument was NULL.
+ */
+#define AT_ERR_NULL_ARGUMENT 1
+
+/**
+ * An argument was malformed: invalid UTF-8, bad JSON, a bad URL, a value out of range.
+ */
+#define AT_ERR_INVALID_ARGUMENT 2
+
+/**
+ * The event or hit is larger than `max_event_bytes`.
+ */
+#define AT_ERR_TOO_LARGE 3
+
+/**
+ * Tracking is disabled (`at_set_tracking_enabled(false)`); nothing was kept.
+ */
+#define AT_ERR_SUPPRESSED 4
+
+/**
+ * The store failed: disk full, I/O error, read-only, locked beyond the busy timeout.
+ * Nothing accepted earlier is lost; the tracker keeps working when the condition clears.
+ */
+#define AT_ERR_STORAGE 5
+
+/**
+ * The network failed.
+ */
+#define AT_ERR_NETWORK 6
+
+/**
+ * The work was abandoned because the tracker closed (given to callbacks only).
+ */
+#define AT_ERR_CANCELLED 7
+
+/**
+ * The tracker is closed (`at_tracker_close`); the call did nothing.
+ */
+#define AT_ERR_CLOSED 8
+
+/**
+ * A bug in attracker (a caught panic). The message says where.
+ */
+#define AT_ERR_INTERNAL 9
+
+/**
+ * The collector refused the api key (HTTP 401 or 403). The hits are kept and
+ * automatic sending is paused until `at_set_api_key` or the next start.
+ */
+#define AT_ERR_KEY_REJECTED 10
+
+/**
+ * Library version, equal to `at_version()` and the package version.
+ */
+#define AT_VERSION_MAJOR 0
+
+#define AT_VERSION_MINOR 1
+
+#define AT_VERSION_PATCH 0
+
+/**
+ * The library version as "MAJOR.MINOR.PATCH". Static storage; never NULL.
+ */
+const char *at_version(void);
+
+/**
+ * The name of `status`, e.g. "AT_ERR_STORAGE"; "AT_UNKNOWN_STATUS" for a value
+ * that is not a status. Static storage; never NULL.
+ */
+const char *at_status_str(at_status status);
+
+/**
+ * A message describing the last call on this thread that failed, e.g.
+ * "at_track_event: properties are not valid JSON: ...". Empty ("") when no call
+ * on this thread has failed. Successful calls leave it unchanged. Never NULL;
+ * owned by the library and valid until the next failing call on this thread.
+ */
+const char *at_last_error(void);
+
+/* ==========================================================================
+ * Enumerations: each typedef with its values
+ * ========================================================================== */
 
 /**
  * When hits are written to disk.
@@ -97,9 +167,36 @@ typedef uint32_t at_status;
 typedef uint32_t at_offline_mode;
 
 /**
+ * Never written to disk: sent from memory, dropped (and reported) when unreachable.
+ */
+#define AT_OFFLINE_NEVER 0
+
+/**
+ * The default: committed to disk before any send, deleted once acknowledged.
+ */
+#define AT_OFFLINE_REQUIRED 1
+
+/**
+ * Stored and never sent automatically; only `at_offline_dispatch` sends them.
+ */
+#define AT_OFFLINE_ALWAYS 2
+
+/**
  * When a track call returns relative to the commit of its hit.
  */
 typedef uint32_t at_durability;
+
+/**
+ * The default: on `AT_OK` the hit is committed (it survives `kill -9`).
+ * Concurrent callers share one commit.
+ */
+#define AT_DURABILITY_ON_RETURN 0
+
+/**
+ * Returns after an in-memory enqueue; the commit follows within the commit
+ * window (default 10 ms). `at_tracker_sync` waits for it.
+ */
+#define AT_DURABILITY_BATCHED 1
 
 /**
  * SQLite's `synchronous` setting for the store.
@@ -107,9 +204,14 @@ typedef uint32_t at_durability;
 typedef uint32_t at_synchronous;
 
 /**
- * How the api key is presented to the collector.
+ * The default: commits survive a process kill; the last ones may be lost on power loss.
  */
-typedef uint32_t at_auth_scheme;
+#define AT_SYNCHRONOUS_NORMAL 0
+
+/**
+ * Every commit is fsynced: it also survives power loss, at a cost per commit.
+ */
+#define AT_SYNCHRONOUS_FULL 1
 
 /**
  * Where host callbacks run.
@@ -117,10 +219,15 @@ typedef uint32_t at_auth_scheme;
 typedef uint32_t at_callback_mode;
 
 /**
- * A newly applied remote configuration: the document as fetched (JSON, valid
- * only during the call), on the callback thread (or inside `at_tracker_poll`).
+ * The default: on the tracker's own callback thread, one at a time.
  */
-typedef void (*at_remote_config_fn)(const char *json, void *user_data);
+#define AT_CALLBACKS_THREAD 0
+
+/**
+ * Queued until the host calls `at_tracker_poll` on its own thread (a game loop,
+ * Unity's main thread): completions, dispatch results, log lines, drop notices.
+ */
+#define AT_CALLBACKS_POLLED 1
 
 /**
  * What opting out (`at_set_tracking_enabled(false)`, `at_opt_out`) does with
@@ -129,15 +236,28 @@ typedef void (*at_remote_config_fn)(const char *json, void *user_data);
 typedef uint32_t at_opt_out_policy;
 
 /**
+ * The default: queued hits stay and are sent as usual.
+ */
+#define AT_OPT_OUT_KEEP 0
+
+/**
+ * Every queued hit (stored, being committed, or memory-only) is deleted and
+ * reported as `AT_DROP_DELETED`.
+ */
+#define AT_OPT_OUT_PURGE 1
+
+/**
  * Severity of a log line, most severe first.
  */
 typedef uint32_t at_log_level;
 
-/**
- * A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
- * `message` is valid only during the call. API keys are never logged.
- */
-typedef void (*at_log_fn)(at_log_level level, const char *message, void *user_data);
+#define AT_LOG_ERROR 0
+
+#define AT_LOG_WARN 1
+
+#define AT_LOG_INFO 2
+
+#define AT_LOG_DEBUG 3
 
 /**
  * Why hits left the store without being acknowledged by the collector.
@@ -145,31 +265,89 @@ typedef void (*at_log_fn)(at_log_level level, const char *message, void *user_da
 typedef uint32_t at_drop_reason;
 
 /**
- * Hits dropped without an acknowledgement, on the callback thread (or inside
- * `at_tracker_poll`): `count`
- * message ids (UUID strings), valid only during the call.
+ * The queue reached `max_queue_size` or `max_store_bytes`; the oldest hits went.
  */
-typedef void (*at_drop_fn)(at_drop_reason reason,
-                           const char *const *message_ids,
-                           size_t count,
-                           void *user_data);
+#define AT_DROP_OVERFLOW 0
 
 /**
- * The host's HTTP send function (see `at_config_set_transport`): called on the
- * callback thread (or from `at_tracker_poll`), it starts `request` and returns;
- * the host later ends it with `at_transport_complete`.
+ * The stored row could not be decoded (a damaged store).
  */
-typedef void (*at_transport_fn)(at_request *request, void *user_data);
+#define AT_DROP_CORRUPT 1
 
 /**
- * Completion of one operation: `status` is `AT_OK`, an error, or
- * `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
- * tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
- * on the polling thread), never from inside the call that registered it; it is
- * called only when that call returned `AT_OK`. It may call any attracker
- * function, including `at_tracker_free` on its own tracker.
+ * The host deleted them (`at_offline_delete*`).
  */
-typedef void (*at_completion_fn)(at_status status, void *user_data);
+#define AT_DROP_DELETED 2
+
+/**
+ * Accepted with batched durability but never committed: the store kept failing
+ * until the tracker closed.
+ */
+#define AT_DROP_STORAGE_FAILED 3
+
+/**
+ * Memory-only hits (`AT_OFFLINE_NEVER`) still unsent when the tracker closed.
+ */
+#define AT_DROP_UNSENT 4
+
+/**
+ * The collector refused them: 400 or 413 for a hit sent alone (a refused batch
+ * is bisected first, so only the offending hit goes), or 401 / 403.
+ */
+#define AT_DROP_REJECTED 5
+
+/**
+ * Their send attempts that reached the server ran out (`max_attempts`).
+ */
+#define AT_DROP_ATTEMPTS_EXHAUSTED 6
+
+/**
+ * Memory-only hits (`AT_OFFLINE_NEVER`) that found the network unreachable.
+ */
+#define AT_DROP_UNREACHABLE 7
+
+/**
+ * An event whose envelope alone exceeds `max_batch_bytes`.
+ */
+#define AT_DROP_TOO_LARGE 8
+
+/**
+ * It failed to send and was older than `max_hit_age_ms` (default 30 days).
+ */
+#define AT_DROP_EXPIRED 9
+
+/**
+ * How the api key is presented to the collector.
+ */
+typedef uint32_t at_auth_scheme;
+
+/**
+ * The default: `Authorization: Bearer <key>`.
+ */
+#define AT_AUTH_BEARER 0
+
+/**
+ * HTTP Basic with the key as user name and an empty password (Segment-style).
+ */
+#define AT_AUTH_BASIC 1
+
+/* ==========================================================================
+ * Limits
+ * ========================================================================== */
+
+/**
+ * Deepest nesting of objects and arrays accepted in event properties.
+ */
+#define AT_MAX_JSON_DEPTH 128
+
+/**
+ * Longest accepted event or hit type, in bytes.
+ */
+#define AT_MAX_TYPE_BYTES 256
+
+/* ==========================================================================
+ * Callbacks and the results they receive
+ * ========================================================================== */
 
 /**
  * Outcome of `at_flush` / `at_offline_dispatch`. Counts are hits, not requests.
@@ -202,11 +380,54 @@ typedef struct {
 } at_dispatch_result;
 
 /**
+ * Completion of one operation: `status` is `AT_OK`, an error, or
+ * `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
+ * tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
+ * on the polling thread), never from inside the call that registered it; it is
+ * called only when that call returned `AT_OK`. It may call any attracker
+ * function, including `at_tracker_free` on its own tracker.
+ */
+typedef void (*at_completion_fn)(at_status status, void *user_data);
+
+/**
  * Completion of a flush or dispatch, on the callback thread (or inside
  * `at_tracker_poll`), exactly once.
  * `result` is valid only during the call.
  */
 typedef void (*at_dispatch_fn)(const at_dispatch_result *result, void *user_data);
+
+/**
+ * The host's HTTP send function (see `at_config_set_transport`): called on the
+ * callback thread (or from `at_tracker_poll`), it starts `request` and returns;
+ * the host later ends it with `at_transport_complete`.
+ */
+typedef void (*at_transport_fn)(at_request *request, void *user_data);
+
+/**
+ * A newly applied remote configuration: the document as fetched (JSON, valid
+ * only during the call), on the callback thread (or inside `at_tracker_poll`).
+ */
+typedef void (*at_remote_config_fn)(const char *json, void *user_data);
+
+/**
+ * A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
+ * `message` is valid only during the call. API keys are never logged.
+ */
+typedef void (*at_log_fn)(at_log_level level, const char *message, void *user_data);
+
+/**
+ * Hits dropped without an acknowledgement, on the callback thread (or inside
+ * `at_tracker_poll`): `count`
+ * message ids (UUID strings), valid only during the call.
+ */
+typedef void (*at_drop_fn)(at_drop_reason reason,
+                           const char *const *message_ids,
+                           size_t count,
+                           void *user_data);
+
+/* ==========================================================================
+ * Statistics (`at_tracker_stats`)
+ * ========================================================================== */
 
 /**
  * Counters since the tracker started, plus the live queue. Filled by
@@ -290,214 +511,9 @@ typedef struct {
   uint64_t not_reached;
 } at_stats;
 
-/**
- * Success.
- */
-#define AT_OK 0
-
-/**
- * A required pointer argument was NULL.
- */
-#define AT_ERR_NULL_ARGUMENT 1
-
-/**
- * An argument was malformed: invalid UTF-8, bad JSON, a bad URL, a value out of range.
- */
-#define AT_ERR_INVALID_ARGUMENT 2
-
-/**
- * The event or hit is larger than `max_event_bytes`.
- */
-#define AT_ERR_TOO_LARGE 3
-
-/**
- * Tracking is disabled (`at_set_tracking_enabled(false)`); nothing was kept.
- */
-#define AT_ERR_SUPPRESSED 4
-
-/**
- * The store failed: disk full, I/O error, read-only, locked beyond the busy timeout.
- * Nothing accepted earlier is lost; the tracker keeps working when the condition clears.
- */
-#define AT_ERR_STORAGE 5
-
-/**
- * The network failed.
- */
-#define AT_ERR_NETWORK 6
-
-/**
- * The work was abandoned because the tracker closed (given to callbacks only).
- */
-#define AT_ERR_CANCELLED 7
-
-/**
- * The tracker is closed (`at_tracker_close`); the call did nothing.
- */
-#define AT_ERR_CLOSED 8
-
-/**
- * A bug in attracker (a caught panic). The message says where.
- */
-#define AT_ERR_INTERNAL 9
-
-/**
- * The collector refused the api key (HTTP 401 or 403). The hits are kept and
- * automatic sending is paused until `at_set_api_key` or the next start.
- */
-#define AT_ERR_KEY_REJECTED 10
-
-/**
- * Never written to disk: sent from memory, dropped (and reported) when unreachable.
- */
-#define AT_OFFLINE_NEVER 0
-
-/**
- * The default: committed to disk before any send, deleted once acknowledged.
- */
-#define AT_OFFLINE_REQUIRED 1
-
-/**
- * Stored and never sent automatically; only `at_offline_dispatch` sends them.
- */
-#define AT_OFFLINE_ALWAYS 2
-
-/**
- * The default: on `AT_OK` the hit is committed (it survives `kill -9`).
- * Concurrent callers share one commit.
- */
-#define AT_DURABILITY_ON_RETURN 0
-
-/**
- * Returns after an in-memory enqueue; the commit follows within the commit
- * window (default 10 ms). `at_tracker_sync` waits for it.
- */
-#define AT_DURABILITY_BATCHED 1
-
-/**
- * The default: commits survive a process kill; the last ones may be lost on power loss.
- */
-#define AT_SYNCHRONOUS_NORMAL 0
-
-/**
- * Every commit is fsynced: it also survives power loss, at a cost per commit.
- */
-#define AT_SYNCHRONOUS_FULL 1
-
-/**
- * The default: on the tracker's own callback thread, one at a time.
- */
-#define AT_CALLBACKS_THREAD 0
-
-/**
- * Queued until the host calls `at_tracker_poll` on its own thread (a game loop,
- * Unity's main thread): completions, dispatch results, log lines, drop notices.
- */
-#define AT_CALLBACKS_POLLED 1
-
-/**
- * The default: queued hits stay and are sent as usual.
- */
-#define AT_OPT_OUT_KEEP 0
-
-/**
- * Every queued hit (stored, being committed, or memory-only) is deleted and
- * reported as `AT_DROP_DELETED`.
- */
-#define AT_OPT_OUT_PURGE 1
-
-#define AT_LOG_ERROR 0
-
-#define AT_LOG_WARN 1
-
-#define AT_LOG_INFO 2
-
-#define AT_LOG_DEBUG 3
-
-/**
- * The queue reached `max_queue_size` or `max_store_bytes`; the oldest hits went.
- */
-#define AT_DROP_OVERFLOW 0
-
-/**
- * The stored row could not be decoded (a damaged store).
- */
-#define AT_DROP_CORRUPT 1
-
-/**
- * The host deleted them (`at_offline_delete*`).
- */
-#define AT_DROP_DELETED 2
-
-/**
- * Accepted with batched durability but never committed: the store kept failing
- * until the tracker closed.
- */
-#define AT_DROP_STORAGE_FAILED 3
-
-/**
- * Memory-only hits (`AT_OFFLINE_NEVER`) still unsent when the tracker closed.
- */
-#define AT_DROP_UNSENT 4
-
-/**
- * The collector refused them: 400 or 413 for a hit sent alone (a refused batch
- * is bisected first, so only the offending hit goes), or 401 / 403.
- */
-#define AT_DROP_REJECTED 5
-
-/**
- * Their send attempts that reached the server ran out (`max_attempts`).
- */
-#define AT_DROP_ATTEMPTS_EXHAUSTED 6
-
-/**
- * Memory-only hits (`AT_OFFLINE_NEVER`) that found the network unreachable.
- */
-#define AT_DROP_UNREACHABLE 7
-
-/**
- * An event whose envelope alone exceeds `max_batch_bytes`.
- */
-#define AT_DROP_TOO_LARGE 8
-
-/**
- * It failed to send and was older than `max_hit_age_ms` (default 30 days).
- */
-#define AT_DROP_EXPIRED 9
-
-/**
- * The default: `Authorization: Bearer <key>`.
- */
-#define AT_AUTH_BEARER 0
-
-/**
- * HTTP Basic with the key as user name and an empty password (Segment-style).
- */
-#define AT_AUTH_BASIC 1
-
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
-
-/**
- * The library version as "MAJOR.MINOR.PATCH". Static storage; never NULL.
- */
-const char *at_version(void);
-
-/**
- * The name of `status`, e.g. "AT_ERR_STORAGE"; "AT_UNKNOWN_STATUS" for a value
- * that is not a status. Static storage; never NULL.
- */
-const char *at_status_str(at_status status);
-
-/**
- * A message describing the last call on this thread that failed, e.g.
- * "at_track_event: properties are not valid JSON: ...". Empty ("") when no call
- * on this thread has failed. Successful calls leave it unchanged. Never NULL;
- * owned by the library and valid until the next failing call on this thread.
- */
-const char *at_last_error(void);
+/* ==========================================================================
+ * at_config: building a tracker configuration
+ * ========================================================================== */
 
 /**
  * Creates a configuration with every default (see the README). Caller owns it;
@@ -822,6 +838,10 @@ at_status at_config_set_ca_bundle_pem(at_config *config, const char *pem);
  */
 at_status at_config_set_pinned_public_key(at_config *config, const char *pins);
 
+/* ==========================================================================
+ * at_tracker: lifecycle, tracking, sending and run-time settings
+ * ========================================================================== */
+
 /**
  * Opens (or creates) the store named by `config` and starts the tracker's
  * writer and callback threads. Hits left in flight by a crashed process become
@@ -1020,6 +1040,10 @@ at_status at_last_send_error(at_tracker *tracker, char **out);
  */
 at_status at_tracker_stats(at_tracker *tracker, at_stats *out, size_t out_size);
 
+/* ==========================================================================
+ * Visitor identity, opting out, and the remote configuration in force
+ * ========================================================================== */
+
 /**
  * Frees a string the library returned (`at_visitor_id`, `at_remote_config_json`).
  * NULL is a no-op.
@@ -1069,6 +1093,10 @@ at_status at_opt_out(at_tracker *tracker, at_opt_out_policy policy, uint64_t *pu
  * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
  */
 at_status at_remote_config_json(at_tracker *tracker, char **out);
+
+/* ==========================================================================
+ * Stored hits: reading, counting and deleting them
+ * ========================================================================== */
 
 /**
  * Every stored hit, oldest first, in a list the caller owns (free with
@@ -1121,6 +1149,10 @@ at_status at_offline_delete_older_than_days(at_tracker *tracker, uint32_t days, 
  * many to `*deleted` (may be NULL).
  */
 at_status at_offline_delete_older_than(at_tracker *tracker, int64_t unix_ms, uint64_t *deleted);
+
+/* ==========================================================================
+ * at_hit and at_hit_list: stored hits handed to the host
+ * ========================================================================== */
 
 /**
  * Number of hits in `list`; 0 for NULL.
@@ -1188,6 +1220,22 @@ uint32_t at_hit_retry_count(const at_hit *hit);
  * send found the network down. false for NULL.
  */
 bool at_hit_is_offline(const at_hit *hit);
+
+/* ==========================================================================
+ * at_request: HTTP requests the host performs (its own transport, exported batches)
+ * ========================================================================== */
+
+/**
+ * `at_transport_complete`'s `http_status` with an error: the server was not
+ * reached (DNS, no connection, offline). No attempt is counted.
+ */
+#define AT_TRANSPORT_UNREACHABLE 0
+
+/**
+ * `at_transport_complete`'s `http_status` with an error: the server was reached
+ * and the exchange failed (timeout, reset). Counts as an attempt.
+ */
+#define AT_TRANSPORT_FAILED -1
 
 /**
  * "GET" or "POST". Owned by the request; NULL for NULL.

@@ -5,6 +5,8 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 
 use crate::error::{Error, Result, Status};
+use crate::ffi::c_enum::CEnumType;
+use crate::ffi::status::*;
 use crate::ffi::types::*;
 
 thread_local! {
@@ -30,18 +32,7 @@ pub(crate) fn to_cstring(s: &str) -> CString {
 }
 
 pub(crate) fn status_code(status: Status) -> at_status {
-    match status {
-        Status::NullArgument => AT_ERR_NULL_ARGUMENT,
-        Status::InvalidArgument => AT_ERR_INVALID_ARGUMENT,
-        Status::TooLarge => AT_ERR_TOO_LARGE,
-        Status::Suppressed => AT_ERR_SUPPRESSED,
-        Status::Storage => AT_ERR_STORAGE,
-        Status::Network => AT_ERR_NETWORK,
-        Status::Cancelled => AT_ERR_CANCELLED,
-        Status::Closed => AT_ERR_CLOSED,
-        Status::Internal => AT_ERR_INTERNAL,
-        Status::KeyRejected => AT_ERR_KEY_REJECTED,
-    }
+    status.to_c()
 }
 
 pub(crate) fn result_code(r: &Result<()>) -> at_status {

@@ -7,65 +7,19 @@ use crate::config::{
     AuthScheme, CallbackMode, Config, DropReason, Durability, LogLevel, OfflineMode, OptOutPolicy,
     Synchronous,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ffi::args::*;
+use crate::ffi::c_enum::CEnumType;
+use crate::ffi::status::*;
 use crate::ffi::types::*;
+
+// header-section: at_config: building a tracker configuration
 
 /// A tracker configuration. Create with `at_config_new`, free with
 /// `at_config_free`. Not thread-safe: configure it from one thread, then pass it
 /// to `at_tracker_new`, which copies what it needs.
 pub struct at_config {
     pub(crate) inner: Config,
-}
-
-pub(crate) fn offline_mode(mode: at_offline_mode) -> Result<OfflineMode> {
-    match mode {
-        AT_OFFLINE_NEVER => Ok(OfflineMode::Never),
-        AT_OFFLINE_REQUIRED => Ok(OfflineMode::Required),
-        AT_OFFLINE_ALWAYS => Ok(OfflineMode::Always),
-        other => Err(Error::invalid(format!("{other} is not an at_offline_mode"))),
-    }
-}
-
-pub(crate) fn offline_mode_code(mode: OfflineMode) -> at_offline_mode {
-    match mode {
-        OfflineMode::Never => AT_OFFLINE_NEVER,
-        OfflineMode::Required => AT_OFFLINE_REQUIRED,
-        OfflineMode::Always => AT_OFFLINE_ALWAYS,
-    }
-}
-
-pub(crate) fn opt_out_policy(policy: at_opt_out_policy) -> Result<OptOutPolicy> {
-    match policy {
-        AT_OPT_OUT_KEEP => Ok(OptOutPolicy::Keep),
-        AT_OPT_OUT_PURGE => Ok(OptOutPolicy::Purge),
-        other => Err(Error::invalid(format!("{other} is not an at_opt_out_policy"))),
-    }
-}
-
-fn log_level(level: at_log_level) -> Result<LogLevel> {
-    match level {
-        AT_LOG_ERROR => Ok(LogLevel::Error),
-        AT_LOG_WARN => Ok(LogLevel::Warn),
-        AT_LOG_INFO => Ok(LogLevel::Info),
-        AT_LOG_DEBUG => Ok(LogLevel::Debug),
-        other => Err(Error::invalid(format!("{other} is not an at_log_level"))),
-    }
-}
-
-fn drop_reason_code(reason: DropReason) -> at_drop_reason {
-    match reason {
-        DropReason::Overflow => AT_DROP_OVERFLOW,
-        DropReason::Corrupt => AT_DROP_CORRUPT,
-        DropReason::Deleted => AT_DROP_DELETED,
-        DropReason::StorageFailed => AT_DROP_STORAGE_FAILED,
-        DropReason::Unsent => AT_DROP_UNSENT,
-        DropReason::Rejected => AT_DROP_REJECTED,
-        DropReason::AttemptsExhausted => AT_DROP_ATTEMPTS_EXHAUSTED,
-        DropReason::Unreachable => AT_DROP_UNREACHABLE,
-        DropReason::TooLarge => AT_DROP_TOO_LARGE,
-        DropReason::Expired => AT_DROP_EXPIRED,
-    }
 }
 
 /// The configuration behind a required `at_config *` argument.
@@ -131,7 +85,7 @@ pub unsafe extern "C" fn at_config_set_offline_mode(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.offline_mode = offline_mode(mode)?;
+        c.offline_mode = OfflineMode::from_c(mode)?;
         Ok(())
     })
 }
@@ -144,11 +98,7 @@ pub unsafe extern "C" fn at_config_set_durability(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.durability = match durability {
-            AT_DURABILITY_ON_RETURN => Durability::OnReturn,
-            AT_DURABILITY_BATCHED => Durability::Batched,
-            other => return Err(Error::invalid(format!("{other} is not an at_durability"))),
-        };
+        c.durability = Durability::from_c(durability)?;
         Ok(())
     })
 }
@@ -161,11 +111,7 @@ pub unsafe extern "C" fn at_config_set_synchronous(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.synchronous = match mode {
-            AT_SYNCHRONOUS_NORMAL => Synchronous::Normal,
-            AT_SYNCHRONOUS_FULL => Synchronous::Full,
-            other => return Err(Error::invalid(format!("{other} is not an at_synchronous"))),
-        };
+        c.synchronous = Synchronous::from_c(mode)?;
         Ok(())
     })
 }
@@ -291,11 +237,7 @@ pub unsafe extern "C" fn at_config_set_auth_scheme(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.auth = match scheme {
-            AT_AUTH_BEARER => AuthScheme::Bearer,
-            AT_AUTH_BASIC => AuthScheme::Basic,
-            other => return Err(Error::invalid(format!("{other} is not an at_auth_scheme"))),
-        };
+        c.auth = AuthScheme::from_c(scheme)?;
         Ok(())
     })
 }
@@ -336,11 +278,7 @@ pub unsafe extern "C" fn at_config_set_callback_mode(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.callbacks = match mode {
-            AT_CALLBACKS_THREAD => CallbackMode::Thread,
-            AT_CALLBACKS_POLLED => CallbackMode::Polled,
-            other => return Err(Error::invalid(format!("{other} is not an at_callback_mode"))),
-        };
+        c.callbacks = CallbackMode::from_c(mode)?;
         Ok(())
     })
 }
@@ -457,7 +395,7 @@ pub unsafe extern "C" fn at_config_set_opt_out_policy(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.opt_out_policy = opt_out_policy(policy)?;
+        c.opt_out_policy = OptOutPolicy::from_c(policy)?;
         Ok(())
     })
 }
@@ -519,12 +457,12 @@ pub unsafe extern "C" fn at_config_set_log_callback(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        let min = log_level(min)?;
+        let min = LogLevel::from_c(min)?;
         c.log = log_fn.map(|f| {
             let ud = UserData::new(user_data);
             let sink: crate::config::LogFn = Arc::new(move |level: LogLevel, message: &str| {
                 let message = to_cstring(message);
-                f(level as at_log_level, message.as_ptr(), ud.get());
+                f(level.to_c(), message.as_ptr(), ud.get());
             });
             (sink, min)
         });
@@ -548,7 +486,7 @@ pub unsafe extern "C" fn at_config_set_drop_callback(
             let sink: crate::config::DropFn = Arc::new(move |reason: DropReason, ids: &[String]| {
                 let owned: Vec<CString> = ids.iter().map(|s| to_cstring(s)).collect();
                 let ptrs: Vec<*const c_char> = owned.iter().map(|s| s.as_ptr()).collect();
-                f(drop_reason_code(reason), ptrs.as_ptr(), ptrs.len(), ud.get());
+                f(reason.to_c(), ptrs.as_ptr(), ptrs.len(), ud.get());
             });
             sink
         });

@@ -26,7 +26,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::Result;
 use crate::ffi::args::{set_last_error, status_code};
-use crate::ffi::types::*;
+use crate::ffi::status::*;
 
 /// The body of an export returning `at_status`; see the module docs.
 macro_rules! export {

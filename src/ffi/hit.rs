@@ -5,6 +5,8 @@ use std::ffi::{c_char, CString};
 use crate::ffi::args::to_cstring;
 use crate::hit::StoredHit;
 
+// header-section: at_hit and at_hit_list: stored hits handed to the host
+
 /// One stored hit, a snapshot: later changes to the store do not affect it.
 /// Immutable, so it may be read from any thread. Its strings are owned by it and
 /// valid until it (or the list holding it) is freed.

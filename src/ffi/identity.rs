@@ -2,8 +2,10 @@
 
 use std::ffi::{c_char, CString};
 
+use crate::config::OptOutPolicy;
 use crate::ffi::args::*;
-use crate::ffi::config::opt_out_policy;
+use crate::ffi::c_enum::CEnumType;
+use crate::ffi::status::*;
 use crate::ffi::tracker::{at_tracker, tracker_ref};
 use crate::ffi::types::*;
 
@@ -11,6 +13,8 @@ use crate::ffi::types::*;
 pub(crate) fn owned(s: &str) -> *mut c_char {
     to_cstring(s).into_raw()
 }
+
+// header-section: Visitor identity, opting out, and the remote configuration in force
 
 /// Frees a string the library returned (`at_visitor_id`, `at_remote_config_json`).
 /// NULL is a no-op.
@@ -73,7 +77,7 @@ pub unsafe extern "C" fn at_opt_out(
 ) -> at_status {
     export!({
         let t = tracker_ref(tracker)?;
-        let n = t.opt_out(opt_out_policy(policy)?)?;
+        let n = t.opt_out(OptOutPolicy::from_c(policy)?)?;
         if let Some(purged) = purged.as_mut() {
             *purged = n;
         }

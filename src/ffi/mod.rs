@@ -11,10 +11,12 @@
 
 #[macro_use]
 mod export;
-// Declaration order is the header's order.
+#[macro_use]
+pub mod c_enum;
 mod args;
-pub mod types;
+// Declaration order is the header's order (see examples/header/layout.rs).
 pub mod status;
+pub mod types;
 pub mod config;
 pub mod tracker;
 pub mod identity;

@@ -6,9 +6,11 @@
 use crate::error::Result;
 use crate::ffi::args::*;
 use crate::ffi::hit::{at_hit, at_hit_list};
+use crate::ffi::status::*;
 use crate::ffi::tracker::{at_tracker, tracker_ref};
-use crate::ffi::types::*;
 use crate::hit::StoredHit;
+
+// header-section: Stored hits: reading, counting and deleting them
 
 fn list(hits: Vec<StoredHit>) -> *mut at_hit_list {
     Box::into_raw(Box::new(at_hit_list { hits: hits.into_iter().map(at_hit::from).collect() }))

@@ -10,9 +10,18 @@ use crate::delivery::host::{HostAnswer, HostRequest, HostSend};
 use crate::delivery::transport::Method;
 use crate::error::{Error, Result, Status};
 use crate::ffi::args::*;
+use crate::ffi::status::*;
 use crate::ffi::tracker::{at_tracker, tracker_ref};
-use crate::ffi::types::*;
 use crate::tracker::ExportedBatch;
+
+// header-section: at_request: HTTP requests the host performs (its own transport, exported batches)
+
+/// `at_transport_complete`'s `http_status` with an error: the server was not
+/// reached (DNS, no connection, offline). No attempt is counted.
+pub const AT_TRANSPORT_UNREACHABLE: i32 = 0;
+/// `at_transport_complete`'s `http_status` with an error: the server was reached
+/// and the exchange failed (timeout, reset). Counts as an attempt.
+pub const AT_TRANSPORT_FAILED: i32 = -1;
 
 enum Kind {
     Transport(HostRequest),

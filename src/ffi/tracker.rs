@@ -3,12 +3,17 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
+use crate::config::OfflineMode;
 use crate::config::DEFAULT_CLOSE_TIMEOUT_MS;
 use crate::error::Result;
 use crate::ffi::args::*;
-use crate::ffi::config::{at_config, offline_mode, offline_mode_code};
+use crate::ffi::c_enum::CEnumType;
+use crate::ffi::config::at_config;
+use crate::ffi::status::*;
 use crate::ffi::types::*;
 use crate::tracker::Tracker;
+
+// header-section: at_tracker: lifecycle, tracking, sending and run-time settings
 
 /// A tracker: one store, its threads and callbacks. Thread-safe: any function may
 /// be called from any thread at the same time, except `at_tracker_free`, which
@@ -244,7 +249,7 @@ pub unsafe extern "C" fn at_set_offline_mode(
 ) -> at_status {
     export!({
         let t = tracker_ref(tracker)?;
-        t.set_offline_mode(offline_mode(mode)?, completion(done, user_data))
+        t.set_offline_mode(OfflineMode::from_c(mode)?, completion(done, user_data))
     })
 }
 
@@ -257,7 +262,7 @@ pub unsafe extern "C" fn at_get_offline_mode(
 ) -> at_status {
     export!({
         let t = tracker_ref(tracker)?;
-        *out_arg(out, "out")? = offline_mode_code(t.offline_mode()?);
+        *out_arg(out, "out")? = t.offline_mode()?.to_c();
         Ok(())
     })
 }
