@@ -551,40 +551,47 @@ at_status at_config_set_api_key(at_config *config, const char *key);
 
 /**
  * Initial offline mode. Default `AT_OFFLINE_REQUIRED`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_offline_mode`).
  */
 at_status at_config_set_offline_mode(at_config *config, at_offline_mode mode);
 
 /**
  * Default `AT_DURABILITY_ON_RETURN`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_durability`).
  */
 at_status at_config_set_durability(at_config *config, at_durability durability);
 
 /**
  * Default `AT_SYNCHRONOUS_NORMAL`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_synchronous`).
  */
 at_status at_config_set_synchronous(at_config *config, at_synchronous mode);
 
 /**
  * Timer trigger (`AT_OFFLINE_REQUIRED`): stored hits wait at most this long, in
  * ms, from the first one waiting (default 30000; 0 disables the timer).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_flush_interval_ms(at_config *config, uint32_t ms);
 
 /**
  * Threshold trigger (`AT_OFFLINE_REQUIRED`): this many stored hits start a send
  * (default 20; 0 disables it).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_flush_threshold(at_config *config, uint32_t hits);
 
 /**
  * Most hits kept (default 1000, at least 1). Beyond it the oldest stored hits
  * are dropped and reported (`AT_DROP_OVERFLOW`, counter, log, drop callback).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (0).
  */
 at_status at_config_set_max_queue_size(at_config *config, uint32_t hits);
 
 /**
  * Most bytes of hits kept (default 16 MiB, at least 65536); each hit counts its
  * type, URL and properties plus 64 bytes. Overflow drops the oldest, reported.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (below 65536).
  */
 at_status at_config_set_max_store_bytes(at_config *config, uint64_t bytes);
 
@@ -592,6 +599,7 @@ at_status at_config_set_max_store_bytes(at_config *config, uint64_t bytes);
  * Largest accepted event (type + properties) or URL hit, in bytes (default
  * 32768, the per-event limit of Segment-style collectors; 256..524288).
  * Larger ones get `AT_ERR_TOO_LARGE`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 256..524288).
  */
 at_status at_config_set_max_event_bytes(at_config *config, uint32_t bytes);
 
@@ -627,6 +635,7 @@ at_status at_config_set_max_hit_age_ms(at_config *config, uint64_t max_age_ms);
 
 /**
  * Most events per `/v1/batch` request (default 500, 1..10000).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 1..10000).
  */
 at_status at_config_set_max_batch_events(at_config *config, uint32_t events);
 
@@ -634,16 +643,19 @@ at_status at_config_set_max_batch_events(at_config *config, uint32_t events);
  * Most bytes of JSON per `/v1/batch` request before compression (default
  * 500000, 1024..16777216). A larger set is split; an event that alone exceeds
  * it is dropped and reported (`AT_DROP_TOO_LARGE`).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 1024..16777216).
  */
 at_status at_config_set_max_batch_bytes(at_config *config, uint32_t bytes);
 
 /**
  * Compress batch bodies with gzip (`Content-Encoding: gzip`). Default off.
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_gzip(at_config *config, bool enabled);
 
 /**
  * How the api key is sent: `AT_AUTH_BEARER` (default) or `AT_AUTH_BASIC`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_auth_scheme`).
  */
 at_status at_config_set_auth_scheme(at_config *config, at_auth_scheme scheme);
 
@@ -651,18 +663,22 @@ at_status at_config_set_auth_scheme(at_config *config, at_auth_scheme scheme);
  * Connect timeout and whole-request timeout, in ms (defaults 10000 and 30000;
  * each 1..300000). A request that times out after connecting counts as an
  * attempt; one that cannot connect does not.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (either outside 1..300000;
+ * neither is changed).
  */
 at_status at_config_set_timeouts_ms(at_config *config, uint32_t connect_ms, uint32_t request_ms);
 
 /**
  * With `AT_DURABILITY_BATCHED`: how long the writer gathers hits before a
  * commit, in ms (default 10, at most 1000).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (above 1000).
  */
 at_status at_config_set_commit_window_ms(at_config *config, uint32_t ms);
 
 /**
  * How long the store waits for a lock held by another process before
  * `AT_ERR_STORAGE`, in ms (default 5000, at most 60000).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (above 60000).
  */
 at_status at_config_set_busy_timeout_ms(at_config *config, uint32_t ms);
 
@@ -670,18 +686,21 @@ at_status at_config_set_busy_timeout_ms(at_config *config, uint32_t ms);
  * Where callbacks run: `AT_CALLBACKS_THREAD` (default, the tracker's callback
  * thread) or `AT_CALLBACKS_POLLED` (queued until `at_tracker_poll`, on the
  * host's thread). Applies to completions, dispatch results, logs and drops.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_callback_mode`).
  */
 at_status at_config_set_callback_mode(at_config *config, at_callback_mode mode);
 
 /**
  * Record "Application Backgrounded" / "Application Opened" events when the host
  * reports lifecycle changes (default true).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_track_lifecycle_events(at_config *config, bool enabled);
 
 /**
  * On `at_app_did_enter_background`: flush within the host's deadline (default
  * true), or leave hits stored for the next foreground (false).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_flush_on_background(at_config *config, bool enabled);
 
@@ -707,6 +726,7 @@ at_status at_config_set_remote_config_url(at_config *config, const char *url);
  * How often the remote configuration is fetched again while the tracker runs.
  * Default 3,600,000 (an hour); at least 100. A failed fetch is retried after
  * 30 s (or the interval, if shorter).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (below 100).
  */
 at_status at_config_set_remote_config_interval_ms(at_config *config, uint32_t ms);
 
@@ -714,6 +734,8 @@ at_status at_config_set_remote_config_interval_ms(at_config *config, uint32_t ms
  * Lets a remote configuration move the endpoint to `host` ("collect.example.com":
  * a host name, no scheme, port or path; compared without case). Only https
  * endpoints on allowed hosts are taken; none is allowed by default.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (empty, not UTF-8, or not a
+ * bare host name).
  */
 at_status at_config_add_allowed_endpoint_host(at_config *config, const char *host);
 
@@ -722,6 +744,7 @@ at_status at_config_add_allowed_endpoint_host(at_config *config, const char *hos
  * document, on the callback thread. Not called for the cached document applied
  * at start, nor for 304 Not Modified. `user_data` must stay valid until the
  * tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config).
  */
 at_status at_config_set_remote_config_callback(at_config *config,
                                                at_remote_config_fn remote_config_fn,
@@ -739,6 +762,7 @@ at_status at_config_set_opt_out_policy(at_config *config, at_opt_out_policy poli
  * https: `at_tracker_new` refuses a configuration with an http one
  * (`AT_ERR_INVALID_ARGUMENT` naming it) and `at_send_hit` an http URL. Default
  * false (http is allowed, e.g. for a collector on the LAN in development).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_require_https(at_config *config, bool required);
 
@@ -747,6 +771,7 @@ at_status at_config_set_require_https(at_config *config, bool required);
  * false: `at_tracker_new` refuses such a directory with `AT_ERR_INVALID_ARGUMENT`,
  * because another user could read the store or plant one there; pass the app's
  * private directory instead.
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_allow_world_writable_directory(at_config *config, bool allowed);
 
@@ -755,6 +780,7 @@ at_status at_config_set_allow_world_writable_directory(at_config *config, bool a
  * verified (a self-signed collector on a test machine). Every `at_tracker_new`
  * with it logs a WARN saying so. Default false; TLS verification cannot be
  * turned off any other way.
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_insecure_tls_for_development(at_config *config, bool insecure);
 
@@ -762,6 +788,8 @@ at_status at_config_set_insecure_tls_for_development(at_config *config, bool ins
  * Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
  * the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
  * until the tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config), `AT_ERR_INVALID_ARGUMENT` (`min` is not an
+ * `at_log_level`).
  */
 at_status at_config_set_log_callback(at_config *config,
                                      at_log_fn log_fn,
@@ -772,6 +800,7 @@ at_status at_config_set_log_callback(at_config *config,
  * Every hit dropped without an acknowledgement is reported to `fn` with its
  * message id and reason (NULL removes the callback), on the callback thread.
  * `user_data` must stay valid until the tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config).
  */
 at_status at_config_set_drop_callback(at_config *config, at_drop_fn drop_fn, void *user_data);
 
@@ -784,6 +813,7 @@ at_status at_config_set_drop_callback(at_config *config, at_drop_fn drop_fn, voi
  * backoff, leases and deduplication stay in the library. A request not
  * completed within the request timeout counts as failed. NULL restores libcurl.
  * `user_data` must stay valid until the tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config).
  */
 at_status at_config_set_transport(at_config *config, at_transport_fn send_fn, void *user_data);
 
@@ -931,6 +961,9 @@ at_status at_track_event(at_tracker *tracker,
  * Tracks a URL hit: `url` is an absolute http(s) URL built by the host, sent
  * as-is with one GET. `type` (may be NULL) labels it ("screen", "touch").
  * Durability, `done` and errors as `at_track_event`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an absolute http(s)
+ * URL, http while https is required, bad UTF-8, a bad `type`), `AT_ERR_TOO_LARGE`,
+ * `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (nothing stored), `AT_ERR_CLOSED`.
  */
 at_status at_send_hit(at_tracker *tracker,
                       const char *url,
@@ -1004,12 +1037,15 @@ at_status at_get_offline_mode(at_tracker *tracker, at_offline_mode *out);
 /**
  * The tracking gate (default enabled). While disabled, track calls return
  * `AT_ERR_SUPPRESSED` and nothing is buffered; stored hits stay.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE` (disabling with `AT_OPT_OUT_PURGE`:
+ * collection is off, the purge failed), `AT_ERR_CLOSED`.
  */
 at_status at_set_tracking_enabled(at_tracker *tracker, bool enabled);
 
 /**
  * The host's reachability report (NWPathMonitor, ConnectivityManager). Default
  * reachable. Hits tracked while unreachable are stored with `is_offline` set.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
  */
 at_status at_set_network_reachable(at_tracker *tracker, bool reachable);
 
@@ -1037,6 +1073,7 @@ at_status at_last_send_error(at_tracker *tracker, char **out);
  * Copies the tracker's counters into `*out`. Pass `sizeof(at_stats)` as
  * `out_size`: the library writes at most that many bytes, so a program built
  * against an older header stays safe.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (tracker or out), `AT_ERR_CLOSED`.
  */
 at_status at_tracker_stats(at_tracker *tracker, at_stats *out, size_t out_size);
 
@@ -1102,6 +1139,8 @@ at_status at_remote_config_json(at_tracker *tracker, char **out);
  * Every stored hit, oldest first, in a list the caller owns (free with
  * `at_hit_list_free`). Loads the whole queue: prefer `at_offline_get_page`
  * for large queues. Memory-only hits (`AT_OFFLINE_NEVER`) are not listed.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE` (the store could not be read),
+ * `AT_ERR_CLOSED`.
  */
 at_status at_offline_get(at_tracker *tracker, at_hit_list **out);
 
@@ -1109,6 +1148,8 @@ at_status at_offline_get(at_tracker *tracker, at_hit_list **out);
  * At most `limit` (at least 1) stored hits with an id greater than `after_id`,
  * oldest first; pass 0 for the first page, then the last hit's `at_hit_id`.
  * An empty list means the end. Caller owns the list.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (`limit` 0),
+ * `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
  */
 at_status at_offline_get_page(at_tracker *tracker,
                               uint64_t after_id,
@@ -1118,35 +1159,44 @@ at_status at_offline_get_page(at_tracker *tracker,
 /**
  * The oldest stored hit, or `*out = NULL` when the store is empty. Caller owns
  * the hit: free with `at_hit_free`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
  */
 at_status at_offline_oldest(at_tracker *tracker, at_hit **out);
 
 /**
  * The most recently stored hit, or `*out = NULL` when the store is empty.
  * Caller owns the hit: free with `at_hit_free`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
  */
 at_status at_offline_latest(at_tracker *tracker, at_hit **out);
 
 /**
  * Number of stored hits.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
  */
 at_status at_offline_count(at_tracker *tracker, uint64_t *out);
 
 /**
  * Deletes every stored hit; writes how many to `*deleted` (may be NULL).
  * Deleted hits are reported as `AT_DROP_DELETED`.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (tracker), `AT_ERR_STORAGE` (nothing deleted),
+ * `AT_ERR_CLOSED`.
  */
 at_status at_offline_delete(at_tracker *tracker, uint64_t *deleted);
 
 /**
  * Deletes stored hits created more than `days` × 24 h ago (0 deletes every hit
  * created before now); writes how many to `*deleted` (may be NULL).
+ * Errors: `AT_ERR_NULL_ARGUMENT` (tracker), `AT_ERR_STORAGE` (nothing deleted),
+ * `AT_ERR_CLOSED`.
  */
 at_status at_offline_delete_older_than_days(at_tracker *tracker, uint32_t days, uint64_t *deleted);
 
 /**
  * Deletes stored hits created before `unix_ms` (Unix milliseconds); writes how
  * many to `*deleted` (may be NULL).
+ * Errors: `AT_ERR_NULL_ARGUMENT` (tracker), `AT_ERR_STORAGE` (nothing deleted),
+ * `AT_ERR_CLOSED`.
  */
 at_status at_offline_delete_older_than(at_tracker *tracker, int64_t unix_ms, uint64_t *deleted);
 
@@ -1285,9 +1335,10 @@ at_status at_request_set_response_content_type(at_request *request, const char *
  * `error` set (a message): the exchange failed — `http_status`
  * `AT_TRANSPORT_UNREACHABLE` (0) when the server was not reached (no attempt is
  * counted), `AT_TRANSPORT_FAILED` (-1) when it was reached (timeout, reset).
- * Callable from any thread, once. Errors (the request is then not freed):
- * `AT_ERR_NULL_ARGUMENT`; `AT_ERR_INVALID_ARGUMENT` for an exported batch, an
- * invalid status (error NULL and `http_status` not 100..599) or bad UTF-8.
+ * Callable from any thread, once. Errors: `AT_ERR_NULL_ARGUMENT`;
+ * `AT_ERR_INVALID_ARGUMENT` for an exported batch, an invalid status (error
+ * NULL and `http_status` not 100..599) or bad UTF-8. On error the request is
+ * not freed.
  */
 at_status at_transport_complete(at_request *request,
                                 int32_t http_status,
@@ -1308,11 +1359,11 @@ at_status at_offline_export_batch(at_tracker *tracker, at_request **out);
 
 /**
  * Ends an exported batch and frees it: `delivered` true deletes its events
- * (the upload succeeded); false returns them to the queue unchanged. After
- * close it returns `AT_ERR_CLOSED` and frees the batch; its events return to the
- * queue at the next open. Other errors leave the batch to be acked again:
- * `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (a transport request),
- * `AT_ERR_STORAGE`.
+ * (the upload succeeded); false returns them to the queue unchanged.
+ * Errors: `AT_ERR_CLOSED` after close (the batch is freed; its events return to
+ * the queue at the next open); `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`
+ * (a transport request), `AT_ERR_STORAGE`, which leave the batch to be acked
+ * again.
  */
 at_status at_offline_ack_batch(at_tracker *tracker, at_request *batch, bool delivered);
 

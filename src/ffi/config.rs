@@ -78,6 +78,7 @@ pub unsafe extern "C" fn at_config_set_api_key(config: *mut at_config, key: *con
 }
 
 /// Initial offline mode. Default `AT_OFFLINE_REQUIRED`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_offline_mode`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_offline_mode(
     config: *mut at_config,
@@ -91,6 +92,7 @@ pub unsafe extern "C" fn at_config_set_offline_mode(
 }
 
 /// Default `AT_DURABILITY_ON_RETURN`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_durability`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_durability(
     config: *mut at_config,
@@ -104,6 +106,7 @@ pub unsafe extern "C" fn at_config_set_durability(
 }
 
 /// Default `AT_SYNCHRONOUS_NORMAL`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_synchronous`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_synchronous(
     config: *mut at_config,
@@ -118,6 +121,7 @@ pub unsafe extern "C" fn at_config_set_synchronous(
 
 /// Timer trigger (`AT_OFFLINE_REQUIRED`): stored hits wait at most this long, in
 /// ms, from the first one waiting (default 30000; 0 disables the timer).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config, ms: u32) -> at_status {
     export!({
@@ -129,6 +133,7 @@ pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config,
 
 /// Threshold trigger (`AT_OFFLINE_REQUIRED`): this many stored hits start a send
 /// (default 20; 0 disables it).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_threshold(config: *mut at_config, hits: u32) -> at_status {
     export!({
@@ -140,6 +145,7 @@ pub unsafe extern "C" fn at_config_set_flush_threshold(config: *mut at_config, h
 
 /// Most hits kept (default 1000, at least 1). Beyond it the oldest stored hits
 /// are dropped and reported (`AT_DROP_OVERFLOW`, counter, log, drop callback).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (0).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_queue_size(config: *mut at_config, hits: u32) -> at_status {
     export!(config_mut(config)?.set_max_queue_size(hits))
@@ -147,6 +153,7 @@ pub unsafe extern "C" fn at_config_set_max_queue_size(config: *mut at_config, hi
 
 /// Most bytes of hits kept (default 16 MiB, at least 65536); each hit counts its
 /// type, URL and properties plus 64 bytes. Overflow drops the oldest, reported.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (below 65536).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_store_bytes(config: *mut at_config, bytes: u64) -> at_status {
     export!(config_mut(config)?.set_max_store_bytes(bytes))
@@ -155,6 +162,7 @@ pub unsafe extern "C" fn at_config_set_max_store_bytes(config: *mut at_config, b
 /// Largest accepted event (type + properties) or URL hit, in bytes (default
 /// 32768, the per-event limit of Segment-style collectors; 256..524288).
 /// Larger ones get `AT_ERR_TOO_LARGE`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 256..524288).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_event_bytes(config: *mut at_config, bytes: u32) -> at_status {
     export!(config_mut(config)?.set_max_event_bytes(bytes))
@@ -206,6 +214,7 @@ pub unsafe extern "C" fn at_config_set_max_hit_age_ms(config: *mut at_config, ma
 }
 
 /// Most events per `/v1/batch` request (default 500, 1..10000).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 1..10000).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_batch_events(config: *mut at_config, events: u32) -> at_status {
     export!(config_mut(config)?.set_max_batch_events(events))
@@ -214,12 +223,14 @@ pub unsafe extern "C" fn at_config_set_max_batch_events(config: *mut at_config, 
 /// Most bytes of JSON per `/v1/batch` request before compression (default
 /// 500000, 1024..16777216). A larger set is split; an event that alone exceeds
 /// it is dropped and reported (`AT_DROP_TOO_LARGE`).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 1024..16777216).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_batch_bytes(config: *mut at_config, bytes: u32) -> at_status {
     export!(config_mut(config)?.set_max_batch_bytes(bytes))
 }
 
 /// Compress batch bodies with gzip (`Content-Encoding: gzip`). Default off.
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_gzip(config: *mut at_config, enabled: bool) -> at_status {
     export!({
@@ -230,6 +241,7 @@ pub unsafe extern "C" fn at_config_set_gzip(config: *mut at_config, enabled: boo
 }
 
 /// How the api key is sent: `AT_AUTH_BEARER` (default) or `AT_AUTH_BASIC`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_auth_scheme`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_auth_scheme(
     config: *mut at_config,
@@ -245,6 +257,8 @@ pub unsafe extern "C" fn at_config_set_auth_scheme(
 /// Connect timeout and whole-request timeout, in ms (defaults 10000 and 30000;
 /// each 1..300000). A request that times out after connecting counts as an
 /// attempt; one that cannot connect does not.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (either outside 1..300000;
+/// neither is changed).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_timeouts_ms(
     config: *mut at_config,
@@ -256,6 +270,7 @@ pub unsafe extern "C" fn at_config_set_timeouts_ms(
 
 /// With `AT_DURABILITY_BATCHED`: how long the writer gathers hits before a
 /// commit, in ms (default 10, at most 1000).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (above 1000).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_commit_window_ms(config: *mut at_config, ms: u32) -> at_status {
     export!(config_mut(config)?.set_commit_window_ms(ms))
@@ -263,6 +278,7 @@ pub unsafe extern "C" fn at_config_set_commit_window_ms(config: *mut at_config, 
 
 /// How long the store waits for a lock held by another process before
 /// `AT_ERR_STORAGE`, in ms (default 5000, at most 60000).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (above 60000).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_busy_timeout_ms(config: *mut at_config, ms: u32) -> at_status {
     export!(config_mut(config)?.set_busy_timeout_ms(ms))
@@ -271,6 +287,7 @@ pub unsafe extern "C" fn at_config_set_busy_timeout_ms(config: *mut at_config, m
 /// Where callbacks run: `AT_CALLBACKS_THREAD` (default, the tracker's callback
 /// thread) or `AT_CALLBACKS_POLLED` (queued until `at_tracker_poll`, on the
 /// host's thread). Applies to completions, dispatch results, logs and drops.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_callback_mode`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_callback_mode(
     config: *mut at_config,
@@ -285,6 +302,7 @@ pub unsafe extern "C" fn at_config_set_callback_mode(
 
 /// Record "Application Backgrounded" / "Application Opened" events when the host
 /// reports lifecycle changes (default true).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_track_lifecycle_events(
     config: *mut at_config,
@@ -299,6 +317,7 @@ pub unsafe extern "C" fn at_config_set_track_lifecycle_events(
 
 /// On `at_app_did_enter_background`: flush within the host's deadline (default
 /// true), or leave hits stored for the next foreground (false).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_on_background(
     config: *mut at_config,
@@ -339,6 +358,7 @@ pub unsafe extern "C" fn at_config_set_remote_config_url(
 /// How often the remote configuration is fetched again while the tracker runs.
 /// Default 3,600,000 (an hour); at least 100. A failed fetch is retried after
 /// 30 s (or the interval, if shorter).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (below 100).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_remote_config_interval_ms(
     config: *mut at_config,
@@ -350,6 +370,8 @@ pub unsafe extern "C" fn at_config_set_remote_config_interval_ms(
 /// Lets a remote configuration move the endpoint to `host` ("collect.example.com":
 /// a host name, no scheme, port or path; compared without case). Only https
 /// endpoints on allowed hosts are taken; none is allowed by default.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (empty, not UTF-8, or not a
+/// bare host name).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_add_allowed_endpoint_host(
     config: *mut at_config,
@@ -365,6 +387,7 @@ pub unsafe extern "C" fn at_config_add_allowed_endpoint_host(
 /// document, on the callback thread. Not called for the cached document applied
 /// at start, nor for 304 Not Modified. `user_data` must stay valid until the
 /// tracker is freed.
+/// Errors: `AT_ERR_NULL_ARGUMENT` (config).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_remote_config_callback(
     config: *mut at_config,
@@ -404,6 +427,7 @@ pub unsafe extern "C" fn at_config_set_opt_out_policy(
 /// https: `at_tracker_new` refuses a configuration with an http one
 /// (`AT_ERR_INVALID_ARGUMENT` naming it) and `at_send_hit` an http URL. Default
 /// false (http is allowed, e.g. for a collector on the LAN in development).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_require_https(config: *mut at_config, required: bool) -> at_status {
     export!({
@@ -417,6 +441,7 @@ pub unsafe extern "C" fn at_config_set_require_https(config: *mut at_config, req
 /// false: `at_tracker_new` refuses such a directory with `AT_ERR_INVALID_ARGUMENT`,
 /// because another user could read the store or plant one there; pass the app's
 /// private directory instead.
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_allow_world_writable_directory(
     config: *mut at_config,
@@ -433,6 +458,7 @@ pub unsafe extern "C" fn at_config_set_allow_world_writable_directory(
 /// verified (a self-signed collector on a test machine). Every `at_tracker_new`
 /// with it logs a WARN saying so. Default false; TLS verification cannot be
 /// turned off any other way.
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_insecure_tls_for_development(
     config: *mut at_config,
@@ -448,6 +474,8 @@ pub unsafe extern "C" fn at_config_set_insecure_tls_for_development(
 /// Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
 /// the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
 /// until the tracker is freed.
+/// Errors: `AT_ERR_NULL_ARGUMENT` (config), `AT_ERR_INVALID_ARGUMENT` (`min` is not an
+/// `at_log_level`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_log_callback(
     config: *mut at_config,
@@ -473,6 +501,7 @@ pub unsafe extern "C" fn at_config_set_log_callback(
 /// Every hit dropped without an acknowledgement is reported to `fn` with its
 /// message id and reason (NULL removes the callback), on the callback thread.
 /// `user_data` must stay valid until the tracker is freed.
+/// Errors: `AT_ERR_NULL_ARGUMENT` (config).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_drop_callback(
     config: *mut at_config,
@@ -502,6 +531,7 @@ pub unsafe extern "C" fn at_config_set_drop_callback(
 /// backoff, leases and deduplication stay in the library. A request not
 /// completed within the request timeout counts as failed. NULL restores libcurl.
 /// `user_data` must stay valid until the tracker is freed.
+/// Errors: `AT_ERR_NULL_ARGUMENT` (config).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_transport(
     config: *mut at_config,

@@ -29,6 +29,8 @@ unsafe fn write_out<T>(out: *mut T, f: impl FnOnce() -> Result<T>) -> Result<()>
 /// Every stored hit, oldest first, in a list the caller owns (free with
 /// `at_hit_list_free`). Loads the whole queue: prefer `at_offline_get_page`
 /// for large queues. Memory-only hits (`AT_OFFLINE_NEVER`) are not listed.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE` (the store could not be read),
+/// `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_get(tracker: *mut at_tracker, out: *mut *mut at_hit_list) -> at_status {
     export!({
@@ -40,6 +42,8 @@ pub unsafe extern "C" fn at_offline_get(tracker: *mut at_tracker, out: *mut *mut
 /// At most `limit` (at least 1) stored hits with an id greater than `after_id`,
 /// oldest first; pass 0 for the first page, then the last hit's `at_hit_id`.
 /// An empty list means the end. Caller owns the list.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (`limit` 0),
+/// `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_get_page(
     tracker: *mut at_tracker,
@@ -55,6 +59,7 @@ pub unsafe extern "C" fn at_offline_get_page(
 
 /// The oldest stored hit, or `*out = NULL` when the store is empty. Caller owns
 /// the hit: free with `at_hit_free`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_oldest(tracker: *mut at_tracker, out: *mut *mut at_hit) -> at_status {
     export!({
@@ -65,6 +70,7 @@ pub unsafe extern "C" fn at_offline_oldest(tracker: *mut at_tracker, out: *mut *
 
 /// The most recently stored hit, or `*out = NULL` when the store is empty.
 /// Caller owns the hit: free with `at_hit_free`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_latest(tracker: *mut at_tracker, out: *mut *mut at_hit) -> at_status {
     export!({
@@ -74,6 +80,7 @@ pub unsafe extern "C" fn at_offline_latest(tracker: *mut at_tracker, out: *mut *
 }
 
 /// Number of stored hits.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_count(tracker: *mut at_tracker, out: *mut u64) -> at_status {
     export!({
@@ -84,6 +91,8 @@ pub unsafe extern "C" fn at_offline_count(tracker: *mut at_tracker, out: *mut u6
 
 /// Deletes every stored hit; writes how many to `*deleted` (may be NULL).
 /// Deleted hits are reported as `AT_DROP_DELETED`.
+/// Errors: `AT_ERR_NULL_ARGUMENT` (tracker), `AT_ERR_STORAGE` (nothing deleted),
+/// `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_delete(tracker: *mut at_tracker, deleted: *mut u64) -> at_status {
     export!({
@@ -94,6 +103,8 @@ pub unsafe extern "C" fn at_offline_delete(tracker: *mut at_tracker, deleted: *m
 
 /// Deletes stored hits created more than `days` × 24 h ago (0 deletes every hit
 /// created before now); writes how many to `*deleted` (may be NULL).
+/// Errors: `AT_ERR_NULL_ARGUMENT` (tracker), `AT_ERR_STORAGE` (nothing deleted),
+/// `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_delete_older_than_days(
     tracker: *mut at_tracker,
@@ -108,6 +119,8 @@ pub unsafe extern "C" fn at_offline_delete_older_than_days(
 
 /// Deletes stored hits created before `unix_ms` (Unix milliseconds); writes how
 /// many to `*deleted` (may be NULL).
+/// Errors: `AT_ERR_NULL_ARGUMENT` (tracker), `AT_ERR_STORAGE` (nothing deleted),
+/// `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_delete_older_than(
     tracker: *mut at_tracker,

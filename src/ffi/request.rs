@@ -152,9 +152,10 @@ pub unsafe extern "C" fn at_request_set_response_content_type(
 /// `error` set (a message): the exchange failed — `http_status`
 /// `AT_TRANSPORT_UNREACHABLE` (0) when the server was not reached (no attempt is
 /// counted), `AT_TRANSPORT_FAILED` (-1) when it was reached (timeout, reset).
-/// Callable from any thread, once. Errors (the request is then not freed):
-/// `AT_ERR_NULL_ARGUMENT`; `AT_ERR_INVALID_ARGUMENT` for an exported batch, an
-/// invalid status (error NULL and `http_status` not 100..599) or bad UTF-8.
+/// Callable from any thread, once. Errors: `AT_ERR_NULL_ARGUMENT`;
+/// `AT_ERR_INVALID_ARGUMENT` for an exported batch, an invalid status (error
+/// NULL and `http_status` not 100..599) or bad UTF-8. On error the request is
+/// not freed.
 #[no_mangle]
 pub unsafe extern "C" fn at_transport_complete(
     request: *mut at_request,
@@ -215,11 +216,11 @@ pub unsafe extern "C" fn at_offline_export_batch(
 }
 
 /// Ends an exported batch and frees it: `delivered` true deletes its events
-/// (the upload succeeded); false returns them to the queue unchanged. After
-/// close it returns `AT_ERR_CLOSED` and frees the batch; its events return to the
-/// queue at the next open. Other errors leave the batch to be acked again:
-/// `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (a transport request),
-/// `AT_ERR_STORAGE`.
+/// (the upload succeeded); false returns them to the queue unchanged.
+/// Errors: `AT_ERR_CLOSED` after close (the batch is freed; its events return to
+/// the queue at the next open); `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`
+/// (a transport request), `AT_ERR_STORAGE`, which leave the batch to be acked
+/// again.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_ack_batch(
     tracker: *mut at_tracker,

@@ -154,6 +154,9 @@ pub unsafe extern "C" fn at_track_event(
 /// Tracks a URL hit: `url` is an absolute http(s) URL built by the host, sent
 /// as-is with one GET. `type` (may be NULL) labels it ("screen", "touch").
 /// Durability, `done` and errors as `at_track_event`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an absolute http(s)
+/// URL, http while https is required, bad UTF-8, a bad `type`), `AT_ERR_TOO_LARGE`,
+/// `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (nothing stored), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_send_hit(
     tracker: *mut at_tracker,
@@ -269,6 +272,8 @@ pub unsafe extern "C" fn at_get_offline_mode(
 
 /// The tracking gate (default enabled). While disabled, track calls return
 /// `AT_ERR_SUPPRESSED` and nothing is buffered; stored hits stay.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE` (disabling with `AT_OPT_OUT_PURGE`:
+/// collection is off, the purge failed), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_set_tracking_enabled(tracker: *mut at_tracker, enabled: bool) -> at_status {
     export!(tracker_ref(tracker)?.set_tracking_enabled(enabled))
@@ -276,6 +281,7 @@ pub unsafe extern "C" fn at_set_tracking_enabled(tracker: *mut at_tracker, enabl
 
 /// The host's reachability report (NWPathMonitor, ConnectivityManager). Default
 /// reachable. Hits tracked while unreachable are stored with `is_offline` set.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_set_network_reachable(tracker: *mut at_tracker, reachable: bool) -> at_status {
     export!(tracker_ref(tracker)?.set_network_reachable(reachable))
@@ -314,6 +320,7 @@ pub unsafe extern "C" fn at_last_send_error(tracker: *mut at_tracker, out: *mut 
 /// Copies the tracker's counters into `*out`. Pass `sizeof(at_stats)` as
 /// `out_size`: the library writes at most that many bytes, so a program built
 /// against an older header stays safe.
+/// Errors: `AT_ERR_NULL_ARGUMENT` (tracker or out), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_stats(
     tracker: *mut at_tracker,
