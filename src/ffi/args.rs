@@ -104,6 +104,7 @@ pub(crate) fn dispatch_completion(
     let done = done?;
     let ud = UserData::new(user_data);
     Some(Box::new(move |r: crate::delivery::DispatchReport| {
+        explain(&r.status);
         let result = at_dispatch_result {
             status: result_code(&r.status),
             sent: r.sent,
@@ -121,5 +122,17 @@ pub(crate) fn completion(
 ) -> Option<crate::runtime::Completion> {
     let done = done?;
     let ud = UserData::new(user_data);
-    Some(Box::new(move |r: Result<()>| unsafe { done(result_code(&r), ud.get()) }))
+    Some(Box::new(move |r: Result<()>| {
+        explain(&r);
+        unsafe { done(result_code(&r), ud.get()) }
+    }))
+}
+
+/// Before a callback receives a failure: its message becomes the calling
+/// (callback) thread's `at_last_error()`, so the host can read why. Success
+/// leaves it unchanged, as a successful call does.
+fn explain(result: &Result<()>) {
+    if let Err(e) = result {
+        set_last_error(&e.message);
+    }
 }

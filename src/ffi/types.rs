@@ -160,12 +160,18 @@ pub struct at_dispatch_result {
 /// tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
 /// on the polling thread), never from inside the call that registered it; it is
 /// called only when that call returned `AT_OK`. It may call any attracker
-/// function, including `at_tracker_free` on its own tracker.
+/// function, including `at_tracker_free` on its own tracker. When `status` is
+/// not `AT_OK`, `at_last_error()` on the callback's thread says why, from the
+/// moment the callback starts (e.g. "cancelled: the tracker closed before the
+/// work was done"); it stays so until the next failing call on that thread.
 pub type at_completion_fn = Option<unsafe extern "C" fn(status: at_status, user_data: *mut c_void)>;
 
 /// Completion of a flush or dispatch, on the callback thread (or inside
 /// `at_tracker_poll`), exactly once.
-/// `result` is valid only during the call.
+/// `result` is valid only during the call. When `result->status` is not
+/// `AT_OK`, `at_last_error()` on the callback's thread says why, from the
+/// moment the callback starts (e.g. the collector's HTTP status); it stays so
+/// until the next failing call on that thread.
 pub type at_dispatch_fn =
     Option<unsafe extern "C" fn(result: *const at_dispatch_result, user_data: *mut c_void)>;
 
