@@ -746,17 +746,6 @@ at_status at_config_set_remote_config_interval_ms(at_config *config, uint32_t ms
 at_status at_config_add_allowed_endpoint_host(at_config *config, const char *host);
 
 /**
- * `fn` (NULL removes it) is called with each newly applied remote configuration
- * document, on the callback thread. Not called for the cached document applied
- * at start, nor for 304 Not Modified. `user_data` must stay valid until the
- * tracker is freed.
- * Errors: `AT_ERR_NULL_ARGUMENT` (config).
- */
-at_status at_config_set_remote_config_callback(at_config *config,
-                                               at_remote_config_fn remote_config_fn,
-                                               void *user_data);
-
-/**
  * What `at_set_tracking_enabled(tracker, false)` does with hits already queued:
  * `AT_OPT_OUT_KEEP` (default) or `AT_OPT_OUT_PURGE`.
  * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (unknown policy).
@@ -789,39 +778,6 @@ at_status at_config_set_allow_world_writable_directory(at_config *config, bool a
  * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_insecure_tls_for_development(at_config *config, bool insecure);
-
-/**
- * Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
- * the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
- * until the tracker is freed.
- * Errors: `AT_ERR_NULL_ARGUMENT` (config), `AT_ERR_INVALID_ARGUMENT` (`min` is not an
- * `at_log_level`).
- */
-at_status at_config_set_log_callback(at_config *config,
-                                     at_log_fn log_fn,
-                                     void *user_data,
-                                     at_log_level min);
-
-/**
- * Every hit dropped without an acknowledgement is reported to `fn` with its
- * message id and reason (NULL removes the callback), on the callback thread.
- * `user_data` must stay valid until the tracker is freed.
- * Errors: `AT_ERR_NULL_ARGUMENT` (config).
- */
-at_status at_config_set_drop_callback(at_config *config, at_drop_fn drop_fn, void *user_data);
-
-/**
- * Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
- * FHttpModule). `send_fn` is called for each request on the callback thread
- * (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
- * request and return without waiting for it, then report the result with
- * `at_transport_complete` from any thread, exactly once. Batching, retries,
- * backoff, leases and deduplication stay in the library. A request not
- * completed within the request timeout counts as failed. NULL restores libcurl.
- * `user_data` must stay valid until the tracker is freed.
- * Errors: `AT_ERR_NULL_ARGUMENT` (config).
- */
-at_status at_config_set_transport(at_config *config, at_transport_fn send_fn, void *user_data);
 
 /**
  * Trusts a private CA: the collector's certificate must chain to a certificate
@@ -873,6 +829,54 @@ at_status at_config_set_ca_bundle_pem(at_config *config, const char *pem);
  * on error the configuration is unchanged.
  */
 at_status at_config_set_pinned_public_key(at_config *config, const char *pins);
+
+/* ==========================================================================
+ * at_config: the host's callbacks and HTTP stack
+ * ========================================================================== */
+
+/**
+ * `fn` (NULL removes it) is called with each newly applied remote configuration
+ * document, on the callback thread. Not called for the cached document applied
+ * at start, nor for 304 Not Modified. `user_data` must stay valid until the
+ * tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config).
+ */
+at_status at_config_set_remote_config_callback(at_config *config,
+                                               at_remote_config_fn remote_config_fn,
+                                               void *user_data);
+
+/**
+ * Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
+ * the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
+ * until the tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config), `AT_ERR_INVALID_ARGUMENT` (`min` is not an
+ * `at_log_level`).
+ */
+at_status at_config_set_log_callback(at_config *config,
+                                     at_log_fn log_fn,
+                                     void *user_data,
+                                     at_log_level min);
+
+/**
+ * Every hit dropped without an acknowledgement is reported to `fn` with its
+ * message id and reason (NULL removes the callback), on the callback thread.
+ * `user_data` must stay valid until the tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config).
+ */
+at_status at_config_set_drop_callback(at_config *config, at_drop_fn drop_fn, void *user_data);
+
+/**
+ * Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
+ * FHttpModule). `send_fn` is called for each request on the callback thread
+ * (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
+ * request and return without waiting for it, then report the result with
+ * `at_transport_complete` from any thread, exactly once. Batching, retries,
+ * backoff, leases and deduplication stay in the library. A request not
+ * completed within the request timeout counts as failed. NULL restores libcurl.
+ * `user_data` must stay valid until the tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config).
+ */
+at_status at_config_set_transport(at_config *config, at_transport_fn send_fn, void *user_data);
 
 /* ==========================================================================
  * at_tracker: lifecycle, tracking, sending and run-time settings

@@ -18,6 +18,7 @@ mod args;
 pub mod status;
 pub mod types;
 pub mod config;
+pub mod config_callbacks;
 pub mod tracker;
 pub mod identity;
 pub mod offline;
@@ -25,6 +26,7 @@ pub mod hit;
 pub mod request;
 
 pub use config::*;
+pub use config_callbacks::*;
 pub use hit::*;
 pub use identity::*;
 pub use offline::*;
