@@ -1,14 +1,12 @@
-//! Regenerates include/at_tracker.h from src/ffi/ with the pinned cbindgen.
+//! Regenerates include/at_tracker.h from src/ffi/ with the pinned cbindgen, laid
+//! out by object (examples/header/mod.rs).
 //! Run: cargo run --example gen_header
+
+#[path = "header/mod.rs"]
+mod header;
 
 fn main() {
     let dir = env!("CARGO_MANIFEST_DIR");
-    let config = cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).expect("cbindgen.toml");
-    cbindgen::Builder::new()
-        .with_crate(dir)
-        .with_config(config)
-        .generate()
-        .expect("header generation")
-        .write_to_file(format!("{dir}/include/at_tracker.h"));
+    std::fs::write(format!("{dir}/include/at_tracker.h"), header::generate(dir)).expect("write the header");
     println!("wrote include/at_tracker.h");
 }

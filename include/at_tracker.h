@@ -21,36 +21,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/**
- * Deepest nesting of objects and arrays accepted in event properties.
- */
-#define AT_MAX_JSON_DEPTH 128
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
 
-/**
- * Longest accepted event or hit type, in bytes.
- */
-#define AT_MAX_TYPE_BYTES 256
-
-/**
- * Library version, equal to `at_version()` and the package version.
- */
-#define AT_VERSION_MAJOR 0
-
-#define AT_VERSION_MINOR 1
-
-#define AT_VERSION_PATCH 0
-
-/**
- * `at_transport_complete`'s `http_status` with an error: the server was not
- * reached (DNS, no connection, offline). No attempt is counted.
- */
-#define AT_TRANSPORT_UNREACHABLE 0
-
-/**
- * `at_transport_complete`'s `http_status` with an error: the server was reached
- * and the exchange failed (timeout, reset). Counts as an attempt.
- */
-#define AT_TRANSPORT_FAILED -1
+/* ==========================================================================
+ * Handles: every object of the API (see each one's functions below)
+ * ========================================================================== */
 
 /**
  * A tracker configuration. Create with `at_config_new`, free with
@@ -86,10 +63,103 @@ typedef struct at_request at_request;
  */
 typedef struct at_tracker at_tracker;
 
+/* ==========================================================================
+ * Status codes, the last error and the version
+ * ========================================================================== */
+
 /**
  * Result of every fallible call. `AT_OK` is 0; values are never reused.
  */
 typedef uint32_t at_status;
+
+/**
+ * Success.
+ */
+#define AT_OK 0
+
+/**
+ * A required pointer argument was NULL.
+ */
+#define AT_ERR_NULL_ARGUMENT 1
+
+/**
+ * An argument was malformed: invalid UTF-8, bad JSON, a bad URL, a value out of range.
+ */
+#define AT_ERR_INVALID_ARGUMENT 2
+
+/**
+ * The event or hit is larger than `max_event_bytes`.
+ */
+#define AT_ERR_TOO_LARGE 3
+
+/**
+ * Tracking is disabled (`at_set_tracking_enabled(false)`); nothing was kept.
+ */
+#define AT_ERR_SUPPRESSED 4
+
+/**
+ * The store failed: disk full, I/O error, read-only, locked beyond the busy timeout.
+ * Nothing accepted earlier is lost; the tracker keeps working when the condition clears.
+ */
+#define AT_ERR_STORAGE 5
+
+/**
+ * The network failed.
+ */
+#define AT_ERR_NETWORK 6
+
+/**
+ * The work was abandoned because the tracker closed (given to callbacks only).
+ */
+#define AT_ERR_CANCELLED 7
+
+/**
+ * The tracker is closed (`at_tracker_close`); the call did nothing.
+ */
+#define AT_ERR_CLOSED 8
+
+/**
+ * A bug in attracker (a caught panic). The message says where.
+ */
+#define AT_ERR_INTERNAL 9
+
+/**
+ * The collector refused the api key (HTTP 401 or 403). The hits are kept and
+ * automatic sending is paused until `at_set_api_key` or the next start.
+ */
+#define AT_ERR_KEY_REJECTED 10
+
+/**
+ * Library version, equal to `at_version()` and the package version.
+ */
+#define AT_VERSION_MAJOR 0
+
+#define AT_VERSION_MINOR 1
+
+#define AT_VERSION_PATCH 0
+
+/**
+ * The library version as "MAJOR.MINOR.PATCH". Static storage; never NULL.
+ */
+const char *at_version(void);
+
+/**
+ * The name of `status`, e.g. "AT_ERR_STORAGE"; "AT_UNKNOWN_STATUS" for a value
+ * that is not a status. Static storage; never NULL.
+ */
+const char *at_status_str(at_status status);
+
+/**
+ * A message describing the last call on this thread that failed, e.g.
+ * "at_track_event: properties are not valid JSON: ...". Empty ("") when no call
+ * on this thread has failed. Successful calls leave it unchanged. Never NULL;
+ * owned by the library and valid until the next failing call on this thread.
+ */
+const char *at_last_error(void);
+
+/* ==========================================================================
+ * Enumerations: each typedef with its values
+ * ========================================================================== */
 
 /**
  * When hits are written to disk.
@@ -97,9 +167,36 @@ typedef uint32_t at_status;
 typedef uint32_t at_offline_mode;
 
 /**
+ * Never written to disk: sent from memory, dropped (and reported) when unreachable.
+ */
+#define AT_OFFLINE_NEVER 0
+
+/**
+ * The default: committed to disk before any send, deleted once acknowledged.
+ */
+#define AT_OFFLINE_REQUIRED 1
+
+/**
+ * Stored and never sent automatically; only `at_offline_dispatch` sends them.
+ */
+#define AT_OFFLINE_ALWAYS 2
+
+/**
  * When a track call returns relative to the commit of its hit.
  */
 typedef uint32_t at_durability;
+
+/**
+ * The default: on `AT_OK` the hit is committed (it survives `kill -9`).
+ * Concurrent callers share one commit.
+ */
+#define AT_DURABILITY_ON_RETURN 0
+
+/**
+ * Returns after an in-memory enqueue; the commit follows within the commit
+ * window (default 10 ms). `at_tracker_sync` waits for it.
+ */
+#define AT_DURABILITY_BATCHED 1
 
 /**
  * SQLite's `synchronous` setting for the store.
@@ -107,9 +204,14 @@ typedef uint32_t at_durability;
 typedef uint32_t at_synchronous;
 
 /**
- * How the api key is presented to the collector.
+ * The default: commits survive a process kill; the last ones may be lost on power loss.
  */
-typedef uint32_t at_auth_scheme;
+#define AT_SYNCHRONOUS_NORMAL 0
+
+/**
+ * Every commit is fsynced: it also survives power loss, at a cost per commit.
+ */
+#define AT_SYNCHRONOUS_FULL 1
 
 /**
  * Where host callbacks run.
@@ -117,10 +219,15 @@ typedef uint32_t at_auth_scheme;
 typedef uint32_t at_callback_mode;
 
 /**
- * A newly applied remote configuration: the document as fetched (JSON, valid
- * only during the call), on the callback thread (or inside `at_tracker_poll`).
+ * The default: on the tracker's own callback thread, one at a time.
  */
-typedef void (*at_remote_config_fn)(const char *json, void *user_data);
+#define AT_CALLBACKS_THREAD 0
+
+/**
+ * Queued until the host calls `at_tracker_poll` on its own thread (a game loop,
+ * Unity's main thread): completions, dispatch results, log lines, drop notices.
+ */
+#define AT_CALLBACKS_POLLED 1
 
 /**
  * What opting out (`at_set_tracking_enabled(false)`, `at_opt_out`) does with
@@ -129,15 +236,28 @@ typedef void (*at_remote_config_fn)(const char *json, void *user_data);
 typedef uint32_t at_opt_out_policy;
 
 /**
+ * The default: queued hits stay and are sent as usual.
+ */
+#define AT_OPT_OUT_KEEP 0
+
+/**
+ * Every queued hit (stored, being committed, or memory-only) is deleted and
+ * reported as `AT_DROP_DELETED`.
+ */
+#define AT_OPT_OUT_PURGE 1
+
+/**
  * Severity of a log line, most severe first.
  */
 typedef uint32_t at_log_level;
 
-/**
- * A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
- * `message` is valid only during the call. API keys are never logged.
- */
-typedef void (*at_log_fn)(at_log_level level, const char *message, void *user_data);
+#define AT_LOG_ERROR 0
+
+#define AT_LOG_WARN 1
+
+#define AT_LOG_INFO 2
+
+#define AT_LOG_DEBUG 3
 
 /**
  * Why hits left the store without being acknowledged by the collector.
@@ -145,24 +265,89 @@ typedef void (*at_log_fn)(at_log_level level, const char *message, void *user_da
 typedef uint32_t at_drop_reason;
 
 /**
- * Hits dropped without an acknowledgement, on the callback thread (or inside
- * `at_tracker_poll`): `count`
- * message ids (UUID strings), valid only during the call.
+ * The queue reached `max_queue_size` or `max_store_bytes`; the oldest hits went.
  */
-typedef void (*at_drop_fn)(at_drop_reason reason,
-                           const char *const *message_ids,
-                           size_t count,
-                           void *user_data);
+#define AT_DROP_OVERFLOW 0
 
 /**
- * Completion of one operation: `status` is `AT_OK`, an error, or
- * `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
- * tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
- * on the polling thread), never from inside the call that registered it; it is
- * called only when that call returned `AT_OK`. It may call any attracker
- * function, including `at_tracker_free` on its own tracker.
+ * The stored row could not be decoded (a damaged store).
  */
-typedef void (*at_completion_fn)(at_status status, void *user_data);
+#define AT_DROP_CORRUPT 1
+
+/**
+ * The host deleted them (`at_offline_delete*`).
+ */
+#define AT_DROP_DELETED 2
+
+/**
+ * Accepted with batched durability but never committed: the store kept failing
+ * until the tracker closed.
+ */
+#define AT_DROP_STORAGE_FAILED 3
+
+/**
+ * Memory-only hits (`AT_OFFLINE_NEVER`) still unsent when the tracker closed.
+ */
+#define AT_DROP_UNSENT 4
+
+/**
+ * The collector refused them: 400 or 413 for a hit sent alone (a refused batch
+ * is bisected first, so only the offending hit goes), or 401 / 403.
+ */
+#define AT_DROP_REJECTED 5
+
+/**
+ * Their send attempts that reached the server ran out (`max_attempts`).
+ */
+#define AT_DROP_ATTEMPTS_EXHAUSTED 6
+
+/**
+ * Memory-only hits (`AT_OFFLINE_NEVER`) that found the network unreachable.
+ */
+#define AT_DROP_UNREACHABLE 7
+
+/**
+ * An event whose envelope alone exceeds `max_batch_bytes`.
+ */
+#define AT_DROP_TOO_LARGE 8
+
+/**
+ * It failed to send and was older than `max_hit_age_ms` (default 30 days).
+ */
+#define AT_DROP_EXPIRED 9
+
+/**
+ * How the api key is presented to the collector.
+ */
+typedef uint32_t at_auth_scheme;
+
+/**
+ * The default: `Authorization: Bearer <key>`.
+ */
+#define AT_AUTH_BEARER 0
+
+/**
+ * HTTP Basic with the key as user name and an empty password (Segment-style).
+ */
+#define AT_AUTH_BASIC 1
+
+/* ==========================================================================
+ * Limits
+ * ========================================================================== */
+
+/**
+ * Deepest nesting of objects and arrays accepted in event properties.
+ */
+#define AT_MAX_JSON_DEPTH 128
+
+/**
+ * Longest accepted event or hit type, in bytes.
+ */
+#define AT_MAX_TYPE_BYTES 256
+
+/* ==========================================================================
+ * Callbacks and the results they receive
+ * ========================================================================== */
 
 /**
  * Outcome of `at_flush` / `at_offline_dispatch`. Counts are hits, not requests.
@@ -195,11 +380,60 @@ typedef struct {
 } at_dispatch_result;
 
 /**
+ * Completion of one operation: `status` is `AT_OK`, an error, or
+ * `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
+ * tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
+ * on the polling thread), never from inside the call that registered it; it is
+ * called only when that call returned `AT_OK`. It may call any attracker
+ * function, including `at_tracker_free` on its own tracker. When `status` is
+ * not `AT_OK`, `at_last_error()` on the callback's thread says why, from the
+ * moment the callback starts (e.g. "cancelled: the tracker closed before the
+ * work was done"); it stays so until the next failing call on that thread.
+ */
+typedef void (*at_completion_fn)(at_status status, void *user_data);
+
+/**
  * Completion of a flush or dispatch, on the callback thread (or inside
  * `at_tracker_poll`), exactly once.
- * `result` is valid only during the call.
+ * `result` is valid only during the call. When `result->status` is not
+ * `AT_OK`, `at_last_error()` on the callback's thread says why, from the
+ * moment the callback starts (e.g. the collector's HTTP status); it stays so
+ * until the next failing call on that thread.
  */
 typedef void (*at_dispatch_fn)(const at_dispatch_result *result, void *user_data);
+
+/**
+ * The host's HTTP send function (see `at_config_set_transport`): called on the
+ * callback thread (or from `at_tracker_poll`), it starts `request` and returns;
+ * the host later ends it with `at_transport_complete`.
+ */
+typedef void (*at_transport_fn)(at_request *request, void *user_data);
+
+/**
+ * A newly applied remote configuration: the document as fetched (JSON, valid
+ * only during the call), on the callback thread (or inside `at_tracker_poll`).
+ */
+typedef void (*at_remote_config_fn)(const char *json, void *user_data);
+
+/**
+ * A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
+ * `message` is valid only during the call. API keys are never logged.
+ */
+typedef void (*at_log_fn)(at_log_level level, const char *message, void *user_data);
+
+/**
+ * Hits dropped without an acknowledgement, on the callback thread (or inside
+ * `at_tracker_poll`): `count`
+ * message ids (UUID strings), valid only during the call.
+ */
+typedef void (*at_drop_fn)(at_drop_reason reason,
+                           const char *const *message_ids,
+                           size_t count,
+                           void *user_data);
+
+/* ==========================================================================
+ * Statistics (`at_tracker_stats`)
+ * ========================================================================== */
 
 /**
  * Counters since the tracker started, plus the live queue. Filled by
@@ -283,221 +517,9 @@ typedef struct {
   uint64_t not_reached;
 } at_stats;
 
-/**
- * The host's HTTP send function (see `at_config_set_transport`): called on the
- * callback thread (or from `at_tracker_poll`), it starts `request` and returns;
- * the host later ends it with `at_transport_complete`.
- */
-typedef void (*at_transport_fn)(at_request *request, void *user_data);
-
-/**
- * Success.
- */
-#define AT_OK 0
-
-/**
- * A required pointer argument was NULL.
- */
-#define AT_ERR_NULL_ARGUMENT 1
-
-/**
- * An argument was malformed: invalid UTF-8, bad JSON, a bad URL, a value out of range.
- */
-#define AT_ERR_INVALID_ARGUMENT 2
-
-/**
- * The event or hit is larger than `max_event_bytes`.
- */
-#define AT_ERR_TOO_LARGE 3
-
-/**
- * Tracking is disabled (`at_set_tracking_enabled(false)`); nothing was kept.
- */
-#define AT_ERR_SUPPRESSED 4
-
-/**
- * The store failed: disk full, I/O error, read-only, locked beyond the busy timeout.
- * Nothing accepted earlier is lost; the tracker keeps working when the condition clears.
- */
-#define AT_ERR_STORAGE 5
-
-/**
- * The network failed.
- */
-#define AT_ERR_NETWORK 6
-
-/**
- * The work was abandoned because the tracker closed (given to callbacks only).
- */
-#define AT_ERR_CANCELLED 7
-
-/**
- * The tracker is closed (`at_tracker_close`); the call did nothing.
- */
-#define AT_ERR_CLOSED 8
-
-/**
- * A bug in attracker (a caught panic). The message says where.
- */
-#define AT_ERR_INTERNAL 9
-
-/**
- * The collector refused the api key (HTTP 401 or 403). The hits are kept and
- * automatic sending is paused until `at_set_api_key` or the next start.
- */
-#define AT_ERR_KEY_REJECTED 10
-
-/**
- * Never written to disk: sent from memory, dropped (and reported) when unreachable.
- */
-#define AT_OFFLINE_NEVER 0
-
-/**
- * The default: committed to disk before any send, deleted once acknowledged.
- */
-#define AT_OFFLINE_REQUIRED 1
-
-/**
- * Stored and never sent automatically; only `at_offline_dispatch` sends them.
- */
-#define AT_OFFLINE_ALWAYS 2
-
-/**
- * The default: on `AT_OK` the hit is committed (it survives `kill -9`).
- * Concurrent callers share one commit.
- */
-#define AT_DURABILITY_ON_RETURN 0
-
-/**
- * Returns after an in-memory enqueue; the commit follows within the commit
- * window (default 10 ms). `at_tracker_sync` waits for it.
- */
-#define AT_DURABILITY_BATCHED 1
-
-/**
- * The default: commits survive a process kill; the last ones may be lost on power loss.
- */
-#define AT_SYNCHRONOUS_NORMAL 0
-
-/**
- * Every commit is fsynced: it also survives power loss, at a cost per commit.
- */
-#define AT_SYNCHRONOUS_FULL 1
-
-/**
- * The default: on the tracker's own callback thread, one at a time.
- */
-#define AT_CALLBACKS_THREAD 0
-
-/**
- * Queued until the host calls `at_tracker_poll` on its own thread (a game loop,
- * Unity's main thread): completions, dispatch results, log lines, drop notices.
- */
-#define AT_CALLBACKS_POLLED 1
-
-/**
- * The default: queued hits stay and are sent as usual.
- */
-#define AT_OPT_OUT_KEEP 0
-
-/**
- * Every queued hit (stored, being committed, or memory-only) is deleted and
- * reported as `AT_DROP_DELETED`.
- */
-#define AT_OPT_OUT_PURGE 1
-
-#define AT_LOG_ERROR 0
-
-#define AT_LOG_WARN 1
-
-#define AT_LOG_INFO 2
-
-#define AT_LOG_DEBUG 3
-
-/**
- * The queue reached `max_queue_size` or `max_store_bytes`; the oldest hits went.
- */
-#define AT_DROP_OVERFLOW 0
-
-/**
- * The stored row could not be decoded (a damaged store).
- */
-#define AT_DROP_CORRUPT 1
-
-/**
- * The host deleted them (`at_offline_delete*`).
- */
-#define AT_DROP_DELETED 2
-
-/**
- * Accepted with batched durability but never committed: the store kept failing
- * until the tracker closed.
- */
-#define AT_DROP_STORAGE_FAILED 3
-
-/**
- * Memory-only hits (`AT_OFFLINE_NEVER`) still unsent when the tracker closed.
- */
-#define AT_DROP_UNSENT 4
-
-/**
- * The collector refused them: 400 or 413 for a hit sent alone (a refused batch
- * is bisected first, so only the offending hit goes), or 401 / 403.
- */
-#define AT_DROP_REJECTED 5
-
-/**
- * Their send attempts that reached the server ran out (`max_attempts`).
- */
-#define AT_DROP_ATTEMPTS_EXHAUSTED 6
-
-/**
- * Memory-only hits (`AT_OFFLINE_NEVER`) that found the network unreachable.
- */
-#define AT_DROP_UNREACHABLE 7
-
-/**
- * An event whose envelope alone exceeds `max_batch_bytes`.
- */
-#define AT_DROP_TOO_LARGE 8
-
-/**
- * It failed to send and was older than `max_hit_age_ms` (default 30 days).
- */
-#define AT_DROP_EXPIRED 9
-
-/**
- * The default: `Authorization: Bearer <key>`.
- */
-#define AT_AUTH_BEARER 0
-
-/**
- * HTTP Basic with the key as user name and an empty password (Segment-style).
- */
-#define AT_AUTH_BASIC 1
-
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
-
-/**
- * The library version as "MAJOR.MINOR.PATCH". Static storage; never NULL.
- */
-const char *at_version(void);
-
-/**
- * The name of `status`, e.g. "AT_ERR_STORAGE"; "AT_UNKNOWN_STATUS" for a value
- * that is not a status. Static storage; never NULL.
- */
-const char *at_status_str(at_status status);
-
-/**
- * A message describing the last call on this thread that failed, e.g.
- * "at_track_event: properties are not valid JSON: ...". Empty ("") when no call
- * on this thread has failed. Successful calls leave it unchanged. Never NULL;
- * owned by the library and valid until the next failing call on this thread.
- */
-const char *at_last_error(void);
+/* ==========================================================================
+ * at_config: building a tracker configuration
+ * ========================================================================== */
 
 /**
  * Creates a configuration with every default (see the README). Caller owns it;
@@ -535,40 +557,47 @@ at_status at_config_set_api_key(at_config *config, const char *key);
 
 /**
  * Initial offline mode. Default `AT_OFFLINE_REQUIRED`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_offline_mode`).
  */
 at_status at_config_set_offline_mode(at_config *config, at_offline_mode mode);
 
 /**
  * Default `AT_DURABILITY_ON_RETURN`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_durability`).
  */
 at_status at_config_set_durability(at_config *config, at_durability durability);
 
 /**
  * Default `AT_SYNCHRONOUS_NORMAL`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_synchronous`).
  */
 at_status at_config_set_synchronous(at_config *config, at_synchronous mode);
 
 /**
  * Timer trigger (`AT_OFFLINE_REQUIRED`): stored hits wait at most this long, in
  * ms, from the first one waiting (default 30000; 0 disables the timer).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_flush_interval_ms(at_config *config, uint32_t ms);
 
 /**
  * Threshold trigger (`AT_OFFLINE_REQUIRED`): this many stored hits start a send
  * (default 20; 0 disables it).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_flush_threshold(at_config *config, uint32_t hits);
 
 /**
  * Most hits kept (default 1000, at least 1). Beyond it the oldest stored hits
  * are dropped and reported (`AT_DROP_OVERFLOW`, counter, log, drop callback).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (0).
  */
 at_status at_config_set_max_queue_size(at_config *config, uint32_t hits);
 
 /**
  * Most bytes of hits kept (default 16 MiB, at least 65536); each hit counts its
  * type, URL and properties plus 64 bytes. Overflow drops the oldest, reported.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (below 65536).
  */
 at_status at_config_set_max_store_bytes(at_config *config, uint64_t bytes);
 
@@ -576,6 +605,7 @@ at_status at_config_set_max_store_bytes(at_config *config, uint64_t bytes);
  * Largest accepted event (type + properties) or URL hit, in bytes (default
  * 32768, the per-event limit of Segment-style collectors; 256..524288).
  * Larger ones get `AT_ERR_TOO_LARGE`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 256..524288).
  */
 at_status at_config_set_max_event_bytes(at_config *config, uint32_t bytes);
 
@@ -611,6 +641,7 @@ at_status at_config_set_max_hit_age_ms(at_config *config, uint64_t max_age_ms);
 
 /**
  * Most events per `/v1/batch` request (default 500, 1..10000).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 1..10000).
  */
 at_status at_config_set_max_batch_events(at_config *config, uint32_t events);
 
@@ -618,16 +649,19 @@ at_status at_config_set_max_batch_events(at_config *config, uint32_t events);
  * Most bytes of JSON per `/v1/batch` request before compression (default
  * 500000, 1024..16777216). A larger set is split; an event that alone exceeds
  * it is dropped and reported (`AT_DROP_TOO_LARGE`).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 1024..16777216).
  */
 at_status at_config_set_max_batch_bytes(at_config *config, uint32_t bytes);
 
 /**
  * Compress batch bodies with gzip (`Content-Encoding: gzip`). Default off.
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_gzip(at_config *config, bool enabled);
 
 /**
  * How the api key is sent: `AT_AUTH_BEARER` (default) or `AT_AUTH_BASIC`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_auth_scheme`).
  */
 at_status at_config_set_auth_scheme(at_config *config, at_auth_scheme scheme);
 
@@ -635,18 +669,22 @@ at_status at_config_set_auth_scheme(at_config *config, at_auth_scheme scheme);
  * Connect timeout and whole-request timeout, in ms (defaults 10000 and 30000;
  * each 1..300000). A request that times out after connecting counts as an
  * attempt; one that cannot connect does not.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (either outside 1..300000;
+ * neither is changed).
  */
 at_status at_config_set_timeouts_ms(at_config *config, uint32_t connect_ms, uint32_t request_ms);
 
 /**
  * With `AT_DURABILITY_BATCHED`: how long the writer gathers hits before a
  * commit, in ms (default 10, at most 1000).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (above 1000).
  */
 at_status at_config_set_commit_window_ms(at_config *config, uint32_t ms);
 
 /**
  * How long the store waits for a lock held by another process before
  * `AT_ERR_STORAGE`, in ms (default 5000, at most 60000).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (above 60000).
  */
 at_status at_config_set_busy_timeout_ms(at_config *config, uint32_t ms);
 
@@ -654,18 +692,21 @@ at_status at_config_set_busy_timeout_ms(at_config *config, uint32_t ms);
  * Where callbacks run: `AT_CALLBACKS_THREAD` (default, the tracker's callback
  * thread) or `AT_CALLBACKS_POLLED` (queued until `at_tracker_poll`, on the
  * host's thread). Applies to completions, dispatch results, logs and drops.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_callback_mode`).
  */
 at_status at_config_set_callback_mode(at_config *config, at_callback_mode mode);
 
 /**
  * Record "Application Backgrounded" / "Application Opened" events when the host
  * reports lifecycle changes (default true).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_track_lifecycle_events(at_config *config, bool enabled);
 
 /**
  * On `at_app_did_enter_background`: flush within the host's deadline (default
  * true), or leave hits stored for the next foreground (false).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_flush_on_background(at_config *config, bool enabled);
 
@@ -691,6 +732,7 @@ at_status at_config_set_remote_config_url(at_config *config, const char *url);
  * How often the remote configuration is fetched again while the tracker runs.
  * Default 3,600,000 (an hour); at least 100. A failed fetch is retried after
  * 30 s (or the interval, if shorter).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (below 100).
  */
 at_status at_config_set_remote_config_interval_ms(at_config *config, uint32_t ms);
 
@@ -698,18 +740,10 @@ at_status at_config_set_remote_config_interval_ms(at_config *config, uint32_t ms
  * Lets a remote configuration move the endpoint to `host` ("collect.example.com":
  * a host name, no scheme, port or path; compared without case). Only https
  * endpoints on allowed hosts are taken; none is allowed by default.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (empty, not UTF-8, or not a
+ * bare host name).
  */
 at_status at_config_add_allowed_endpoint_host(at_config *config, const char *host);
-
-/**
- * `fn` (NULL removes it) is called with each newly applied remote configuration
- * document, on the callback thread. Not called for the cached document applied
- * at start, nor for 304 Not Modified. `user_data` must stay valid until the
- * tracker is freed.
- */
-at_status at_config_set_remote_config_callback(at_config *config,
-                                               at_remote_config_fn remote_config_fn,
-                                               void *user_data);
 
 /**
  * What `at_set_tracking_enabled(tracker, false)` does with hits already queued:
@@ -723,6 +757,7 @@ at_status at_config_set_opt_out_policy(at_config *config, at_opt_out_policy poli
  * https: `at_tracker_new` refuses a configuration with an http one
  * (`AT_ERR_INVALID_ARGUMENT` naming it) and `at_send_hit` an http URL. Default
  * false (http is allowed, e.g. for a collector on the LAN in development).
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_require_https(at_config *config, bool required);
 
@@ -731,6 +766,7 @@ at_status at_config_set_require_https(at_config *config, bool required);
  * false: `at_tracker_new` refuses such a directory with `AT_ERR_INVALID_ARGUMENT`,
  * because another user could read the store or plant one there; pass the app's
  * private directory instead.
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_allow_world_writable_directory(at_config *config, bool allowed);
 
@@ -739,25 +775,9 @@ at_status at_config_set_allow_world_writable_directory(at_config *config, bool a
  * verified (a self-signed collector on a test machine). Every `at_tracker_new`
  * with it logs a WARN saying so. Default false; TLS verification cannot be
  * turned off any other way.
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
  */
 at_status at_config_set_insecure_tls_for_development(at_config *config, bool insecure);
-
-/**
- * Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
- * the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
- * until the tracker is freed.
- */
-at_status at_config_set_log_callback(at_config *config,
-                                     at_log_fn log_fn,
-                                     void *user_data,
-                                     at_log_level min);
-
-/**
- * Every hit dropped without an acknowledgement is reported to `fn` with its
- * message id and reason (NULL removes the callback), on the callback thread.
- * `user_data` must stay valid until the tracker is freed.
- */
-at_status at_config_set_drop_callback(at_config *config, at_drop_fn drop_fn, void *user_data);
 
 /**
  * Trusts a private CA: the collector's certificate must chain to a certificate
@@ -809,6 +829,58 @@ at_status at_config_set_ca_bundle_pem(at_config *config, const char *pem);
  * on error the configuration is unchanged.
  */
 at_status at_config_set_pinned_public_key(at_config *config, const char *pins);
+
+/* ==========================================================================
+ * at_config: the host's callbacks and HTTP stack
+ * ========================================================================== */
+
+/**
+ * `fn` (NULL removes it) is called with each newly applied remote configuration
+ * document, on the callback thread. Not called for the cached document applied
+ * at start, nor for 304 Not Modified. `user_data` must stay valid until the
+ * tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config).
+ */
+at_status at_config_set_remote_config_callback(at_config *config,
+                                               at_remote_config_fn remote_config_fn,
+                                               void *user_data);
+
+/**
+ * Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
+ * the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
+ * until the tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config), `AT_ERR_INVALID_ARGUMENT` (`min` is not an
+ * `at_log_level`).
+ */
+at_status at_config_set_log_callback(at_config *config,
+                                     at_log_fn log_fn,
+                                     void *user_data,
+                                     at_log_level min);
+
+/**
+ * Every hit dropped without an acknowledgement is reported to `fn` with its
+ * message id and reason (NULL removes the callback), on the callback thread.
+ * `user_data` must stay valid until the tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config).
+ */
+at_status at_config_set_drop_callback(at_config *config, at_drop_fn drop_fn, void *user_data);
+
+/**
+ * Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
+ * FHttpModule). `send_fn` is called for each request on the callback thread
+ * (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
+ * request and return without waiting for it, then report the result with
+ * `at_transport_complete` from any thread, exactly once. Batching, retries,
+ * backoff, leases and deduplication stay in the library. A request not
+ * completed within the request timeout counts as failed. NULL restores libcurl.
+ * `user_data` must stay valid until the tracker is freed.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (config).
+ */
+at_status at_config_set_transport(at_config *config, at_transport_fn send_fn, void *user_data);
+
+/* ==========================================================================
+ * at_tracker: lifecycle, tracking, sending and run-time settings
+ * ========================================================================== */
 
 /**
  * Opens (or creates) the store named by `config` and starts the tracker's
@@ -899,6 +971,9 @@ at_status at_track_event(at_tracker *tracker,
  * Tracks a URL hit: `url` is an absolute http(s) URL built by the host, sent
  * as-is with one GET. `type` (may be NULL) labels it ("screen", "touch").
  * Durability, `done` and errors as `at_track_event`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an absolute http(s)
+ * URL, http while https is required, bad UTF-8, a bad `type`), `AT_ERR_TOO_LARGE`,
+ * `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (nothing stored), `AT_ERR_CLOSED`.
  */
 at_status at_send_hit(at_tracker *tracker,
                       const char *url,
@@ -972,12 +1047,15 @@ at_status at_get_offline_mode(at_tracker *tracker, at_offline_mode *out);
 /**
  * The tracking gate (default enabled). While disabled, track calls return
  * `AT_ERR_SUPPRESSED` and nothing is buffered; stored hits stay.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE` (disabling with `AT_OPT_OUT_PURGE`:
+ * collection is off, the purge failed), `AT_ERR_CLOSED`.
  */
 at_status at_set_tracking_enabled(at_tracker *tracker, bool enabled);
 
 /**
  * The host's reachability report (NWPathMonitor, ConnectivityManager). Default
  * reachable. Hits tracked while unreachable are stored with `is_offline` set.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
  */
 at_status at_set_network_reachable(at_tracker *tracker, bool reachable);
 
@@ -1005,8 +1083,13 @@ at_status at_last_send_error(at_tracker *tracker, char **out);
  * Copies the tracker's counters into `*out`. Pass `sizeof(at_stats)` as
  * `out_size`: the library writes at most that many bytes, so a program built
  * against an older header stays safe.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (tracker or out), `AT_ERR_CLOSED`.
  */
 at_status at_tracker_stats(at_tracker *tracker, at_stats *out, size_t out_size);
+
+/* ==========================================================================
+ * Visitor identity, opting out, and the remote configuration in force
+ * ========================================================================== */
 
 /**
  * Frees a string the library returned (`at_visitor_id`, `at_remote_config_json`).
@@ -1058,10 +1141,16 @@ at_status at_opt_out(at_tracker *tracker, at_opt_out_policy policy, uint64_t *pu
  */
 at_status at_remote_config_json(at_tracker *tracker, char **out);
 
+/* ==========================================================================
+ * Stored hits: reading, counting and deleting them
+ * ========================================================================== */
+
 /**
  * Every stored hit, oldest first, in a list the caller owns (free with
  * `at_hit_list_free`). Loads the whole queue: prefer `at_offline_get_page`
  * for large queues. Memory-only hits (`AT_OFFLINE_NEVER`) are not listed.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE` (the store could not be read),
+ * `AT_ERR_CLOSED`.
  */
 at_status at_offline_get(at_tracker *tracker, at_hit_list **out);
 
@@ -1069,6 +1158,8 @@ at_status at_offline_get(at_tracker *tracker, at_hit_list **out);
  * At most `limit` (at least 1) stored hits with an id greater than `after_id`,
  * oldest first; pass 0 for the first page, then the last hit's `at_hit_id`.
  * An empty list means the end. Caller owns the list.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (`limit` 0),
+ * `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
  */
 at_status at_offline_get_page(at_tracker *tracker,
                               uint64_t after_id,
@@ -1078,37 +1169,50 @@ at_status at_offline_get_page(at_tracker *tracker,
 /**
  * The oldest stored hit, or `*out = NULL` when the store is empty. Caller owns
  * the hit: free with `at_hit_free`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
  */
 at_status at_offline_oldest(at_tracker *tracker, at_hit **out);
 
 /**
  * The most recently stored hit, or `*out = NULL` when the store is empty.
  * Caller owns the hit: free with `at_hit_free`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
  */
 at_status at_offline_latest(at_tracker *tracker, at_hit **out);
 
 /**
  * Number of stored hits.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
  */
 at_status at_offline_count(at_tracker *tracker, uint64_t *out);
 
 /**
  * Deletes every stored hit; writes how many to `*deleted` (may be NULL).
  * Deleted hits are reported as `AT_DROP_DELETED`.
+ * Errors: `AT_ERR_NULL_ARGUMENT` (tracker), `AT_ERR_STORAGE` (nothing deleted),
+ * `AT_ERR_CLOSED`.
  */
 at_status at_offline_delete(at_tracker *tracker, uint64_t *deleted);
 
 /**
  * Deletes stored hits created more than `days` × 24 h ago (0 deletes every hit
  * created before now); writes how many to `*deleted` (may be NULL).
+ * Errors: `AT_ERR_NULL_ARGUMENT` (tracker), `AT_ERR_STORAGE` (nothing deleted),
+ * `AT_ERR_CLOSED`.
  */
 at_status at_offline_delete_older_than_days(at_tracker *tracker, uint32_t days, uint64_t *deleted);
 
 /**
  * Deletes stored hits created before `unix_ms` (Unix milliseconds); writes how
  * many to `*deleted` (may be NULL).
+ * Errors: `AT_ERR_NULL_ARGUMENT` (tracker), `AT_ERR_STORAGE` (nothing deleted),
+ * `AT_ERR_CLOSED`.
  */
 at_status at_offline_delete_older_than(at_tracker *tracker, int64_t unix_ms, uint64_t *deleted);
+
+/* ==========================================================================
+ * at_hit and at_hit_list: stored hits handed to the host
+ * ========================================================================== */
 
 /**
  * Number of hits in `list`; 0 for NULL.
@@ -1177,17 +1281,21 @@ uint32_t at_hit_retry_count(const at_hit *hit);
  */
 bool at_hit_is_offline(const at_hit *hit);
 
+/* ==========================================================================
+ * at_request: HTTP requests the host performs (its own transport, exported batches)
+ * ========================================================================== */
+
 /**
- * Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
- * FHttpModule). `send_fn` is called for each request on the callback thread
- * (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
- * request and return without waiting for it, then report the result with
- * `at_transport_complete` from any thread, exactly once. Batching, retries,
- * backoff, leases and deduplication stay in the library. A request not
- * completed within the request timeout counts as failed. NULL restores libcurl.
- * `user_data` must stay valid until the tracker is freed.
+ * `at_transport_complete`'s `http_status` with an error: the server was not
+ * reached (DNS, no connection, offline). No attempt is counted.
  */
-at_status at_config_set_transport(at_config *config, at_transport_fn send_fn, void *user_data);
+#define AT_TRANSPORT_UNREACHABLE 0
+
+/**
+ * `at_transport_complete`'s `http_status` with an error: the server was reached
+ * and the exchange failed (timeout, reset). Counts as an attempt.
+ */
+#define AT_TRANSPORT_FAILED -1
 
 /**
  * "GET" or "POST". Owned by the request; NULL for NULL.
@@ -1237,9 +1345,10 @@ at_status at_request_set_response_content_type(at_request *request, const char *
  * `error` set (a message): the exchange failed — `http_status`
  * `AT_TRANSPORT_UNREACHABLE` (0) when the server was not reached (no attempt is
  * counted), `AT_TRANSPORT_FAILED` (-1) when it was reached (timeout, reset).
- * Callable from any thread, once. Errors (the request is then not freed):
- * `AT_ERR_NULL_ARGUMENT`; `AT_ERR_INVALID_ARGUMENT` for an exported batch, an
- * invalid status (error NULL and `http_status` not 100..599) or bad UTF-8.
+ * Callable from any thread, once. Errors: `AT_ERR_NULL_ARGUMENT`;
+ * `AT_ERR_INVALID_ARGUMENT` for an exported batch, an invalid status (error
+ * NULL and `http_status` not 100..599) or bad UTF-8. On error the request is
+ * not freed.
  */
 at_status at_transport_complete(at_request *request,
                                 int32_t http_status,
@@ -1260,11 +1369,11 @@ at_status at_offline_export_batch(at_tracker *tracker, at_request **out);
 
 /**
  * Ends an exported batch and frees it: `delivered` true deletes its events
- * (the upload succeeded); false returns them to the queue unchanged. After
- * close it returns `AT_ERR_CLOSED` and frees the batch; its events return to the
- * queue at the next open. Other errors leave the batch to be acked again:
- * `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (a transport request),
- * `AT_ERR_STORAGE`.
+ * (the upload succeeded); false returns them to the queue unchanged.
+ * Errors: `AT_ERR_CLOSED` after close (the batch is freed; its events return to
+ * the queue at the next open); `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`
+ * (a transport request), `AT_ERR_STORAGE`, which leave the batch to be acked
+ * again.
  */
 at_status at_offline_ack_batch(at_tracker *tracker, at_request *batch, bool delivered);
 

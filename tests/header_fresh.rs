@@ -1,18 +1,15 @@
 //! The committed header must be exactly what the pinned cbindgen generates from
-//! src/ffi/. Regenerate with `cargo run --example gen_header`.
+//! src/ffi/, laid out by examples/header/mod.rs. Regenerate with
+//! `cargo run --example gen_header`.
+
+#[path = "../examples/header/mod.rs"]
+mod header;
 
 #[test]
 fn committed_header_matches_the_generated_one() {
     let dir = env!("CARGO_MANIFEST_DIR");
-    let config = cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).unwrap();
-    let mut generated = Vec::new();
-    cbindgen::Builder::new()
-        .with_crate(dir)
-        .with_config(config)
-        .generate()
-        .expect("cbindgen runs")
-        .write(&mut generated);
-    let committed = std::fs::read(format!("{dir}/include/at_tracker.h")).unwrap();
+    let generated = header::generate(dir);
+    let committed = std::fs::read_to_string(format!("{dir}/include/at_tracker.h")).unwrap();
     assert!(
         generated == committed,
         "include/at_tracker.h is stale: run `cargo run --example gen_header` and commit it"
@@ -54,4 +51,45 @@ fn every_name_the_header_declares_is_prefixed() {
             );
         }
     }
+}
+
+/// Every function returning `at_status` says which errors it returns: an
+/// "Errors:" clause naming `AT_ERR_*` statuses, or "Errors: none" for one
+/// that always returns `AT_OK`. Names must be statuses.
+#[test]
+fn every_function_returning_a_status_documents_its_errors() {
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/at_tracker.h")).unwrap();
+    let statuses: Vec<String> = header
+        .lines()
+        .filter_map(|l| l.strip_prefix("#define AT_ERR_"))
+        .map(|rest| format!("AT_ERR_{}", rest.split_whitespace().next().unwrap()))
+        .collect();
+    assert!(statuses.len() >= 10, "the AT_ERR_* values were not found");
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for item in header.split("\n\n") {
+        let Some((doc, decl)) = item.rsplit_once("*/\n") else { continue };
+        let Some(name) = decl.strip_prefix("at_status ").and_then(|d| d.split('(').next()) else { continue };
+        checked += 1;
+        let doc = doc.replace("\n *", " ");
+        let Some((_, errors)) = doc.split_once("Errors:") else {
+            missing.push(format!("{name}: no \"Errors:\" clause"));
+            continue;
+        };
+        let named: Vec<&str> = errors
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("AT_ERR_"))
+            .collect();
+        if named.is_empty() && !errors.trim_start().starts_with("none") {
+            missing.push(format!("{name}: \"Errors:\" names no AT_ERR_* (nor says \"none\")"));
+        }
+        for w in named {
+            if !statuses.iter().any(|s| s == w) {
+                missing.push(format!("{name}: {w} is not a status"));
+            }
+        }
+    }
+    assert!(checked > 60, "found only {checked} functions returning at_status");
+    assert!(missing.is_empty(), "{} undocumented:\n{}", missing.len(), missing.join("\n"));
 }

@@ -1,10 +1,12 @@
-//! Argument checks and the panic guard shared by every export.
+//! Argument checks, the thread-local last error and status translation shared
+//! by every export (the panic guard is in `export.rs`).
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, Result, Status};
+use crate::ffi::c_enum::CEnumType;
+use crate::ffi::status::*;
 use crate::ffi::types::*;
 
 thread_local! {
@@ -13,7 +15,11 @@ thread_local! {
 
 pub(crate) fn set_last_error(message: &str) {
     let c = to_cstring(message);
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    LAST_ERROR.with(|e| {
+        if let Ok(mut slot) = e.try_borrow_mut() {
+            *slot = c;
+        }
+    });
 }
 
 pub(crate) fn last_error_ptr() -> *const c_char {
@@ -26,18 +32,7 @@ pub(crate) fn to_cstring(s: &str) -> CString {
 }
 
 pub(crate) fn status_code(status: Status) -> at_status {
-    match status {
-        Status::NullArgument => AT_ERR_NULL_ARGUMENT,
-        Status::InvalidArgument => AT_ERR_INVALID_ARGUMENT,
-        Status::TooLarge => AT_ERR_TOO_LARGE,
-        Status::Suppressed => AT_ERR_SUPPRESSED,
-        Status::Storage => AT_ERR_STORAGE,
-        Status::Network => AT_ERR_NETWORK,
-        Status::Cancelled => AT_ERR_CANCELLED,
-        Status::Closed => AT_ERR_CLOSED,
-        Status::Internal => AT_ERR_INTERNAL,
-        Status::KeyRejected => AT_ERR_KEY_REJECTED,
-    }
+    status.to_c()
 }
 
 pub(crate) fn result_code(r: &Result<()>) -> at_status {
@@ -45,33 +40,6 @@ pub(crate) fn result_code(r: &Result<()>) -> at_status {
         Ok(()) => AT_OK,
         Err(e) => status_code(e.status),
     }
-}
-
-/// Runs one export: catches panics, records the error message for
-/// `at_last_error`, and returns the status.
-pub(crate) fn guard(name: &str, f: impl FnOnce() -> Result<()>) -> at_status {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => AT_OK,
-        Ok(Err(e)) => {
-            set_last_error(&format!("{name}: {}", e.message));
-            status_code(e.status)
-        }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            set_last_error(&format!("{name}: internal error: {what}"));
-            AT_ERR_INTERNAL
-        }
-    }
-}
-
-/// Runs an export that returns a value rather than a status; a panic gives
-/// `fallback`.
-pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
 fn null(name: &str) -> Error {
@@ -136,6 +104,7 @@ pub(crate) fn dispatch_completion(
     let done = done?;
     let ud = UserData::new(user_data);
     Some(Box::new(move |r: crate::delivery::DispatchReport| {
+        explain(&r.status);
         let result = at_dispatch_result {
             status: result_code(&r.status),
             sent: r.sent,
@@ -153,5 +122,17 @@ pub(crate) fn completion(
 ) -> Option<crate::runtime::Completion> {
     let done = done?;
     let ud = UserData::new(user_data);
-    Some(Box::new(move |r: Result<()>| unsafe { done(result_code(&r), ud.get()) }))
+    Some(Box::new(move |r: Result<()>| {
+        explain(&r);
+        unsafe { done(result_code(&r), ud.get()) }
+    }))
+}
+
+/// Before a callback receives a failure: its message becomes the calling
+/// (callback) thread's `at_last_error()`, so the host can read why. Success
+/// leaves it unchanged, as a successful call does.
+fn explain(result: &Result<()>) {
+    if let Err(e) = result {
+        set_last_error(&e.message);
+    }
 }

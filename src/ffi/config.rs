@@ -1,15 +1,15 @@
 //! `at_config`: building a tracker configuration.
 
-use std::ffi::{c_char, c_void, CString};
-use std::sync::Arc;
+use std::ffi::c_char;
 
-use crate::config::{
-    AuthScheme, CallbackMode, Config, DropReason, Durability, LogLevel, OfflineMode, OptOutPolicy,
-    Synchronous,
-};
-use crate::error::{Error, Result};
+use crate::config::{AuthScheme, CallbackMode, Config, Durability, OfflineMode, OptOutPolicy, Synchronous};
+use crate::error::Result;
 use crate::ffi::args::*;
+use crate::ffi::c_enum::CEnumType;
+use crate::ffi::status::*;
 use crate::ffi::types::*;
+
+// header-section: at_config: building a tracker configuration
 
 /// A tracker configuration. Create with `at_config_new`, free with
 /// `at_config_free`. Not thread-safe: configure it from one thread, then pass it
@@ -18,77 +18,27 @@ pub struct at_config {
     pub(crate) inner: Config,
 }
 
-pub(crate) fn offline_mode(mode: at_offline_mode) -> Result<OfflineMode> {
-    match mode {
-        AT_OFFLINE_NEVER => Ok(OfflineMode::Never),
-        AT_OFFLINE_REQUIRED => Ok(OfflineMode::Required),
-        AT_OFFLINE_ALWAYS => Ok(OfflineMode::Always),
-        other => Err(Error::invalid(format!("{other} is not an at_offline_mode"))),
-    }
-}
-
-pub(crate) fn offline_mode_code(mode: OfflineMode) -> at_offline_mode {
-    match mode {
-        OfflineMode::Never => AT_OFFLINE_NEVER,
-        OfflineMode::Required => AT_OFFLINE_REQUIRED,
-        OfflineMode::Always => AT_OFFLINE_ALWAYS,
-    }
-}
-
-pub(crate) fn opt_out_policy(policy: at_opt_out_policy) -> Result<OptOutPolicy> {
-    match policy {
-        AT_OPT_OUT_KEEP => Ok(OptOutPolicy::Keep),
-        AT_OPT_OUT_PURGE => Ok(OptOutPolicy::Purge),
-        other => Err(Error::invalid(format!("{other} is not an at_opt_out_policy"))),
-    }
-}
-
-fn log_level(level: at_log_level) -> Result<LogLevel> {
-    match level {
-        AT_LOG_ERROR => Ok(LogLevel::Error),
-        AT_LOG_WARN => Ok(LogLevel::Warn),
-        AT_LOG_INFO => Ok(LogLevel::Info),
-        AT_LOG_DEBUG => Ok(LogLevel::Debug),
-        other => Err(Error::invalid(format!("{other} is not an at_log_level"))),
-    }
-}
-
-fn drop_reason_code(reason: DropReason) -> at_drop_reason {
-    match reason {
-        DropReason::Overflow => AT_DROP_OVERFLOW,
-        DropReason::Corrupt => AT_DROP_CORRUPT,
-        DropReason::Deleted => AT_DROP_DELETED,
-        DropReason::StorageFailed => AT_DROP_STORAGE_FAILED,
-        DropReason::Unsent => AT_DROP_UNSENT,
-        DropReason::Rejected => AT_DROP_REJECTED,
-        DropReason::AttemptsExhausted => AT_DROP_ATTEMPTS_EXHAUSTED,
-        DropReason::Unreachable => AT_DROP_UNREACHABLE,
-        DropReason::TooLarge => AT_DROP_TOO_LARGE,
-        DropReason::Expired => AT_DROP_EXPIRED,
-    }
-}
-
-unsafe fn with_config(
-    name: &str,
-    config: *mut at_config,
-    f: impl FnOnce(&mut Config) -> Result<()>,
-) -> at_status {
-    guard(name, || f(&mut handle_mut(config, "config")?.inner))
+/// The configuration behind a required `at_config *` argument.
+pub(crate) unsafe fn config_mut<'a>(config: *mut at_config) -> Result<&'a mut Config> {
+    Ok(&mut handle_mut(config, "config")?.inner)
 }
 
 /// Creates a configuration with every default (see the README). Caller owns it;
 /// free with `at_config_free`. Returns NULL only if memory is exhausted.
 #[no_mangle]
 pub extern "C" fn at_config_new() -> *mut at_config {
-    guard_value(std::ptr::null_mut(), || Box::into_raw(Box::new(at_config { inner: Config::new() })))
+    export_value!(std::ptr::null_mut(), Box::into_raw(Box::new(at_config { inner: Config::new() })))
 }
 
 /// Frees a configuration. NULL is a no-op. Trackers made from it are unaffected.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_free(config: *mut at_config) {
-    if !config.is_null() {
-        guard_value((), || drop(Box::from_raw(config)));
-    }
+    export_value!(
+        (),
+        if !config.is_null() {
+            drop(Box::from_raw(config))
+        }
+    )
 }
 
 /// Required. Path of the tracker's SQLite database file, e.g.
@@ -101,7 +51,7 @@ pub unsafe extern "C" fn at_config_set_storage_path(
     config: *mut at_config,
     path: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_storage_path", config, |c| c.set_storage_path(str_arg(path, "path")?))
+    export!(config_mut(config)?.set_storage_path(str_arg(path, "path")?))
 }
 
 /// Required. Base URL of the collector ("https://collect.example.com"); events
@@ -112,7 +62,7 @@ pub unsafe extern "C" fn at_config_set_endpoint(
     config: *mut at_config,
     base_url: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_endpoint", config, |c| c.set_endpoint(str_arg(base_url, "base_url")?))
+    export!(config_mut(config)?.set_endpoint(str_arg(base_url, "base_url")?))
 }
 
 /// Optional. Key sent as `Authorization: Bearer <key>`; never logged. An empty
@@ -120,58 +70,58 @@ pub unsafe extern "C" fn at_config_set_endpoint(
 /// for spaces or control characters.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_api_key(config: *mut at_config, key: *const c_char) -> at_status {
-    with_config("at_config_set_api_key", config, |c| c.set_api_key(str_arg(key, "key")?))
+    export!(config_mut(config)?.set_api_key(str_arg(key, "key")?))
 }
 
 /// Initial offline mode. Default `AT_OFFLINE_REQUIRED`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_offline_mode`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_offline_mode(
     config: *mut at_config,
     mode: at_offline_mode,
 ) -> at_status {
-    with_config("at_config_set_offline_mode", config, |c| {
-        c.offline_mode = offline_mode(mode)?;
+    export!({
+        let c = config_mut(config)?;
+        c.offline_mode = OfflineMode::from_c(mode)?;
         Ok(())
     })
 }
 
 /// Default `AT_DURABILITY_ON_RETURN`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_durability`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_durability(
     config: *mut at_config,
     durability: at_durability,
 ) -> at_status {
-    with_config("at_config_set_durability", config, |c| {
-        c.durability = match durability {
-            AT_DURABILITY_ON_RETURN => Durability::OnReturn,
-            AT_DURABILITY_BATCHED => Durability::Batched,
-            other => return Err(Error::invalid(format!("{other} is not an at_durability"))),
-        };
+    export!({
+        let c = config_mut(config)?;
+        c.durability = Durability::from_c(durability)?;
         Ok(())
     })
 }
 
 /// Default `AT_SYNCHRONOUS_NORMAL`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_synchronous`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_synchronous(
     config: *mut at_config,
     mode: at_synchronous,
 ) -> at_status {
-    with_config("at_config_set_synchronous", config, |c| {
-        c.synchronous = match mode {
-            AT_SYNCHRONOUS_NORMAL => Synchronous::Normal,
-            AT_SYNCHRONOUS_FULL => Synchronous::Full,
-            other => return Err(Error::invalid(format!("{other} is not an at_synchronous"))),
-        };
+    export!({
+        let c = config_mut(config)?;
+        c.synchronous = Synchronous::from_c(mode)?;
         Ok(())
     })
 }
 
 /// Timer trigger (`AT_OFFLINE_REQUIRED`): stored hits wait at most this long, in
 /// ms, from the first one waiting (default 30000; 0 disables the timer).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config, ms: u32) -> at_status {
-    with_config("at_config_set_flush_interval_ms", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.flush_interval_ms = ms;
         Ok(())
     })
@@ -179,9 +129,11 @@ pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config,
 
 /// Threshold trigger (`AT_OFFLINE_REQUIRED`): this many stored hits start a send
 /// (default 20; 0 disables it).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_threshold(config: *mut at_config, hits: u32) -> at_status {
-    with_config("at_config_set_flush_threshold", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.flush_threshold = hits;
         Ok(())
     })
@@ -189,24 +141,27 @@ pub unsafe extern "C" fn at_config_set_flush_threshold(config: *mut at_config, h
 
 /// Most hits kept (default 1000, at least 1). Beyond it the oldest stored hits
 /// are dropped and reported (`AT_DROP_OVERFLOW`, counter, log, drop callback).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (0).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_queue_size(config: *mut at_config, hits: u32) -> at_status {
-    with_config("at_config_set_max_queue_size", config, |c| c.set_max_queue_size(hits))
+    export!(config_mut(config)?.set_max_queue_size(hits))
 }
 
 /// Most bytes of hits kept (default 16 MiB, at least 65536); each hit counts its
 /// type, URL and properties plus 64 bytes. Overflow drops the oldest, reported.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (below 65536).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_store_bytes(config: *mut at_config, bytes: u64) -> at_status {
-    with_config("at_config_set_max_store_bytes", config, |c| c.set_max_store_bytes(bytes))
+    export!(config_mut(config)?.set_max_store_bytes(bytes))
 }
 
 /// Largest accepted event (type + properties) or URL hit, in bytes (default
 /// 32768, the per-event limit of Segment-style collectors; 256..524288).
 /// Larger ones get `AT_ERR_TOO_LARGE`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 256..524288).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_event_bytes(config: *mut at_config, bytes: u32) -> at_status {
-    with_config("at_config_set_max_event_bytes", config, |c| c.set_max_event_bytes(bytes))
+    export!(config_mut(config)?.set_max_event_bytes(bytes))
 }
 
 /// Send attempts that reached the collector and failed before a hit is dropped
@@ -218,7 +173,8 @@ pub unsafe extern "C" fn at_config_set_max_event_bytes(config: *mut at_config, b
 /// (Retry-After). Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, attempts: u32) -> at_status {
-    with_config("at_config_set_max_attempts", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.max_attempts = attempts;
         Ok(())
     })
@@ -231,7 +187,8 @@ pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, atte
 /// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_report_drops(config: *mut at_config, enabled: bool) -> at_status {
-    with_config("at_config_set_report_drops", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.report_drops = enabled;
         Ok(())
     })
@@ -245,47 +202,50 @@ pub unsafe extern "C" fn at_config_set_report_drops(config: *mut at_config, enab
 /// not tried. Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_hit_age_ms(config: *mut at_config, max_age_ms: u64) -> at_status {
-    with_config("at_config_set_max_hit_age_ms", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.max_hit_age_ms = max_age_ms;
         Ok(())
     })
 }
 
 /// Most events per `/v1/batch` request (default 500, 1..10000).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 1..10000).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_batch_events(config: *mut at_config, events: u32) -> at_status {
-    with_config("at_config_set_max_batch_events", config, |c| c.set_max_batch_events(events))
+    export!(config_mut(config)?.set_max_batch_events(events))
 }
 
 /// Most bytes of JSON per `/v1/batch` request before compression (default
 /// 500000, 1024..16777216). A larger set is split; an event that alone exceeds
 /// it is dropped and reported (`AT_DROP_TOO_LARGE`).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (outside 1024..16777216).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_max_batch_bytes(config: *mut at_config, bytes: u32) -> at_status {
-    with_config("at_config_set_max_batch_bytes", config, |c| c.set_max_batch_bytes(bytes))
+    export!(config_mut(config)?.set_max_batch_bytes(bytes))
 }
 
 /// Compress batch bodies with gzip (`Content-Encoding: gzip`). Default off.
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_gzip(config: *mut at_config, enabled: bool) -> at_status {
-    with_config("at_config_set_gzip", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.gzip = enabled;
         Ok(())
     })
 }
 
 /// How the api key is sent: `AT_AUTH_BEARER` (default) or `AT_AUTH_BASIC`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_auth_scheme`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_auth_scheme(
     config: *mut at_config,
     scheme: at_auth_scheme,
 ) -> at_status {
-    with_config("at_config_set_auth_scheme", config, |c| {
-        c.auth = match scheme {
-            AT_AUTH_BEARER => AuthScheme::Bearer,
-            AT_AUTH_BASIC => AuthScheme::Basic,
-            other => return Err(Error::invalid(format!("{other} is not an at_auth_scheme"))),
-        };
+    export!({
+        let c = config_mut(config)?;
+        c.auth = AuthScheme::from_c(scheme)?;
         Ok(())
     })
 }
@@ -293,55 +253,59 @@ pub unsafe extern "C" fn at_config_set_auth_scheme(
 /// Connect timeout and whole-request timeout, in ms (defaults 10000 and 30000;
 /// each 1..300000). A request that times out after connecting counts as an
 /// attempt; one that cannot connect does not.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (either outside 1..300000;
+/// neither is changed).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_timeouts_ms(
     config: *mut at_config,
     connect_ms: u32,
     request_ms: u32,
 ) -> at_status {
-    with_config("at_config_set_timeouts_ms", config, |c| c.set_timeouts_ms(connect_ms, request_ms))
+    export!(config_mut(config)?.set_timeouts_ms(connect_ms, request_ms))
 }
 
 /// With `AT_DURABILITY_BATCHED`: how long the writer gathers hits before a
 /// commit, in ms (default 10, at most 1000).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (above 1000).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_commit_window_ms(config: *mut at_config, ms: u32) -> at_status {
-    with_config("at_config_set_commit_window_ms", config, |c| c.set_commit_window_ms(ms))
+    export!(config_mut(config)?.set_commit_window_ms(ms))
 }
 
 /// How long the store waits for a lock held by another process before
 /// `AT_ERR_STORAGE`, in ms (default 5000, at most 60000).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (above 60000).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_busy_timeout_ms(config: *mut at_config, ms: u32) -> at_status {
-    with_config("at_config_set_busy_timeout_ms", config, |c| c.set_busy_timeout_ms(ms))
+    export!(config_mut(config)?.set_busy_timeout_ms(ms))
 }
 
 /// Where callbacks run: `AT_CALLBACKS_THREAD` (default, the tracker's callback
 /// thread) or `AT_CALLBACKS_POLLED` (queued until `at_tracker_poll`, on the
 /// host's thread). Applies to completions, dispatch results, logs and drops.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an `at_callback_mode`).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_callback_mode(
     config: *mut at_config,
     mode: at_callback_mode,
 ) -> at_status {
-    with_config("at_config_set_callback_mode", config, |c| {
-        c.callbacks = match mode {
-            AT_CALLBACKS_THREAD => CallbackMode::Thread,
-            AT_CALLBACKS_POLLED => CallbackMode::Polled,
-            other => return Err(Error::invalid(format!("{other} is not an at_callback_mode"))),
-        };
+    export!({
+        let c = config_mut(config)?;
+        c.callbacks = CallbackMode::from_c(mode)?;
         Ok(())
     })
 }
 
 /// Record "Application Backgrounded" / "Application Opened" events when the host
 /// reports lifecycle changes (default true).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_track_lifecycle_events(
     config: *mut at_config,
     enabled: bool,
 ) -> at_status {
-    with_config("at_config_set_track_lifecycle_events", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.track_lifecycle_events = enabled;
         Ok(())
     })
@@ -349,12 +313,14 @@ pub unsafe extern "C" fn at_config_set_track_lifecycle_events(
 
 /// On `at_app_did_enter_background`: flush within the host's deadline (default
 /// true), or leave hits stored for the next foreground (false).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_flush_on_background(
     config: *mut at_config,
     enabled: bool,
 ) -> at_status {
-    with_config("at_config_set_flush_on_background", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.flush_on_background = enabled;
         Ok(())
     })
@@ -379,7 +345,8 @@ pub unsafe extern "C" fn at_config_set_remote_config_url(
     config: *mut at_config,
     url: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_remote_config_url", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.set_remote_config_url(opt_str_arg(url, "url")?)
     })
 }
@@ -387,47 +354,28 @@ pub unsafe extern "C" fn at_config_set_remote_config_url(
 /// How often the remote configuration is fetched again while the tracker runs.
 /// Default 3,600,000 (an hour); at least 100. A failed fetch is retried after
 /// 30 s (or the interval, if shorter).
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (below 100).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_remote_config_interval_ms(
     config: *mut at_config,
     ms: u32,
 ) -> at_status {
-    with_config("at_config_set_remote_config_interval_ms", config, |c| c.set_remote_config_interval_ms(ms))
+    export!(config_mut(config)?.set_remote_config_interval_ms(ms))
 }
 
 /// Lets a remote configuration move the endpoint to `host` ("collect.example.com":
 /// a host name, no scheme, port or path; compared without case). Only https
 /// endpoints on allowed hosts are taken; none is allowed by default.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (empty, not UTF-8, or not a
+/// bare host name).
 #[no_mangle]
 pub unsafe extern "C" fn at_config_add_allowed_endpoint_host(
     config: *mut at_config,
     host: *const c_char,
 ) -> at_status {
-    with_config("at_config_add_allowed_endpoint_host", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.add_allowed_endpoint_host(str_arg(host, "host")?)
-    })
-}
-
-/// `fn` (NULL removes it) is called with each newly applied remote configuration
-/// document, on the callback thread. Not called for the cached document applied
-/// at start, nor for 304 Not Modified. `user_data` must stay valid until the
-/// tracker is freed.
-#[no_mangle]
-pub unsafe extern "C" fn at_config_set_remote_config_callback(
-    config: *mut at_config,
-    remote_config_fn: at_remote_config_fn,
-    user_data: *mut c_void,
-) -> at_status {
-    with_config("at_config_set_remote_config_callback", config, |c| {
-        c.on_remote_config = remote_config_fn.map(|f| {
-            let ud = UserData::new(user_data);
-            let sink: crate::config::RemoteConfigFn = Arc::new(move |doc: &str| {
-                let doc = to_cstring(doc);
-                f(doc.as_ptr(), ud.get());
-            });
-            sink
-        });
-        Ok(())
     })
 }
 
@@ -439,8 +387,9 @@ pub unsafe extern "C" fn at_config_set_opt_out_policy(
     config: *mut at_config,
     policy: at_opt_out_policy,
 ) -> at_status {
-    with_config("at_config_set_opt_out_policy", config, |c| {
-        c.opt_out_policy = opt_out_policy(policy)?;
+    export!({
+        let c = config_mut(config)?;
+        c.opt_out_policy = OptOutPolicy::from_c(policy)?;
         Ok(())
     })
 }
@@ -449,9 +398,11 @@ pub unsafe extern "C" fn at_config_set_opt_out_policy(
 /// https: `at_tracker_new` refuses a configuration with an http one
 /// (`AT_ERR_INVALID_ARGUMENT` naming it) and `at_send_hit` an http URL. Default
 /// false (http is allowed, e.g. for a collector on the LAN in development).
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_require_https(config: *mut at_config, required: bool) -> at_status {
-    with_config("at_config_set_require_https", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.require_https = required;
         Ok(())
     })
@@ -461,12 +412,14 @@ pub unsafe extern "C" fn at_config_set_require_https(config: *mut at_config, req
 /// false: `at_tracker_new` refuses such a directory with `AT_ERR_INVALID_ARGUMENT`,
 /// because another user could read the store or plant one there; pass the app's
 /// private directory instead.
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_allow_world_writable_directory(
     config: *mut at_config,
     allowed: bool,
 ) -> at_status {
-    with_config("at_config_set_allow_world_writable_directory", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.allow_world_writable_directory = allowed;
         Ok(())
     })
@@ -476,60 +429,15 @@ pub unsafe extern "C" fn at_config_set_allow_world_writable_directory(
 /// verified (a self-signed collector on a test machine). Every `at_tracker_new`
 /// with it logs a WARN saying so. Default false; TLS verification cannot be
 /// turned off any other way.
+/// Errors: `AT_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn at_config_set_insecure_tls_for_development(
     config: *mut at_config,
     insecure: bool,
 ) -> at_status {
-    with_config("at_config_set_insecure_tls_for_development", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.insecure_tls_for_development = insecure;
-        Ok(())
-    })
-}
-
-/// Log lines at `min` or more severe go to `fn` (NULL removes the callback), on
-/// the callback thread (or from `at_tracker_poll`), one at a time. `user_data` must stay valid
-/// until the tracker is freed.
-#[no_mangle]
-pub unsafe extern "C" fn at_config_set_log_callback(
-    config: *mut at_config,
-    log_fn: at_log_fn,
-    user_data: *mut c_void,
-    min: at_log_level,
-) -> at_status {
-    with_config("at_config_set_log_callback", config, |c| {
-        let min = log_level(min)?;
-        c.log = log_fn.map(|f| {
-            let ud = UserData::new(user_data);
-            let sink: crate::config::LogFn = Arc::new(move |level: LogLevel, message: &str| {
-                let message = to_cstring(message);
-                f(level as at_log_level, message.as_ptr(), ud.get());
-            });
-            (sink, min)
-        });
-        Ok(())
-    })
-}
-
-/// Every hit dropped without an acknowledgement is reported to `fn` with its
-/// message id and reason (NULL removes the callback), on the callback thread.
-/// `user_data` must stay valid until the tracker is freed.
-#[no_mangle]
-pub unsafe extern "C" fn at_config_set_drop_callback(
-    config: *mut at_config,
-    drop_fn: at_drop_fn,
-    user_data: *mut c_void,
-) -> at_status {
-    with_config("at_config_set_drop_callback", config, |c| {
-        c.on_drop = drop_fn.map(|f| {
-            let ud = UserData::new(user_data);
-            let sink: crate::config::DropFn = Arc::new(move |reason: DropReason, ids: &[String]| {
-                let owned: Vec<CString> = ids.iter().map(|s| to_cstring(s)).collect();
-                let ptrs: Vec<*const c_char> = owned.iter().map(|s| s.as_ptr()).collect();
-                f(drop_reason_code(reason), ptrs.as_ptr(), ptrs.len(), ud.get());
-            });
-            sink
-        });
         Ok(())
     })
 }
@@ -552,7 +460,7 @@ pub unsafe extern "C" fn at_config_set_ca_bundle_path(
     config: *mut at_config,
     path: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_ca_bundle_path", config, |c| c.set_ca_bundle_path(opt_str_arg(path, "path")?))
+    export!(config_mut(config)?.set_ca_bundle_path(opt_str_arg(path, "path")?))
 }
 
 /// Trusts a private CA given as PEM text (one or more
@@ -571,7 +479,7 @@ pub unsafe extern "C" fn at_config_set_ca_bundle_pem(
     config: *mut at_config,
     pem: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_ca_bundle_pem", config, |c| c.set_ca_bundle_pem(opt_str_arg(pem, "pem")?))
+    export!(config_mut(config)?.set_ca_bundle_pem(opt_str_arg(pem, "pem")?))
 }
 
 /// Pins the collector's public key, as mobile apps do: `pins` is
@@ -594,7 +502,8 @@ pub unsafe extern "C" fn at_config_set_pinned_public_key(
     config: *mut at_config,
     pins: *const c_char,
 ) -> at_status {
-    with_config("at_config_set_pinned_public_key", config, |c| {
+    export!({
+        let c = config_mut(config)?;
         c.set_pinned_public_key(opt_str_arg(pins, "pins")?)
     })
 }

@@ -2,8 +2,10 @@
 
 use std::ffi::{c_char, CString};
 
-use crate::ffi::args::{guard_value, to_cstring};
+use crate::ffi::args::to_cstring;
 use crate::hit::StoredHit;
+
+// header-section: at_hit and at_hit_list: stored hits handed to the host
 
 /// One stored hit, a snapshot: later changes to the store do not affect it.
 /// Immutable, so it may be read from any thread. Its strings are owned by it and
@@ -42,76 +44,88 @@ pub struct at_hit_list {
 /// Number of hits in `list`; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_list_len(list: *const at_hit_list) -> usize {
-    list.as_ref().map_or(0, |l| l.hits.len())
+    export_value!(0, list.as_ref().map_or(0, |l| l.hits.len()))
 }
 
 /// The hit at `index` (0 = oldest), owned by the list and valid until it is
 /// freed; NULL when `list` is NULL or `index` is out of range.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_list_get(list: *const at_hit_list, index: usize) -> *const at_hit {
-    list.as_ref().and_then(|l| l.hits.get(index)).map_or(std::ptr::null(), |h| h as *const at_hit)
+    export_value!(
+        std::ptr::null(),
+        list.as_ref().and_then(|l| l.hits.get(index)).map_or(std::ptr::null(), |h| h as *const at_hit)
+    )
 }
 
 /// Frees a list and every hit in it. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_list_free(list: *mut at_hit_list) {
-    if !list.is_null() {
-        guard_value((), || drop(Box::from_raw(list)));
-    }
+    export_value!(
+        (),
+        if !list.is_null() {
+            drop(Box::from_raw(list))
+        }
+    )
 }
 
 /// Frees a hit returned by `at_offline_oldest` / `at_offline_latest`. NULL is a
 /// no-op. Never pass a hit that belongs to a list.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_free(hit: *mut at_hit) {
-    if !hit.is_null() {
-        guard_value((), || drop(Box::from_raw(hit)));
-    }
+    export_value!(
+        (),
+        if !hit.is_null() {
+            drop(Box::from_raw(hit))
+        }
+    )
 }
 
 /// For a URL hit its URL; for an event the batch URL it is posted to
 /// ("{endpoint}/v1/batch"). Owned by the hit. NULL for a NULL hit.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_url(hit: *const at_hit) -> *const c_char {
-    hit.as_ref().map_or(std::ptr::null(), |h| h.url.as_ptr())
+    export_value!(std::ptr::null(), hit.as_ref().map_or(std::ptr::null(), |h| h.url.as_ptr()))
 }
 
 /// The event name or hit type ("" when a URL hit was sent without one). Owned
 /// by the hit. NULL for a NULL hit.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_type(hit: *const at_hit) -> *const c_char {
-    hit.as_ref().map_or(std::ptr::null(), |h| h.hit_type.as_ptr())
+    export_value!(std::ptr::null(), hit.as_ref().map_or(std::ptr::null(), |h| h.hit_type.as_ptr()))
 }
 
 /// The hit's UUID v4, the collector's deduplication key. Owned by the hit.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_message_id(hit: *const at_hit) -> *const c_char {
-    hit.as_ref().map_or(std::ptr::null(), |h| h.message_id.as_ptr())
+    export_value!(std::ptr::null(), hit.as_ref().map_or(std::ptr::null(), |h| h.message_id.as_ptr()))
 }
 
 /// An event's JSON properties as given; NULL for URL hits. Owned by the hit.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_body(hit: *const at_hit) -> *const c_char {
-    hit.as_ref().and_then(|h| h.body.as_ref()).map_or(std::ptr::null(), |b| b.as_ptr())
+    export_value!(
+        std::ptr::null(),
+        hit.as_ref().and_then(|h| h.body.as_ref()).map_or(std::ptr::null(), |b| b.as_ptr())
+    )
 }
 
 /// Store order: ids only grow and are never reused. The cursor for
 /// `at_offline_get_page`. 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_id(hit: *const at_hit) -> u64 {
-    hit.as_ref().map_or(0, |h| h.id)
+    export_value!(0, hit.as_ref().map_or(0, |h| h.id))
 }
 
 /// Creation time in Unix milliseconds. 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_creation_date_ms(hit: *const at_hit) -> i64 {
-    hit.as_ref().map_or(0, |h| h.created_ms)
+    export_value!(0, hit.as_ref().map_or(0, |h| h.created_ms))
 }
 
 /// Failed send attempts that reached the server. 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_retry_count(hit: *const at_hit) -> u32 {
-    hit.as_ref().map_or(0, |h| h.retry_count)
+    export_value!(0, hit.as_ref().map_or(0, |h| h.retry_count))
 }
 
 /// True when the hit was stored because it could not be sent: tracked in
@@ -119,5 +133,5 @@ pub unsafe extern "C" fn at_hit_retry_count(hit: *const at_hit) -> u32 {
 /// send found the network down. false for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn at_hit_is_offline(hit: *const at_hit) -> bool {
-    hit.as_ref().is_some_and(|h| h.is_offline)
+    export_value!(false, hit.as_ref().is_some_and(|h| h.is_offline))
 }

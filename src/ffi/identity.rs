@@ -2,9 +2,11 @@
 
 use std::ffi::{c_char, CString};
 
+use crate::config::OptOutPolicy;
 use crate::ffi::args::*;
-use crate::ffi::config::opt_out_policy;
-use crate::ffi::tracker::{at_tracker, with_tracker};
+use crate::ffi::c_enum::CEnumType;
+use crate::ffi::status::*;
+use crate::ffi::tracker::{at_tracker, tracker_ref};
 use crate::ffi::types::*;
 
 /// Hands a string to the caller, who frees it with `at_string_free`.
@@ -12,13 +14,18 @@ pub(crate) fn owned(s: &str) -> *mut c_char {
     to_cstring(s).into_raw()
 }
 
+// header-section: Visitor identity, opting out, and the remote configuration in force
+
 /// Frees a string the library returned (`at_visitor_id`, `at_remote_config_json`).
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn at_string_free(s: *mut c_char) {
-    if !s.is_null() {
-        guard_value((), || drop(CString::from_raw(s)));
-    }
+    export_value!(
+        (),
+        if !s.is_null() {
+            drop(CString::from_raw(s))
+        }
+    )
 }
 
 /// The visitor id sent as `anonymousId` with hits tracked from now on: a UUID v4
@@ -27,7 +34,8 @@ pub unsafe extern "C" fn at_string_free(s: *mut c_char) {
 /// `at_string_free`. Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_visitor_id(tracker: *mut at_tracker, out: *mut *mut c_char) -> at_status {
-    with_tracker("at_visitor_id", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         let out = out_arg(out, "out")?;
         t.ensure_open()?;
         *out = owned(&t.visitor_id());
@@ -40,7 +48,7 @@ pub unsafe extern "C" fn at_visitor_id(tracker: *mut at_tracker, out: *mut *mut 
 /// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE` (unchanged), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_visitor_id_reset(tracker: *mut at_tracker) -> at_status {
-    with_tracker("at_visitor_id_reset", tracker, |t| t.reset_visitor_id().map(drop))
+    export!(tracker_ref(tracker)?.reset_visitor_id().map(drop))
 }
 
 /// Uses the host's own visitor id (UTF-8, 1 to 128 bytes, no control
@@ -49,7 +57,7 @@ pub unsafe extern "C" fn at_visitor_id_reset(tracker: *mut at_tracker) -> at_sta
 /// `AT_ERR_STORAGE` (unchanged), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_set_visitor_id(tracker: *mut at_tracker, visitor_id: *const c_char) -> at_status {
-    with_tracker("at_set_visitor_id", tracker, |t| t.set_visitor_id(str_arg(visitor_id, "visitor_id")?))
+    export!(tracker_ref(tracker)?.set_visitor_id(str_arg(visitor_id, "visitor_id")?))
 }
 
 /// Stops collection (as `at_set_tracking_enabled(tracker, false)`) with this
@@ -67,8 +75,9 @@ pub unsafe extern "C" fn at_opt_out(
     policy: at_opt_out_policy,
     purged: *mut u64,
 ) -> at_status {
-    with_tracker("at_opt_out", tracker, |t| {
-        let n = t.opt_out(opt_out_policy(policy)?)?;
+    export!({
+        let t = tracker_ref(tracker)?;
+        let n = t.opt_out(OptOutPolicy::from_c(policy)?)?;
         if let Some(purged) = purged.as_mut() {
             *purged = n;
         }
@@ -82,7 +91,8 @@ pub unsafe extern "C" fn at_opt_out(
 /// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_remote_config_json(tracker: *mut at_tracker, out: *mut *mut c_char) -> at_status {
-    with_tracker("at_remote_config_json", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         let out = out_arg(out, "out")?;
         t.ensure_open()?;
         *out = t.remote_config_json().map_or(std::ptr::null_mut(), |doc| owned(&doc));

@@ -2,16 +2,23 @@
 //! calls the safe core, and translates the result to an `at_status`; nothing here
 //! holds state or policy of its own.
 //!
-//! Every export runs inside `guard`, so no panic crosses the boundary.
+//! Every export's body is one `export!` / `export_value!` (see `export.rs`), so
+//! no panic crosses the boundary and every failure names its function;
+//! tests/ffi_exports.rs checks it.
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
-// Declaration order is the header's order.
+#[macro_use]
+mod export;
+#[macro_use]
+pub mod c_enum;
 mod args;
-pub mod types;
+// Declaration order is the header's order (see examples/header/layout.rs).
 pub mod status;
+pub mod types;
 pub mod config;
+pub mod config_callbacks;
 pub mod tracker;
 pub mod identity;
 pub mod offline;
@@ -19,6 +26,7 @@ pub mod hit;
 pub mod request;
 
 pub use config::*;
+pub use config_callbacks::*;
 pub use hit::*;
 pub use identity::*;
 pub use offline::*;

@@ -10,10 +10,18 @@ use crate::delivery::host::{HostAnswer, HostRequest, HostSend};
 use crate::delivery::transport::Method;
 use crate::error::{Error, Result, Status};
 use crate::ffi::args::*;
-use crate::ffi::config::at_config;
-use crate::ffi::tracker::{at_tracker, with_tracker};
-use crate::ffi::types::*;
+use crate::ffi::status::*;
+use crate::ffi::tracker::{at_tracker, tracker_ref};
 use crate::tracker::ExportedBatch;
+
+// header-section: at_request: HTTP requests the host performs (its own transport, exported batches)
+
+/// `at_transport_complete`'s `http_status` with an error: the server was not
+/// reached (DNS, no connection, offline). No attempt is counted.
+pub const AT_TRANSPORT_UNREACHABLE: i32 = 0;
+/// `at_transport_complete`'s `http_status` with an error: the server was reached
+/// and the exchange failed (timeout, reset). Counts as an attempt.
+pub const AT_TRANSPORT_FAILED: i32 = -1;
 
 enum Kind {
     Transport(HostRequest),
@@ -65,67 +73,54 @@ pub(crate) fn host_send(
     })
 }
 
-/// Replaces libcurl with the host's HTTP stack (URLSession, UnityWebRequest,
-/// FHttpModule). `send_fn` is called for each request on the callback thread
-/// (from `at_tracker_poll` with `AT_CALLBACKS_POLLED`); it must start the
-/// request and return without waiting for it, then report the result with
-/// `at_transport_complete` from any thread, exactly once. Batching, retries,
-/// backoff, leases and deduplication stay in the library. A request not
-/// completed within the request timeout counts as failed. NULL restores libcurl.
-/// `user_data` must stay valid until the tracker is freed.
-#[no_mangle]
-pub unsafe extern "C" fn at_config_set_transport(
-    config: *mut at_config,
-    send_fn: at_transport_fn,
-    user_data: *mut c_void,
-) -> at_status {
-    guard("at_config_set_transport", || {
-        let c = &mut handle_mut(config, "config")?.inner;
-        c.transport = send_fn.map(|f| host_send(f, user_data));
-        Ok(())
-    })
-}
-
 /// "GET" or "POST". Owned by the request; NULL for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn at_request_method(request: *const at_request) -> *const c_char {
-    request.as_ref().map_or(std::ptr::null(), |r| r.method.as_ptr())
+    export_value!(std::ptr::null(), request.as_ref().map_or(std::ptr::null(), |r| r.method.as_ptr()))
 }
 
 /// The URL to send to. Owned by the request; NULL for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn at_request_url(request: *const at_request) -> *const c_char {
-    request.as_ref().map_or(std::ptr::null(), |r| r.url.as_ptr())
+    export_value!(std::ptr::null(), request.as_ref().map_or(std::ptr::null(), |r| r.url.as_ptr()))
 }
 
 /// Number of headers to send (0 for NULL): Content-Type, Content-Encoding and
 /// Authorization for a batch; none for a URL hit.
 #[no_mangle]
 pub unsafe extern "C" fn at_request_header_count(request: *const at_request) -> usize {
-    request.as_ref().map_or(0, |r| r.headers.len())
+    export_value!(0, request.as_ref().map_or(0, |r| r.headers.len()))
 }
 
 /// Name of header `index`; NULL when out of range. Owned by the request.
 #[no_mangle]
 pub unsafe extern "C" fn at_request_header_name(request: *const at_request, index: usize) -> *const c_char {
-    request.as_ref().and_then(|r| r.headers.get(index)).map_or(std::ptr::null(), |h| h.0.as_ptr())
+    export_value!(
+        std::ptr::null(),
+        request.as_ref().and_then(|r| r.headers.get(index)).map_or(std::ptr::null(), |h| h.0.as_ptr())
+    )
 }
 
 /// Value of header `index`; NULL when out of range. Owned by the request.
 #[no_mangle]
 pub unsafe extern "C" fn at_request_header_value(request: *const at_request, index: usize) -> *const c_char {
-    request.as_ref().and_then(|r| r.headers.get(index)).map_or(std::ptr::null(), |h| h.1.as_ptr())
+    export_value!(
+        std::ptr::null(),
+        request.as_ref().and_then(|r| r.headers.get(index)).map_or(std::ptr::null(), |h| h.1.as_ptr())
+    )
 }
 
 /// The body (empty for GET), its length in `*len` (may be NULL). Owned by the
 /// request; NULL for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn at_request_body(request: *const at_request, len: *mut usize) -> *const u8 {
-    let Some(r) = request.as_ref() else { return std::ptr::null() };
-    if let Some(len) = len.as_mut() {
-        *len = r.body().len();
-    }
-    r.body().as_ptr()
+    export_value!(std::ptr::null(), {
+        let Some(r) = request.as_ref() else { return std::ptr::null() };
+        if let Some(len) = len.as_mut() {
+            *len = r.body().len();
+        }
+        r.body().as_ptr()
+    })
 }
 
 /// Reports the answer's `Content-Type` header, before `at_transport_complete`
@@ -139,7 +134,7 @@ pub unsafe extern "C" fn at_request_set_response_content_type(
     request: *mut at_request,
     content_type: *const c_char,
 ) -> at_status {
-    guard("at_request_set_response_content_type", || {
+    export!({
         let r = handle_mut(request, "request")?;
         let value = str_arg(content_type, "content_type")?;
         match &mut r.kind {
@@ -157,9 +152,10 @@ pub unsafe extern "C" fn at_request_set_response_content_type(
 /// `error` set (a message): the exchange failed — `http_status`
 /// `AT_TRANSPORT_UNREACHABLE` (0) when the server was not reached (no attempt is
 /// counted), `AT_TRANSPORT_FAILED` (-1) when it was reached (timeout, reset).
-/// Callable from any thread, once. Errors (the request is then not freed):
-/// `AT_ERR_NULL_ARGUMENT`; `AT_ERR_INVALID_ARGUMENT` for an exported batch, an
-/// invalid status (error NULL and `http_status` not 100..599) or bad UTF-8.
+/// Callable from any thread, once. Errors: `AT_ERR_NULL_ARGUMENT`;
+/// `AT_ERR_INVALID_ARGUMENT` for an exported batch, an invalid status (error
+/// NULL and `http_status` not 100..599) or bad UTF-8. On error the request is
+/// not freed.
 #[no_mangle]
 pub unsafe extern "C" fn at_transport_complete(
     request: *mut at_request,
@@ -167,7 +163,7 @@ pub unsafe extern "C" fn at_transport_complete(
     retry_after_ms: i64,
     error: *const c_char,
 ) -> at_status {
-    guard("at_transport_complete", || {
+    export!({
         let r = handle_mut(request, "request")?;
         if !matches!(r.kind, Kind::Transport(_)) {
             return Err(Error::invalid("this is an exported batch: end it with at_offline_ack_batch"));
@@ -208,7 +204,8 @@ pub unsafe extern "C" fn at_offline_export_batch(
     tracker: *mut at_tracker,
     out: *mut *mut at_request,
 ) -> at_status {
-    with_tracker("at_offline_export_batch", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         let out = out_arg(out, "out")?;
         *out = match t.offline_export_batch()? {
             Some(b) => Box::into_raw(at_request::new(Kind::Batch(b))),
@@ -219,18 +216,19 @@ pub unsafe extern "C" fn at_offline_export_batch(
 }
 
 /// Ends an exported batch and frees it: `delivered` true deletes its events
-/// (the upload succeeded); false returns them to the queue unchanged. After
-/// close it returns `AT_ERR_CLOSED` and frees the batch; its events return to the
-/// queue at the next open. Other errors leave the batch to be acked again:
-/// `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (a transport request),
-/// `AT_ERR_STORAGE`.
+/// (the upload succeeded); false returns them to the queue unchanged.
+/// Errors: `AT_ERR_CLOSED` after close (the batch is freed; its events return to
+/// the queue at the next open); `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`
+/// (a transport request), `AT_ERR_STORAGE`, which leave the batch to be acked
+/// again.
 #[no_mangle]
 pub unsafe extern "C" fn at_offline_ack_batch(
     tracker: *mut at_tracker,
     batch: *mut at_request,
     delivered: bool,
 ) -> at_status {
-    with_tracker("at_offline_ack_batch", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         let Kind::Batch(exported) = &handle(batch, "batch")?.kind else {
             return Err(Error::invalid("this is a transport request: end it with at_transport_complete"));
         };

@@ -3,12 +3,17 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
+use crate::config::OfflineMode;
 use crate::config::DEFAULT_CLOSE_TIMEOUT_MS;
 use crate::error::Result;
 use crate::ffi::args::*;
-use crate::ffi::config::{at_config, offline_mode, offline_mode_code};
+use crate::ffi::c_enum::CEnumType;
+use crate::ffi::config::at_config;
+use crate::ffi::status::*;
 use crate::ffi::types::*;
 use crate::tracker::Tracker;
+
+// header-section: at_tracker: lifecycle, tracking, sending and run-time settings
 
 /// A tracker: one store, its threads and callbacks. Thread-safe: any function may
 /// be called from any thread at the same time, except `at_tracker_free`, which
@@ -17,12 +22,9 @@ pub struct at_tracker {
     pub(crate) inner: Tracker,
 }
 
-pub(crate) unsafe fn with_tracker(
-    name: &str,
-    tracker: *const at_tracker,
-    f: impl FnOnce(&Tracker) -> Result<()>,
-) -> at_status {
-    guard(name, || f(&handle(tracker, "tracker")?.inner))
+/// The tracker behind a required `at_tracker *` argument.
+pub(crate) unsafe fn tracker_ref<'a>(tracker: *const at_tracker) -> Result<&'a Tracker> {
+    Ok(&handle(tracker, "tracker")?.inner)
 }
 
 /// Opens (or creates) the store named by `config` and starts the tracker's
@@ -42,7 +44,7 @@ pub(crate) unsafe fn with_tracker(
 /// is; never deleted or moved aside for a storage error).
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_new(config: *const at_config, out: *mut *mut at_tracker) -> at_status {
-    guard("at_tracker_new", || {
+    export!({
         let config = handle(config, "config")?;
         let out = out_arg(out, "out")?;
         let tracker = Tracker::new(config.inner.clone())?;
@@ -60,7 +62,7 @@ pub unsafe extern "C" fn at_tracker_new(config: *const at_config, out: *mut *mut
 /// Errors: `AT_ERR_CLOSED` when already closed.
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_close(tracker: *mut at_tracker, timeout_ms: u32) -> at_status {
-    with_tracker("at_tracker_close", tracker, |t| t.close(Duration::from_millis(timeout_ms.into())))
+    export!(tracker_ref(tracker)?.close(Duration::from_millis(timeout_ms.into())))
 }
 
 /// Closes the tracker if needed (as `at_tracker_close` with a 2000 ms timeout),
@@ -78,10 +80,10 @@ pub unsafe extern "C" fn at_tracker_close(tracker: *mut at_tracker, timeout_ms: 
 /// store if it likes: processes share a store, one of them sending).
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_free(tracker: *mut at_tracker) {
-    if tracker.is_null() {
-        return;
-    }
-    guard_value((), || {
+    export_value!((), {
+        if tracker.is_null() {
+            return;
+        }
         let boxed = Box::from_raw(tracker);
         if boxed.inner.created_in_another_process() {
             std::mem::forget(boxed);
@@ -91,7 +93,7 @@ pub unsafe extern "C" fn at_tracker_free(tracker: *mut at_tracker) {
             let _ = boxed.inner.close(Duration::from_millis(DEFAULT_CLOSE_TIMEOUT_MS.into()));
         }
         drop(boxed);
-    });
+    })
 }
 
 /// With `AT_CALLBACKS_POLLED`: runs up to `max` pending callbacks (0 = all of
@@ -103,11 +105,14 @@ pub unsafe extern "C" fn at_tracker_free(tracker: *mut at_tracker) {
 /// close (close runs what was pending).
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_poll(tracker: *mut at_tracker, max: u32) -> u32 {
-    guard_value(0, || match tracker.as_ref() {
-        // The queue is cloned first: a callback may free the tracker under us.
-        Some(t) => t.inner.callback_queue().poll(max as usize) as u32,
-        None => 0,
-    })
+    export_value!(
+        0,
+        match tracker.as_ref() {
+            // The queue is cloned first: a callback may free the tracker under us.
+            Some(t) => t.inner.callback_queue().poll(max as usize) as u32,
+            None => 0,
+        }
+    )
 }
 
 /// Blocks until every hit accepted before the call is committed. With
@@ -116,7 +121,7 @@ pub unsafe extern "C" fn at_tracker_poll(tracker: *mut at_tracker, max: u32) -> 
 /// `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_sync(tracker: *mut at_tracker) -> at_status {
-    with_tracker("at_tracker_sync", tracker, |t| t.sync())
+    export!(tracker_ref(tracker)?.sync())
 }
 
 /// Tracks an event: `type` (non-empty UTF-8, at most 256 bytes, no control
@@ -138,7 +143,8 @@ pub unsafe extern "C" fn at_track_event(
     done: at_completion_fn,
     user_data: *mut c_void,
 ) -> at_status {
-    with_tracker("at_track_event", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         let hit_type = str_arg(r#type, "type")?;
         let properties = opt_str_arg(properties_json, "properties_json")?;
         t.track_event(hit_type, properties, completion(done, user_data))
@@ -148,6 +154,9 @@ pub unsafe extern "C" fn at_track_event(
 /// Tracks a URL hit: `url` is an absolute http(s) URL built by the host, sent
 /// as-is with one GET. `type` (may be NULL) labels it ("screen", "touch").
 /// Durability, `done` and errors as `at_track_event`.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (not an absolute http(s)
+/// URL, http while https is required, bad UTF-8, a bad `type`), `AT_ERR_TOO_LARGE`,
+/// `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (nothing stored), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_send_hit(
     tracker: *mut at_tracker,
@@ -156,7 +165,8 @@ pub unsafe extern "C" fn at_send_hit(
     done: at_completion_fn,
     user_data: *mut c_void,
 ) -> at_status {
-    with_tracker("at_send_hit", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         let url = str_arg(url, "url")?;
         let hit_type = opt_str_arg(r#type, "type")?.unwrap_or("");
         t.send_hit(url, hit_type, completion(done, user_data))
@@ -176,7 +186,7 @@ pub unsafe extern "C" fn at_flush(
     done: at_dispatch_fn,
     user_data: *mut c_void,
 ) -> at_status {
-    with_tracker("at_flush", tracker, |t| t.flush(dispatch_completion(done, user_data)))
+    export!(tracker_ref(tracker)?.flush(dispatch_completion(done, user_data)))
 }
 
 /// Sends every hit stored before the call, now, in any offline mode, ignoring
@@ -191,7 +201,7 @@ pub unsafe extern "C" fn at_offline_dispatch(
     done: at_dispatch_fn,
     user_data: *mut c_void,
 ) -> at_status {
-    with_tracker("at_offline_dispatch", tracker, |t| t.offline_dispatch(dispatch_completion(done, user_data)))
+    export!(tracker_ref(tracker)?.offline_dispatch(dispatch_completion(done, user_data)))
 }
 
 /// The app went to the background: call it from `applicationDidEnterBackground`
@@ -212,7 +222,8 @@ pub unsafe extern "C" fn at_app_did_enter_background(
     done: at_dispatch_fn,
     user_data: *mut c_void,
 ) -> at_status {
-    with_tracker("at_app_did_enter_background", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         t.app_did_enter_background(
             Duration::from_millis(deadline_ms.into()),
             dispatch_completion(done, user_data),
@@ -225,7 +236,7 @@ pub unsafe extern "C" fn at_app_did_enter_background(
 /// timers and sends what is due. Errors: `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_app_will_enter_foreground(tracker: *mut at_tracker) -> at_status {
-    with_tracker("at_app_will_enter_foreground", tracker, |t| t.app_will_enter_foreground())
+    export!(tracker_ref(tracker)?.app_will_enter_foreground())
 }
 
 /// Changes the offline mode for hits tracked after this call returns. `done`
@@ -239,8 +250,9 @@ pub unsafe extern "C" fn at_set_offline_mode(
     done: at_completion_fn,
     user_data: *mut c_void,
 ) -> at_status {
-    with_tracker("at_set_offline_mode", tracker, |t| {
-        t.set_offline_mode(offline_mode(mode)?, completion(done, user_data))
+    export!({
+        let t = tracker_ref(tracker)?;
+        t.set_offline_mode(OfflineMode::from_c(mode)?, completion(done, user_data))
     })
 }
 
@@ -251,24 +263,28 @@ pub unsafe extern "C" fn at_get_offline_mode(
     tracker: *mut at_tracker,
     out: *mut at_offline_mode,
 ) -> at_status {
-    with_tracker("at_get_offline_mode", tracker, |t| {
-        *out_arg(out, "out")? = offline_mode_code(t.offline_mode()?);
+    export!({
+        let t = tracker_ref(tracker)?;
+        *out_arg(out, "out")? = t.offline_mode()?.to_c();
         Ok(())
     })
 }
 
 /// The tracking gate (default enabled). While disabled, track calls return
 /// `AT_ERR_SUPPRESSED` and nothing is buffered; stored hits stay.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE` (disabling with `AT_OPT_OUT_PURGE`:
+/// collection is off, the purge failed), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_set_tracking_enabled(tracker: *mut at_tracker, enabled: bool) -> at_status {
-    with_tracker("at_set_tracking_enabled", tracker, |t| t.set_tracking_enabled(enabled))
+    export!(tracker_ref(tracker)?.set_tracking_enabled(enabled))
 }
 
 /// The host's reachability report (NWPathMonitor, ConnectivityManager). Default
 /// reachable. Hits tracked while unreachable are stored with `is_offline` set.
+/// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_set_network_reachable(tracker: *mut at_tracker, reachable: bool) -> at_status {
-    with_tracker("at_set_network_reachable", tracker, |t| t.set_network_reachable(reachable))
+    export!(tracker_ref(tracker)?.set_network_reachable(reachable))
 }
 
 /// Replaces the api key for every request from now on (an empty string removes
@@ -280,7 +296,7 @@ pub unsafe extern "C" fn at_set_network_reachable(tracker: *mut at_tracker, reac
 /// key is unchanged), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_set_api_key(tracker: *mut at_tracker, key: *const c_char) -> at_status {
-    with_tracker("at_set_api_key", tracker, |t| t.set_api_key(str_arg(key, "key")?))
+    export!(tracker_ref(tracker)?.set_api_key(str_arg(key, "key")?))
 }
 
 /// Why the last send failed, e.g. "the collector rejected the api key (HTTP
@@ -290,7 +306,8 @@ pub unsafe extern "C" fn at_set_api_key(tracker: *mut at_tracker, key: *const c_
 /// `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_last_send_error(tracker: *mut at_tracker, out: *mut *mut c_char) -> at_status {
-    with_tracker("at_last_send_error", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         let out = out_arg(out, "out")?;
         *out = match t.last_send_error()? {
             Some(message) => crate::ffi::identity::owned(&message),
@@ -303,35 +320,17 @@ pub unsafe extern "C" fn at_last_send_error(tracker: *mut at_tracker, out: *mut 
 /// Copies the tracker's counters into `*out`. Pass `sizeof(at_stats)` as
 /// `out_size`: the library writes at most that many bytes, so a program built
 /// against an older header stays safe.
+/// Errors: `AT_ERR_NULL_ARGUMENT` (tracker or out), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_tracker_stats(
     tracker: *mut at_tracker,
     out: *mut at_stats,
     out_size: usize,
 ) -> at_status {
-    with_tracker("at_tracker_stats", tracker, |t| {
+    export!({
+        let t = tracker_ref(tracker)?;
         let out = out_arg(out, "out")?;
-        let s = t.stats()?;
-        let full = at_stats {
-            queued: s.queued,
-            sent: s.sent,
-            failed: s.failed,
-            dropped_overflow: s.dropped_overflow,
-            dropped_corrupt: s.dropped_corrupt,
-            deleted: s.deleted,
-            dropped_storage: s.dropped_storage,
-            dropped_unsent: s.dropped_unsent,
-            committed: s.committed,
-            bytes_on_disk: s.bytes_on_disk,
-            dropped_rejected: s.dropped_rejected,
-            dropped_attempts: s.dropped_attempts,
-            dropped_unreachable: s.dropped_unreachable,
-            dropped_too_large: s.dropped_too_large,
-            requests: s.requests,
-            dropped_expired: s.dropped_expired,
-            key_rejected: s.key_rejected,
-            not_reached: s.not_reached,
-        };
+        let full = at_stats::from(t.stats()?);
         let n = out_size.min(std::mem::size_of::<at_stats>());
         std::ptr::copy_nonoverlapping(
             (&full as *const at_stats).cast::<u8>(),

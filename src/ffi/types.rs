@@ -4,132 +4,205 @@
 
 use std::ffi::{c_char, c_void};
 
-/// Result of every fallible call. `AT_OK` is 0; values are never reused.
-pub type at_status = u32;
-/// Success.
-pub const AT_OK: at_status = 0;
-/// A required pointer argument was NULL.
-pub const AT_ERR_NULL_ARGUMENT: at_status = 1;
-/// An argument was malformed: invalid UTF-8, bad JSON, a bad URL, a value out of range.
-pub const AT_ERR_INVALID_ARGUMENT: at_status = 2;
-/// The event or hit is larger than `max_event_bytes`.
-pub const AT_ERR_TOO_LARGE: at_status = 3;
-/// Tracking is disabled (`at_set_tracking_enabled(false)`); nothing was kept.
-pub const AT_ERR_SUPPRESSED: at_status = 4;
-/// The store failed: disk full, I/O error, read-only, locked beyond the busy timeout.
-/// Nothing accepted earlier is lost; the tracker keeps working when the condition clears.
-pub const AT_ERR_STORAGE: at_status = 5;
-/// The network failed.
-pub const AT_ERR_NETWORK: at_status = 6;
-/// The work was abandoned because the tracker closed (given to callbacks only).
-pub const AT_ERR_CANCELLED: at_status = 7;
-/// The tracker is closed (`at_tracker_close`); the call did nothing.
-pub const AT_ERR_CLOSED: at_status = 8;
-/// A bug in attracker (a caught panic). The message says where.
-pub const AT_ERR_INTERNAL: at_status = 9;
-/// The collector refused the api key (HTTP 401 or 403). The hits are kept and
-/// automatic sending is paused until `at_set_api_key` or the next start.
-pub const AT_ERR_KEY_REJECTED: at_status = 10;
+use crate::config::{
+    AuthScheme, CallbackMode, DropReason, Durability, LogLevel, OfflineMode, OptOutPolicy, Synchronous,
+};
+use crate::ffi::status::at_status;
+
+// header-section: Enumerations: each typedef with its values
 
 /// When hits are written to disk.
 pub type at_offline_mode = u32;
-/// Never written to disk: sent from memory, dropped (and reported) when unreachable.
-pub const AT_OFFLINE_NEVER: at_offline_mode = 0;
-/// The default: committed to disk before any send, deleted once acknowledged.
-pub const AT_OFFLINE_REQUIRED: at_offline_mode = 1;
-/// Stored and never sent automatically; only `at_offline_dispatch` sends them.
-pub const AT_OFFLINE_ALWAYS: at_offline_mode = 2;
+c_enum! {
+    OFFLINE_MODES: at_offline_mode <=> OfflineMode {
+        /// Never written to disk: sent from memory, dropped (and reported) when unreachable.
+        AT_OFFLINE_NEVER = 0 => Never,
+        /// The default: committed to disk before any send, deleted once acknowledged.
+        AT_OFFLINE_REQUIRED = 1 => Required,
+        /// Stored and never sent automatically; only `at_offline_dispatch` sends them.
+        AT_OFFLINE_ALWAYS = 2 => Always,
+    }
+}
 
 /// When a track call returns relative to the commit of its hit.
 pub type at_durability = u32;
-/// The default: on `AT_OK` the hit is committed (it survives `kill -9`).
-/// Concurrent callers share one commit.
-pub const AT_DURABILITY_ON_RETURN: at_durability = 0;
-/// Returns after an in-memory enqueue; the commit follows within the commit
-/// window (default 10 ms). `at_tracker_sync` waits for it.
-pub const AT_DURABILITY_BATCHED: at_durability = 1;
+c_enum! {
+    DURABILITIES: at_durability <=> Durability {
+        /// The default: on `AT_OK` the hit is committed (it survives `kill -9`).
+        /// Concurrent callers share one commit.
+        AT_DURABILITY_ON_RETURN = 0 => OnReturn,
+        /// Returns after an in-memory enqueue; the commit follows within the commit
+        /// window (default 10 ms). `at_tracker_sync` waits for it.
+        AT_DURABILITY_BATCHED = 1 => Batched,
+    }
+}
 
 /// SQLite's `synchronous` setting for the store.
 pub type at_synchronous = u32;
-/// The default: commits survive a process kill; the last ones may be lost on power loss.
-pub const AT_SYNCHRONOUS_NORMAL: at_synchronous = 0;
-/// Every commit is fsynced: it also survives power loss, at a cost per commit.
-pub const AT_SYNCHRONOUS_FULL: at_synchronous = 1;
+c_enum! {
+    SYNCHRONOUS_MODES: at_synchronous <=> Synchronous {
+        /// The default: commits survive a process kill; the last ones may be lost on power loss.
+        AT_SYNCHRONOUS_NORMAL = 0 => Normal,
+        /// Every commit is fsynced: it also survives power loss, at a cost per commit.
+        AT_SYNCHRONOUS_FULL = 1 => Full,
+    }
+}
 
 /// Where host callbacks run.
 pub type at_callback_mode = u32;
-/// The default: on the tracker's own callback thread, one at a time.
-pub const AT_CALLBACKS_THREAD: at_callback_mode = 0;
-/// Queued until the host calls `at_tracker_poll` on its own thread (a game loop,
-/// Unity's main thread): completions, dispatch results, log lines, drop notices.
-pub const AT_CALLBACKS_POLLED: at_callback_mode = 1;
+c_enum! {
+    CALLBACK_MODES: at_callback_mode <=> CallbackMode {
+        /// The default: on the tracker's own callback thread, one at a time.
+        AT_CALLBACKS_THREAD = 0 => Thread,
+        /// Queued until the host calls `at_tracker_poll` on its own thread (a game loop,
+        /// Unity's main thread): completions, dispatch results, log lines, drop notices.
+        AT_CALLBACKS_POLLED = 1 => Polled,
+    }
+}
 
 /// What opting out (`at_set_tracking_enabled(false)`, `at_opt_out`) does with
 /// hits already queued.
 pub type at_opt_out_policy = u32;
-/// The default: queued hits stay and are sent as usual.
-pub const AT_OPT_OUT_KEEP: at_opt_out_policy = 0;
-/// Every queued hit (stored, being committed, or memory-only) is deleted and
-/// reported as `AT_DROP_DELETED`.
-pub const AT_OPT_OUT_PURGE: at_opt_out_policy = 1;
+c_enum! {
+    OPT_OUT_POLICIES: at_opt_out_policy <=> OptOutPolicy {
+        /// The default: queued hits stay and are sent as usual.
+        AT_OPT_OUT_KEEP = 0 => Keep,
+        /// Every queued hit (stored, being committed, or memory-only) is deleted and
+        /// reported as `AT_DROP_DELETED`.
+        AT_OPT_OUT_PURGE = 1 => Purge,
+    }
+}
 
 /// Severity of a log line, most severe first.
 pub type at_log_level = u32;
-pub const AT_LOG_ERROR: at_log_level = 0;
-pub const AT_LOG_WARN: at_log_level = 1;
-pub const AT_LOG_INFO: at_log_level = 2;
-pub const AT_LOG_DEBUG: at_log_level = 3;
+c_enum! {
+    LOG_LEVELS: at_log_level <=> LogLevel {
+        AT_LOG_ERROR = 0 => Error,
+        AT_LOG_WARN = 1 => Warn,
+        AT_LOG_INFO = 2 => Info,
+        AT_LOG_DEBUG = 3 => Debug,
+    }
+}
 
 /// Why hits left the store without being acknowledged by the collector.
 pub type at_drop_reason = u32;
-/// The queue reached `max_queue_size` or `max_store_bytes`; the oldest hits went.
-pub const AT_DROP_OVERFLOW: at_drop_reason = 0;
-/// The stored row could not be decoded (a damaged store).
-pub const AT_DROP_CORRUPT: at_drop_reason = 1;
-/// The host deleted them (`at_offline_delete*`).
-pub const AT_DROP_DELETED: at_drop_reason = 2;
-/// Accepted with batched durability but never committed: the store kept failing
-/// until the tracker closed.
-pub const AT_DROP_STORAGE_FAILED: at_drop_reason = 3;
-/// Memory-only hits (`AT_OFFLINE_NEVER`) still unsent when the tracker closed.
-pub const AT_DROP_UNSENT: at_drop_reason = 4;
-/// The collector refused them: 400 or 413 for a hit sent alone (a refused batch
-/// is bisected first, so only the offending hit goes), or 401 / 403.
-pub const AT_DROP_REJECTED: at_drop_reason = 5;
-/// Their send attempts that reached the server ran out (`max_attempts`).
-pub const AT_DROP_ATTEMPTS_EXHAUSTED: at_drop_reason = 6;
-/// Memory-only hits (`AT_OFFLINE_NEVER`) that found the network unreachable.
-pub const AT_DROP_UNREACHABLE: at_drop_reason = 7;
-/// An event whose envelope alone exceeds `max_batch_bytes`.
-pub const AT_DROP_TOO_LARGE: at_drop_reason = 8;
-/// It failed to send and was older than `max_hit_age_ms` (default 30 days).
-pub const AT_DROP_EXPIRED: at_drop_reason = 9;
+c_enum! {
+    DROP_REASONS: at_drop_reason <=> DropReason {
+        /// The queue reached `max_queue_size` or `max_store_bytes`; the oldest hits went.
+        AT_DROP_OVERFLOW = 0 => Overflow,
+        /// The stored row could not be decoded (a damaged store).
+        AT_DROP_CORRUPT = 1 => Corrupt,
+        /// The host deleted them (`at_offline_delete*`).
+        AT_DROP_DELETED = 2 => Deleted,
+        /// Accepted with batched durability but never committed: the store kept failing
+        /// until the tracker closed.
+        AT_DROP_STORAGE_FAILED = 3 => StorageFailed,
+        /// Memory-only hits (`AT_OFFLINE_NEVER`) still unsent when the tracker closed.
+        AT_DROP_UNSENT = 4 => Unsent,
+        /// The collector refused them: 400 or 413 for a hit sent alone (a refused batch
+        /// is bisected first, so only the offending hit goes), or 401 / 403.
+        AT_DROP_REJECTED = 5 => Rejected,
+        /// Their send attempts that reached the server ran out (`max_attempts`).
+        AT_DROP_ATTEMPTS_EXHAUSTED = 6 => AttemptsExhausted,
+        /// Memory-only hits (`AT_OFFLINE_NEVER`) that found the network unreachable.
+        AT_DROP_UNREACHABLE = 7 => Unreachable,
+        /// An event whose envelope alone exceeds `max_batch_bytes`.
+        AT_DROP_TOO_LARGE = 8 => TooLarge,
+        /// It failed to send and was older than `max_hit_age_ms` (default 30 days).
+        AT_DROP_EXPIRED = 9 => Expired,
+    }
+}
 
 /// How the api key is presented to the collector.
 pub type at_auth_scheme = u32;
-/// The default: `Authorization: Bearer <key>`.
-pub const AT_AUTH_BEARER: at_auth_scheme = 0;
-/// HTTP Basic with the key as user name and an empty password (Segment-style).
-pub const AT_AUTH_BASIC: at_auth_scheme = 1;
+c_enum! {
+    AUTH_SCHEMES: at_auth_scheme <=> AuthScheme {
+        /// The default: `Authorization: Bearer <key>`.
+        AT_AUTH_BEARER = 0 => Bearer,
+        /// HTTP Basic with the key as user name and an empty password (Segment-style).
+        AT_AUTH_BASIC = 1 => Basic,
+    }
+}
+
+// header-section: Limits
 
 /// Deepest nesting of objects and arrays accepted in event properties.
 pub const AT_MAX_JSON_DEPTH: u32 = 128;
 /// Longest accepted event or hit type, in bytes.
 pub const AT_MAX_TYPE_BYTES: u32 = 256;
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_published_limits_are_the_ones_enforced() {
-        assert_eq!(super::AT_MAX_JSON_DEPTH as usize, crate::hit::MAX_JSON_DEPTH);
-        assert_eq!(super::AT_MAX_TYPE_BYTES as usize, crate::hit::MAX_TYPE_BYTES);
-    }
+// header-section: Callbacks and the results they receive
+
+/// Outcome of `at_flush` / `at_offline_dispatch`. Counts are hits, not requests.
+/// More fields may be added, only at the end.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct at_dispatch_result {
+    /// `AT_OK` when nothing failed; `AT_ERR_NETWORK` when a failure stopped the
+    /// run (the server failed, or the collector was not reached: no network,
+    /// TLS, pinning, proxy, captive portal) or backoff / reachability kept it
+    /// from starting; `AT_ERR_KEY_REJECTED` when the collector refused the api
+    /// key (401/403: the hits are kept, sending is paused until
+    /// `at_set_api_key`); `AT_ERR_CANCELLED` when the tracker closed first;
+    /// `AT_ERR_STORAGE` when the store failed. `at_last_send_error` says why.
+    pub status: at_status,
+    /// Hits acknowledged by the collector (and deleted).
+    pub sent: u64,
+    /// Hits whose attempt reached the server and failed; they stay queued.
+    pub failed: u64,
+    /// Hits dropped by policy during the run (refused, out of attempts, expired,
+    /// too large).
+    pub dropped: u64,
 }
 
-/// Library version, equal to `at_version()` and the package version.
-pub const AT_VERSION_MAJOR: u32 = 0;
-pub const AT_VERSION_MINOR: u32 = 1;
-pub const AT_VERSION_PATCH: u32 = 0;
+/// Completion of one operation: `status` is `AT_OK`, an error, or
+/// `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
+/// tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
+/// on the polling thread), never from inside the call that registered it; it is
+/// called only when that call returned `AT_OK`. It may call any attracker
+/// function, including `at_tracker_free` on its own tracker. When `status` is
+/// not `AT_OK`, `at_last_error()` on the callback's thread says why, from the
+/// moment the callback starts (e.g. "cancelled: the tracker closed before the
+/// work was done"); it stays so until the next failing call on that thread.
+pub type at_completion_fn = Option<unsafe extern "C" fn(status: at_status, user_data: *mut c_void)>;
+
+/// Completion of a flush or dispatch, on the callback thread (or inside
+/// `at_tracker_poll`), exactly once.
+/// `result` is valid only during the call. When `result->status` is not
+/// `AT_OK`, `at_last_error()` on the callback's thread says why, from the
+/// moment the callback starts (e.g. the collector's HTTP status); it stays so
+/// until the next failing call on that thread.
+pub type at_dispatch_fn =
+    Option<unsafe extern "C" fn(result: *const at_dispatch_result, user_data: *mut c_void)>;
+
+/// The host's HTTP send function (see `at_config_set_transport`): called on the
+/// callback thread (or from `at_tracker_poll`), it starts `request` and returns;
+/// the host later ends it with `at_transport_complete`.
+pub type at_transport_fn =
+    Option<unsafe extern "C" fn(request: *mut crate::ffi::request::at_request, user_data: *mut c_void)>;
+
+/// A newly applied remote configuration: the document as fetched (JSON, valid
+/// only during the call), on the callback thread (or inside `at_tracker_poll`).
+pub type at_remote_config_fn = Option<unsafe extern "C" fn(json: *const c_char, user_data: *mut c_void)>;
+
+/// A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
+/// `message` is valid only during the call. API keys are never logged.
+pub type at_log_fn =
+    Option<unsafe extern "C" fn(level: at_log_level, message: *const c_char, user_data: *mut c_void)>;
+
+/// Hits dropped without an acknowledgement, on the callback thread (or inside
+/// `at_tracker_poll`): `count`
+/// message ids (UUID strings), valid only during the call.
+pub type at_drop_fn = Option<
+    unsafe extern "C" fn(
+        reason: at_drop_reason,
+        message_ids: *const *const c_char,
+        count: usize,
+        user_data: *mut c_void,
+    ),
+>;
+
+// header-section: Statistics (`at_tracker_stats`)
 
 /// Counters since the tracker started, plus the live queue. Filled by
 /// `at_tracker_stats`. More fields may be added, only at the end.
@@ -177,72 +250,59 @@ pub struct at_stats {
     pub not_reached: u64,
 }
 
-/// Outcome of `at_flush` / `at_offline_dispatch`. Counts are hits, not requests.
-/// More fields may be added, only at the end.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct at_dispatch_result {
-    /// `AT_OK` when nothing failed; `AT_ERR_NETWORK` when a failure stopped the
-    /// run (the server failed, or the collector was not reached: no network,
-    /// TLS, pinning, proxy, captive portal) or backoff / reachability kept it
-    /// from starting; `AT_ERR_KEY_REJECTED` when the collector refused the api
-    /// key (401/403: the hits are kept, sending is paused until
-    /// `at_set_api_key`); `AT_ERR_CANCELLED` when the tracker closed first;
-    /// `AT_ERR_STORAGE` when the store failed. `at_last_send_error` says why.
-    pub status: at_status,
-    /// Hits acknowledged by the collector (and deleted).
-    pub sent: u64,
-    /// Hits whose attempt reached the server and failed; they stay queued.
-    pub failed: u64,
-    /// Hits dropped by policy during the run (refused, out of attempts, expired,
-    /// too large).
-    pub dropped: u64,
+/// Every counter of the snapshot, by name. The snapshot is destructured without
+/// `..`, so a field added to `StatsSnapshot` does not compile until it is given
+/// a place in `at_stats` (at the end, see above), and the reverse.
+impl From<crate::runtime::StatsSnapshot> for at_stats {
+    fn from(snapshot: crate::runtime::StatsSnapshot) -> Self {
+        let crate::runtime::StatsSnapshot {
+            queued,
+            sent,
+            failed,
+            dropped_overflow,
+            dropped_corrupt,
+            deleted,
+            dropped_storage,
+            dropped_unsent,
+            committed,
+            bytes_on_disk,
+            dropped_rejected,
+            dropped_attempts,
+            dropped_unreachable,
+            dropped_too_large,
+            requests,
+            dropped_expired,
+            key_rejected,
+            not_reached,
+        } = snapshot;
+        at_stats {
+            queued,
+            sent,
+            failed,
+            dropped_overflow,
+            dropped_corrupt,
+            deleted,
+            dropped_storage,
+            dropped_unsent,
+            committed,
+            bytes_on_disk,
+            dropped_rejected,
+            dropped_attempts,
+            dropped_unreachable,
+            dropped_too_large,
+            requests,
+            dropped_expired,
+            key_rejected,
+            not_reached,
+        }
+    }
 }
 
-/// Completion of one operation: `status` is `AT_OK`, an error, or
-/// `AT_ERR_CANCELLED` when the tracker closed first. Called exactly once, on the
-/// tracker's callback thread (with `AT_CALLBACKS_POLLED`: inside `at_tracker_poll`,
-/// on the polling thread), never from inside the call that registered it; it is
-/// called only when that call returned `AT_OK`. It may call any attracker
-/// function, including `at_tracker_free` on its own tracker.
-pub type at_completion_fn = Option<unsafe extern "C" fn(status: at_status, user_data: *mut c_void)>;
-
-/// Completion of a flush or dispatch, on the callback thread (or inside
-/// `at_tracker_poll`), exactly once.
-/// `result` is valid only during the call.
-pub type at_dispatch_fn =
-    Option<unsafe extern "C" fn(result: *const at_dispatch_result, user_data: *mut c_void)>;
-
-/// `at_transport_complete`'s `http_status` with an error: the server was not
-/// reached (DNS, no connection, offline). No attempt is counted.
-pub const AT_TRANSPORT_UNREACHABLE: i32 = 0;
-/// `at_transport_complete`'s `http_status` with an error: the server was reached
-/// and the exchange failed (timeout, reset). Counts as an attempt.
-pub const AT_TRANSPORT_FAILED: i32 = -1;
-
-/// The host's HTTP send function (see `at_config_set_transport`): called on the
-/// callback thread (or from `at_tracker_poll`), it starts `request` and returns;
-/// the host later ends it with `at_transport_complete`.
-pub type at_transport_fn =
-    Option<unsafe extern "C" fn(request: *mut crate::ffi::request::at_request, user_data: *mut c_void)>;
-
-/// A newly applied remote configuration: the document as fetched (JSON, valid
-/// only during the call), on the callback thread (or inside `at_tracker_poll`).
-pub type at_remote_config_fn = Option<unsafe extern "C" fn(json: *const c_char, user_data: *mut c_void)>;
-
-/// A log line, on the tracker's callback thread (or inside `at_tracker_poll`).
-/// `message` is valid only during the call. API keys are never logged.
-pub type at_log_fn =
-    Option<unsafe extern "C" fn(level: at_log_level, message: *const c_char, user_data: *mut c_void)>;
-
-/// Hits dropped without an acknowledgement, on the callback thread (or inside
-/// `at_tracker_poll`): `count`
-/// message ids (UUID strings), valid only during the call.
-pub type at_drop_fn = Option<
-    unsafe extern "C" fn(
-        reason: at_drop_reason,
-        message_ids: *const *const c_char,
-        count: usize,
-        user_data: *mut c_void,
-    ),
->;
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_published_limits_are_the_ones_enforced() {
+        assert_eq!(super::AT_MAX_JSON_DEPTH as usize, crate::hit::MAX_JSON_DEPTH);
+        assert_eq!(super::AT_MAX_TYPE_BYTES as usize, crate::hit::MAX_TYPE_BYTES);
+    }
+}
