@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use attracker::ffi::*;
-use common::collector::Collector;
+use common::collector::{Collector, Fault};
 use common::{c_tracker, TempDir};
 
 unsafe extern "C" fn on_result(result: *const at_dispatch_result, user_data: *mut c_void) {
@@ -95,7 +95,7 @@ unsafe extern "C" fn on_result_reading_last_error(result: *const at_dispatch_res
 #[test]
 fn a_failing_dispatch_tells_its_callback_why_through_at_last_error() {
     let c = Collector::start();
-    c.set_fault(collector::Fault::Status(503));
+    c.set_fault(Fault::Status(503));
     let dir = TempDir::new("ffi-dispatch-why");
     let db = CString::new(dir.db().to_str().unwrap()).unwrap();
     let endpoint = CString::new(c.url()).unwrap();
@@ -116,7 +116,7 @@ fn a_failing_dispatch_tells_its_callback_why_through_at_last_error() {
         assert!(message.contains("503"), "at_last_error() in the callback: {message:?}");
 
         // A success leaves the thread's message alone, as a successful call does.
-        c.set_fault(collector::Fault::None);
+        c.set_fault(Fault::None);
         assert_eq!(at_offline_dispatch(t, Some(on_result_reading_last_error), ud), AT_OK);
         let (r, after) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!((r.status, r.sent), (AT_OK, 1));
