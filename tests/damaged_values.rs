@@ -204,3 +204,24 @@ fn a_body_that_is_not_a_json_object_is_dropped_as_corrupt_and_a_non_positive_id_
     t.close(Duration::from_secs(2)).unwrap();
     assert_eq!(drops.ids(DropReason::Corrupt).len(), 2, "each reported");
 }
+
+#[test]
+fn a_schema_that_is_not_the_librarys_is_a_storage_error_not_an_internal_one() {
+    // Found by fuzzing (RELIABILITY.md F6): the library's SQL failing to
+    // prepare against a changed schema was reported as AT_ERR_INTERNAL.
+    let dir = TempDir::new("bad-schema");
+    store(&dir, 3);
+    edit_store(&dir, "ALTER TABLE hits RENAME COLUMN body TO bodx");
+    let logs = Logs::default();
+    match open(&dir, &logs) {
+        Err(e) => assert_eq!(e.status, Status::Storage, "{e:?}"),
+        Ok(t) => {
+            for r in [t.offline_count().map(drop), t.offline_get().map(drop), t.track_event("e", None, None)]
+            {
+                if let Err(e) = r {
+                    assert_ne!(e.status, Status::Internal, "{e:?}");
+                }
+            }
+        }
+    }
+}

@@ -127,6 +127,7 @@ mod tests {
             "Sun, 06 Nov 1994 -1:49:37 GMT",
             "Sun, 06 Nov 1994 08:-5:37 GMT",
             "Sun Nov  6 08:49:37 99999999999999999",
+            "Sun Nov 01 08:49:07 1994888880",
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }

@@ -67,6 +67,9 @@ pub(crate) fn classify(e: rusqlite::Error, doing: &str) -> Error {
         // A value of the wrong type, range or encoding that no reader handled
         // where it read it: damage to the store's contents, not a library fault.
         None if is_damaged_value(&e) => "the store holds a damaged value",
+        // The library's SQL is constant and tested: when SQLite cannot
+        // prepare it, the schema in the file is not the library's (damage).
+        None if matches!(e, rusqlite::Error::SqlInputError { .. }) => "the store's schema is damaged",
         None => return Error::new(Status::Internal, format!("{doing}: {e}")),
     };
     Error::new(Status::Storage, format!("{doing}: {what} ({e})"))
