@@ -37,7 +37,7 @@ extern "C" fn on_log(level: at_log_level, message: *const c_char, _ud: *mut c_vo
 }
 
 extern "C" fn on_drop(reason: at_drop_reason, ids: *const *const c_char, count: usize, _ud: *mut c_void) {
-    assert!(reason <= AT_DROP_TOO_LARGE, "drop reason {reason}");
+    assert!(reason <= AT_DROP_EXPIRED, "drop reason {reason}");
     assert!(count > 0 && !ids.is_null());
     for i in 0..count {
         assert!(!unsafe { *ids.add(i) }.is_null());

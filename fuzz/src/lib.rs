@@ -153,7 +153,7 @@ pub fn checked(name: &str, allowed: &[at_status], f: impl FnOnce() -> at_status)
     let status = f();
     let err = last_error();
     let shown = String::from_utf8_lossy(&err);
-    assert!(status <= AT_ERR_INTERNAL, "{name} returned {status}, not an at_status");
+    assert!(status <= AT_ERR_KEY_REJECTED, "{name} returned {status}, not an at_status");
     assert_ne!(status, AT_ERR_INTERNAL, "{name} returned AT_ERR_INTERNAL (a panic?): {shown}");
     assert_ne!(status, AT_ERR_CANCELLED, "{name} returned AT_ERR_CANCELLED, which is for callbacks");
     if status == AT_OK {
