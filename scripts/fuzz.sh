@@ -11,6 +11,9 @@
 # each run's output to fuzz/logs/<target>.log. Exits non-zero when a target
 # crashed, with the reproduce command in the log.
 #
+# FUZZ_SEEDS_ONLY=1 runs each target once over its committed seeds and stops
+# (deterministic: a regression check, no search).
+#
 # FUZZ_KEEP_GOING=1 runs libFuzzer in fork mode, going on after a crash (for long
 # runs: every distinct crash is kept in fuzz/artifacts).
 set -euo pipefail
@@ -33,9 +36,13 @@ for t in "${targets[@]}"; do
   log="fuzz/logs/$t.log"
   count_artifacts() { ls "fuzz/artifacts/$t" 2>/dev/null | grep -c -E '^(crash|timeout|oom|leak)-' || true; }
   before=$(count_artifacts)
-  if cargo +nightly fuzz run -a -O "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
-      -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" \
-      >"$log" 2>&1; then
+  if [ "${FUZZ_SEEDS_ONLY:-0}" = 1 ]; then
+    run=(cargo +nightly fuzz run -a -O "$t" "fuzz/seeds/$t" -- -runs=0 -timeout=30 -rss_limit_mb=2048)
+  else
+    run=(cargo +nightly fuzz run -a -O "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+      -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}")
+  fi
+  if "${run[@]}" >"$log" 2>&1; then
     status=0
   else
     status=1
@@ -50,7 +57,11 @@ for t in "${targets[@]}"; do
   fi
   # libFuzzer's last status line: executions, coverage (cov) and features (ft).
   last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
-  echo "fuzz $t: $verdict after ${secs}s; $last; new artifacts: $new"
+  if [ "${FUZZ_SEEDS_ONLY:-0}" = 1 ]; then
+    echo "fuzz $t: seeds $verdict; $last"
+  else
+    echo "fuzz $t: $verdict after ${secs}s; $last; new artifacts: $new"
+  fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: crashed: ${failed[*]} (see fuzz/logs/ and fuzz/artifacts/)" >&2

@@ -254,6 +254,9 @@ impl Config {
             assert_eq!(at_config_set_storage_path(c.0, path.as_ptr()), AT_OK);
             assert_eq!(at_config_set_endpoint(c.0, c"http://127.0.0.1:9/v1".as_ptr()), AT_OK);
             assert_eq!(at_config_set_offline_mode(c.0, AT_OFFLINE_ALWAYS), AT_OK);
+            // The store targets compare counts with listings: drop reports
+            // (tested in tests/accounting.rs) would add rows between them.
+            assert_eq!(at_config_set_report_drops(c.0, false), AT_OK);
             assert_eq!(at_config_set_transport(c.0, Some(answer_now), null_mut()), AT_OK);
         }
         c

@@ -81,7 +81,16 @@ impl Tracker {
                         read.undecodable.len()
                     ),
                 );
-                let _ = self.writer.submit(Op::DeleteUndecodable { ids: read.undecodable });
+                // Deleted before the listing returns, so a count taken after
+                // it agrees with it. Best effort: a failing store keeps them
+                // for the next read.
+                if self.writer.submit(Op::DeleteUndecodable { ids: read.undecodable }).is_ok() {
+                    let done = Oneshot::new();
+                    let signal = Arc::clone(&done);
+                    if self.writer.submit(Op::Barrier { then: Box::new(move |_| signal.send(())) }).is_ok() {
+                        done.wait();
+                    }
+                }
             }
             Ok(read.hits)
         })
