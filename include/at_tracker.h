@@ -30,6 +30,11 @@ extern "C" {
  * ========================================================================== */
 
 /**
+ * What `Tracker::reset` forgets: a set of flags.
+ */
+typedef struct Reset Reset;
+
+/**
  * A tracker configuration. Create with `at_config_new`, free with
  * `at_config_free`. Not thread-safe: configure it from one thread, then pass it
  * to `at_tracker_new`, which copies what it needs.
@@ -247,6 +252,51 @@ typedef uint32_t at_opt_out_policy;
 #define AT_OPT_OUT_PURGE 1
 
 /**
+ * The user's consent to collection (`at_set_consent`).
+ */
+typedef uint32_t at_consent;
+
+/**
+ * The default: collected and sent.
+ */
+#define AT_CONSENT_GRANTED 0
+
+/**
+ * Not answered yet: collected and stored, nothing sent (no network at all).
+ */
+#define AT_CONSENT_PENDING 1
+
+/**
+ * Refused: everything queued is purged, later calls return `AT_ERR_SUPPRESSED`.
+ */
+#define AT_CONSENT_DENIED 2
+
+/**
+ * Flags of `at_reset`, combined with `|`: the user id and traits.
+ */
+#define AT_RESET_USER 1
+
+/**
+ * `at_reset`: the anonymous id (a new one is made).
+ */
+#define AT_RESET_ANONYMOUS_ID 2
+
+/**
+ * `at_reset`: the session (a new one starts now).
+ */
+#define AT_RESET_SESSION 4
+
+/**
+ * `at_reset`: the super properties.
+ */
+#define AT_RESET_SUPER_PROPERTIES 8
+
+/**
+ * `at_reset`: everything above (a logout).
+ */
+#define AT_RESET_ALL 15
+
+/**
  * Severity of a log line, most severe first.
  */
 typedef uint32_t at_log_level;
@@ -315,6 +365,11 @@ typedef uint32_t at_drop_reason;
  * It failed to send and was older than `max_hit_age_ms` (default 30 days).
  */
 #define AT_DROP_EXPIRED 9
+
+/**
+ * Purged when the user denied consent (`at_set_consent(AT_CONSENT_DENIED)`).
+ */
+#define AT_DROP_CONSENT_DENIED 10
 
 /**
  * How the api key is presented to the collector.
@@ -515,6 +570,10 @@ typedef struct {
    * attempt.
    */
   uint64_t not_reached;
+  /**
+   * Purged because the user denied consent (`AT_DROP_CONSENT_DENIED`).
+   */
+  uint64_t dropped_consent;
 } at_stats;
 
 /* ==========================================================================
@@ -879,6 +938,51 @@ at_status at_config_set_drop_callback(at_config *config, at_drop_fn drop_fn, voi
 at_status at_config_set_transport(at_config *config, at_transport_fn send_fn, void *user_data);
 
 /* ==========================================================================
+ * at_config: the analytics client (context, sessions, consent)
+ * ========================================================================== */
+
+/**
+ * The host's part of every event's `context` from the first event on: a JSON
+ * object of top-level keys such as `app`, `device`, `screen`, `network`
+ * (copied; at most 8192 bytes). The library adds what it knows itself:
+ * `library`, `os` (`name`, `version`), `locale` and `timezone` from the
+ * environment; a key the host sets replaces the library's (e.g. `os` on iOS).
+ * `library`, `attracker` and `sessionId` are the library's and refused.
+ * Replaces what an earlier call set. Default: none.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (bad UTF-8 or
+ * JSON, not an object, a reserved key, too large; unchanged).
+ */
+at_status at_config_set_context(at_config *config, const char *context_json);
+
+/**
+ * Session timeouts, in milliseconds: a hit tracked after more than
+ * `foreground_ms` without activity, or after more than `background_ms` in the
+ * background (between `at_app_did_enter_background` and the next hit), starts
+ * a new session. Defaults 1800000 (30 min) and 300000 (5 min). Each between
+ * 1000 and 604800000 (7 days).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (out of range; unchanged).
+ */
+at_status at_config_set_session_timeouts_ms(at_config *config,
+                                            uint32_t foreground_ms,
+                                            uint32_t background_ms);
+
+/**
+ * Record a "Session Started" event when a session starts and a "Session
+ * Ended" event (timestamped at its last activity) when the next one starts.
+ * Default false.
+ * Errors: `AT_ERR_NULL_ARGUMENT`.
+ */
+at_status at_config_set_track_session_events(at_config *config, bool enabled);
+
+/**
+ * The consent a store starts with until the user answers (`at_set_consent`,
+ * kept in the store from then on): `AT_CONSENT_GRANTED` (the default),
+ * `AT_CONSENT_PENDING` (store, send nothing) or `AT_CONSENT_DENIED`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (unknown value).
+ */
+at_status at_config_set_initial_consent(at_config *config, at_consent consent);
+
+/* ==========================================================================
  * at_tracker: lifecycle, tracking, sending and run-time settings
  * ========================================================================== */
 
@@ -1140,6 +1244,159 @@ at_status at_opt_out(at_tracker *tracker, at_opt_out_policy policy, uint64_t *pu
  * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
  */
 at_status at_remote_config_json(at_tracker *tracker, char **out);
+
+/* ==========================================================================
+ * The analytics client: identify, alias, group, screen, reset
+ * ========================================================================== */
+
+/**
+ * Identifies the user (a Segment `identify` call). `user_id` (UTF-8, 1 to 256
+ * bytes, no control characters; NULL keeps the current one) becomes the
+ * `userId` of every hit tracked from now on; `traits_json` (a JSON object or
+ * NULL) is merged over the traits kept so far (top-level keys replace). Both
+ * are stored before the call returns and kept across restarts; the queued
+ * `identify` call carries the merged traits. Hits tracked before keep the
+ * identity they were tracked with. `done` as for `at_track_event`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`, `AT_ERR_TOO_LARGE`
+ * (the merged traits), `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (unchanged),
+ * `AT_ERR_CLOSED`.
+ */
+at_status at_identify(at_tracker *tracker,
+                      const char *user_id,
+                      const char *traits_json,
+                      at_completion_fn done,
+                      void *user_data);
+
+/**
+ * The user id in force (`at_identify`, `at_alias`), or `*out = NULL` when none
+ * is set. `*out` is owned by the caller: free it with `at_string_free`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
+ */
+at_status at_user_id(at_tracker *tracker, char **out);
+
+/**
+ * Links the current identity to `new_user_id` (a Segment `alias` call:
+ * `previousId` is the current user id, or the anonymous id when none is set),
+ * then makes `new_user_id` the user id (stored before the call returns).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`,
+ * `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (unchanged), `AT_ERR_CLOSED`.
+ */
+at_status at_alias(at_tracker *tracker,
+                   const char *new_user_id,
+                   at_completion_fn done,
+                   void *user_data);
+
+/**
+ * Associates the user with a group (a Segment `group` call): `group_id`
+ * (UTF-8, 1 to 256 bytes) and the group's `traits_json` (a JSON object or NULL).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`, `AT_ERR_TOO_LARGE`,
+ * `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
+ */
+at_status at_group(at_tracker *tracker,
+                   const char *group_id,
+                   const char *traits_json,
+                   at_completion_fn done,
+                   void *user_data);
+
+/**
+ * Records that the user saw a screen (a Segment `screen` call): `name` (as an
+ * event type) and `properties_json` (a JSON object or NULL), with the super
+ * properties merged in. Otherwise as `at_track_event`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT`, `AT_ERR_TOO_LARGE`,
+ * `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
+ */
+at_status at_screen(at_tracker *tracker,
+                    const char *name,
+                    const char *properties_json,
+                    at_completion_fn done,
+                    void *user_data);
+
+/**
+ * Forgets what `what` names (`AT_RESET_*` flags, combined with `|`), in one
+ * store transaction: `AT_RESET_USER` the user id and traits,
+ * `AT_RESET_ANONYMOUS_ID` the anonymous id (a new one is made),
+ * `AT_RESET_SESSION` the session (a new one starts now),
+ * `AT_RESET_SUPER_PROPERTIES` the super properties; `AT_RESET_ALL` all four
+ * (a logout). Hits queued before keep the identity they were tracked with.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (no flag, or an
+ * unknown one), `AT_ERR_STORAGE` (unchanged), `AT_ERR_CLOSED`.
+ */
+at_status at_reset(at_tracker *tracker, uint32_t what);
+
+/* ==========================================================================
+ * The analytics client: context and super properties
+ * ========================================================================== */
+
+/**
+ * Merges `context_json` (a JSON object, at most 8192 bytes) into the host's
+ * part of the event context (see `at_config_set_context`): top-level keys
+ * replace, a key set to `null` is removed. Hits tracked from now on carry the
+ * new context; queued hits keep theirs. Not kept across restarts: set the
+ * start context with `at_config_set_context`.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (unchanged),
+ * `AT_ERR_STORAGE` (unchanged), `AT_ERR_CLOSED`.
+ */
+at_status at_set_context(at_tracker *tracker, const char *context_json);
+
+/**
+ * Merges `properties_json` (a JSON object) into the super properties: they
+ * are merged into the properties of every later `at_track_event` and
+ * `at_screen` call, at the call (explicit properties win). Kept in the store
+ * across restarts; stored before the call returns.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (unchanged),
+ * `AT_ERR_STORAGE` (unchanged), `AT_ERR_CLOSED`.
+ */
+at_status at_register_super_properties(at_tracker *tracker, const char *properties_json);
+
+/**
+ * Removes the super property `key` (one that is not set is no error).
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (bad UTF-8),
+ * `AT_ERR_STORAGE` (unchanged), `AT_ERR_CLOSED`.
+ */
+at_status at_unregister_super_property(at_tracker *tracker, const char *key);
+
+/* ==========================================================================
+ * The analytics client: sessions and consent
+ * ========================================================================== */
+
+/**
+ * Starts a new session now (a game's match, a new visit). With
+ * `at_config_set_track_session_events`, records "Session Ended" and
+ * "Session Started".
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
+ */
+at_status at_session_start(at_tracker *tracker);
+
+/**
+ * The session id (Unix ms of the session's start, sent as
+ * `context.sessionId`) the next hit gets. The first call after start decides,
+ * as a hit would, whether the session kept from the last run goes on.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_STORAGE`, `AT_ERR_CLOSED`.
+ */
+at_status at_session_id(at_tracker *tracker, int64_t *out);
+
+/**
+ * Sets the user's consent, kept in the store (stored before the call returns).
+ * `AT_CONSENT_PENDING`: calls are accepted and stored with their own
+ * timestamps; nothing is sent and no remote configuration is fetched (no
+ * network at all); `at_dispatch` and flushes complete with
+ * `AT_ERR_SUPPRESSED`. `AT_CONSENT_GRANTED`: everything stored goes out.
+ * `AT_CONSENT_DENIED`: every queued hit (stored, being committed, or
+ * memory-only) is purged, reported as `AT_DROP_CONSENT_DENIED` to the drop
+ * callback (never to the collector); `*purged` (may be NULL) gets how many;
+ * later track, screen, identify, alias and group calls return
+ * `AT_ERR_SUPPRESSED`. Race-free: a hit tracked at the same time is accepted
+ * before the change (and purged with the rest) or after it.
+ * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (unknown value),
+ * `AT_ERR_STORAGE` (nothing changed, or: consent is denied and the purge
+ * failed), `AT_ERR_CLOSED`.
+ */
+at_status at_set_consent(at_tracker *tracker, at_consent consent, uint64_t *purged);
+
+/**
+ * The consent in force. Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_CLOSED`.
+ */
+at_status at_get_consent(at_tracker *tracker, at_consent *out);
 
 /* ==========================================================================
  * Stored hits: reading, counting and deleting them

@@ -7,6 +7,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use crate::analytics::consent::Consent;
+use crate::analytics::profile::Object;
+use crate::analytics::session::{DEFAULT_BACKGROUND_TIMEOUT_MS, DEFAULT_FOREGROUND_TIMEOUT_MS};
 pub use crate::delivery::tls::{CaBundle, PinnedKeys};
 pub use crate::delivery::transport::AuthScheme;
 use crate::error::{Error, Result};
@@ -107,6 +110,17 @@ pub enum DropReason {
     TooLarge,
     /// It failed to send and was older than `max_hit_age_ms`.
     Expired,
+    /// Purged when the user denied consent.
+    ConsentDenied,
+}
+
+impl DropReason {
+    /// Drops the host decided on (deleting, purging at opt-out or on denied
+    /// consent): told to the host by its drop callback, never reported to the
+    /// collector.
+    pub fn is_hosts_decision(self) -> bool {
+        matches!(self, DropReason::Deleted | DropReason::ConsentDenied)
+    }
 }
 
 /// Receives the message ids of dropped hits and the reason (on the callback thread).
@@ -218,6 +232,17 @@ pub struct Config {
     /// libcurl only: the collector's public key must be one of these; `None`
     /// (the default) pins nothing.
     pub pinned_public_keys: Option<PinnedKeys>,
+    /// The host's part of the event context from the first event on
+    /// (`set_context`); empty by default.
+    pub(crate) context: Object,
+    /// Inactivity in the foreground before a new session (default 30 min).
+    pub(crate) session_foreground_timeout_ms: u32,
+    /// Time in the background before a new session (default 5 min).
+    pub(crate) session_background_timeout_ms: u32,
+    /// Record "Session Started" / "Session Ended" events (default off).
+    pub(crate) track_session_events: bool,
+    /// The consent of a store that has none kept yet (default granted).
+    pub(crate) initial_consent: Consent,
 }
 
 impl Default for Config {
@@ -262,6 +287,11 @@ impl Default for Config {
             transport: None,
             ca_bundle: None,
             pinned_public_keys: None,
+            context: Object::new(),
+            session_foreground_timeout_ms: DEFAULT_FOREGROUND_TIMEOUT_MS,
+            session_background_timeout_ms: DEFAULT_BACKGROUND_TIMEOUT_MS,
+            track_session_events: false,
+            initial_consent: Consent::Granted,
         }
     }
 }
@@ -480,6 +510,38 @@ impl Config {
     pub fn set_ca_bundle_pem(&mut self, pem: Option<&str>) -> Result<()> {
         self.ca_bundle = pem.map(CaBundle::pem).transpose()?;
         Ok(())
+    }
+
+    /// The host's part of the event context (`app`, `device`, `screen`,
+    /// `network`, ...: a JSON object), in every event's `context` from the
+    /// first one on. Replaces what an earlier call set. The library's own keys
+    /// (`library`, `attracker`, `sessionId`) are refused.
+    pub fn set_context(&mut self, json: &str) -> Result<()> {
+        self.context = crate::analytics::context::parse_host_context(json)?;
+        Ok(())
+    }
+
+    /// Session timeouts: a hit tracked after more than `foreground_ms` of
+    /// inactivity, or after more than `background_ms` in the background, starts
+    /// a new session. Each between 1 s and 7 days.
+    pub fn set_session_timeouts_ms(&mut self, foreground_ms: u32, background_ms: u32) -> Result<()> {
+        const RANGE: std::ops::RangeInclusive<u32> = 1_000..=7 * 24 * 3_600_000;
+        if !RANGE.contains(&foreground_ms) || !RANGE.contains(&background_ms) {
+            return Err(Error::invalid("session timeouts must be between 1000 ms and 7 days"));
+        }
+        self.session_foreground_timeout_ms = foreground_ms;
+        self.session_background_timeout_ms = background_ms;
+        Ok(())
+    }
+
+    pub fn set_track_session_events(&mut self, enabled: bool) {
+        self.track_session_events = enabled;
+    }
+
+    /// The consent a new store starts with; a store that kept one (from an
+    /// earlier `Tracker::set_consent`) keeps it.
+    pub fn set_initial_consent(&mut self, consent: Consent) {
+        self.initial_consent = consent;
     }
 
     /// Pins the collector's public key: `"sha256//<base64>[;sha256//<base64>]"`.

@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result, Status};
 
+mod call;
+pub use call::Call;
+
 /// Longest accepted event or hit type name, in bytes.
 pub(crate) const MAX_TYPE_BYTES: usize = 256;
 
@@ -32,20 +35,29 @@ impl HitKind {
     }
 }
 
-/// A validated hit on its way into the queue.
-/// Who tracked a hit and when, beyond the wall clock (schema 3): the visitor id
-/// current when it was tracked, the session (one per tracker start) and the
+/// Who tracked a hit, when, and as what call, beyond the wall clock: the
+/// visitor id and user id current when it was tracked, the session (Unix ms of
+/// its start, schema 4; a UUID per tracker start in rows of schema 3) and the
 /// milliseconds since that session began on a monotonic clock, so hits can be
-/// ordered and timed even when the device's wall clock jumps. `None` in rows
-/// stored by older schemas.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// ordered and timed even when the device's wall clock jumps; the Segment call
+/// (schema 4), the context snapshot it was tracked under, and the sample rate
+/// of the remote rule that kept it. `None` in rows stored by older schemas.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stamp {
     pub visitor_id: Option<Arc<str>>,
     pub session_id: Option<Arc<str>>,
     pub session_ms: Option<i64>,
+    pub call: Call,
+    pub user_id: Option<Arc<str>>,
+    /// The `contexts` row (stored hits) ...
+    pub context_id: Option<i64>,
+    /// ... and its JSON object text (the full context, `library` included).
+    pub context: Option<Arc<str>>,
+    pub sample_rate: Option<f64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A validated hit on its way into the queue.
+#[derive(Clone, Debug, PartialEq)]
 pub struct NewHit {
     pub message_id: String,
     pub kind: HitKind,
@@ -60,28 +72,47 @@ pub struct NewHit {
 }
 
 impl NewHit {
-    /// Builds an event after checking its type and properties. `properties` of
-    /// `None` means an empty object.
+    /// Builds a `track` event after checking its type and properties.
+    /// `properties` of `None` means an empty object.
     pub fn event(hit_type: &str, properties: Option<&str>, created_ms: i64, max_bytes: u32) -> Result<Self> {
-        validate_type(hit_type)?;
-        let body = properties.unwrap_or("{}");
-        let size = hit_type.len() + body.len();
+        Self::segment(Call::Track, hit_type, properties, created_ms, max_bytes)
+    }
+
+    /// Builds an event sent as `call`, after checking its subject (the event
+    /// or screen name, group id or previous id; empty for identify) and body
+    /// (properties or traits; `None` means an empty object).
+    pub fn segment(
+        call: Call,
+        subject: &str,
+        body: Option<&str>,
+        created_ms: i64,
+        max_bytes: u32,
+    ) -> Result<Self> {
+        if call != Call::Identify || !subject.is_empty() {
+            validate_type(subject)?;
+        }
+        let body = body.unwrap_or("{}");
+        let size = subject.len() + body.len();
         if size > max_bytes as usize {
+            let what = match call {
+                Call::Identify => "identify call".to_owned(),
+                _ => format!("{} '{}'", call.wire_type(), shorten(subject)),
+            };
             return Err(Error::new(
                 Status::TooLarge,
-                format!("event '{hit_type}' is {size} bytes; the limit is {max_bytes} (max_event_bytes)"),
+                format!("{what} is {size} bytes; the limit is {max_bytes} (max_event_bytes)"),
             ));
         }
         validate_json_object(body)?;
         Ok(NewHit {
             message_id: new_message_id(),
             kind: HitKind::Event,
-            hit_type: hit_type.to_owned(),
+            hit_type: subject.to_owned(),
             url: None,
             body: Some(body.to_owned()),
             created_ms,
             is_offline: false,
-            stamp: Stamp::default(),
+            stamp: Stamp { call, ..Stamp::default() },
         })
     }
 
@@ -126,7 +157,7 @@ pub(crate) fn stored_size(hit_type: &str, url: Option<&str>, body: Option<&str>)
 }
 
 /// A hit read back from the store.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StoredHit {
     /// Store order: strictly increasing, never reused.
     pub id: u64,
@@ -147,22 +178,26 @@ pub struct StoredHit {
 /// `getrandom` per thread, not one per hit): message ids must be unique, not
 /// secret.
 pub fn new_message_id() -> String {
-    thread_local! {
-        static RNG: std::cell::Cell<[u64; 4]> = std::cell::Cell::new(seed());
-    }
-    let (a, b) = RNG.with(|cell| {
-        let mut s = cell.get();
-        let a = xoshiro256pp(&mut s);
-        let b = xoshiro256pp(&mut s);
-        cell.set(s);
-        (a, b)
-    });
+    let (a, b) = (random_u64(), random_u64());
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&a.to_le_bytes());
     bytes[8..].copy_from_slice(&b.to_le_bytes());
     let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
     id.hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+/// 64 random bits from this thread's generator (see `new_message_id`).
+pub(crate) fn random_u64() -> u64 {
+    thread_local! {
+        static RNG: std::cell::Cell<[u64; 4]> = std::cell::Cell::new(seed());
+    }
+    RNG.with(|cell| {
+        let mut s = cell.get();
+        let v = xoshiro256pp(&mut s);
+        cell.set(s);
+        v
+    })
 }
 
 fn seed() -> [u64; 4] {
@@ -239,7 +274,7 @@ pub(crate) const MAX_JSON_DEPTH: usize = 128;
 /// every number fits a double (no 1e400). Collectors refuse anything else, so it
 /// is refused here, at the call, rather than dropped later. The text is stored
 /// as given.
-fn validate_json_object(text: &str) -> Result<()> {
+pub(crate) fn validate_json_object(text: &str) -> Result<()> {
     if !text.trim_start().starts_with('{') {
         return Err(Error::invalid("properties must be a JSON object"));
     }

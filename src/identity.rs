@@ -1,15 +1,13 @@
-//! Who is tracking and when: the visitor id, the session, and the collector's
+//! Who is tracking: the visitor id, the store id and the collector's
 //! clock. Shared by the tracker (which stamps hits) and the delivery thread
 //! (which sends them and learns the clock offset).
 
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Instant;
 
 use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
-use crate::hit::{new_message_id, Stamp};
 use crate::remote::visitor_bucket;
 
 /// Longest visitor id a host may set.
@@ -22,22 +20,18 @@ pub struct Identity {
     visitor: RwLock<Arc<str>>,
     /// The visitor's sampling bucket (`remote::visitor_bucket`).
     bucket: AtomicU32,
-    session_id: Arc<str>,
-    session_start: Instant,
     clock_offset_ms: AtomicI64,
     /// The store's id (`store::store_id`), sent with every event.
     store_id: Arc<str>,
 }
 
 impl Identity {
-    /// A new session for `visitor_id` (the one kept in the store) in the store
+    /// The identity of `visitor_id` (the one kept in the store) in the store
     /// `store_id`.
     pub fn new(visitor_id: &str, store_id: &str) -> Identity {
         Identity {
             visitor: RwLock::new(Arc::from(visitor_id)),
             bucket: AtomicU32::new(visitor_bucket(visitor_id)),
-            session_id: Arc::from(new_message_id()),
-            session_start: Instant::now(),
             clock_offset_ms: AtomicI64::new(UNKNOWN),
             store_id: Arc::from(store_id),
         }
@@ -59,19 +53,6 @@ impl Identity {
 
     pub fn bucket(&self) -> u32 {
         self.bucket.load(Relaxed)
-    }
-
-    pub fn session_id(&self) -> &str {
-        &self.session_id
-    }
-
-    /// The stamp of a hit tracked now.
-    pub fn stamp(&self) -> Stamp {
-        Stamp {
-            visitor_id: Some(self.visitor_id()),
-            session_id: Some(Arc::clone(&self.session_id)),
-            session_ms: Some(self.session_start.elapsed().as_millis() as i64),
-        }
     }
 
     /// The collector's clock minus ours, from the `Date` of its last success.

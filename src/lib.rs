@@ -5,6 +5,7 @@
 //! modules; `ffi` translates it to the C ABI of `include/at_tracker.h` and is the
 //! only place with `extern "C"`.
 
+pub mod analytics;
 pub mod clock;
 pub mod config;
 pub mod delivery;
@@ -18,6 +19,8 @@ pub mod tracker;
 
 pub mod ffi;
 
+pub use analytics::consent::Consent;
+pub use analytics::Reset;
 pub use clock::{Clock, SystemClock};
 pub use config::{
     AuthScheme, CallbackMode, Config, DropReason, Durability, LogLevel, OfflineMode, Synchronous,

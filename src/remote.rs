@@ -8,16 +8,19 @@
 //! ```
 //!
 //! A document that is not a JSON object or has another `schema_version` is
-//! refused whole (the last good one stays). A known key with a wrong type or a
+//! refused whole (the last good one stays). `events` holds per-event rules
+//! (`analytics::rules`). A known key with a wrong type or a
 //! value out of range is ignored alone, with a WARN. Other keys are the host's:
 //! `at_remote_config_json` returns the document as fetched.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::RwLock;
 use serde_json::{Map, Value};
 
+use crate::analytics::rules::EventRules;
 use crate::config::Config;
 use crate::hit::validate_http_url;
 
@@ -42,6 +45,8 @@ pub struct Overrides {
     pub sample_rate: Option<f64>,
     /// A base URL, https, on an allowed host.
     pub endpoint: Option<String>,
+    /// Per-event rules (`events`), applied at track time.
+    pub events: EventRules,
 }
 
 /// Reads a document. `Err` (with the reason) refuses it whole; otherwise the
@@ -74,6 +79,9 @@ pub fn parse(doc: &str, allowed_hosts: &[String]) -> Result<(Overrides, Vec<Stri
         let url = v.as_str().ok_or("not a string")?;
         endpoint(url, allowed_hosts)
     });
+    if let Some(events) = map.get("events") {
+        o.events = EventRules::parse(events, &mut |w| warnings.push(w));
+    }
     Ok((o, warnings))
 }
 
@@ -153,6 +161,8 @@ pub struct Remote {
     sample_ppm: AtomicU32,
     /// Bumped on every change, for the delivery thread.
     version: AtomicU64,
+    /// The document's per-event rules; `None` without any.
+    rules: RwLock<Option<Arc<EventRules>>>,
 }
 
 impl Default for Remote {
@@ -163,6 +173,7 @@ impl Default for Remote {
             enabled: AtomicBool::new(true),
             sample_ppm: AtomicU32::new(1_000_000),
             version: AtomicU64::new(0),
+            rules: RwLock::new(None),
         }
     }
 }
@@ -173,6 +184,7 @@ impl Remote {
         self.enabled.store(o.tracking_enabled.unwrap_or(true), SeqCst);
         let ppm = o.sample_rate.map_or(1_000_000, |r| (r * 1_000_000.0).round() as u32);
         self.sample_ppm.store(ppm, SeqCst);
+        *self.rules.write() = (!o.events.is_empty()).then(|| Arc::new(o.events.clone()));
         *self.overrides.write() = o;
         *self.document.write() = Some((doc, etag));
         self.version.fetch_add(1, SeqCst);
@@ -188,6 +200,11 @@ impl Remote {
 
     pub fn overrides(&self) -> Overrides {
         self.overrides.read().clone()
+    }
+
+    /// The per-event rules in force; `None` when there are none.
+    pub fn rules(&self) -> Option<Arc<EventRules>> {
+        self.rules.read().clone()
     }
 
     pub fn version(&self) -> u64 {

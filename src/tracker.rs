@@ -11,18 +11,22 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::analytics::consent::Consent;
+use crate::analytics::session::{self, InSession};
+use crate::analytics::Analytics;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Durability, LogLevel, ModeCell, OfflineMode};
 use crate::delivery::transport::{Abort, Transport};
 use crate::delivery::{Delivery, DispatchReport};
 use crate::error::{Error, Result, Status};
-use crate::hit::NewHit;
+use crate::hit::{Call, NewHit};
 use crate::identity::Identity;
 use crate::remote::Remote;
 use crate::runtime::{CallbackQueue, Completer, Completion, Oneshot, Reporter};
 use crate::store::writer::Op;
 use crate::store::{BackgroundCheck, Reader, SalvageReport, WriterHandle};
 
+mod analytics;
 mod close;
 mod export;
 mod start;
@@ -64,6 +68,8 @@ pub struct Tracker {
     opened: OpenReport,
     identity: Arc<Identity>,
     remote: Arc<Remote>,
+    /// User, context, super properties, sessions, consent.
+    analytics: Analytics,
     /// The full integrity check of a large store; stopped at close.
     check: Mutex<Option<BackgroundCheck>>,
     /// The process that created the tracker (its threads exist only there).
@@ -106,7 +112,8 @@ impl Tracker {
         let parts =
             start::open_and_start(&config, &clock, &mode, &reporter, callbacks.queue(), transport, abort)?;
         let callbacks = callbacks.disarm();
-        let start::Parts { writer, delivery, reader, report: opened, identity, remote, check } = parts;
+        let start::Parts { writer, delivery, reader, report: opened, identity, remote, analytics, check } =
+            parts;
         Ok(Tracker {
             mode,
             enabled: AtomicBool::new(true),
@@ -121,6 +128,7 @@ impl Tracker {
             opened,
             identity,
             remote,
+            analytics,
             check: Mutex::new(check),
             owner_pid: std::process::id(),
             clock,
@@ -164,9 +172,26 @@ impl Tracker {
         properties: Option<&str>,
         done: Option<Completion>,
     ) -> Result<()> {
+        self.segment_call(Call::Track, hit_type, properties, done)
+    }
+
+    /// A `track` or `screen` call: the super properties merged in, the remote
+    /// rules applied (track), then accepted.
+    fn segment_call(
+        &self,
+        call: Call,
+        name: &str,
+        properties: Option<&str>,
+        done: Option<Completion>,
+    ) -> Result<()> {
         self.open_gate(|| {
             self.check_enabled()?;
-            let hit = NewHit::event(hit_type, properties, self.clock.now_ms(), self.config.max_event_bytes)?;
+            let rules = self.remote.rules();
+            let prepared = self.analytics.prepare(call, name, properties, rules.as_deref())?;
+            let body = prepared.body.as_deref().or(properties);
+            let mut hit =
+                NewHit::segment(call, name, body, self.clock.now_ms(), self.config.max_event_bytes)?;
+            hit.stamp.sample_rate = prepared.sample_rate;
             self.accept(hit, done)
         })
     }
@@ -183,10 +208,48 @@ impl Tracker {
         })
     }
 
+    /// Stamps a hit with who tracked it, in which session and context, then
+    /// queues it (after the session events, when this hit starts a session).
     fn accept(&self, mut hit: NewHit, done: Option<Completion>) -> Result<()> {
+        let touch = self.analytics.sessions.touch(hit.created_ms, self.clock.mono_ms());
+        if let Some(value) = touch.persist {
+            let entries = vec![(session::META_SESSION.to_owned(), Some(value))];
+            self.writer.submit(Op::PutMeta { entries, reply: None })?;
+        }
+        self.stamp(&mut hit, touch.now);
+        if self.analytics.track_session_events && touch.started {
+            if let Some((ended, last_wall)) = touch.ended {
+                self.session_event(session::SESSION_ENDED, ended, last_wall)?;
+            }
+            self.session_event(session::SESSION_STARTED, touch.now, touch.now.id)?;
+        }
+        self.accept_stamped(hit, done)
+    }
+
+    fn stamp(&self, hit: &mut NewHit, session: InSession) {
+        let (context_id, context) = self.analytics.contexts.current();
+        let s = &mut hit.stamp;
+        s.visitor_id = Some(self.identity.visitor_id());
+        if s.call != Call::Alias {
+            // An alias carries the new user id already.
+            s.user_id = self.analytics.profile.user_id();
+        }
+        s.session_id = Some(Arc::from(session.id.to_string()));
+        s.session_ms = Some(session.elapsed_ms);
+        s.context_id = Some(context_id);
+        s.context = Some(context);
+    }
+
+    /// "Session Started" / "Session Ended", stamped with their session.
+    fn session_event(&self, name: &str, session: InSession, at_ms: i64) -> Result<()> {
+        let mut hit = NewHit::event(name, None, at_ms, self.config.max_event_bytes)?;
+        self.stamp(&mut hit, session);
+        self.accept_stamped(hit, None)
+    }
+
+    fn accept_stamped(&self, mut hit: NewHit, done: Option<Completion>) -> Result<()> {
         let mode = self.mode.get();
         hit.is_offline = mode == OfflineMode::Always || !self.reachable.load(SeqCst);
-        hit.stamp = self.identity.stamp();
         let done = done.map(|f| Completer::new(&self.callbacks, f));
         match (mode, self.config.durability) {
             (OfflineMode::Never, _) => {
@@ -207,7 +270,9 @@ impl Tracker {
     }
 
     fn check_enabled(&self) -> Result<()> {
-        let why = if !self.enabled.load(SeqCst) {
+        let why = if self.analytics.consent.get() == Consent::Denied {
+            "the user denied consent (at_set_consent): the hit was not kept"
+        } else if !self.enabled.load(SeqCst) {
             "tracking is disabled (at_set_tracking_enabled): the hit was not kept"
         } else if !self.remote.tracking_enabled() {
             "tracking is disabled by the remote configuration (tracking_enabled): the hit was not kept"

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::analytics::consent::ConsentCell;
 use crate::clock::Clock;
 use crate::config::{DropReason, ModeCell, OfflineMode};
 use crate::delivery::transport::{Abort, Transport};
@@ -101,6 +102,9 @@ struct Engine {
     wall_minus_mono: i64,
     /// The collector refused the key (its status): automatic sending is paused.
     key_rejected: Option<u16>,
+    /// The user's consent: nothing is sent and no configuration fetched
+    /// unless it is granted.
+    consent: Arc<ConsentCell>,
     /// The wall clock jumped and the collector's clock is not known since: hit
     /// ages cannot be trusted, so none expires.
     clock_suspect: bool,
@@ -259,6 +263,12 @@ impl Engine {
         }
         self.wall_minus_mono = d;
     }
+}
+
+/// The report of a send that consent did not allow.
+fn consent_report() -> DispatchReport {
+    let why = "consent is not granted (at_set_consent): nothing is sent; the hits stay stored";
+    DispatchReport { status: Err(Error::new(crate::Status::Suppressed, why)), ..Default::default() }
 }
 
 fn network_report(why: &str) -> DispatchReport {

@@ -8,48 +8,123 @@ use crate::delivery::dates::iso8601_ms;
 use crate::delivery::transport::AuthScheme;
 use crate::hit::StoredHit;
 
-/// One event's JSON envelope, built once per attempt. `properties` is the stored
-/// text, inserted verbatim (it was validated as one JSON object when tracked).
+/// The context of a hit stored without one (before schema 4, or whose
+/// snapshot was lost with a damaged store): the library alone.
+const LIBRARY_CONTEXT: &str =
+    concat!(r#"{"library":{"name":"attracker","version":""#, env!("CARGO_PKG_VERSION"), r#""}}"#);
+
+/// One event's JSON envelope, built once per attempt: the Segment HTTP API
+/// shape of the hit's call (`track`, `screen`, `identify`, `group`, `alias`).
+/// The stored body (properties or traits) and context are inserted verbatim
+/// (each was checked as one JSON object when tracked, and again when read).
 /// `anonymousId` is the visitor id the hit was tracked with (`current_visitor`
-/// for rows stored before schema 3).
+/// for rows stored before schema 3); `userId` the user id it was tracked with,
+/// when there was one. attracker's own fields go inside `context`.
 pub fn envelope(hit: &StoredHit, current_visitor: &str, store_id: &str) -> String {
-    let props = hit.body.as_deref().unwrap_or("{}");
-    let mut out = String::with_capacity(props.len() + hit.hit_type.len() + 320);
-    out.push_str(r#"{"type":"track","event":"#);
-    push_json_string(&mut out, &hit.hit_type);
+    let call = hit.stamp.call;
+    let body = hit.body.as_deref().unwrap_or("{}");
+    let context = hit.stamp.context.as_deref().unwrap_or(LIBRARY_CONTEXT);
+    let mut out = String::with_capacity(body.len() + context.len() + hit.hit_type.len() + 320);
+    out.push_str(r#"{"type":""#);
+    out.push_str(call.wire_type());
+    out.push('"');
+    if let Some(key) = call.subject_key() {
+        push_key(&mut out, key);
+        push_json_string(&mut out, &hit.hit_type);
+    }
     out.push_str(r#","messageId":"#);
     push_json_string(&mut out, &hit.message_id);
     out.push_str(r#","anonymousId":"#);
     push_json_string(&mut out, hit.stamp.visitor_id.as_deref().unwrap_or(current_visitor));
+    if let Some(user) = &hit.stamp.user_id {
+        out.push_str(r#","userId":"#);
+        push_json_string(&mut out, user);
+    }
     out.push_str(r#","timestamp":""#);
     out.push_str(&iso8601_ms(hit.created_ms));
-    out.push_str(r#"","properties":"#);
-    out.push_str(props);
-    out.push_str(concat!(
-        r#","context":{"library":{"name":"attracker","version":""#,
-        env!("CARGO_PKG_VERSION"),
-        r#""}"#
-    ));
-    if hit.id > 0 {
-        // A stored hit: the store's id and the hit's sequence number in it
-        // (memory-only hits have neither).
-        out.push_str(r#","attracker":{"store":"#);
-        push_json_string(&mut out, store_id);
-        out.push_str(r#","seq":"#);
-        out.push_str(&hit.id.to_string());
-        out.push('}');
+    out.push('"');
+    if let Some(key) = call.body_key() {
+        push_key(&mut out, key);
+        out.push_str(body);
     }
-    if let (Some(session), Some(ms)) = (&hit.stamp.session_id, hit.stamp.session_ms) {
-        out.push_str(r#","session":{"id":"#);
-        push_json_string(&mut out, session);
-        out.push_str(r#","elapsedMs":"#);
-        out.push_str(&ms.to_string());
-        out.push('}');
-    }
-    out.push_str(r#"},"retryCount":"#);
+    out.push_str(r#","context":"#);
+    push_context(&mut out, context, hit, store_id);
+    out.push_str(r#","retryCount":"#);
     out.push_str(&hit.retry_count.to_string());
     out.push('}');
     out
+}
+
+fn push_key(out: &mut String, key: &str) {
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":");
+}
+
+/// The stored context object with attracker's fields added at its end: the
+/// session id (`sessionId`, Unix ms of the session's start) and `attracker`
+/// (the store id and sequence number of a stored hit, the monotonic ms since
+/// its session began, and the sample rate that kept it).
+fn push_context(out: &mut String, context: &str, hit: &StoredHit, store_id: &str) {
+    let inner = context.trim_end().strip_suffix('}').unwrap_or("{");
+    out.push_str(inner);
+    let mut sep = if inner.trim() == "{" { "" } else { "," };
+    let mut field = |out: &mut String, key: &str| {
+        out.push_str(sep);
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\":");
+        sep = ",";
+    };
+    let session = hit.stamp.session_id.as_deref();
+    let session_ms = session.and_then(|s| s.parse::<i64>().ok());
+    match (session, session_ms) {
+        (Some(_), Some(ms)) => {
+            field(out, "sessionId");
+            out.push_str(&ms.to_string());
+        }
+        // Schema 3 rows: a UUID per tracker start.
+        (Some(uuid), None) => {
+            field(out, "session");
+            out.push_str(r#"{"id":"#);
+            push_json_string(out, uuid);
+            if let Some(ms) = hit.stamp.session_ms {
+                out.push_str(r#","elapsedMs":"#);
+                out.push_str(&ms.to_string());
+            }
+            out.push('}');
+        }
+        (None, _) => {}
+    }
+    let stored = hit.id > 0;
+    let elapsed = hit.stamp.session_ms.filter(|_| session_ms.is_some());
+    if stored || elapsed.is_some() || hit.stamp.sample_rate.is_some() {
+        field(out, "attracker");
+        out.push('{');
+        let mut inner_sep = "";
+        if stored {
+            // A stored hit: the store's id and the hit's sequence number in it
+            // (memory-only hits have neither).
+            out.push_str(r#""store":"#);
+            push_json_string(out, store_id);
+            out.push_str(r#","seq":"#);
+            out.push_str(&hit.id.to_string());
+            inner_sep = ",";
+        }
+        if let Some(ms) = elapsed {
+            out.push_str(inner_sep);
+            out.push_str(r#""sessionElapsedMs":"#);
+            out.push_str(&ms.to_string());
+            inner_sep = ",";
+        }
+        if let Some(rate) = hit.stamp.sample_rate {
+            out.push_str(inner_sep);
+            out.push_str(r#""sampleRate":"#);
+            out.push_str(&serde_json::to_string(&rate).unwrap_or_else(|_| "1".into()));
+        }
+        out.push('}');
+    }
+    out.push('}');
 }
 
 /// Bytes a body adds around its envelopes:

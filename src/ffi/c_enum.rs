@@ -111,6 +111,7 @@ pub fn tables() -> Vec<&'static CEnum> {
         &SYNCHRONOUS_MODES,
         &CALLBACK_MODES,
         &OPT_OUT_POLICIES,
+        &CONSENTS,
         &LOG_LEVELS,
         &DROP_REASONS,
         &AUTH_SCHEMES,

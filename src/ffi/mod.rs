@@ -19,13 +19,17 @@ pub mod status;
 pub mod types;
 pub mod config;
 pub mod config_callbacks;
+pub mod config_analytics;
 pub mod tracker;
 pub mod identity;
+pub mod analytics;
 pub mod offline;
 pub mod hit;
 pub mod request;
 
+pub use analytics::*;
 pub use config::*;
+pub use config_analytics::*;
 pub use config_callbacks::*;
 pub use hit::*;
 pub use identity::*;

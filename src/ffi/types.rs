@@ -5,7 +5,8 @@
 use std::ffi::{c_char, c_void};
 
 use crate::config::{
-    AuthScheme, CallbackMode, DropReason, Durability, LogLevel, OfflineMode, OptOutPolicy, Synchronous,
+    AuthScheme, CallbackMode, Consent, DropReason, Durability, LogLevel, OfflineMode, OptOutPolicy,
+    Synchronous,
 };
 use crate::ffi::status::at_status;
 
@@ -73,6 +74,30 @@ c_enum! {
     }
 }
 
+/// The user's consent to collection (`at_set_consent`).
+pub type at_consent = u32;
+c_enum! {
+    CONSENTS: at_consent <=> Consent {
+        /// The default: collected and sent.
+        AT_CONSENT_GRANTED = 0 => Granted,
+        /// Not answered yet: collected and stored, nothing sent (no network at all).
+        AT_CONSENT_PENDING = 1 => Pending,
+        /// Refused: everything queued is purged, later calls return `AT_ERR_SUPPRESSED`.
+        AT_CONSENT_DENIED = 2 => Denied,
+    }
+}
+
+/// Flags of `at_reset`, combined with `|`: the user id and traits.
+pub const AT_RESET_USER: u32 = 1;
+/// `at_reset`: the anonymous id (a new one is made).
+pub const AT_RESET_ANONYMOUS_ID: u32 = 2;
+/// `at_reset`: the session (a new one starts now).
+pub const AT_RESET_SESSION: u32 = 4;
+/// `at_reset`: the super properties.
+pub const AT_RESET_SUPER_PROPERTIES: u32 = 8;
+/// `at_reset`: everything above (a logout).
+pub const AT_RESET_ALL: u32 = 15;
+
 /// Severity of a log line, most severe first.
 pub type at_log_level = u32;
 c_enum! {
@@ -110,6 +135,8 @@ c_enum! {
         AT_DROP_TOO_LARGE = 8 => TooLarge,
         /// It failed to send and was older than `max_hit_age_ms` (default 30 days).
         AT_DROP_EXPIRED = 9 => Expired,
+        /// Purged when the user denied consent (`at_set_consent(AT_CONSENT_DENIED)`).
+        AT_DROP_CONSENT_DENIED = 10 => ConsentDenied,
     }
 }
 
@@ -248,6 +275,8 @@ pub struct at_stats {
     /// pinning failure, a proxy failure, a captive portal. None counts as an
     /// attempt.
     pub not_reached: u64,
+    /// Purged because the user denied consent (`AT_DROP_CONSENT_DENIED`).
+    pub dropped_consent: u64,
 }
 
 /// Every counter of the snapshot, by name. The snapshot is destructured without
@@ -274,6 +303,7 @@ impl From<crate::runtime::StatsSnapshot> for at_stats {
             dropped_expired,
             key_rejected,
             not_reached,
+            dropped_consent,
         } = snapshot;
         at_stats {
             queued,
@@ -294,6 +324,7 @@ impl From<crate::runtime::StatsSnapshot> for at_stats {
             dropped_expired,
             key_rejected,
             not_reached,
+            dropped_consent,
         }
     }
 }

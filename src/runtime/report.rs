@@ -34,6 +34,7 @@ pub struct Stats {
     /// Requests that did not reach the collector (network, TLS, pinning, proxy,
     /// captive portal).
     pub not_reached: AtomicU64,
+    pub dropped_consent: AtomicU64,
     /// Why the last send failed, for the host to read; cleared by a success.
     pub last_send_error: parking_lot::Mutex<Option<String>>,
 }
@@ -62,6 +63,7 @@ pub struct StatsSnapshot {
     pub dropped_expired: u64,
     pub key_rejected: u64,
     pub not_reached: u64,
+    pub dropped_consent: u64,
 }
 
 impl Stats {
@@ -83,6 +85,7 @@ impl Stats {
             dropped_expired: self.dropped_expired.load(Relaxed),
             key_rejected: self.key_rejected.load(Relaxed),
             not_reached: self.not_reached.load(Relaxed),
+            dropped_consent: self.dropped_consent.load(Relaxed),
             ..StatsSnapshot::default()
         }
     }
@@ -164,6 +167,9 @@ impl Reporter {
                 LogLevel::Warn,
                 "they failed to send and were older than max_hit_age_ms",
             ),
+            DropReason::ConsentDenied => {
+                (&self.stats.dropped_consent, LogLevel::Info, "the user denied consent (purged)")
+            }
         };
         counter.fetch_add(n, Relaxed);
         self.log(level, format!("dropped {n} hit(s): {why}"));

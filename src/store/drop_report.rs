@@ -34,6 +34,7 @@ pub fn reason_name(reason: DropReason) -> &'static str {
         DropReason::Unreachable => "unreachable",
         DropReason::TooLarge => "too_large",
         DropReason::Expired => "expired",
+        DropReason::ConsentDenied => "consent_denied",
     }
 }
 
@@ -51,14 +52,15 @@ pub fn record(
 ) -> Result<Option<u64>> {
     // Deletions by the host (`at_offline_delete*`, an opt-out purge) are its
     // own decision, told to it by the drop callback; they are not reported to
-    // the collector (a deleted store stays empty, and a purge sends nothing).
-    if fx.dropped.iter().all(|(r, _)| *r == DropReason::Deleted) {
+    // the collector (a deleted store stays empty, and a purge sends nothing;
+    // a user who denied consent is sent nothing at all).
+    if fx.dropped.iter().all(|(r, _)| r.is_hosts_decision()) {
         return Ok(pending);
     }
     let fail = |e| classify(e, "recording a drop report");
     let now_ms = SystemClock.now_ms();
     let mut counts: Vec<(DropReason, u64)> = Vec::new();
-    for (reason, _) in fx.dropped.iter().filter(|(r, _)| *r != DropReason::Deleted) {
+    for (reason, _) in fx.dropped.iter().filter(|(r, _)| !r.is_hosts_decision()) {
         match counts.iter_mut().find(|(r, _)| r == reason) {
             Some((_, n)) => *n += 1,
             None => counts.push((*reason, 1)),

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
+use crate::analytics::Kept;
 use crate::config::{Config, LogLevel, Synchronous};
 use crate::error::{Error, Result};
 use crate::hit::new_message_id;
@@ -34,6 +35,8 @@ pub struct OpenedStore {
     pub store_id: String,
     /// The last good remote configuration document and its ETag, if any.
     pub remote_config: Option<(String, Option<String>)>,
+    /// The analytics state kept in `meta` (user id, traits, consent, ...).
+    pub kept: Kept,
     /// Set when the file was damaged and replaced.
     pub salvage: Option<SalvageReport>,
     /// The full integrity check of a large store, running in the background.
@@ -90,6 +93,8 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
     renumber_non_positive_ids(&writer, reporter)?;
     let visitor_id = visitor_id(&writer, reporter)?;
     let remote_config = cached_remote_config(&writer, reporter)?;
+    let kept = kept_analytics(&writer, reporter)?;
+    forget_unused_contexts(&writer)?;
     let (store_id, replaced) = super::store_id::load(&writer)?;
     if replaced {
         reporter.log(LogLevel::Warn, "the store id was damaged; a new one was made (sequence numbers go on)");
@@ -122,6 +127,7 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
         visitor_id,
         store_id,
         remote_config,
+        kept,
         salvage,
         background_check,
     })
@@ -229,6 +235,43 @@ fn cached_remote_config(conn: &Connection, reporter: &Reporter) -> Result<Option
         format!("the cached remote config was damaged ({why}); it was dropped, built-in settings apply"),
     );
     Ok(None)
+}
+
+/// The analytics state kept in `meta`. A value that is not text (damage) is
+/// dropped with a WARN; `Profile::restore` and the others check the text.
+fn kept_analytics(conn: &Connection, reporter: &Reporter) -> Result<Kept> {
+    let fail = |e| classify(e, "reading the kept analytics state");
+    let mut values = Vec::with_capacity(Kept::KEYS.len());
+    for key in Kept::KEYS {
+        values.push(match meta_text(conn, key).map_err(fail)? {
+            Some(Ok(v)) => Some(v),
+            Some(Err(what)) => {
+                reporter.log(LogLevel::Warn, format!("the kept {key} was {what}; it was dropped"));
+                None
+            }
+            None => None,
+        });
+    }
+    let mut v = values.into_iter();
+    let mut next = || v.next().flatten();
+    Ok(Kept { user_id: next(), traits: next(), super_properties: next(), consent: next(), session: next() })
+}
+
+/// Contexts no hit refers to any more, once there are enough of them to matter
+/// (a context changes rarely; the check is a scan of the hits).
+fn forget_unused_contexts(conn: &Connection) -> Result<()> {
+    const KEEP_UNCHECKED: i64 = 16;
+    let fail = |e| classify(e, "forgetting unused event contexts");
+    let n: i64 = conn.query_row("SELECT count(*) FROM contexts", [], |r| r.get(0)).map_err(fail)?;
+    if n > KEEP_UNCHECKED {
+        conn.execute(
+            "DELETE FROM contexts WHERE id NOT IN \
+             (SELECT DISTINCT context_id FROM hits WHERE context_id IS NOT NULL)",
+            [],
+        )
+        .map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// A `meta` value: `Ok` when it is UTF-8 text, else `Err` saying what it is.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::config::DropReason;
 use crate::error::Result;
@@ -47,7 +47,10 @@ pub enum Op {
         done: Option<Completer>,
         wait: Option<Reply<()>>,
     },
+    /// Deletes every hit; each is reported with `reason` (`Deleted` by the
+    /// host, `ConsentDenied` by a consent purge).
     DeleteAll {
+        reason: DropReason,
         reply: Reply<u64>,
     },
     DeleteOlderThan {
@@ -82,6 +85,12 @@ pub enum Op {
     PutMeta {
         entries: Vec<(String, Option<String>)>,
         reply: Option<Reply<u64>>,
+    },
+    /// Finds or stores an event context (a JSON object's text) in the
+    /// `contexts` table; replies with its row id.
+    PutContext {
+        json: String,
+        reply: Reply<u64>,
     },
     /// Runs after everything queued before it is applied; `Err` when hits accepted
     /// before it are still uncommitted (the store is failing).
@@ -229,8 +238,8 @@ impl TxEffects {
 pub fn insert(tx: &Connection, h: &NewHit, fx: &mut TxEffects) -> Result<u64> {
     tx.prepare_cached(
         "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state,
-                           visitor_id, session_id, session_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                           visitor_id, session_id, session_ms, call, user_id, context_id, sample_rate)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -245,6 +254,11 @@ pub fn insert(tx: &Connection, h: &NewHit, fx: &mut TxEffects) -> Result<u64> {
             h.stamp.visitor_id.as_deref(),
             h.stamp.session_id.as_deref(),
             h.stamp.session_ms,
+            // Track is the column's NULL: rows stay as small as before.
+            Some(h.stamp.call.code()).filter(|&c| c != 0),
+            h.stamp.user_id.as_deref(),
+            h.stamp.context_id,
+            h.stamp.sample_rate,
         ])
     })
     .map_err(|e| classify(e, "storing a hit"))?;
@@ -474,6 +488,26 @@ pub fn put_meta(tx: &Connection, entries: &[(String, Option<String>)]) -> Result
         .map_err(fail)?;
     }
     Ok(())
+}
+
+/// The id of the `contexts` row holding `json`, stored now if none does. The
+/// table holds a few rows (one per distinct context), so a scan finds it.
+pub fn put_context(tx: &Connection, json: &str) -> Result<u64> {
+    let fail = |e| classify(e, "storing the event context");
+    let found: Option<i64> = tx
+        .prepare_cached("SELECT id FROM contexts WHERE json = ?1")
+        .and_then(|mut s| s.query_row([json], |r| r.get(0)).optional())
+        .map_err(fail)?;
+    let id = match found {
+        Some(id) => id,
+        None => {
+            tx.prepare_cached("INSERT INTO contexts (json) VALUES (?1)")
+                .and_then(|mut s| s.execute([json]))
+                .map_err(fail)?;
+            tx.last_insert_rowid()
+        }
+    };
+    Ok(id.max(0) as u64)
 }
 
 pub fn max_id(conn: &Connection) -> Result<u64> {

@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use crate::error::Result;
 use std::sync::Arc;
 
-use crate::hit::{HitKind, Stamp, StoredHit};
+use crate::hit::{Call, HitKind, Stamp, StoredHit};
 use crate::store::classify;
 
 pub(crate) const COLUMNS: &str =
-    "id, message_id, kind, type, url, body, created_ms, retry_count, is_offline, visitor_id, session_id, session_ms";
+    "id, message_id, kind, type, url, body, created_ms, retry_count, is_offline, \
+     visitor_id, session_id, session_ms, call, user_id, context_id, sample_rate, \
+     (SELECT json FROM contexts WHERE contexts.id = hits.context_id)";
 
 pub struct Reader {
     conn: Mutex<Connection>,
@@ -145,6 +147,17 @@ pub(crate) fn decode_row(id: u64, r: &rusqlite::Row<'_>, batch_url: &str) -> Opt
             visitor_id: r.get::<_, Option<String>>(9).ok()?.map(Arc::from),
             session_id: r.get::<_, Option<String>>(10).ok()?.map(Arc::from),
             session_ms: r.get(11).ok()?,
+            call: Call::from_code(r.get(12).ok()?)?,
+            user_id: r.get::<_, Option<String>>(13).ok()?.map(Arc::from),
+            context_id: r.get(14).ok()?,
+            // A context that is not one JSON object (damage) is not spliced
+            // into the batch: the hit goes with the library's own context.
+            context: r
+                .get::<_, Option<String>>(16)
+                .ok()?
+                .filter(|c| crate::hit::is_json_object(c))
+                .map(Arc::from),
+            sample_rate: r.get::<_, Option<f64>>(15).ok()?.filter(|r| (0.0..=1.0).contains(r)),
         },
     })
 }

@@ -6,8 +6,12 @@ use crate::error::{Error, Result};
 use crate::store::classify;
 
 /// Migration `i` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] =
-    &[include_str!("sql/v1.sql"), include_str!("sql/v2.sql"), include_str!("sql/v3.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("sql/v1.sql"),
+    include_str!("sql/v2.sql"),
+    include_str!("sql/v3.sql"),
+    include_str!("sql/v4.sql"),
+];
 
 /// The schema version this library writes.
 pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -21,6 +21,11 @@ impl Tracker {
         if let Some(mut check) = self.check.lock().take() {
             check.stop();
         }
+        // The session goes on in the next process if it starts soon enough.
+        if let Some(value) = self.analytics.sessions.snapshot() {
+            let entries = vec![(crate::analytics::session::META_SESSION.to_owned(), Some(value))];
+            let _ = self.writer.submit(crate::store::writer::Op::PutMeta { entries, reply: None });
+        }
         let deadline = Instant::now() + timeout;
         let callbacks = self.callbacks.clone();
         self.delivery.close(deadline, move || {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::LogLevel;
+use crate::config::{DropReason, LogLevel};
 use crate::error::{Error, Result};
 use crate::hit::StoredHit;
 use crate::runtime::{Oneshot, StatsSnapshot};
@@ -47,7 +47,7 @@ impl Tracker {
 
     /// Deletes every stored hit; returns how many.
     pub fn offline_delete(&self) -> Result<u64> {
-        self.delete(|reply| Op::DeleteAll { reply })
+        self.delete(|reply| Op::DeleteAll { reason: DropReason::Deleted, reply })
     }
 
     /// Deletes stored hits created more than `days` days ago.

@@ -22,6 +22,7 @@ impl Tracker {
     ) -> Result<()> {
         self.open_gate(|| {
             let first = !self.background.swap(true, SeqCst);
+            self.enter_background_session();
             // Paused first, so the event below does not start a send of its own.
             self.delivery.enter_background();
             if first && self.config.track_lifecycle_events {
@@ -40,7 +41,11 @@ impl Tracker {
     /// `track_lifecycle_events`), resumes the flush timers and sends what is due.
     pub fn app_will_enter_foreground(&self) -> Result<()> {
         self.open_gate(|| {
-            if self.background.swap(false, SeqCst) && self.config.track_lifecycle_events {
+            let was_background = self.background.swap(false, SeqCst);
+            if was_background {
+                self.analytics.sessions.enter_foreground(self.clock.mono_ms());
+            }
+            if was_background && self.config.track_lifecycle_events {
                 self.track_lifecycle("Application Opened")?;
             }
             self.delivery.enter_foreground();

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
-use crate::config::OptOutPolicy;
+use crate::config::{DropReason, OptOutPolicy};
 use crate::error::{Error, Result};
 use crate::hit::new_message_id;
 use crate::identity::validate_visitor_id;
@@ -45,8 +45,9 @@ impl Tracker {
         match policy {
             OptOutPolicy::Keep => Ok(0),
             OptOutPolicy::Purge => {
-                let stored = self.writer.call(|reply| Op::DeleteAll { reply })?;
-                Ok(stored + self.delivery.purge_memory(&self.reporter))
+                let stored =
+                    self.writer.call(|reply| Op::DeleteAll { reason: DropReason::Deleted, reply })?;
+                Ok(stored + self.delivery.purge_memory(DropReason::Deleted, &self.reporter))
             }
         }
     }

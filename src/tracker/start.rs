@@ -7,6 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::analytics::consent::{Consent, ConsentCell};
+use crate::analytics::context::{self, Contexts};
+use crate::analytics::profile::Profile;
+use crate::analytics::session::Sessions;
+use crate::analytics::{Analytics, Kept};
 use crate::clock::Clock;
 use crate::config::{CallbackMode, Config, Durability, LogLevel, ModeCell};
 use crate::delivery::engine::DeliveryParts;
@@ -63,6 +68,7 @@ pub(super) struct Parts {
     pub report: OpenReport,
     pub identity: Arc<Identity>,
     pub remote: Arc<Remote>,
+    pub analytics: Analytics,
     pub check: Option<BackgroundCheck>,
 }
 
@@ -104,6 +110,13 @@ pub(super) fn open_and_start(
     if cached_is_bad {
         forget_cached_remote_config(&writer);
     }
+    let analytics = match start_analytics(config, opened.kept, &writer, reporter) {
+        Ok(a) => a,
+        Err(e) => {
+            writer.close(Instant::now());
+            return Err(e);
+        }
+    };
     let parts = DeliveryParts {
         writer: Arc::clone(&writer),
         identity: Arc::clone(&identity),
@@ -117,6 +130,7 @@ pub(super) fn open_and_start(
         abort,
         sender: opened.sender,
         db: config.storage_path.clone().unwrap_or_default(),
+        consent: Arc::clone(&analytics.consent),
     };
     let delivery = match Delivery::start(&wake, DeliverySettings::from_config(config), parts) {
         Ok(d) => d,
@@ -133,7 +147,49 @@ pub(super) fn open_and_start(
         report: OpenReport { recovered_in_flight: opened.recovered_in_flight, salvage: opened.salvage },
         identity,
         remote,
+        analytics,
         check: opened.background_check,
+    })
+}
+
+/// The analytics state the store kept (a damaged value is dropped with a
+/// WARN), and the context of this start, stored so the first event has it.
+fn start_analytics(
+    config: &Config,
+    kept: Kept,
+    writer: &WriterHandle,
+    reporter: &Reporter,
+) -> Result<Analytics> {
+    let (profile, warnings) = Profile::restore(kept.user_id, kept.traits, kept.super_properties);
+    warnings.into_iter().for_each(|w| reporter.log(LogLevel::Warn, w));
+    let consent = match kept.consent.as_deref().map(|c| (c, Consent::from_meta(c))) {
+        Some((_, Some(c))) => c,
+        Some((raw, None)) => {
+            reporter.log(
+                LogLevel::Warn,
+                format!(
+                    "the kept consent '{}' is not one this library wrote; the initial consent applies",
+                    crate::hit::shorten(raw)
+                ),
+            );
+            config.initial_consent
+        }
+        None => config.initial_consent,
+    };
+    let base = context::library_context();
+    let text = context::full_text(&base, &config.context);
+    let id = writer.call(|reply| Op::PutContext { json: text.clone(), reply })?;
+    Ok(Analytics {
+        profile,
+        sessions: Sessions::new(
+            config.session_foreground_timeout_ms,
+            config.session_background_timeout_ms,
+            kept.session.as_deref(),
+        ),
+        contexts: Contexts::new(base, config.context.clone(), id as i64, Arc::from(text)),
+        consent: Arc::new(ConsentCell::new(consent)),
+        track_session_events: config.track_session_events,
+        changes: Default::default(),
     })
 }
 

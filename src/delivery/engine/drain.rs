@@ -21,6 +21,9 @@ impl Engine {
     /// Sends stored hits. Only the store's sender does; another process's
     /// tracker leaves them to it.
     pub(super) fn drain_store(&mut self, scope: Scope) -> DispatchReport {
+        if !self.consent.allows_network() {
+            return super::consent_report();
+        }
         if !self.is_sender() {
             self.reporter.log(LogLevel::Debug, "another process is this store's sender; not sending");
             return DispatchReport::default();

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::analytics::consent::ConsentCell;
 use crate::clock::Clock;
 use crate::config::{DropReason, ModeCell};
 use crate::delivery::transport::{Abort, Transport};
@@ -45,6 +46,8 @@ pub struct DeliveryParts {
     pub abort: Abort,
     pub sender: Option<SenderLock>,
     pub db: std::path::PathBuf,
+    /// Nothing goes on the network unless it is granted.
+    pub consent: Arc<ConsentCell>,
 }
 
 impl Delivery {
@@ -103,6 +106,7 @@ impl Delivery {
             transport: parts.transport,
             sender: parts.sender,
             db: parts.db,
+            consent: parts.consent,
             pacing: Pacing::default(),
             last_auto_ms: now,
             retry_wall_hwm: 0,
@@ -153,10 +157,11 @@ impl Delivery {
     }
 
     /// Deletes every memory-only hit (opting out with purge); returns how many.
-    pub fn purge_memory(&self, reporter: &Reporter) -> u64 {
+    /// Drops every memory-only hit, reported with `reason`; returns how many.
+    pub fn purge_memory(&self, reason: DropReason, reporter: &Reporter) -> u64 {
         let gone: Vec<Memory> = self.shared.state.lock().outbox.drain(..).collect();
         let n = gone.len() as u64;
-        drop_memory(gone, DropReason::Deleted, reporter);
+        drop_memory(gone, reason, reporter);
         n
     }
 
@@ -220,6 +225,16 @@ impl Delivery {
     /// `Required` restarts the threshold and timer triggers).
     pub fn mode_changed(&self) {
         self.with_state(|_| {});
+    }
+
+    /// Consent was granted (or withdrawn): the thread looks again; stored
+    /// hits go out as if the network had just come back.
+    pub fn consent_changed(&self) {
+        self.with_state(|st| {
+            if st.stored > 0 {
+                st.restored = true;
+            }
+        });
     }
 
     /// A key set at run time: used from the next request on; resumes sending

@@ -43,6 +43,9 @@ pub(super) fn drop_memory(gone: Vec<Memory>, reason: DropReason, reporter: &Repo
 impl Engine {
     /// Sends memory-only hits (all due ones when `all`, else one run).
     pub(super) fn drain_memory(&mut self, all: bool) -> DispatchReport {
+        if !self.consent.allows_network() {
+            return super::consent_report();
+        }
         let mut report = DispatchReport::default();
         loop {
             let now = self.clock.mono_ms();

@@ -17,7 +17,12 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 impl Engine {
     /// The time of the next fetch, when one is due at all.
     pub(super) fn config_due_ms(&self) -> Option<i64> {
-        self.remote_settings.url.as_ref().map(|_| self.next_config_ms)
+        // No fetch before consent is granted: no network at all.
+        self.remote_settings
+            .url
+            .as_ref()
+            .filter(|_| self.consent.allows_network())
+            .map(|_| self.next_config_ms)
     }
 
     /// Applies the document in force to the delivery settings when it changed.
@@ -44,7 +49,9 @@ impl Engine {
     /// One fetch: a new document is stored, put in force and announced; a
     /// failure keeps the one in force (the last good, or the built-in settings).
     pub(super) fn fetch_config(&mut self) {
-        let Some(url) = self.remote_settings.url.clone() else { return };
+        let Some(url) = self.remote_settings.url.clone().filter(|_| self.consent.allows_network()) else {
+            return;
+        };
         let now = self.clock.now_ms();
         let mono = self.clock.mono_ms();
         let interval = self.remote_settings.interval;

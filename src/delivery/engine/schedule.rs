@@ -92,6 +92,10 @@ impl Engine {
             }
         }
         st.nudged = false;
+        if !self.consent.allows_network() {
+            // Memory-only hits wait too (until close drops them as unsent).
+            return Next::Sleep(config_due);
+        }
         // A refused key pauses automatic sending until a new key.
         let paused = now < self.pacing.paused_until_ms || self.key_rejected.is_some();
         let outbox = match self.outbox_due(st, now, paused) {

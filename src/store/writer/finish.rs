@@ -1,6 +1,7 @@
 //! Answering the ops of a group once their transaction is done.
 
 use super::{Done, Op, WriterState};
+use crate::config::DropReason;
 use crate::error::{Error, Result};
 
 impl WriterState {
@@ -22,10 +23,13 @@ impl WriterState {
                         done.complete(Ok(()));
                     }
                 }
-                Op::DeleteAll { reply } => reply.send(count(r).map(|n| n + self.drop_retained(|_| true))),
-                Op::DeleteOlderThan { before_ms, reply } => {
-                    reply.send(count(r).map(|n| n + self.drop_retained(|h| h.created_ms < before_ms)))
+                Op::DeleteAll { reason, reply } => {
+                    reply.send(count(r).map(|n| n + self.drop_retained(reason, |_| true)))
                 }
+                Op::DeleteOlderThan { before_ms, reply } => reply.send(
+                    count(r)
+                        .map(|n| n + self.drop_retained(DropReason::Deleted, |h| h.created_ms < before_ms)),
+                ),
                 Op::DeleteUndecodable { .. } => {}
                 Op::Lease { reply, .. } => reply.send(r.map(|d| match d {
                     Done::Leased(hits) => hits,
@@ -37,6 +41,7 @@ impl WriterState {
                     }
                 }
                 Op::RecoverInFlight { reply } | Op::MaxId { reply } => reply.send(count(r)),
+                Op::PutContext { reply, .. } => reply.send(count(r)),
                 Op::PutMeta { reply, .. } => {
                     if let Some(reply) = reply {
                         reply.send(count(r));

@@ -37,14 +37,14 @@ impl WriterState {
         self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
     }
 
-    /// Removes retained hits the host deleted; returns how many.
-    pub(super) fn drop_retained(&mut self, doomed: impl Fn(&NewHit) -> bool) -> u64 {
+    /// Removes retained hits the host deleted (or purged, `reason`); returns how many.
+    pub(super) fn drop_retained(&mut self, reason: DropReason, doomed: impl Fn(&NewHit) -> bool) -> u64 {
         let (gone, kept): (Vec<Op>, Vec<Op>) = std::mem::take(&mut self.retained)
             .into_iter()
             .partition(|o| matches!(o, Op::Insert { hit, .. } if doomed(hit)));
         self.retained = kept;
         let n = gone.len() as u64;
-        self.report_lost(gone, DropReason::Deleted, None);
+        self.report_lost(gone, reason, None);
         n
     }
 

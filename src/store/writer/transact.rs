@@ -82,7 +82,7 @@ impl WriterState {
         let fx = &mut staged.fx;
         Ok(match op {
             Op::Insert { hit, .. } => ops::insert(tx, hit, fx).map(Done::Count)?,
-            Op::DeleteAll { .. } => Done::Count(ops::delete_where(tx, "1", [], DropReason::Deleted, fx)?),
+            Op::DeleteAll { reason, .. } => Done::Count(ops::delete_where(tx, "1", [], *reason, fx)?),
             Op::DeleteOlderThan { before_ms, .. } => {
                 Done::Count(ops::delete_where(tx, "created_ms < ?1", [*before_ms], DropReason::Deleted, fx)?)
             }
@@ -118,6 +118,7 @@ impl WriterState {
                 ops::put_meta(tx, entries)?;
                 Done::Count(0)
             }
+            Op::PutContext { json, .. } => Done::Count(ops::put_context(tx, json)?),
             Op::Barrier { .. } => Done::Count(0),
         })
     }

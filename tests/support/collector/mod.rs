@@ -60,7 +60,8 @@
 //! (`RequestLog`, `Batch`); `state` the state shared with the connection
 //! threads; `server` accepting and serving connections; `process` what a
 //! request is answered and what it records; `request` and `response` the
-//! HTTP/1.1 parsing and writing; `socket` the hang-up check and the reset;
+//! HTTP/1.1 parsing and writing; `segment` the Segment API shapes every
+//! received event is checked against (`spec_violations`); `socket` the hang-up check and the reset;
 //! `dates` the date formats.
 #![allow(dead_code)]
 
@@ -71,6 +72,7 @@ mod process;
 mod records;
 mod request;
 mod response;
+pub mod segment;
 mod server;
 mod socket;
 mod state;
@@ -254,6 +256,18 @@ impl Collector {
     }
 
     /// The distinct `messageId`s accepted.
+    /// Every way a received event differs from the Segment HTTP API's shapes
+    /// (`segment::violations`), each with the event's message id.
+    pub fn spec_violations(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .flat_map(|e| {
+                let id = e["messageId"].as_str().unwrap_or("?").to_owned();
+                segment::violations(e).into_iter().map(move |v| format!("{id}: {v}"))
+            })
+            .collect()
+    }
+
     pub fn unique_message_ids(&self) -> HashSet<String> {
         self.shared.lock().seen.clone()
     }
