@@ -49,9 +49,9 @@ pub struct Stamp {
     pub session_ms: Option<i64>,
     pub call: Call,
     pub user_id: Option<Arc<str>>,
-    /// The `contexts` row (stored hits) ...
-    pub context_id: Option<i64>,
-    /// ... and its JSON object text (the full context, `library` included).
+    /// The event context's JSON object text (the full context, `library`
+    /// included). Stored once per distinct context (`contexts` table); the
+    /// writer finds or adds its row.
     pub context: Option<Arc<str>>,
     pub sample_rate: Option<f64>,
 }

@@ -227,7 +227,7 @@ impl Tracker {
     }
 
     fn stamp(&self, hit: &mut NewHit, session: InSession) {
-        let (context_id, context) = self.analytics.contexts.current();
+        let context = self.analytics.contexts.current();
         let s = &mut hit.stamp;
         s.visitor_id = Some(self.identity.visitor_id());
         if s.call != Call::Alias {
@@ -236,7 +236,6 @@ impl Tracker {
         }
         s.session_id = Some(Arc::from(session.id.to_string()));
         s.session_ms = Some(session.elapsed_ms);
-        s.context_id = Some(context_id);
         s.context = Some(context);
     }
 

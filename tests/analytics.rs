@@ -460,3 +460,25 @@ fn the_analytics_state_survives_only_as_much_damage_as_it_must() {
     assert_eq!(event(&events, "identify", "")["traits"], json!({}), "damaged traits dropped");
     assert_eq!(event(&events, "track", "e")["properties"], json!({"s": 1}));
 }
+
+#[test]
+fn hits_keep_their_context_when_the_store_file_is_deleted_under_the_tracker() {
+    let dir = TempDir::new("context-vanish");
+    let c = Collector::start();
+    let mut cfg = collector_config(&dir, &c);
+    cfg.set_context(r#"{"app":{"version":"1.0"}}"#).unwrap();
+    let t = Tracker::new(cfg).unwrap();
+    t.track_event("old", None, None).unwrap();
+    t.set_context(r#"{"app":{"version":"2.0"}}"#).unwrap();
+    t.track_event("mid", None, None).unwrap();
+    t.sync().unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::remove_file(format!("{}{suffix}", dir.db().display())).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(60));
+    t.track_event("new", None, None).unwrap();
+    t.sync().unwrap();
+    let events = sent(&t, &c);
+    let version = |name: &str| event(&events, "track", name)["context"]["app"]["version"].clone();
+    assert_eq!((version("old"), version("mid"), version("new")), (json!("1.0"), json!("2.0"), json!("2.0")));
+}

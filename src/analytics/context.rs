@@ -47,37 +47,33 @@ pub fn updated(host: &Object, update: Object) -> Object {
     out
 }
 
-/// The context in force: the host's part, and the full text with the id of
-/// its `contexts` row.
+/// The context in force: the host's part, and the full text every hit tracked
+/// now shares (the writer stores each distinct text once).
 #[derive(Debug)]
 pub struct Contexts {
     base: Object,
-    /// Held while a change is stored, so changes apply in order.
+    /// Held while a change is made, so changes apply in order.
     host: Mutex<Object>,
-    current: RwLock<(i64, Arc<str>)>,
+    current: RwLock<Arc<str>>,
 }
 
 impl Contexts {
-    /// `host` from the configuration; `(id, text)` its stored row.
-    pub fn new(base: Object, host: Object, id: i64, text: Arc<str>) -> Self {
-        Contexts { base, host: Mutex::new(host), current: RwLock::new((id, text)) }
+    /// The library's part and the host's part from the configuration.
+    pub fn new(base: Object, host: Object) -> Self {
+        let text = full_text(&base, &host);
+        Contexts { base, host: Mutex::new(host), current: RwLock::new(Arc::from(text)) }
     }
 
-    pub fn current(&self) -> (i64, Arc<str>) {
-        let c = self.current.read();
-        (c.0, Arc::clone(&c.1))
+    pub fn current(&self) -> Arc<str> {
+        Arc::clone(&self.current.read())
     }
 
-    /// Applies `update` to the host part: `store` stores the full text and
-    /// returns its row id; the new context is in force once it has.
-    pub fn change(&self, update: Object, store: impl FnOnce(&str) -> Result<i64>) -> Result<()> {
+    /// Applies `update` to the host part.
+    pub fn change(&self, update: Object) {
         let mut host = self.host.lock();
         let next = updated(&host, update);
-        let text = full_text(&self.base, &next);
-        let id = store(&text)?;
-        *self.current.write() = (id, Arc::from(text));
+        *self.current.write() = Arc::from(full_text(&self.base, &next));
         *host = next;
-        Ok(())
     }
 }
 

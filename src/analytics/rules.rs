@@ -151,12 +151,12 @@ mod tests {
         let p = r.for_event("Purchase");
         assert_eq!((p.sample_rate, p.max_bytes), (Some(1.0), Some(100)));
         assert_eq!(p.remove_properties, Some(vec!["card".to_string()]));
-        let (r, _) = rules(r#"{"*":{"remove_properties":["email"]},"P":{"remove_properties":["card"]}}"#);
-        assert_eq!(r.for_event("P").remove_properties, Some(vec!["email".to_string(), "card".to_string()]));
         assert_eq!(r.for_event("Spam").drop, Some(true));
         assert_eq!(r.for_event("Other").sample_rate, Some(0.5));
         assert!(!r.is_empty());
         assert!(rules("{}").0.is_empty());
+        let (r, _) = rules(r#"{"*":{"remove_properties":["email"]},"P":{"remove_properties":["card"]}}"#);
+        assert_eq!(r.for_event("P").remove_properties, Some(vec!["email".to_string(), "card".to_string()]));
     }
 
     #[test]

@@ -155,7 +155,8 @@ mod tests {
         check::<LogLevel>(&LOG_LEVELS, 0);
         check::<DropReason>(&DROP_REASONS, 0);
         check::<AuthScheme>(&AUTH_SCHEMES, 0);
-        assert_eq!(tables().len(), 9);
+        check::<Consent>(&CONSENTS, 0);
+        assert_eq!(tables().len(), 10);
     }
 
     #[test]

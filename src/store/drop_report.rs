@@ -113,7 +113,7 @@ pub fn record(
         None => {
             // A report is a few hundred bytes: far below any event limit.
             let hit = NewHit::event(DROP_REPORT_EVENT, Some(&text), now_ms, 64 * 1024)?;
-            ops::insert(tx, &hit, fx)?;
+            ops::insert(tx, &hit, fx, &None)?;
             Ok(Some(tx.last_insert_rowid() as u64))
         }
     }

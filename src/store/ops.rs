@@ -86,12 +86,6 @@ pub enum Op {
         entries: Vec<(String, Option<String>)>,
         reply: Option<Reply<u64>>,
     },
-    /// Finds or stores an event context (a JSON object's text) in the
-    /// `contexts` table; replies with its row id.
-    PutContext {
-        json: String,
-        reply: Reply<u64>,
-    },
     /// Runs after everything queued before it is applied; `Err` when hits accepted
     /// before it are still uncommitted (the store is failing).
     Barrier {
@@ -218,6 +212,8 @@ pub struct TxEffects {
     pub keep_ids: bool,
     pub delivered: u64,
     pub dropped: Vec<(DropReason, String)>,
+    /// The context row this transaction stored or used last (for the cache).
+    pub context: ContextCache,
 }
 
 impl TxEffects {
@@ -235,7 +231,15 @@ impl TxEffects {
     }
 }
 
-pub fn insert(tx: &Connection, h: &NewHit, fx: &mut TxEffects) -> Result<u64> {
+/// The `contexts` row of the context a writer stored last (committed), so a
+/// hit tracked under the same context finds it without a query.
+pub type ContextCache = Option<(Arc<str>, i64)>;
+
+pub fn insert(tx: &Connection, h: &NewHit, fx: &mut TxEffects, cache: &ContextCache) -> Result<u64> {
+    let context_id = match &h.stamp.context {
+        Some(text) => Some(context_row(tx, text, fx, cache)?),
+        None => None,
+    };
     tx.prepare_cached(
         "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state,
                            visitor_id, session_id, session_ms, call, user_id, context_id, sample_rate)
@@ -257,7 +261,7 @@ pub fn insert(tx: &Connection, h: &NewHit, fx: &mut TxEffects) -> Result<u64> {
             // Track is the column's NULL: rows stay as small as before.
             Some(h.stamp.call.code()).filter(|&c| c != 0),
             h.stamp.user_id.as_deref(),
-            h.stamp.context_id,
+            context_id,
             h.stamp.sample_rate,
         ])
     })
@@ -488,6 +492,19 @@ pub fn put_meta(tx: &Connection, entries: &[(String, Option<String>)]) -> Result
         .map_err(fail)?;
     }
     Ok(())
+}
+
+/// The `contexts` row of `text`: the one this transaction or the last commit
+/// used when it is the same context (compared by pointer first: hits tracked
+/// under one context share its text), else found or added by `put_context`.
+fn context_row(tx: &Connection, text: &Arc<str>, fx: &mut TxEffects, cache: &ContextCache) -> Result<i64> {
+    let same = |c: &(Arc<str>, i64)| Arc::ptr_eq(&c.0, text) || *c.0 == **text;
+    if let Some((_, id)) = fx.context.as_ref().filter(|c| same(c)).or(cache.as_ref().filter(|c| same(c))) {
+        return Ok(*id);
+    }
+    let id = put_context(tx, text)? as i64;
+    fx.context = Some((Arc::clone(text), id));
+    Ok(id)
 }
 
 /// The id of the `contexts` row holding `json`, stored now if none does. The

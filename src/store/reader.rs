@@ -13,7 +13,7 @@ use crate::store::classify;
 
 pub(crate) const COLUMNS: &str =
     "id, message_id, kind, type, url, body, created_ms, retry_count, is_offline, \
-     visitor_id, session_id, session_ms, call, user_id, context_id, sample_rate, \
+     visitor_id, session_id, session_ms, call, user_id, sample_rate, \
      (SELECT json FROM contexts WHERE contexts.id = hits.context_id)";
 
 pub struct Reader {
@@ -149,15 +149,14 @@ pub(crate) fn decode_row(id: u64, r: &rusqlite::Row<'_>, batch_url: &str) -> Opt
             session_ms: r.get(11).ok()?,
             call: Call::from_code(r.get(12).ok()?)?,
             user_id: r.get::<_, Option<String>>(13).ok()?.map(Arc::from),
-            context_id: r.get(14).ok()?,
             // A context that is not one JSON object (damage) is not spliced
             // into the batch: the hit goes with the library's own context.
             context: r
-                .get::<_, Option<String>>(16)
+                .get::<_, Option<String>>(15)
                 .ok()?
                 .filter(|c| crate::hit::is_json_object(c))
                 .map(Arc::from),
-            sample_rate: r.get::<_, Option<f64>>(15).ok()?.filter(|r| (0.0..=1.0).contains(r)),
+            sample_rate: r.get::<_, Option<f64>>(14).ok()?.filter(|r| (0.0..=1.0).contains(r)),
         },
     })
 }

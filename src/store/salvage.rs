@@ -23,7 +23,9 @@ use crate::error::{Error, Result};
 use crate::store::open::with_suffix;
 use crate::store::{classify, is_corruption};
 
-pub(crate) use copy::{carry_sequence, copy_meta, insert_rows, message_ids, read_rows, Columns, Placement};
+pub(crate) use copy::{
+    carry_sequence, copy_meta, insert_rows, message_ids, read_rows, remap_contexts, Columns, Placement,
+};
 
 /// `meta` key: the file name of the damaged store this one salvages from.
 const FROM_KEY: &str = "salvage_from";
@@ -158,9 +160,10 @@ pub(crate) fn resume(conn: &mut Connection, path: &Path) -> Result<Option<Salvag
             report.retry = Some(not_now);
             Ok(Some(report))
         }
-        Ok(taken) => {
+        Ok(mut taken) => {
             let copied = (|| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                remap_contexts(&taken.meta_from, &tx, &taken.cols, &mut taken.rows);
                 let present = message_ids(&tx)?;
                 let place = Placement { keep_ids: false, present: &present };
                 let done = insert_rows(&tx, &taken.cols, &taken.rows, &place);

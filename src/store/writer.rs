@@ -339,6 +339,7 @@ impl Writer {
             on_commit,
             row: QueueRow::default(),
             data_version: -1,
+            context_cache: None,
             verified: false,
             leased: Leases::new(),
             retained: Vec::new(),
@@ -384,6 +385,8 @@ struct WriterState {
     /// The queue row as this writer last read or wrote it.
     row: QueueRow,
     data_version: i64,
+    /// The event context stored last (see `ops::ContextCache`).
+    context_cache: crate::store::ops::ContextCache,
     /// The totals were compared with a real count since the queue row was last
     /// read from the store (they are exact from then on: this writer keeps them).
     verified: bool,

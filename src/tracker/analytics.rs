@@ -153,10 +153,8 @@ impl Tracker {
     pub fn set_context(&self, json: &str) -> Result<()> {
         self.open_gate(|| {
             let update = parse_host_context(json)?;
-            self.analytics.contexts.change(update, |text| {
-                let json = text.to_owned();
-                self.writer.call(|reply| Op::PutContext { json, reply }).map(|id| id as i64)
-            })
+            self.analytics.contexts.change(update);
+            Ok(())
         })
     }
 

@@ -110,13 +110,7 @@ pub(super) fn open_and_start(
     if cached_is_bad {
         forget_cached_remote_config(&writer);
     }
-    let analytics = match start_analytics(config, opened.kept, &writer, reporter) {
-        Ok(a) => a,
-        Err(e) => {
-            writer.close(Instant::now());
-            return Err(e);
-        }
-    };
+    let analytics = start_analytics(config, opened.kept, reporter);
     let parts = DeliveryParts {
         writer: Arc::clone(&writer),
         identity: Arc::clone(&identity),
@@ -153,13 +147,8 @@ pub(super) fn open_and_start(
 }
 
 /// The analytics state the store kept (a damaged value is dropped with a
-/// WARN), and the context of this start, stored so the first event has it.
-fn start_analytics(
-    config: &Config,
-    kept: Kept,
-    writer: &WriterHandle,
-    reporter: &Reporter,
-) -> Result<Analytics> {
+/// WARN), and the context of this start.
+fn start_analytics(config: &Config, kept: Kept, reporter: &Reporter) -> Analytics {
     let (profile, warnings) = Profile::restore(kept.user_id, kept.traits, kept.super_properties);
     warnings.into_iter().for_each(|w| reporter.log(LogLevel::Warn, w));
     let consent = match kept.consent.as_deref().map(|c| (c, Consent::from_meta(c))) {
@@ -176,21 +165,18 @@ fn start_analytics(
         }
         None => config.initial_consent,
     };
-    let base = context::library_context();
-    let text = context::full_text(&base, &config.context);
-    let id = writer.call(|reply| Op::PutContext { json: text.clone(), reply })?;
-    Ok(Analytics {
+    Analytics {
         profile,
         sessions: Sessions::new(
             config.session_foreground_timeout_ms,
             config.session_background_timeout_ms,
             kept.session.as_deref(),
         ),
-        contexts: Contexts::new(base, config.context.clone(), id as i64, Arc::from(text)),
+        contexts: Contexts::new(context::library_context(), config.context.clone()),
         consent: Arc::new(ConsentCell::new(consent)),
         track_session_events: config.track_session_events,
         changes: Default::default(),
-    })
+    }
 }
 
 /// The last good remote configuration, in force until a fetch brings a newer

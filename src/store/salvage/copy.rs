@@ -3,7 +3,7 @@
 //! whose file was deleted under it. Every column the two `hits` tables have in
 //! common is copied, so columns added by later schema versions are kept too.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection};
@@ -244,6 +244,29 @@ pub(crate) fn copy_meta(from: &Connection, to: &Connection, skip: &[&str]) -> u6
         copied += put.unwrap_or(0) as u64;
     }
     copied
+}
+
+/// Copies the event contexts `rows` refer to from `from` into `to` (found or
+/// added there by their text) and points the rows at the ids in `to`. A row
+/// whose context cannot be read goes without one (it is sent with the
+/// library's own context).
+pub(crate) fn remap_contexts(from: &Connection, to: &Connection, cols: &Columns, rows: &mut [Row]) {
+    let Some(i) = cols.index_of("context_id") else { return };
+    let old: Vec<(i64, String)> = from
+        .prepare("SELECT id, json FROM contexts")
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .unwrap_or_default();
+    let map: HashMap<i64, i64> = old
+        .into_iter()
+        .filter_map(|(id, json)| Some((id, crate::store::ops::put_context(to, &json).ok()? as i64)))
+        .collect();
+    for row in rows {
+        let new = match row.values[i] {
+            Raw::Int(id) => map.get(&id).map_or(Raw::Null, |n| Raw::Int(*n)),
+            _ => Raw::Null,
+        };
+        row.values[i] = new;
+    }
 }
 
 /// Continues `from`'s sequence of row ids in `to` (`AUTOINCREMENT`'s

@@ -41,7 +41,6 @@ impl WriterState {
                     }
                 }
                 Op::RecoverInFlight { reply } | Op::MaxId { reply } => reply.send(count(r)),
-                Op::PutContext { reply, .. } => reply.send(count(r)),
                 Op::PutMeta { reply, .. } => {
                     if let Some(reply) = reply {
                         reply.send(count(r));

@@ -31,8 +31,13 @@ impl WriterState {
     pub(super) fn transact(&mut self, ops: &[Op], settles: u64) -> Result<Vec<Result<Done>>> {
         let tx = Tx::begin(&self.conn).map_err(|e| classify(e, "starting a commit"))?;
         // Inside the transaction: no other process can commit until it ends.
+        let seen = self.data_version;
         refresh_row(&tx, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)
             .map_err(|e| classify(e, "reading the queue row"))?;
+        if self.data_version != seen {
+            // Another process committed: it may have deleted unused contexts.
+            self.context_cache = None;
+        }
         let before = self.row;
         let touches_leases = ops.iter().any(|o| matches!(o, Op::Lease { .. } | Op::Settle { .. }));
         let mut staged = Staged {
@@ -71,7 +76,10 @@ impl WriterState {
             self.leased = leased;
         }
         self.drop_report = drop_report;
-        let fx = staged.fx;
+        let mut fx = staged.fx;
+        if let Some(c) = fx.context.take() {
+            self.context_cache = Some(c);
+        }
         self.row = QueueRow { hits: fx.count, bytes: fx.bytes, newest: fx.newest, counted_to, leased: span };
         self.committed(fx, settles);
         Ok(results)
@@ -81,7 +89,7 @@ impl WriterState {
     fn apply_op(&self, tx: &Connection, op: &Op, staged: &mut Staged) -> Result<Done> {
         let fx = &mut staged.fx;
         Ok(match op {
-            Op::Insert { hit, .. } => ops::insert(tx, hit, fx).map(Done::Count)?,
+            Op::Insert { hit, .. } => ops::insert(tx, hit, fx, &self.context_cache).map(Done::Count)?,
             Op::DeleteAll { reason, .. } => Done::Count(ops::delete_where(tx, "1", [], *reason, fx)?),
             Op::DeleteOlderThan { before_ms, .. } => {
                 Done::Count(ops::delete_where(tx, "created_ms < ?1", [*before_ms], DropReason::Deleted, fx)?)
@@ -118,7 +126,6 @@ impl WriterState {
                 ops::put_meta(tx, entries)?;
                 Done::Count(0)
             }
-            Op::PutContext { json, .. } => Done::Count(ops::put_context(tx, json)?),
             Op::Barrier { .. } => Done::Count(0),
         })
     }

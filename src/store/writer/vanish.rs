@@ -25,7 +25,7 @@ use super::{Reopen, WriterState};
 use crate::config::LogLevel;
 use crate::store::queue;
 use crate::store::salvage::{
-    carry_sequence, copy_meta, insert_rows, message_ids, read_rows, Columns, Placement,
+    carry_sequence, copy_meta, insert_rows, message_ids, read_rows, remap_contexts, Columns, Placement,
 };
 
 /// How often the path is compared with the open file, at most.
@@ -101,6 +101,7 @@ impl WriterState {
             watch.warned = false;
         }
         self.data_version = -1;
+        self.context_cache = None;
         self.shared.generation.fetch_add(1, SeqCst);
         self.reporter.log(
             LogLevel::Warn,
@@ -141,7 +142,8 @@ fn carry_over(old: &Connection, fresh: &Connection, span: Option<(u64, u64)>) ->
     let has_rows: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM hits)", [], |r| r.get(0))?;
     let present = if has_rows { message_ids(&tx)? } else { HashSet::new() };
     let cols = Columns::common(old, &tx)?;
-    let (rows, unreadable) = read_rows(old, &cols);
+    let (mut rows, unreadable) = read_rows(old, &cols);
+    remap_contexts(old, &tx, &cols, &mut rows);
     let done = insert_rows(&tx, &cols, &rows, &Placement { keep_ids: true, present: &present });
     copy_meta(old, &tx, &[]);
     // Same store id: its sequence numbers go on where they were.
