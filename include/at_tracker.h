@@ -30,11 +30,6 @@ extern "C" {
  * ========================================================================== */
 
 /**
- * What `Tracker::reset` forgets: a set of flags.
- */
-typedef struct Reset Reset;
-
-/**
  * A tracker configuration. Create with `at_config_new`, free with
  * `at_config_free`. Not thread-safe: configure it from one thread, then pass it
  * to `at_tracker_new`, which copies what it needs.

@@ -482,3 +482,31 @@ fn hits_keep_their_context_when_the_store_file_is_deleted_under_the_tracker() {
     let version = |name: &str| event(&events, "track", name)["context"]["app"]["version"].clone();
     assert_eq!((version("old"), version("mid"), version("new")), (json!("1.0"), json!("2.0"), json!("2.0")));
 }
+
+#[test]
+fn hits_stored_by_schema_3_are_migrated_and_sent_as_track_calls() {
+    let dir = TempDir::new("schema3");
+    let c = Collector::start();
+    {
+        let conn = rusqlite::Connection::open(dir.db()).unwrap();
+        for sql in ["v1", "v2", "v3"] {
+            let text = std::fs::read_to_string(format!("src/store/sql/{sql}.sql")).unwrap();
+            conn.execute_batch(&text).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO hits (message_id, kind, type, body, created_ms, visitor_id, session_id, session_ms)
+             VALUES ('00000000-0000-4000-8000-000000000001', 0, 'Old', '{\"a\":1}', 1795366000000,
+                     'v-old', '11111111-2222-4333-8444-555555555555', 42);
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let t = Tracker::new(collector_config(&dir, &c)).unwrap();
+    let events = sent(&t, &c);
+    let old = event(&events, "track", "Old");
+    assert_eq!(old["anonymousId"], "v-old");
+    assert!(old.get("userId").is_none());
+    assert_eq!(old["context"]["library"]["name"], "attracker", "the library's own context");
+    assert_eq!(old["context"]["session"]["id"], "11111111-2222-4333-8444-555555555555");
+    assert_eq!(old["context"]["session"]["elapsedMs"], 42);
+}

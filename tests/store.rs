@@ -60,7 +60,7 @@ fn the_store_uses_wal_and_the_current_schema_version() {
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 #[test]
