@@ -57,6 +57,12 @@ impl Config {
         self
     }
 
+    /// The host's event context (`at_config_set_context`).
+    pub fn context(self, json: &str) -> Self {
+        check(unsafe { at_config_set_context(self.0, cstr(json).as_ptr()) }, "context");
+        self
+    }
+
     pub fn max_queue_size(self, hits: u32) -> Self {
         check(unsafe { at_config_set_max_queue_size(self.0, hits) }, "max queue size");
         self
@@ -96,6 +102,15 @@ impl Tracker {
     #[inline]
     pub fn track(&self, event_type: &CStr, properties: &CStr) -> at_status {
         unsafe { at_track_event(self.0, event_type.as_ptr(), properties.as_ptr(), None, ptr::null_mut()) }
+    }
+
+    /// `at_identify` with a user id and no traits.
+    pub fn identify(&self, user_id: &str) {
+        let user = cstr(user_id);
+        check(
+            unsafe { at_identify(self.0, user.as_ptr(), ptr::null(), None, ptr::null_mut()) },
+            "at_identify",
+        );
     }
 
     pub fn sync(&self) {

@@ -6,7 +6,7 @@
 //! cargo bench --bench attracker              # full run (a few minutes)
 //! cargo bench --bench attracker -- --quick   # smaller sizes, under a minute
 //! options: --json PATH (default target/bench/attracker.json), --only a,b
-//!          (enqueue, bulk, outage, idle, footprint), --scratch DIR
+//!          (enqueue, bulk, outage, idle, storage, footprint), --scratch DIR
 //! ```
 //!
 //! Method and the last run's table: BENCHMARKS.md.
@@ -18,6 +18,7 @@ mod collector;
 mod enqueue;
 mod raw;
 mod report;
+mod storage;
 mod system;
 
 use std::path::{Path, PathBuf};
@@ -120,6 +121,25 @@ fn main() {
                 "context switches of the attracker-* threads of a tracker with an empty store; \
                      the flush timer (30 s) allows {allowed}"
             )),
+        );
+    }
+    if wanted("storage") {
+        progress("storage");
+        let n = if plan.quick { 20_000 } else { 100_000 };
+        let s = storage::bytes_per_event(&scratch, n);
+        figures.push(
+            Figure::new("bytes per stored event", vec![s.tracker], "bytes")
+                .against("schema 3 rows (no user id, no context)", s.schema3)
+                .target(Target::RatioAtMost(1.15))
+                .note(format!(
+                    "{} events of 300-byte properties by an identified user with a {}-byte host context, \
+                     database file after a checkpoint; the context copied into every row would take {:.0} \
+                     bytes per event ({:.2}x)",
+                    human(n as f64),
+                    storage::CONTEXT.len(),
+                    s.inline_context,
+                    s.inline_context / s.schema3
+                )),
         );
     }
     if wanted("footprint") {

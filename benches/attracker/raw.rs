@@ -12,13 +12,15 @@ const SCHEMA: &[&str] = &[
     include_str!("../../src/store/sql/v1.sql"),
     include_str!("../../src/store/sql/v2.sql"),
     include_str!("../../src/store/sql/v3.sql"),
+    include_str!("../../src/store/sql/v4.sql"),
 ];
 
 /// The same row the tracker writes: a fresh message id, the properties, and the
-/// visitor and session ids with the session time.
+/// visitor and session ids with the session time, and the reference to the
+/// shared context (row 1).
 const INSERT: &str = "INSERT INTO hits (message_id, kind, type, url, body, created_ms, is_offline, state,
-                                        visitor_id, session_id, session_ms)
-                      VALUES (?1, 0, ?2, NULL, ?3, ?4, 0, 0, ?5, ?6, ?7)";
+                                        visitor_id, session_id, session_ms, context_id)
+                      VALUES (?1, 0, ?2, NULL, ?3, ?4, 0, 0, ?5, ?6, ?7, 1)";
 
 pub fn open(path: &Path) -> Connection {
     let conn = Connection::open(path).expect("open raw store");
@@ -43,7 +45,8 @@ fn now_ms() -> i64 {
 /// (1 = autocommit, one transaction per row).
 pub fn insert_rate(path: &Path, n: usize, per_txn: usize, event_type: &str, body: &str) -> f64 {
     let mut conn = open(path);
-    let (visitor, session) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    // The session id is the Unix ms of its start, as text.
+    let (visitor, session) = (uuid::Uuid::new_v4().to_string(), now_ms().to_string());
     let start = Instant::now();
     let mut left = n;
     while left > 0 {

@@ -14,6 +14,8 @@ pub enum Target {
     AtMost(f64),
     /// value / baseline >= x
     RatioAtLeast(f64),
+    /// value / baseline <= x
+    RatioAtMost(f64),
 }
 
 impl Target {
@@ -22,6 +24,7 @@ impl Target {
             Target::AtLeast(x) => format!(">= {} {unit}", human(*x)),
             Target::AtMost(x) => format!("<= {} {unit}", human(*x)),
             Target::RatioAtLeast(x) => format!(">= {x}x"),
+            Target::RatioAtMost(x) => format!("<= {x}x"),
         }
     }
 }
@@ -81,6 +84,7 @@ impl Figure {
             Target::AtLeast(x) => self.value >= *x,
             Target::AtMost(x) => self.value <= *x,
             Target::RatioAtLeast(x) => self.ratio().is_some_and(|r| r >= *x),
+            Target::RatioAtMost(x) => self.ratio().is_some_and(|r| r <= *x),
         }))
     }
 }
