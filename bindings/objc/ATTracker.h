@@ -16,6 +16,8 @@
  *   [tracker.offline dispatchWithCompletion:^(ATTDispatchResult *r) { ... }];
  *   NSString *visitor = tracker.visitorId;           // kept in the store
  *   [tracker optOutWithPolicy:ATTOptOutPolicyPurge purged:NULL error:&error];
+ *   [tracker identify:@"user-42" traits:@{@"plan": @"pro"} completion:nil];
+ *   [tracker screen:@"Home" properties:nil completion:nil];
  *
  * Class names carry the ATT prefix so they never clash with the clang module
  * `ATTracker` (include/module.modulemap), which this header imports for the C
@@ -83,6 +85,30 @@ typedef NS_ENUM(NSUInteger, ATTOptOutPolicy) {
     ATTOptOutPolicyPurge = AT_OPT_OUT_PURGE,
 };
 
+/** The user's consent to collection (at_consent). */
+typedef NS_ENUM(NSUInteger, ATTConsent) {
+    /** The default: collected and sent. */
+    ATTConsentGranted = AT_CONSENT_GRANTED,
+    /** Not answered yet: collected and stored, nothing sent (no network at all). */
+    ATTConsentPending = AT_CONSENT_PENDING,
+    /** Refused: everything queued is purged, later calls fail with AT_ERR_SUPPRESSED. */
+    ATTConsentDenied = AT_CONSENT_DENIED,
+};
+
+/** What -[ATTTracker reset:error:] forgets (AT_RESET_* flags), combined with |. */
+typedef NS_OPTIONS(NSUInteger, ATTReset) {
+    /** The user id and traits. */
+    ATTResetUser = AT_RESET_USER,
+    /** The anonymous id (the visitor id): a new one is made. */
+    ATTResetAnonymousId = AT_RESET_ANONYMOUS_ID,
+    /** The session: a new one starts now. */
+    ATTResetSession = AT_RESET_SESSION,
+    /** The super properties. */
+    ATTResetSuperProperties = AT_RESET_SUPER_PROPERTIES,
+    /** All of the above (a logout). */
+    ATTResetAll = AT_RESET_ALL,
+};
+
 /** A newly applied remote configuration document (JSON, as fetched). */
 typedef void (^ATTRemoteConfigHandler)(NSString *json);
 
@@ -100,6 +126,12 @@ typedef void (^ATTRemoteConfigHandler)(NSString *json);
     NSArray *_allowedEndpointHosts;
     ATTOptOutPolicy _optOutPolicy;
     ATTRemoteConfigHandler _remoteConfigHandler;
+    /* The analytics client (see the ATTAnalytics category below). */
+    NSDictionary *_context;
+    NSTimeInterval _sessionTimeout;
+    NSTimeInterval _backgroundSessionTimeout;
+    BOOL _trackSessionEvents;
+    ATTConsent _initialConsent;
 }
 /** Required: the SQLite file, in an app-private directory (created if missing). */
 @property (nonatomic, copy, nullable) NSString *storagePath;
@@ -363,6 +395,166 @@ typedef void (^ATTCompletionHandler)(NSError *_Nullable error);
  */
 @property (nonatomic, readonly, copy, nullable) NSString *lastSendError;
 - (nullable NSString *)lastSendErrorWithError:(NSError *_Nullable *_Nullable)error;
+@end
+
+#pragma mark - The analytics client
+
+/**
+ * The analytics client's settings (at_config_set_context,
+ * at_config_set_session_timeouts_ms, at_config_set_track_session_events,
+ * at_config_set_initial_consent). A refused value makes
+ * -[ATTTracker initWithConfiguration:error:] fail with AT_ERR_INVALID_ARGUMENT.
+ */
+@interface ATTConfiguration (ATTAnalytics)
+/**
+ * The app's part of every event's `context` from the first event on: top-level
+ * keys such as "app", "device", "screen", "network" (JSON values, as for
+ * trackEvent:properties:; at most 8192 bytes as JSON). The library adds
+ * "library", "os", "locale" and "timezone"; a key set here replaces the
+ * library's ("os" on iOS). "library", "attracker" and "sessionId" are refused.
+ * Default nil: none.
+ */
+@property (nonatomic, copy, nullable) NSDictionary<NSString *, id> *context;
+/**
+ * Seconds without activity in the foreground after which the next hit starts
+ * a new session. Default 1800 (30 min); 1 to 604800 (7 days), whole ms.
+ */
+@property (nonatomic, assign) NSTimeInterval sessionTimeout;
+/**
+ * Seconds in the background (from at_app_did_enter_background to the next hit)
+ * after which the next hit starts a new session. Default 300 (5 min); 1 to 604800.
+ */
+@property (nonatomic, assign) NSTimeInterval backgroundSessionTimeout;
+/**
+ * Record a "Session Started" event when a session starts and a "Session Ended"
+ * event (timestamped at its last activity) when the next one starts. Default NO.
+ */
+@property (nonatomic, assign) BOOL trackSessionEvents;
+/**
+ * The consent a store starts with until the user answers
+ * (-[ATTTracker setConsent:purged:error:], kept in the store from then on).
+ * Default ATTConsentGranted; ATTConsentPending stores and sends nothing.
+ */
+@property (nonatomic, assign) ATTConsent initialConsent;
+@end
+
+/**
+ * The analytics client: Segment's identify, alias, group and screen calls,
+ * reset, the event context, super properties, sessions and consent. Errors,
+ * threads and completion blocks as for the rest of ATTTracker: a block runs
+ * once on the callback thread when the call returned YES (error nil once the
+ * hit is committed), never when it returned NO. Dictionaries must be valid
+ * JSON objects, as for -trackEvent:properties:error:.
+ */
+@interface ATTTracker (ATTAnalytics)
+
+/**
+ * Identifies the user (a Segment `identify` call). `userId` (1 to 256 bytes of
+ * UTF-8, no control characters; nil keeps the current one) becomes the userId
+ * of every hit tracked from now on; `traits` (nil: none) are merged over the
+ * traits kept so far (top-level keys replace). Both are stored before the call
+ * returns and kept across restarts; the queued identify call carries the
+ * merged traits. Hits tracked before keep the identity they were tracked with.
+ * AT_ERR_SUPPRESSED when consent is denied or tracking is disabled.
+ */
+- (BOOL)identify:(nullable NSString *)userId
+          traits:(nullable NSDictionary<NSString *, id> *)traits
+      completion:(nullable ATTCompletionHandler)completion;
+- (BOOL)identify:(nullable NSString *)userId
+          traits:(nullable NSDictionary<NSString *, id> *)traits
+      completion:(nullable ATTCompletionHandler)completion
+           error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * The user id in force (identify, alias); nil when none is set (then *error
+ * is set to nil) or on failure. Kept in the store across restarts.
+ */
+@property (nonatomic, readonly, copy, nullable) NSString *userId;
+- (nullable NSString *)userIdWithError:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * Links the current identity to `newUserId` (a Segment `alias` call whose
+ * previousId is the current user id, or the anonymous id when none is set),
+ * then makes `newUserId` the user id (stored before the call returns).
+ */
+- (BOOL)alias:(NSString *)newUserId completion:(nullable ATTCompletionHandler)completion;
+- (BOOL)alias:(NSString *)newUserId
+   completion:(nullable ATTCompletionHandler)completion
+        error:(NSError *_Nullable *_Nullable)error;
+
+/** Associates the user with a group (a Segment `group` call): `groupId` (1 to 256 bytes) and the group's traits. */
+- (BOOL)group:(NSString *)groupId
+       traits:(nullable NSDictionary<NSString *, id> *)traits
+   completion:(nullable ATTCompletionHandler)completion;
+- (BOOL)group:(NSString *)groupId
+       traits:(nullable NSDictionary<NSString *, id> *)traits
+   completion:(nullable ATTCompletionHandler)completion
+        error:(NSError *_Nullable *_Nullable)error;
+
+/** Records that the user saw a screen (a Segment `screen` call), with the super properties merged in. */
+- (BOOL)screen:(NSString *)name
+    properties:(nullable NSDictionary<NSString *, id> *)properties
+    completion:(nullable ATTCompletionHandler)completion;
+- (BOOL)screen:(NSString *)name
+    properties:(nullable NSDictionary<NSString *, id> *)properties
+    completion:(nullable ATTCompletionHandler)completion
+         error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * Forgets what `what` names, in one store transaction (ATTResetAll: a
+ * logout). Hits queued before keep the identity they were tracked with. No
+ * flag, or an unknown one, is AT_ERR_INVALID_ARGUMENT.
+ */
+- (BOOL)reset:(ATTReset)what;
+- (BOOL)reset:(ATTReset)what error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * Merges `context` into the app's part of the event context (see
+ * ATTConfiguration.context; at_set_context): top-level keys replace, a key
+ * set to NSNull is removed. Hits tracked from now on carry the new context;
+ * queued hits keep theirs. Not kept across restarts.
+ */
+- (BOOL)mergeContext:(NSDictionary<NSString *, id> *)context error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * Merges `properties` into the super properties, which are merged into the
+ * properties of every later trackEvent and screen call (explicit properties
+ * win). Kept in the store across restarts.
+ */
+- (BOOL)registerSuperProperties:(NSDictionary<NSString *, id> *)properties
+                          error:(NSError *_Nullable *_Nullable)error;
+/** Removes the super property `key` (one that is not set is no error). */
+- (BOOL)unregisterSuperProperty:(NSString *)key error:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * Starts a new session now (a game's match, a new visit); with
+ * trackSessionEvents, records "Session Ended" and "Session Started".
+ */
+- (BOOL)startSession;
+- (BOOL)startSessionWithError:(NSError *_Nullable *_Nullable)error;
+
+/**
+ * The session id the next hit gets (Unix milliseconds of the session's start,
+ * sent as context.sessionId); 0 on failure. The first call after start
+ * decides, as a hit would, whether the session kept from the last run goes on.
+ */
+@property (nonatomic, readonly) int64_t sessionId;
+- (int64_t)sessionIdWithError:(NSError *_Nullable *_Nullable)error;
+
+/** The consent in force (the configuration's initialConsent until setConsent:purged:error:). */
+@property (nonatomic, readonly) ATTConsent consent;
+
+/**
+ * Sets the user's consent, kept in the store. Pending: calls are stored,
+ * nothing is sent (a dispatch completes with AT_ERR_SUPPRESSED). Granted:
+ * everything stored goes out. Denied: every queued hit is purged (never
+ * reported to the collector) and *purged (may be NULL) is set to how many;
+ * later trackEvent, screen, identify, alias and group calls fail with
+ * AT_ERR_SUPPRESSED.
+ */
+- (BOOL)setConsent:(ATTConsent)consent
+            purged:(nullable NSUInteger *)purged
+             error:(NSError *_Nullable *_Nullable)error;
 @end
 
 NS_ASSUME_NONNULL_END

@@ -15,6 +15,7 @@
 #include <Block.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 NSString *const ATTErrorDomain = @"ATTErrorDomain";
 NSString *const ATTStatusNameKey = @"ATTStatusName";
@@ -253,6 +254,9 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
         _remoteConfigInterval = 3600;
         _allowedEndpointHosts = [[NSArray alloc] init];
         _optOutPolicy = ATTOptOutPolicyKeep;
+        _sessionTimeout = 1800;          /* the library's 30 min */
+        _backgroundSessionTimeout = 300; /* and 5 min */
+        _initialConsent = ATTConsentGranted;
     }
     return self;
 }
@@ -264,6 +268,7 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
     [_apiKey release];
     [_remoteConfigURL release];
     [_allowedEndpointHosts release];
+    [_context release];
     if (_remoteConfigHandler != nil)
         Block_release(_remoteConfigHandler);
     [super dealloc];
@@ -441,6 +446,9 @@ static NSError *ATTApplyConfiguration(ATTConfiguration *configuration, at_config
     return status == AT_OK ? nil : ATTErrorFromLastCall(status);
 }
 
+/* The analytics client's settings (in "The analytics client" below). */
+static NSError *ATTApplyAnalyticsConfiguration(ATTConfiguration *configuration, at_config *config);
+
 @implementation ATTTracker
 
 - (instancetype)initWithConfiguration:(ATTConfiguration *)configuration error:(NSError **)error
@@ -454,6 +462,8 @@ static NSError *ATTApplyConfiguration(ATTConfiguration *configuration, at_config
         return nil;
     }
     NSError *failure = ATTApplyConfiguration(configuration, config);
+    if (failure == nil)
+        failure = ATTApplyAnalyticsConfiguration(configuration, config);
     if (failure == nil && configuration.remoteConfigHandler != nil) {
         /* The tracker's own copy: the configuration may change or go. */
         _remoteConfigHandler = Block_copy(configuration.remoteConfigHandler);
@@ -862,6 +872,399 @@ static NSInteger ATTDeleted(at_status status, uint64_t deleted, NSError **error)
     uint64_t deleted = 0;
     at_status status = at_offline_delete_older_than([_tracker handle], unixMs, &deleted);
     return ATTDeleted(status, deleted, error);
+}
+
+@end
+
+#pragma mark - The analytics client
+
+_Static_assert(ATTConsentGranted == AT_CONSENT_GRANTED, "ATTConsentGranted");
+_Static_assert(ATTConsentPending == AT_CONSENT_PENDING, "ATTConsentPending");
+_Static_assert(ATTConsentDenied == AT_CONSENT_DENIED, "ATTConsentDenied");
+_Static_assert(ATTResetUser == AT_RESET_USER, "ATTResetUser");
+_Static_assert(ATTResetAnonymousId == AT_RESET_ANONYMOUS_ID, "ATTResetAnonymousId");
+_Static_assert(ATTResetSession == AT_RESET_SESSION, "ATTResetSession");
+_Static_assert(ATTResetSuperProperties == AT_RESET_SUPER_PROPERTIES, "ATTResetSuperProperties");
+_Static_assert(ATTResetAll == AT_RESET_ALL, "ATTResetAll");
+
+/* `value` (a dictionary that must be a JSON object) as NUL-terminated UTF-8
+ * JSON; nil for nil (the C call gets NULL). On failure nil with *failure set to
+ * an AT_ERR_INVALID_ARGUMENT: "<subject> not valid JSON: <problem>", the
+ * problem's path starting at `what`. */
+static NSData *ATTJSONObject(NSDictionary *value, NSString *subject, NSString *what, NSError **failure)
+{
+    *failure = nil;
+    if (value == nil)
+        return nil;
+    NSString *problem = [value isKindOfClass:[NSDictionary class]]
+                            ? ATTJSONProblem(value, what, 0)
+                            : [NSString stringWithFormat:@"%@ is not an NSDictionary", what];
+    NSData *json = nil;
+    if (problem == nil) {
+        NSError *jsonError = nil;
+        json = [NSJSONSerialization dataWithJSONObject:value options:0 error:&jsonError];
+        if (json == nil)
+            problem = [jsonError localizedDescription];
+    }
+    if (problem != nil) {
+        *failure = ATTErrorMake(AT_ERR_INVALID_ARGUMENT,
+                                [NSString stringWithFormat:@"%@ not valid JSON: %@", subject, problem]);
+        return nil;
+    }
+    NSMutableData *cString = [NSMutableData dataWithData:json];
+    [cString appendBytes:"" length:1];
+    return cString;
+}
+
+static const char *ATTJSONBytes(NSData *json)
+{
+    return json != nil ? (const char *)[json bytes] : NULL;
+}
+
+/* Seconds as whole milliseconds for a uint32_t setting; NO with *failure set when out of range. */
+static BOOL ATTMilliseconds(NSTimeInterval seconds, NSString *what, uint32_t *ms, NSError **failure)
+{
+    double rounded = round(seconds * 1000.0);
+    if (!(rounded >= 0.0 && rounded <= (double)UINT32_MAX)) {
+        *failure = ATTErrorMake(AT_ERR_INVALID_ARGUMENT,
+                                [NSString stringWithFormat:@"%@: %g s is out of range", what, seconds]);
+        return NO;
+    }
+    *ms = (uint32_t)rounded;
+    return YES;
+}
+
+static NSError *ATTApplyAnalyticsConfiguration(ATTConfiguration *configuration, at_config *config)
+{
+    NSError *failure = nil;
+    NSData *context = ATTJSONObject(configuration.context, @"ATTConfiguration: context is", @"context", &failure);
+    if (failure != nil)
+        return failure;
+    uint32_t foregroundMs = 0, backgroundMs = 0;
+    if (!ATTMilliseconds(configuration.sessionTimeout, @"sessionTimeout", &foregroundMs, &failure)
+        || !ATTMilliseconds(configuration.backgroundSessionTimeout, @"backgroundSessionTimeout", &backgroundMs,
+                            &failure))
+        return failure;
+    if ((NSUInteger)(at_consent)configuration.initialConsent != (NSUInteger)configuration.initialConsent)
+        return ATTErrorMake(AT_ERR_INVALID_ARGUMENT, @"initialConsent: not an ATTConsent");
+
+    at_status status = AT_OK;
+    if (context != nil)
+        status = at_config_set_context(config, ATTJSONBytes(context));
+    if (status == AT_OK)
+        status = at_config_set_session_timeouts_ms(config, foregroundMs, backgroundMs);
+    if (status == AT_OK)
+        status = at_config_set_track_session_events(config, configuration.trackSessionEvents ? true : false);
+    if (status == AT_OK)
+        status = at_config_set_initial_consent(config, (at_consent)configuration.initialConsent);
+    return status == AT_OK ? nil : ATTErrorFromLastCall(status);
+}
+
+@implementation ATTConfiguration (ATTAnalytics)
+
+- (NSDictionary *)context
+{
+    return _context;
+}
+
+- (void)setContext:(NSDictionary *)context
+{
+    NSDictionary *copied = [context copy];
+    [_context release];
+    _context = copied;
+}
+
+- (NSTimeInterval)sessionTimeout
+{
+    return _sessionTimeout;
+}
+
+- (void)setSessionTimeout:(NSTimeInterval)seconds
+{
+    _sessionTimeout = seconds;
+}
+
+- (NSTimeInterval)backgroundSessionTimeout
+{
+    return _backgroundSessionTimeout;
+}
+
+- (void)setBackgroundSessionTimeout:(NSTimeInterval)seconds
+{
+    _backgroundSessionTimeout = seconds;
+}
+
+- (BOOL)trackSessionEvents
+{
+    return _trackSessionEvents;
+}
+
+- (void)setTrackSessionEvents:(BOOL)enabled
+{
+    _trackSessionEvents = enabled;
+}
+
+- (ATTConsent)initialConsent
+{
+    return _initialConsent;
+}
+
+- (void)setInitialConsent:(ATTConsent)consent
+{
+    _initialConsent = consent;
+}
+
+@end
+
+/* A completion block and the name of the call it completes, as user data of
+ * the C call; freed by the trampoline, or by the caller when the call failed. */
+typedef struct {
+    ATTCompletionHandler handler; /* Block_copy'd */
+    const char *call;             /* a string literal */
+} ATTCallCompletion;
+
+/* *out: NULL for a nil handler; NO (with *error set) when out of memory. */
+static BOOL ATTCallCompletionMake(ATTCompletionHandler handler, const char *call, ATTCallCompletion **out,
+                                  NSError **error)
+{
+    *out = NULL;
+    if (handler == nil)
+        return YES;
+    ATTCallCompletion *completion = malloc(sizeof *completion);
+    if (completion == NULL)
+        return ATTFail(error, ATTErrorMake(AT_ERR_INTERNAL, [NSString stringWithFormat:@"%s: out of memory", call]));
+    completion->handler = Block_copy(handler);
+    completion->call = call;
+    *out = completion;
+    return YES;
+}
+
+static void ATTCallCompletionFree(ATTCallCompletion *completion)
+{
+    if (completion == NULL)
+        return;
+    Block_release(completion->handler);
+    free(completion);
+}
+
+/* A failed completion finds its message in at_last_error() on this thread. */
+static void ATTCallCompletionTrampoline(at_status status, void *user_data)
+{
+    ATTCallCompletion *completion = user_data;
+    BOOL registered = ATTCallbackBegin();
+    @autoreleasepool {
+        NSError *error = nil;
+        if (status != AT_OK) {
+            const char *message = at_last_error();
+            error = ATTErrorMake(status, [NSString stringWithFormat:@"%s: %s", completion->call,
+                                                   message[0] != '\0' ? message : at_status_str(status)]);
+        }
+        @try {
+            completion->handler(error);
+        } @catch (id exception) {
+            NSLog(@"ATTracker: a %s completion block raised %@", completion->call, exception);
+        }
+    }
+    ATTCallCompletionFree(completion);
+    ATTCallbackEnd(registered);
+}
+
+/* The status of a C call that took `completion`: YES, or NO with *error set
+ * and the completion freed (the library will never call it). */
+static BOOL ATTCallStarted(at_status status, ATTCallCompletion *completion, NSError **error)
+{
+    if (status == AT_OK)
+        return YES;
+    NSError *failure = ATTErrorFromLastCall(status);
+    ATTCallCompletionFree(completion);
+    return ATTFail(error, failure);
+}
+
+@implementation ATTTracker (ATTAnalytics)
+
+- (BOOL)identify:(NSString *)userId traits:(NSDictionary *)traits completion:(ATTCompletionHandler)completion
+{
+    return [self identify:userId traits:traits completion:completion error:NULL];
+}
+
+- (BOOL)identify:(NSString *)userId
+          traits:(NSDictionary *)traits
+      completion:(ATTCompletionHandler)completion
+           error:(NSError **)error
+{
+    NSError *failure = nil;
+    NSData *json = ATTJSONObject(traits, @"identify:traits: traits are", @"traits", &failure);
+    if (failure != nil)
+        return ATTFail(error, failure);
+    ATTCallCompletion *done = NULL;
+    if (!ATTCallCompletionMake(completion, "identify", &done, error))
+        return NO;
+    at_status status = at_identify([self handle], [userId UTF8String], ATTJSONBytes(json),
+                                   done != NULL ? ATTCallCompletionTrampoline : NULL, done);
+    return ATTCallStarted(status, done, error);
+}
+
+- (NSString *)userId
+{
+    return [self userIdWithError:NULL];
+}
+
+- (NSString *)userIdWithError:(NSError **)error
+{
+    char *user = NULL;
+    at_status status = at_user_id([self handle], &user);
+    if (status != AT_OK) {
+        ATTFail(error, ATTErrorFromLastCall(status));
+        return nil;
+    }
+    if (error != NULL)
+        *error = nil; /* nil below means no user id */
+    return ATTTakeString(user);
+}
+
+- (BOOL)alias:(NSString *)newUserId completion:(ATTCompletionHandler)completion
+{
+    return [self alias:newUserId completion:completion error:NULL];
+}
+
+- (BOOL)alias:(NSString *)newUserId completion:(ATTCompletionHandler)completion error:(NSError **)error
+{
+    ATTCallCompletion *done = NULL;
+    if (!ATTCallCompletionMake(completion, "alias", &done, error))
+        return NO;
+    at_status status =
+        at_alias([self handle], [newUserId UTF8String], done != NULL ? ATTCallCompletionTrampoline : NULL, done);
+    return ATTCallStarted(status, done, error);
+}
+
+- (BOOL)group:(NSString *)groupId traits:(NSDictionary *)traits completion:(ATTCompletionHandler)completion
+{
+    return [self group:groupId traits:traits completion:completion error:NULL];
+}
+
+- (BOOL)group:(NSString *)groupId
+       traits:(NSDictionary *)traits
+   completion:(ATTCompletionHandler)completion
+        error:(NSError **)error
+{
+    NSError *failure = nil;
+    NSData *json = ATTJSONObject(traits, @"group:traits: traits are", @"traits", &failure);
+    if (failure != nil)
+        return ATTFail(error, failure);
+    ATTCallCompletion *done = NULL;
+    if (!ATTCallCompletionMake(completion, "group", &done, error))
+        return NO;
+    at_status status = at_group([self handle], [groupId UTF8String], ATTJSONBytes(json),
+                                done != NULL ? ATTCallCompletionTrampoline : NULL, done);
+    return ATTCallStarted(status, done, error);
+}
+
+- (BOOL)screen:(NSString *)name properties:(NSDictionary *)properties completion:(ATTCompletionHandler)completion
+{
+    return [self screen:name properties:properties completion:completion error:NULL];
+}
+
+- (BOOL)screen:(NSString *)name
+    properties:(NSDictionary *)properties
+    completion:(ATTCompletionHandler)completion
+         error:(NSError **)error
+{
+    NSError *failure = nil;
+    NSData *json = ATTJSONObject(properties, @"screen:properties: properties are", @"properties", &failure);
+    if (failure != nil)
+        return ATTFail(error, failure);
+    ATTCallCompletion *done = NULL;
+    if (!ATTCallCompletionMake(completion, "screen", &done, error))
+        return NO;
+    at_status status = at_screen([self handle], [name UTF8String], ATTJSONBytes(json),
+                                 done != NULL ? ATTCallCompletionTrampoline : NULL, done);
+    return ATTCallStarted(status, done, error);
+}
+
+- (BOOL)reset:(ATTReset)what
+{
+    return [self reset:what error:NULL];
+}
+
+- (BOOL)reset:(ATTReset)what error:(NSError **)error
+{
+    if ((NSUInteger)(uint32_t)what != (NSUInteger)what) /* would wrap into valid flags */
+        return ATTFail(error, ATTErrorMake(AT_ERR_INVALID_ARGUMENT, @"reset: not ATTReset flags"));
+    at_status status = at_reset([self handle], (uint32_t)what);
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (BOOL)mergeContext:(NSDictionary *)context error:(NSError **)error
+{
+    NSError *failure = nil;
+    NSData *json = ATTJSONObject(context, @"mergeContext: context is", @"context", &failure);
+    if (failure != nil)
+        return ATTFail(error, failure);
+    at_status status = at_set_context([self handle], ATTJSONBytes(json));
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (BOOL)registerSuperProperties:(NSDictionary *)properties error:(NSError **)error
+{
+    NSError *failure = nil;
+    NSData *json = ATTJSONObject(properties, @"registerSuperProperties: properties are", @"properties", &failure);
+    if (failure != nil)
+        return ATTFail(error, failure);
+    at_status status = at_register_super_properties([self handle], ATTJSONBytes(json));
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (BOOL)unregisterSuperProperty:(NSString *)key error:(NSError **)error
+{
+    at_status status = at_unregister_super_property([self handle], [key UTF8String]);
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (BOOL)startSession
+{
+    return [self startSessionWithError:NULL];
+}
+
+- (BOOL)startSessionWithError:(NSError **)error
+{
+    at_status status = at_session_start([self handle]);
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
+- (int64_t)sessionId
+{
+    return [self sessionIdWithError:NULL];
+}
+
+- (int64_t)sessionIdWithError:(NSError **)error
+{
+    int64_t session = 0;
+    at_status status = at_session_id([self handle], &session);
+    if (status != AT_OK) {
+        ATTFail(error, ATTErrorFromLastCall(status));
+        return 0;
+    }
+    return session;
+}
+
+- (ATTConsent)consent
+{
+    at_consent consent = AT_CONSENT_GRANTED;
+    at_get_consent([self handle], &consent); /* fails only once closed, i.e. never before -dealloc */
+    return (ATTConsent)consent;
+}
+
+- (BOOL)setConsent:(ATTConsent)consent purged:(NSUInteger *)purged error:(NSError **)error
+{
+    if ((NSUInteger)(at_consent)consent != (NSUInteger)consent) /* would wrap into a valid value */
+        return ATTFail(error, ATTErrorMake(AT_ERR_INVALID_ARGUMENT, @"setConsent: not an ATTConsent"));
+    uint64_t count = 0;
+    at_status status = at_set_consent([self handle], (at_consent)consent, &count);
+    if (status != AT_OK)
+        return ATTFail(error, ATTErrorFromLastCall(status));
+    if (purged != NULL)
+        *purged = count > NSUIntegerMax ? NSUIntegerMax : (NSUInteger)count;
+    return YES;
 }
 
 @end

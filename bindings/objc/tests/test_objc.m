@@ -1277,6 +1277,630 @@ static void test_max_hit_age_drops_a_failing_hit(void)
     [unreported release];
 }
 
+#pragma mark - The analytics client
+
+/* A JSON object parsed from a stored hit's body (nil when it is not one). */
+static NSDictionary *parsedBody(ATTHit *hit)
+{
+    if (hit.body == nil)
+        return nil;
+    id value = [NSJSONSerialization JSONObjectWithData:[hit.body dataUsingEncoding:NSUTF8StringEncoding]
+                                               options:0
+                                                 error:NULL];
+    return [value isKindOfClass:[NSDictionary class]] ? value : nil;
+}
+
+static NSDictionary *dict2(id value1, NSString *key1, id value2, NSString *key2)
+{
+    return [NSDictionary dictionaryWithObjectsAndKeys:value1, key1, value2, key2, nil];
+}
+
+static NSNumber *num(long long n)
+{
+    return [NSNumber numberWithLongLong:n];
+}
+
+static long long nowMs(void)
+{
+    return (long long)floor([[NSDate date] timeIntervalSince1970] * 1000.0);
+}
+
+/* Starts `collector 127.0.0.1:0 --exit-after hits --json`: every event it
+ * receives is printed as one line of JSON, with a line per way it differs from
+ * the Segment call shapes. Returns its base URL; *output is the read end of
+ * its stdout, for collectJSONEvents. */
+static NSString *startJSONCollector(const char *path, int hits, int *output)
+{
+    int out[2];
+    CHECK(pipe(out) == 0, "pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    posix_spawn_file_actions_addclose(&actions, out[1]);
+    char count[16];
+    snprintf(count, sizeof count, "%d", hits);
+    char *argv[] = { (char *)path, "127.0.0.1:0", "--exit-after", count, "--json", NULL };
+    int rc = posix_spawn(&collectorPid, path, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    CHECK(rc == 0, "cannot start the collector %s: %s", path, strerror(rc));
+
+    char line[256];
+    size_t used = 0;
+    while (used + 1 < sizeof line) {
+        struct pollfd pfd = { out[0], POLLIN, 0 };
+        CHECK(poll(&pfd, 1, 10000) == 1, "the collector printed no first line within 10 s");
+        CHECK(read(out[0], line + used, 1) == 1, "the collector's output ended before its first line");
+        if (line[used] == '\n')
+            break;
+        used++;
+    }
+    line[used] = '\0';
+    const char *prefix = "collector listening on ";
+    CHECK(strncmp(line, prefix, strlen(prefix)) == 0, "unexpected first line from the collector: %s", line);
+    *output = out[0];
+    return [NSString stringWithUTF8String:line + strlen(prefix)];
+}
+
+/* Reads the JSON collector's output until it exits by itself (within
+ * `seconds`, else the test fails); returns the events it printed, in order of
+ * arrival. Every event must have the Segment shape. Closes `output`. */
+static NSArray *collectJSONEvents(int output, int seconds)
+{
+    NSMutableData *text = [NSMutableData data];
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = seconds * 1000L - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+        CHECK(left > 0, "the collector did not exit within %d s; it printed:\n%.*s", seconds, (int)[text length],
+              (const char *)[text bytes]);
+        struct pollfd pfd = { output, POLLIN, 0 };
+        if (poll(&pfd, 1, (int)(left < 100 ? left : 100)) != 1)
+            continue;
+        char buffer[4096];
+        ssize_t n = read(output, buffer, sizeof buffer);
+        if (n <= 0)
+            break; /* EOF: it exited */
+        [text appendBytes:buffer length:(NSUInteger)n];
+    }
+    close(output);
+    int status = waitCollector(10);
+    NSString *all = [[[NSString alloc] initWithData:text encoding:NSUTF8StringEncoding] autorelease];
+    CHECK(status == 0, "the collector exited with status %d; it printed:\n%s", status, [all UTF8String]);
+    NSMutableArray *events = [NSMutableArray array];
+    for (NSString *line in [all componentsSeparatedByString:@"\n"]) {
+        NSString *trimmed = [line stringByTrimmingCharactersInSet:[NSCharacterSet whitespaceCharacterSet]];
+        CHECK(![trimmed hasPrefix:@"violation "], "an event is not Segment-shaped: %s\n%s", [trimmed UTF8String],
+              [all UTF8String]);
+        if (![trimmed hasPrefix:@"json "])
+            continue;
+        NSData *json = [[trimmed substringFromIndex:5] dataUsingEncoding:NSUTF8StringEncoding];
+        id event = [NSJSONSerialization JSONObjectWithData:json options:0 error:NULL];
+        CHECK([event isKindOfClass:[NSDictionary class]], "not a JSON object: %s", [trimmed UTF8String]);
+        [events addObject:event];
+    }
+    return events;
+}
+
+/* The last event of Segment call `type` whose `key` is `value`. */
+static NSDictionary *findEvent(NSArray *events, NSString *type, NSString *key, NSString *value)
+{
+    for (NSDictionary *event in [events reverseObjectEnumerator])
+        if ([[event objectForKey:@"type"] isEqual:type] && [[event objectForKey:key] isEqual:value])
+            return event;
+    CHECK(NO, "no %s event with %s = %s in %s", [type UTF8String], [key UTF8String], [value UTF8String],
+          [[events description] UTF8String]);
+    return nil;
+}
+
+static const char *json(id value)
+{
+    if (value == nil)
+        return "nil";
+    NSData *data = [NSJSONSerialization dataWithJSONObject:value options:0 error:NULL];
+    return data != nil ? [[[[NSString alloc] initWithData:data encoding:NSUTF8StringEncoding] autorelease] UTF8String]
+                       : [[value description] UTF8String];
+}
+
+/* The configuration's analytics settings: defaults, and each refused value. */
+static void test_analytics_configuration(void)
+{
+    currentTest = __func__;
+    @autoreleasepool {
+        ATTConfiguration *defaults = [[[ATTConfiguration alloc] init] autorelease];
+        CHECK(defaults.context == nil && defaults.sessionTimeout == 1800 && defaults.backgroundSessionTimeout == 300
+                  && !defaults.trackSessionEvents && defaults.initialConsent == ATTConsentGranted,
+              "defaults: context %s timeouts %g/%g trackSessionEvents %d initialConsent %lu", json(defaults.context),
+              defaults.sessionTimeout, defaults.backgroundSessionTimeout, (int)defaults.trackSessionEvents,
+              (unsigned long)defaults.initialConsent);
+
+        NSString *directory = makeStoreDirectory();
+        ATTConfiguration *cfg = configuration(directory, offlineEndpoint, ATTOfflineModeAlways);
+        cfg.context = dict(dict(@"mine", @"name"), @"library");
+        CHECK_REFUSED(cfg, "a context with the library's key", @"library");
+        cfg.context = dict([NSDate date], @"when");
+        CHECK_REFUSED(cfg, "a context that is not JSON", @"context");
+        cfg.context = dict(dict(@"Game", @"name"), @"app");
+        cfg.sessionTimeout = 0.5;
+        CHECK_REFUSED(cfg, "a 500 ms session timeout", nil);
+        cfg.sessionTimeout = NAN;
+        CHECK_REFUSED(cfg, "a NaN session timeout", @"sessionTimeout");
+        cfg.sessionTimeout = 604800;
+        cfg.backgroundSessionTimeout = 604801;
+        CHECK_REFUSED(cfg, "a background session timeout over 7 days", nil);
+        cfg.backgroundSessionTimeout = -1;
+        CHECK_REFUSED(cfg, "a negative background session timeout", @"backgroundSessionTimeout");
+        cfg.backgroundSessionTimeout = 1;
+        cfg.initialConsent = (ATTConsent)9;
+        CHECK_REFUSED(cfg, "initial consent 9", nil);
+#if __LP64__
+        cfg.initialConsent = (ATTConsent)(((NSUInteger)1 << 32) | 1); /* would wrap to AT_CONSENT_PENDING */
+        CHECK_REFUSED(cfg, "an initial consent that wraps", @"initialConsent");
+#endif
+        cfg.initialConsent = ATTConsentPending;
+        cfg.trackSessionEvents = YES;
+        NSError *error = nil;
+        ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+        CHECK(tracker != nil, "the extreme valid settings: %s", describe(error));
+        CHECK(tracker.consent == ATTConsentPending, "consent %lu", (unsigned long)tracker.consent);
+        [tracker release];
+    }
+}
+
+/* Refused analytics calls: an NSError, their completion never runs, the store
+ * is unchanged. */
+static void test_analytics_calls_refuse_bad_arguments(void)
+{
+    currentTest = __func__;
+    Calls *never = [[Calls alloc] init];
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        ATTCompletionHandler handler = ^(NSError *e) { [never record:(e != nil ? (id)e : (id)[NSNull null])]; };
+        NSError *error = nil;
+        NSString *none = nil;
+        NSDictionary *notJSON = dict([NSDate date], @"when");
+        CHECK(![tracker identify:@"" traits:nil completion:handler error:&error], "an empty user id");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        CHECK([[error localizedDescription] isEqualToString:[NSString stringWithUTF8String:at_last_error()]],
+              "description %s vs at_last_error() %s", describe(error), at_last_error());
+        error = nil;
+        CHECK(![tracker identify:@"tab\tuser" traits:nil completion:handler error:&error], "a control character");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        error = nil;
+        CHECK(![tracker identify:@"u" traits:notJSON completion:handler error:&error], "traits that are not JSON");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        CHECK([[error localizedDescription] rangeOfString:@"identify:traits: traits are not valid JSON"].location
+                  != NSNotFound,
+              "description: %s", describe(error));
+        error = nil;
+        CHECK(![tracker alias:none completion:handler error:&error], "a nil alias");
+        CHECK_ERROR(error, AT_ERR_NULL_ARGUMENT);
+        error = nil;
+        CHECK(![tracker alias:@"" completion:handler error:&error], "an empty alias");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        error = nil;
+        CHECK(![tracker group:@"" traits:nil completion:handler error:&error], "an empty group id");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        error = nil;
+        CHECK(![tracker group:@"g" traits:notJSON completion:handler error:&error], "group traits that are not JSON");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        error = nil;
+        CHECK(![tracker screen:@"" properties:nil completion:handler error:&error], "an empty screen name");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        error = nil;
+        CHECK(![tracker screen:@"s" properties:notJSON completion:handler error:&error], "screen properties");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        error = nil;
+        CHECK(![tracker mergeContext:notJSON error:&error], "a context that is not JSON");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        error = nil;
+        CHECK(![tracker mergeContext:dict(@"x", @"attracker") error:&error], "the library's context key");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        error = nil;
+        NSDictionary *noDictionary = nil;
+        CHECK(![tracker mergeContext:noDictionary error:&error], "a nil context");
+        CHECK_ERROR(error, AT_ERR_NULL_ARGUMENT);
+        error = nil;
+        CHECK(![tracker registerSuperProperties:(NSDictionary *)[NSArray array] error:&error], "an NSArray");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        CHECK([[error localizedDescription] rangeOfString:@"not an NSDictionary"].location != NSNotFound,
+              "description: %s", describe(error));
+        error = nil;
+        CHECK(![tracker registerSuperProperties:noDictionary error:&error], "nil super properties");
+        CHECK_ERROR(error, AT_ERR_NULL_ARGUMENT);
+        error = nil;
+        CHECK(![tracker unregisterSuperProperty:none error:&error], "a nil super property key");
+        CHECK_ERROR(error, AT_ERR_NULL_ARGUMENT);
+        error = nil;
+        CHECK(![tracker reset:0 error:&error], "reset of nothing");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+        error = nil;
+        CHECK(![tracker reset:(ATTReset)16 error:&error], "an unknown reset flag");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+#if __LP64__
+        error = nil; /* would wrap to AT_RESET_USER in a uint32_t */
+        CHECK(![tracker reset:(ATTReset)(((NSUInteger)1 << 32) | 1) error:&error], "reset flags that wrap");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+#endif
+        NSUInteger purged = 99;
+        error = nil;
+        CHECK(![tracker setConsent:(ATTConsent)3 purged:&purged error:&error], "consent 3");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+#if __LP64__
+        error = nil; /* would wrap to AT_CONSENT_DENIED in an at_consent */
+        CHECK(![tracker setConsent:(ATTConsent)(((NSUInteger)1 << 32) | 2) purged:&purged error:&error],
+              "a consent that wraps");
+        CHECK_ERROR(error, AT_ERR_INVALID_ARGUMENT);
+#endif
+        CHECK(purged == 99, "a refused consent set purged to %lu", (unsigned long)purged);
+        CHECK(tracker.consent == ATTConsentGranted, "a refused consent changed it");
+        CHECK(tracker.userId == nil, "a refused call set the user id %s", [tracker.userId UTF8String]);
+        CHECK([tracker.offline count] == 0, "refused calls stored %ld hit(s)", (long)[tracker.offline count]);
+    }
+    [tracker release];
+    CHECK([never count] == 0, "the completion of a refused call ran");
+    [never release];
+}
+
+/* identify: the user id is kept in the store across a reopen, the traits are
+ * merged and kept; the completion runs once off the main thread. */
+static void test_identify_keeps_the_user_id_across_reopen(void)
+{
+    currentTest = __func__;
+    NSString *directory = makeStoreDirectory();
+    Calls *calls = [[Calls alloc] init];
+    ATTTracker *tracker = openTracker(directory, offlineEndpoint);
+    @autoreleasepool {
+        NSError *error = [NSError errorWithDomain:@"sentinel" code:1 userInfo:nil];
+        CHECK([tracker userIdWithError:&error] == nil && error == nil, "a user id before identify: %s",
+              describe(error));
+        CHECK([tracker identify:@"user-1"
+                          traits:dict2(@"Ada", @"name", @"free", @"plan")
+                      completion:^(NSError *e) { [calls record:(e != nil ? (id)e : (id)[NSNull null])]; }
+                           error:&error],
+              "identify: %s", describe(error));
+        CHECK([calls waitFor:1 seconds:10], "the identify completion did not run within 10 s");
+        CHECK([[calls value] isKindOfClass:[NSNull class]], "identify completed with %s",
+              [[[calls value] description] UTF8String]);
+        CHECK(![calls ranOnMainThread], "the completion ran on the main thread");
+        CHECK([tracker.userId isEqualToString:@"user-1"], "userId %s", [tracker.userId UTF8String]);
+        /* nil keeps the user id; the traits merge. */
+        CHECK([tracker identify:nil traits:dict(@"pro", @"plan") completion:nil error:&error], "identify: %s",
+              describe(error));
+        CHECK([tracker.userId isEqualToString:@"user-1"], "identify:nil changed userId to %s",
+              [tracker.userId UTF8String]);
+        ATTHit *latest = [tracker.offline latest];
+        CHECK([latest.type isEqualToString:@""] && [parsedBody(latest) isEqual:dict2(@"Ada", @"name", @"pro", @"plan")],
+              "the second identify call: %s", [[latest description] UTF8String]);
+    }
+    [tracker release];
+
+    tracker = openTracker(directory, offlineEndpoint);
+    @autoreleasepool {
+        CHECK([tracker.userId isEqualToString:@"user-1"], "userId after reopening: %s", [tracker.userId UTF8String]);
+        CHECK([tracker identify:nil traits:dict(num(36), @"age") completion:nil], "identify");
+        NSDictionary *traits = parsedBody([tracker.offline latest]);
+        NSDictionary *expected = [NSDictionary dictionaryWithObjectsAndKeys:@"Ada", @"name", @"pro", @"plan", num(36),
+                                                                            @"age", nil];
+        CHECK([traits isEqual:expected], "traits kept across the reopen, then merged: %s", json(traits));
+        CHECK([tracker.offline count] == 3, "count %ld", (long)[tracker.offline count]);
+    }
+    [tracker release];
+    CHECK([calls count] == 1, "the completion ran %lu times", (unsigned long)[calls count]);
+    [calls release];
+}
+
+/* Every call, delivered by a dispatch to the collector, with its Segment
+ * fields: the identity each hit was tracked with, merged super properties and
+ * traits, the context (configured, then merged), the session id, and what a
+ * reset leaves. */
+static void test_analytics_calls_arrive_with_their_segment_fields(const char *collectorPath)
+{
+    currentTest = __func__;
+    const int expected = 8;
+    int output = -1;
+    NSString *url = startJSONCollector(collectorPath, expected, &output);
+    Calls *screened = [[Calls alloc] init];
+    Calls *dispatched = [[Calls alloc] init];
+    ATTConfiguration *cfg = configuration(makeStoreDirectory(), url, ATTOfflineModeAlways);
+    cfg.context = dict(dict2(@"Game", @"name", @"1.0", @"version"), @"app");
+    NSError *error = nil;
+    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    NSString *anonymous = nil;
+    int64_t session = 0;
+    @autoreleasepool {
+        anonymous = [tracker.visitorId retain];
+        CHECK([tracker trackEvent:@"Before" properties:nil error:&error], "trackEvent: %s", describe(error));
+        CHECK([tracker identify:@"user-1" traits:dict2(@"Ada", @"name", @"free", @"plan") completion:nil error:&error],
+              "identify: %s", describe(error));
+        CHECK([tracker identify:nil traits:dict(@"pro", @"plan") completion:nil error:&error], "identify: %s",
+              describe(error));
+        CHECK([tracker registerSuperProperties:dict2(num(42), @"build", num(1), @"level") error:&error],
+              "registerSuperProperties: %s", describe(error));
+        CHECK([tracker screen:@"Home"
+                   properties:dict(@"feed", @"tab")
+                   completion:^(NSError *e) { [screened record:(e != nil ? (id)e : (id)[NSNull null])]; }
+                        error:&error],
+              "screen: %s", describe(error));
+        CHECK([tracker group:@"team-3" traits:dict(num(5), @"seats") completion:nil error:&error], "group: %s",
+              describe(error));
+        CHECK([tracker mergeContext:dict2(dict2(@"Game", @"name", @"1.1", @"version"), @"app",
+                                          dict([NSNumber numberWithBool:YES], @"wifi"), @"network")
+                              error:&error],
+              "mergeContext: %s", describe(error));
+        CHECK([tracker alias:@"user-2" completion:nil error:&error], "alias: %s", describe(error));
+        CHECK([tracker.userId isEqualToString:@"user-2"], "userId after alias: %s", [tracker.userId UTF8String]);
+        CHECK([tracker unregisterSuperProperty:@"level" error:&error], "unregisterSuperProperty: %s", describe(error));
+        CHECK([tracker unregisterSuperProperty:@"never-set" error:&error], "unregisterSuperProperty: %s",
+              describe(error));
+        CHECK([tracker trackEvent:@"After" properties:dict(num(7), @"level") error:&error], "trackEvent: %s",
+              describe(error));
+        session = [tracker sessionIdWithError:&error];
+        CHECK(session > 0, "sessionId: %s", describe(error));
+        /* A logout: the next hit is anonymous under a new id, without super properties. */
+        CHECK([tracker reset:ATTResetAll error:&error], "reset: %s", describe(error));
+        CHECK(tracker.userId == nil, "userId after reset: %s", [tracker.userId UTF8String]);
+        CHECK(![tracker.visitorId isEqualToString:anonymous], "the anonymous id survived reset");
+        CHECK([tracker trackEvent:@"Fresh" properties:nil error:&error], "trackEvent: %s", describe(error));
+        CHECK([screened waitFor:1 seconds:10], "the screen completion did not run within 10 s");
+        CHECK([[screened value] isKindOfClass:[NSNull class]], "screen completed with %s",
+              [[[screened value] description] UTF8String]);
+        CHECK([tracker.offline count] == expected, "count before dispatch %ld", (long)[tracker.offline count]);
+
+        CHECK([tracker.offline dispatchWithCompletion:^(ATTDispatchResult *result) { [dispatched record:result]; }],
+              "dispatch");
+        CHECK([dispatched waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
+        ATTDispatchResult *result = [dispatched value];
+        CHECK(result.status == AT_OK && result.sent == (uint64_t)expected, "dispatch %s",
+              [[result description] UTF8String]);
+    }
+    [tracker release];
+
+    @autoreleasepool {
+        NSArray *events = collectJSONEvents(output, 15);
+        CHECK([events count] == (NSUInteger)expected, "%lu events arrived: %s", (unsigned long)[events count],
+              json(events));
+
+        NSDictionary *before = findEvent(events, @"track", @"event", @"Before");
+        CHECK([before objectForKey:@"userId"] == nil && [[before objectForKey:@"anonymousId"] isEqual:anonymous],
+              "tracked before identify: %s", json(before));
+        NSDictionary *context = [before objectForKey:@"context"];
+        CHECK([[context valueForKeyPath:@"app.version"] isEqual:@"1.0"]
+                  && [[context valueForKeyPath:@"library.name"] isEqual:@"attracker"],
+              "the configured context: %s", json(context));
+
+        NSMutableArray *identifies = [NSMutableArray array];
+        for (NSDictionary *event in events)
+            if ([[event objectForKey:@"type"] isEqual:@"identify"])
+                [identifies addObject:event];
+        CHECK([identifies count] == 2, "%lu identify calls", (unsigned long)[identifies count]);
+        CHECK([[[identifies objectAtIndex:0] objectForKey:@"traits"] isEqual:dict2(@"Ada", @"name", @"free", @"plan")]
+                  && [[[identifies objectAtIndex:1] objectForKey:@"traits"]
+                         isEqual:dict2(@"Ada", @"name", @"pro", @"plan")],
+              "identify traits, then merged: %s", json(identifies));
+        for (NSDictionary *identify in identifies)
+            CHECK([[identify objectForKey:@"userId"] isEqual:@"user-1"], "identify userId: %s", json(identify));
+
+        NSDictionary *screen = findEvent(events, @"screen", @"name", @"Home");
+        NSDictionary *screenProperties = [NSDictionary dictionaryWithObjectsAndKeys:@"feed", @"tab", num(42), @"build",
+                                                                                    num(1), @"level", nil];
+        CHECK([[screen objectForKey:@"properties"] isEqual:screenProperties]
+                  && [[screen objectForKey:@"userId"] isEqual:@"user-1"] && [screen objectForKey:@"event"] == nil,
+              "screen with the super properties: %s", json(screen));
+
+        NSDictionary *group = findEvent(events, @"group", @"groupId", @"team-3");
+        CHECK([[group objectForKey:@"traits"] isEqual:dict(num(5), @"seats")]
+                  && [[group objectForKey:@"userId"] isEqual:@"user-1"],
+              "group: %s", json(group));
+
+        NSDictionary *alias = findEvent(events, @"alias", @"previousId", @"user-1");
+        CHECK([[alias objectForKey:@"userId"] isEqual:@"user-2"] && [alias objectForKey:@"traits"] == nil
+                  && [alias objectForKey:@"properties"] == nil,
+              "alias: %s", json(alias));
+
+        NSDictionary *after = findEvent(events, @"track", @"event", @"After");
+        CHECK([[after objectForKey:@"userId"] isEqual:@"user-2"]
+                  && [[after objectForKey:@"properties"] isEqual:dict2(num(7), @"level", num(42), @"build")],
+              "after alias, with a super property removed and one overridden: %s", json(after));
+        context = [after objectForKey:@"context"];
+        CHECK([[context valueForKeyPath:@"app.version"] isEqual:@"1.1"]
+                  && [[context valueForKeyPath:@"network.wifi"] boolValue]
+                  && [[context objectForKey:@"sessionId"] longLongValue] == session,
+              "the merged context and session %lld: %s", (long long)session, json(context));
+        CHECK([[before valueForKeyPath:@"context.sessionId"] longLongValue] == session, "one session: %s",
+              json(before));
+
+        NSDictionary *fresh = findEvent(events, @"track", @"event", @"Fresh");
+        CHECK([fresh objectForKey:@"userId"] == nil && ![[fresh objectForKey:@"anonymousId"] isEqual:anonymous]
+                  && [[fresh objectForKey:@"properties"] count] == 0
+                  && [[fresh valueForKeyPath:@"context.sessionId"] longLongValue] != session,
+              "after reset (all): %s", json(fresh));
+    }
+    [anonymous release];
+    [screened release];
+    [dispatched release];
+}
+
+/* Each reset flag alone forgets what it names and nothing else. */
+static void test_reset_forgets_only_what_it_names(void)
+{
+    currentTest = __func__;
+    ATTTracker *tracker = openTracker(makeStoreDirectory(), offlineEndpoint);
+    @autoreleasepool {
+        NSError *error = nil;
+        CHECK([tracker identify:@"u" traits:dict(num(1), @"a") completion:nil error:&error], "identify: %s",
+              describe(error));
+        CHECK([tracker registerSuperProperties:dict(@"pro", @"plan") error:&error], "registerSuperProperties: %s",
+              describe(error));
+        NSString *anonymous = tracker.visitorId;
+        int64_t session = tracker.sessionId;
+        CHECK(session > 0, "sessionId %lld", (long long)session);
+
+        CHECK([tracker reset:ATTResetAnonymousId error:&error], "reset: %s", describe(error));
+        CHECK([tracker.userId isEqualToString:@"u"], "the user id went with the anonymous id");
+        CHECK(![tracker.visitorId isEqualToString:anonymous], "the anonymous id stayed");
+        CHECK(tracker.sessionId == session, "the session changed");
+
+        CHECK([tracker trackEvent:@"with_super" properties:nil error:&error], "trackEvent: %s", describe(error));
+        CHECK([parsedBody([tracker.offline latest]) isEqual:dict(@"pro", @"plan")], "super properties: %s",
+              [[tracker.offline latest].body UTF8String]);
+
+        CHECK([tracker reset:ATTResetUser error:&error], "reset: %s", describe(error));
+        CHECK(tracker.userId == nil, "userId after reset: %s", [tracker.userId UTF8String]);
+        CHECK([tracker identify:nil traits:nil completion:nil error:&error], "identify: %s", describe(error));
+        CHECK([parsedBody([tracker.offline latest]) count] == 0, "the traits went with the user: %s",
+              [[tracker.offline latest].body UTF8String]);
+
+        sleepMs(5);
+        CHECK([tracker reset:ATTResetSession], "reset:ATTResetSession");
+        CHECK(tracker.sessionId > session, "a new session: %lld then %lld", (long long)session,
+              (long long)tracker.sessionId);
+
+        CHECK([tracker reset:ATTResetSuperProperties error:&error], "reset: %s", describe(error));
+        CHECK([tracker trackEvent:@"without_super" properties:nil error:&error], "trackEvent: %s", describe(error));
+        CHECK([parsedBody([tracker.offline latest]) count] == 0, "super properties after reset: %s",
+              [[tracker.offline latest].body UTF8String]);
+    }
+    [tracker release];
+}
+
+/* Sessions: the id is the Unix ms of the session's start, a new one on
+ * startSession (with "Session Ended" and "Session Started" events when
+ * asked), and it goes on across a quick reopen. */
+static void test_sessions_start_and_go_on_across_a_reopen(void)
+{
+    currentTest = __func__;
+    NSString *directory = makeStoreDirectory();
+    ATTConfiguration *cfg = configuration(directory, offlineEndpoint, ATTOfflineModeAlways);
+    cfg.trackSessionEvents = YES;
+    cfg.sessionTimeout = 600;
+    cfg.backgroundSessionTimeout = 60;
+    NSError *error = nil;
+    long long before = nowMs();
+    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    int64_t second = 0;
+    @autoreleasepool {
+        int64_t first = [tracker sessionIdWithError:&error];
+        CHECK(first >= before && first <= nowMs(), "sessionId %lld, opened at %lld: %s", (long long)first, before,
+              describe(error));
+        CHECK([tracker trackEvent:@"a" properties:nil], "trackEvent");
+        CHECK(tracker.sessionId == first, "activity changed the session");
+        sleepMs(5);
+        CHECK([tracker startSessionWithError:&error], "startSession: %s", describe(error));
+        second = tracker.sessionId;
+        CHECK(second > first, "startSession: %lld then %lld", (long long)first, (long long)second);
+        NSUInteger started = 0, ended = 0;
+        for (ATTHit *hit in [tracker.offline get]) {
+            if ([hit.type isEqualToString:@"Session Started"])
+                started++;
+            if ([hit.type isEqualToString:@"Session Ended"])
+                ended++;
+        }
+        CHECK(started >= 2 && ended >= 1, "%lu Session Started, %lu Session Ended", (unsigned long)started,
+              (unsigned long)ended);
+    }
+    [tracker release];
+
+    tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    CHECK(tracker.sessionId == second, "a quick reopen: %lld, before %lld", (long long)tracker.sessionId,
+          (long long)second);
+    CHECK([tracker startSession], "startSession");
+    CHECK(tracker.sessionId > second, "startSession after the reopen");
+    [tracker release];
+}
+
+/* Consent: pending stores and sends nothing; granted sends; denied purges
+ * the queue (purged: how many) and refuses later calls; the answer is kept in
+ * the store over the configuration's initialConsent. */
+static void test_consent_pending_granted_denied(void)
+{
+    currentTest = __func__;
+    NSString *directory = makeStoreDirectory();
+    Calls *pending = [[Calls alloc] init];
+    Calls *granted = [[Calls alloc] init];
+    ATTConfiguration *cfg = configuration(directory, offlineEndpoint, ATTOfflineModeAlways);
+    cfg.initialConsent = ATTConsentPending;
+    NSError *error = nil;
+    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    @autoreleasepool {
+        CHECK(tracker.consent == ATTConsentPending, "consent %lu", (unsigned long)tracker.consent);
+        CHECK([tracker trackEvent:@"waiting" properties:nil error:&error], "trackEvent while pending: %s",
+              describe(error));
+        CHECK([tracker identify:@"u" traits:nil completion:nil error:&error], "identify while pending: %s",
+              describe(error));
+        CHECK([tracker screen:@"s" properties:nil completion:nil error:&error], "screen while pending: %s",
+              describe(error));
+        CHECK([tracker.offline count] == 3, "stored while pending: %ld", (long)[tracker.offline count]);
+        /* Pending: no send is even tried (an unreachable endpoint would say AT_ERR_NETWORK). */
+        CHECK([tracker.offline dispatchWithCompletion:^(ATTDispatchResult *result) { [pending record:result]; }],
+              "dispatch");
+        CHECK([pending waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
+        ATTDispatchResult *result = [pending value];
+        CHECK(result.status == AT_ERR_SUPPRESSED && result.sent == 0, "dispatch while pending %s",
+              [[result description] UTF8String]);
+        CHECK_ERROR(result.error, AT_ERR_SUPPRESSED);
+
+        NSUInteger purged = 99;
+        CHECK([tracker setConsent:ATTConsentGranted purged:&purged error:&error], "Granted: %s", describe(error));
+        CHECK(purged == 0 && tracker.consent == ATTConsentGranted, "Granted purged %lu, consent %lu",
+              (unsigned long)purged, (unsigned long)tracker.consent);
+        CHECK([tracker.offline dispatchWithCompletion:^(ATTDispatchResult *r) { [granted record:r]; }], "dispatch");
+        CHECK([granted waitFor:1 seconds:30], "the dispatch completion did not run within 30 s");
+        result = [granted value];
+        CHECK(result.status == AT_ERR_NETWORK, "dispatch once granted %s", [[result description] UTF8String]);
+
+        CHECK([tracker trackEvent:@"more" properties:nil], "trackEvent");
+        CHECK([tracker setConsent:ATTConsentDenied purged:&purged error:&error], "Denied: %s", describe(error));
+        CHECK(purged == 4, "Denied purged %lu of 4", (unsigned long)purged);
+        CHECK([tracker.offline count] == 0, "count after Denied: %ld", (long)[tracker.offline count]);
+        CHECK(tracker.consent == ATTConsentDenied, "consent %lu", (unsigned long)tracker.consent);
+
+        error = nil;
+        CHECK(![tracker trackEvent:@"refused" properties:nil error:&error], "trackEvent while denied");
+        CHECK_ERROR(error, AT_ERR_SUPPRESSED);
+        error = nil;
+        CHECK(![tracker identify:@"u" traits:nil completion:nil error:&error], "identify while denied");
+        CHECK_ERROR(error, AT_ERR_SUPPRESSED);
+        error = nil;
+        CHECK(![tracker screen:@"s" properties:nil completion:nil error:&error], "screen while denied");
+        CHECK_ERROR(error, AT_ERR_SUPPRESSED);
+        error = nil;
+        CHECK(![tracker group:@"g" traits:nil completion:nil error:&error], "group while denied");
+        CHECK_ERROR(error, AT_ERR_SUPPRESSED);
+        error = nil;
+        CHECK(![tracker alias:@"v" completion:nil error:&error], "alias while denied");
+        CHECK_ERROR(error, AT_ERR_SUPPRESSED);
+        CHECK([tracker setConsent:ATTConsentDenied purged:NULL error:&error], "Denied again, purged NULL: %s",
+              describe(error));
+        CHECK([tracker.offline count] == 0, "count %ld", (long)[tracker.offline count]);
+    }
+    [tracker release];
+
+    /* The answer is kept in the store: the configured Pending no longer applies. */
+    tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    @autoreleasepool {
+        CHECK(tracker.consent == ATTConsentDenied, "consent after reopening %lu", (unsigned long)tracker.consent);
+        error = nil;
+        CHECK(![tracker trackEvent:@"refused" properties:nil error:&error], "trackEvent while denied");
+        CHECK_ERROR(error, AT_ERR_SUPPRESSED);
+        CHECK([tracker setConsent:ATTConsentGranted purged:NULL error:&error], "Granted: %s", describe(error));
+        CHECK([tracker trackEvent:@"again" properties:nil error:&error], "trackEvent once granted: %s",
+              describe(error));
+        CHECK([tracker.offline count] == 1, "count %ld", (long)[tracker.offline count]);
+    }
+    [tracker release];
+    [pending release];
+    [granted release];
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1308,6 +1932,13 @@ int main(int argc, char **argv)
         test_remote_configuration();
         test_a_refused_key_keeps_the_hits_until_setApiKey();
         test_max_hit_age_drops_a_failing_hit();
+        test_analytics_configuration();
+        test_analytics_calls_refuse_bad_arguments();
+        test_identify_keeps_the_user_id_across_reopen();
+        test_analytics_calls_arrive_with_their_segment_fields(argv[1]);
+        test_reset_forgets_only_what_it_names();
+        test_sessions_start_and_go_on_across_a_reopen();
+        test_consent_pending_granted_denied();
 
         for (NSString *directory in storeDirectories)
             [[NSFileManager defaultManager] removeItemAtPath:directory error:NULL];

@@ -109,6 +109,8 @@ namespace Attracker
         TooLarge = 8,
         /// <summary>It failed to send and was older than TrackerConfig.MaxHitAgeMs (default 30 days).</summary>
         Expired = 9,
+        /// <summary>Purged when the user denied consent (Tracker.SetConsent(Consent.Denied)); never reported to the collector.</summary>
+        ConsentDenied = 10,
     }
 
     /// <summary>at_auth_scheme: how the api key is presented to the collector.</summary>
@@ -116,6 +118,33 @@ namespace Attracker
     {
         Bearer = 0,
         Basic = 1,
+    }
+
+    /// <summary>at_consent: the user's consent to collection (Tracker.SetConsent).</summary>
+    public enum Consent : uint
+    {
+        /// <summary>The default: collected and sent.</summary>
+        Granted = 0,
+        /// <summary>Not answered yet: collected and stored, nothing sent (no network at all).</summary>
+        Pending = 1,
+        /// <summary>Refused: everything queued is purged, later calls fail with Suppressed.</summary>
+        Denied = 2,
+    }
+
+    /// <summary>AT_RESET_* flags: what Tracker.Reset forgets, combined with |.</summary>
+    [Flags]
+    public enum ResetFlags : uint
+    {
+        /// <summary>The user id and traits.</summary>
+        User = 1,
+        /// <summary>The anonymous id (the visitor id): a new one is made.</summary>
+        AnonymousId = 2,
+        /// <summary>The session: a new one starts now.</summary>
+        Session = 4,
+        /// <summary>The super properties.</summary>
+        SuperProperties = 8,
+        /// <summary>All of the above (a logout).</summary>
+        All = 15,
     }
 
     /// <summary>
@@ -248,6 +277,8 @@ namespace Attracker
         /// captive portal); none counts as an attempt.
         /// </summary>
         public long NotReached;
+        /// <summary>Hits purged because the user denied consent (DropReason.ConsentDenied).</summary>
+        public long DroppedConsent;
     }
 
     /// <summary>
@@ -333,6 +364,35 @@ namespace Attracker
         /// <summary>Hits dropped without an acknowledgement, with their message ids.</summary>
         public Action<DropReason, string[]> OnDrop;
 
+        // ---- the analytics client ----------------------------------------------
+
+        /// <summary>
+        /// The app's part of every event's context from the first event on: a JSON
+        /// object of top-level keys such as "app", "device", "screen", "network"
+        /// (at most 8192 bytes). The library adds "library", "os", "locale" and
+        /// "timezone"; a key set here replaces the library's. "library",
+        /// "attracker" and "sessionId" are refused. Default: none.
+        /// </summary>
+        public string Context;
+        /// <summary>
+        /// Foreground inactivity after which the next hit starts a new session, in
+        /// ms. Library default 1800000 (30 min); 1000 to 604800000 (7 days).
+        /// </summary>
+        public uint? SessionTimeoutMs;
+        /// <summary>
+        /// Time in the background (AppDidEnterBackground to the next hit) after
+        /// which the next hit starts a new session, in ms. Library default 300000
+        /// (5 min); 1000 to 604800000.
+        /// </summary>
+        public uint? BackgroundSessionTimeoutMs;
+        /// <summary>Record "Session Started" and "Session Ended" events (library default false).</summary>
+        public bool? TrackSessionEvents;
+        /// <summary>
+        /// The consent a store starts with until the user answers
+        /// (Tracker.SetConsent, kept in the store from then on). Library default Granted.
+        /// </summary>
+        public Consent? InitialConsent;
+
         internal void Apply(ConfigHandle c)
         {
             var check = new Action<uint>(AttrackerException.Check);
@@ -366,6 +426,13 @@ namespace Attracker
             if (CaBundlePem != null) check(Native.at_config_set_ca_bundle_pem(c, Native.Utf8(CaBundlePem)));
             if (PinnedPublicKeys != null) check(Native.at_config_set_pinned_public_key(c, Native.Utf8(PinnedPublicKeys)));
             check(Native.at_config_set_callback_mode(c, (uint)CallbackMode));
+
+            // The analytics client.
+            if (Context != null) check(Native.at_config_set_context(c, Native.Utf8(Context)));
+            if (SessionTimeoutMs.HasValue || BackgroundSessionTimeoutMs.HasValue)
+                check(Native.at_config_set_session_timeouts_ms(c, SessionTimeoutMs ?? 1800000, BackgroundSessionTimeoutMs ?? 300000));
+            if (TrackSessionEvents.HasValue) check(Native.at_config_set_track_session_events(c, TrackSessionEvents.Value));
+            if (InitialConsent.HasValue) check(Native.at_config_set_initial_consent(c, (uint)InitialConsent.Value));
         }
     }
 
@@ -618,8 +685,161 @@ namespace Attracker
                 DroppedAttempts = (long)s.DroppedAttempts, DroppedUnreachable = (long)s.DroppedUnreachable,
                 DroppedTooLarge = (long)s.DroppedTooLarge, Requests = (long)s.Requests,
                 DroppedExpired = (long)s.DroppedExpired, KeyRejected = (long)s.KeyRejected,
-                NotReached = (long)s.NotReached,
+                NotReached = (long)s.NotReached, DroppedConsent = (long)s.DroppedConsent,
             };
+        }
+
+        // ---- the analytics client --------------------------------------------
+        //
+        // Segment's identify, alias, group and screen calls, reset, the event
+        // context, super properties, sessions and consent. JSON arguments are
+        // JSON objects (null: none); done runs once (Ok, an error or Cancelled)
+        // only when the call returned, like TrackEvent's.
+
+        /// <summary>
+        /// Identifies the user (a Segment identify call). userId (1 to 256 bytes
+        /// of UTF-8, no control characters; null keeps the current one) becomes
+        /// the userId of every hit tracked from now on; traitsJson is merged over
+        /// the traits kept so far (top-level keys replace). Both are stored before
+        /// the call returns and kept across restarts; hits tracked before keep
+        /// their identity. Suppressed when consent is denied or tracking disabled.
+        /// </summary>
+        public void Identify(string userId, string traitsJson = null, Action<Status> done = null) =>
+            AttrackerException.Check((uint)TryIdentify(userId, traitsJson, done));
+
+        /// <summary>Identify returning the status instead of throwing; done runs only on Ok.</summary>
+        public Status TryIdentify(string userId, string traitsJson = null, Action<Status> done = null)
+        {
+            byte[] u = Native.Utf8(userId), t = Native.Utf8(traitsJson);
+            IntPtr ud = Callbacks.Hold(done);
+            return (Status)Callbacks.Settle(ud, () =>
+                Native.at_identify(handle, u, t, done == null ? null : Callbacks.Completion, ud));
+        }
+
+        /// <summary>The user id in force (Identify, Alias), or null; kept across restarts.</summary>
+        public string UserId
+        {
+            get
+            {
+                AttrackerException.Check(Native.at_user_id(handle, out IntPtr id));
+                return Native.TakeString(id);
+            }
+        }
+
+        /// <summary>
+        /// Links the current identity to newUserId (a Segment alias call whose
+        /// previousId is the current user id, or the anonymous id when none is
+        /// set), then makes newUserId the user id.
+        /// </summary>
+        public void Alias(string newUserId, Action<Status> done = null) =>
+            AttrackerException.Check((uint)TryAlias(newUserId, done));
+
+        /// <summary>Alias returning the status instead of throwing; done runs only on Ok.</summary>
+        public Status TryAlias(string newUserId, Action<Status> done = null)
+        {
+            byte[] u = Native.Utf8(newUserId);
+            IntPtr ud = Callbacks.Hold(done);
+            return (Status)Callbacks.Settle(ud, () =>
+                Native.at_alias(handle, u, done == null ? null : Callbacks.Completion, ud));
+        }
+
+        /// <summary>Associates the user with a group (a Segment group call): groupId (1 to 256 bytes) and the group's traits.</summary>
+        public void Group(string groupId, string traitsJson = null, Action<Status> done = null) =>
+            AttrackerException.Check((uint)TryGroup(groupId, traitsJson, done));
+
+        /// <summary>Group returning the status instead of throwing; done runs only on Ok.</summary>
+        public Status TryGroup(string groupId, string traitsJson = null, Action<Status> done = null)
+        {
+            byte[] g = Native.Utf8(groupId), t = Native.Utf8(traitsJson);
+            IntPtr ud = Callbacks.Hold(done);
+            return (Status)Callbacks.Settle(ud, () =>
+                Native.at_group(handle, g, t, done == null ? null : Callbacks.Completion, ud));
+        }
+
+        /// <summary>Records that the user saw a screen (a Segment screen call), with the super properties merged in.</summary>
+        public void Screen(string name, string propertiesJson = null, Action<Status> done = null) =>
+            AttrackerException.Check((uint)TryScreen(name, propertiesJson, done));
+
+        /// <summary>Screen returning the status instead of throwing; done runs only on Ok.</summary>
+        public Status TryScreen(string name, string propertiesJson = null, Action<Status> done = null)
+        {
+            byte[] n = Native.Utf8(name), p = Native.Utf8(propertiesJson);
+            IntPtr ud = Callbacks.Hold(done);
+            return (Status)Callbacks.Settle(ud, () =>
+                Native.at_screen(handle, n, p, done == null ? null : Callbacks.Completion, ud));
+        }
+
+        /// <summary>
+        /// Forgets what `what` names, in one store transaction (All: a logout).
+        /// Hits queued before keep the identity they were tracked with. No flag,
+        /// or an unknown one, throws InvalidArgument.
+        /// </summary>
+        public void Reset(ResetFlags what = ResetFlags.All) =>
+            AttrackerException.Check(Native.at_reset(handle, (uint)what));
+
+        /// <summary>
+        /// Merges contextJson into the app's part of the event context (see
+        /// TrackerConfig.Context): top-level keys replace, a key set to null is
+        /// removed. Hits tracked from now on carry it; queued hits keep theirs.
+        /// Not kept across restarts.
+        /// </summary>
+        public void MergeContext(string contextJson) =>
+            AttrackerException.Check(Native.at_set_context(handle, Native.Utf8(contextJson)));
+
+        /// <summary>
+        /// Merges propertiesJson into the super properties, merged into the
+        /// properties of every later TrackEvent and Screen (explicit properties
+        /// win). Kept in the store across restarts.
+        /// </summary>
+        public void RegisterSuperProperties(string propertiesJson) =>
+            AttrackerException.Check(Native.at_register_super_properties(handle, Native.Utf8(propertiesJson)));
+
+        /// <summary>Removes the super property key (one that is not set is no error).</summary>
+        public void UnregisterSuperProperty(string key) =>
+            AttrackerException.Check(Native.at_unregister_super_property(handle, Native.Utf8(key)));
+
+        /// <summary>
+        /// Starts a new session now (a match, a new visit); with
+        /// TrackSessionEvents, records "Session Ended" and "Session Started".
+        /// </summary>
+        public void StartSession() => AttrackerException.Check(Native.at_session_start(handle));
+
+        /// <summary>
+        /// The session id the next hit gets: the Unix ms of the session's start,
+        /// sent as context.sessionId. The first read after start decides, as a hit
+        /// would, whether the session kept from the last run goes on.
+        /// </summary>
+        public long SessionId
+        {
+            get
+            {
+                AttrackerException.Check(Native.at_session_id(handle, out long id));
+                return id;
+            }
+        }
+
+        /// <summary>The consent in force (TrackerConfig.InitialConsent until SetConsent).</summary>
+        public Consent Consent
+        {
+            get
+            {
+                AttrackerException.Check(Native.at_get_consent(handle, out uint consent));
+                return (Consent)consent;
+            }
+        }
+
+        /// <summary>
+        /// Sets the user's consent, kept in the store. Pending: calls are stored,
+        /// nothing is sent (Flush and Dispatch complete with Suppressed). Granted:
+        /// everything stored goes out. Denied: every queued hit is purged
+        /// (DropReason.ConsentDenied, never reported to the collector) and later
+        /// TrackEvent, Screen, Identify, Alias and Group calls fail with
+        /// Suppressed. Returns how many hits were purged.
+        /// </summary>
+        public ulong SetConsent(Consent consent)
+        {
+            AttrackerException.Check(Native.at_set_consent(handle, (uint)consent, out ulong purged));
+            return purged;
         }
 
         // ---- callbacks and lifecycle -----------------------------------------

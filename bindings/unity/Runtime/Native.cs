@@ -70,6 +70,7 @@ namespace Attracker
         public ulong DroppedExpired;
         public ulong KeyRejected;
         public ulong NotReached;
+        public ulong DroppedConsent;
     }
 
     internal static class Native
@@ -436,6 +437,66 @@ namespace Attracker
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint at_offline_ack_batch(TrackerHandle tracker, IntPtr batch, [MarshalAs(UnmanagedType.U1)] bool delivered);
+
+        // ---- the analytics client: configuration -----------------------------
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_context(ConfigHandle config, byte[] contextJson);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_session_timeouts_ms(ConfigHandle config, uint foregroundMs, uint backgroundMs);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_track_session_events(ConfigHandle config, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_config_set_initial_consent(ConfigHandle config, uint consent);
+
+        // ---- the analytics client: identify, alias, group, screen, reset ------
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_identify(TrackerHandle tracker, byte[] userId, byte[] traitsJson,
+                                                CompletionFn done, IntPtr userData);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_user_id(TrackerHandle tracker, out IntPtr userId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_alias(TrackerHandle tracker, byte[] newUserId, CompletionFn done, IntPtr userData);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_group(TrackerHandle tracker, byte[] groupId, byte[] traitsJson,
+                                             CompletionFn done, IntPtr userData);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_screen(TrackerHandle tracker, byte[] name, byte[] propertiesJson,
+                                              CompletionFn done, IntPtr userData);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_reset(TrackerHandle tracker, uint what);
+
+        // ---- the analytics client: context, super properties, sessions, consent --
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_set_context(TrackerHandle tracker, byte[] contextJson);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_register_super_properties(TrackerHandle tracker, byte[] propertiesJson);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_unregister_super_property(TrackerHandle tracker, byte[] key);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_session_start(TrackerHandle tracker);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_session_id(TrackerHandle tracker, out long sessionId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_set_consent(TrackerHandle tracker, uint consent, out ulong purged);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint at_get_consent(TrackerHandle tracker, out uint consent);
     }
 
     // ---- SafeHandle owners -----------------------------------------------------

@@ -66,6 +66,12 @@ static partial class Program
         Run("key_rejected_pauses_until_set_api_key", KeyRejectedPausesUntilSetApiKey);
         Run("portal_page_is_not_an_acknowledgement", PortalPageIsNotAnAcknowledgement);
         Run("max_hit_age_expires_failed_hits", MaxHitAgeExpiresFailedHits);
+        Run("analytics_config_and_refused_calls", AnalyticsConfigAndRefusedCalls);
+        Run("identify_keeps_the_user_id_across_reopen", IdentifyKeepsTheUserIdAcrossReopen);
+        Run("analytics_calls_arrive_with_their_segment_fields", AnalyticsCallsArriveWithTheirSegmentFields);
+        Run("reset_forgets_only_what_it_names", ResetForgetsOnlyWhatItNames);
+        Run("sessions_start_and_go_on_across_a_reopen", SessionsStartAndGoOnAcrossAReopen);
+        Run("consent_pending_granted_denied", ConsentPendingGrantedDenied);
 
         Console.WriteLine(failures == 0 ? "unity binding: all tests passed" : $"unity binding: {failures} test(s) FAILED");
         return failures == 0 ? 0 : 1;
@@ -200,6 +206,8 @@ static partial class Program
             new KeyValuePair<string, Type>("AT_DROP_", typeof(DropReason)),
             new KeyValuePair<string, Type>("AT_AUTH_", typeof(AuthScheme)),
             new KeyValuePair<string, Type>("AT_OPT_OUT_", typeof(OptOutPolicy)),
+            new KeyValuePair<string, Type>("AT_CONSENT_", typeof(Consent)),
+            new KeyValuePair<string, Type>("AT_RESET_", typeof(ResetFlags)),
         };
         var seen = new Dictionary<string, bool>();
         int constants = 0;
@@ -298,7 +306,7 @@ static partial class Program
         Equal(CountStructFields(code, "at_stats"), typeof(NativeStats).GetFields().Length, "NativeStats fields vs at_stats");
         Equal(4, CountStructFields(code, "at_dispatch_result"), "at_dispatch_result fields");
         Equal(32, Marshal.SizeOf(typeof(NativeDispatchResult)), "sizeof(at_dispatch_result)");
-        Equal(144, Marshal.SizeOf(typeof(NativeStats)), "sizeof(at_stats)");
+        Equal(152, Marshal.SizeOf(typeof(NativeStats)), "sizeof(at_stats)");
         //    ... and the same names in the same order (by offset, not by reflection order).
         var statsFields = new List<FieldInfo>(typeof(NativeStats).GetFields());
         statsFields.Sort((a, b) => Marshal.OffsetOf(typeof(NativeStats), a.Name).ToInt64()
