@@ -109,6 +109,12 @@ impl ConfigFuzz {
         self.ck.check(mode == m.offline_mode, || format!("offline mode {mode}"), &desc);
         self.ck
             .ok("at_set_offline_mode", &desc, || at_set_offline_mode(t, AT_OFFLINE_ALWAYS, None, null_mut()));
+        // A new store starts with the configured consent; the probe below needs
+        // it granted.
+        let mut consent = u32::MAX;
+        self.ck.ok("at_get_consent", &desc, || at_get_consent(t, &mut consent));
+        self.ck.check(consent == m.consent, || format!("consent {consent}"), &desc);
+        self.ck.ok("at_set_consent", &desc, || at_set_consent(t, AT_CONSENT_GRANTED, null_mut()));
 
         // A small event is stored under the endpoint's batch URL.
         self.ck

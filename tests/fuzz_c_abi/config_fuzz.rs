@@ -27,6 +27,7 @@ pub struct CfgModel {
     pub opt_out: u32,
     pub callbacks: u32,
     pub log: Option<u32>,
+    pub consent: u32,
 }
 
 pub struct ConfigFuzz {
@@ -50,6 +51,7 @@ pub const ENUM_SETTERS: &[EnumSetter] = &[
     ("at_config_set_auth_scheme", 2, at_config_set_auth_scheme),
     ("at_config_set_callback_mode", 2, at_config_set_callback_mode),
     ("at_config_set_opt_out_policy", 2, at_config_set_opt_out_policy),
+    ("at_config_set_initial_consent", 3, at_config_set_initial_consent),
 ];
 
 pub const U32_SETTERS: &[U32Setter] = &[
@@ -166,6 +168,7 @@ impl ConfigFuzz {
                         "at_config_set_auth_scheme" => m.auth = v,
                         "at_config_set_opt_out_policy" => m.opt_out = v,
                         "at_config_set_callback_mode" => m.callbacks = v,
+                        "at_config_set_initial_consent" => m.consent = v,
                         _ => {}
                     }
                 }
@@ -334,6 +337,7 @@ impl ConfigFuzz {
             opt_out: AT_OPT_OUT_KEEP,
             callbacks: AT_CALLBACKS_THREAD,
             log: None,
+            consent: AT_CONSENT_GRANTED,
         };
         let (p, e) = ([path, vec![0]].concat(), cstr(ENDPOINT));
         self.ck.ok("at_config_set_storage_path", &|| "setup".into(), || {

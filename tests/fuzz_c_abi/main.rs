@@ -272,6 +272,15 @@ fn every_pointer_argument_may_be_null() {
             ),
             ("at_config_set_transport", Box::new(move |c| at_config_set_transport(c, None, null_mut()))),
             ("at_config_set_max_hit_age_ms", Box::new(move |c| at_config_set_max_hit_age_ms(c, 86_400_000))),
+            ("at_config_set_context", Box::new(move |c| at_config_set_context(c, c"{}".as_ptr()))),
+            (
+                "at_config_set_session_timeouts_ms",
+                Box::new(move |c| at_config_set_session_timeouts_ms(c, 60_000, 60_000)),
+            ),
+            (
+                "at_config_set_track_session_events",
+                Box::new(move |c| at_config_set_track_session_events(c, false)),
+            ),
         ];
         for (name, f) in &with_config {
             ck.expect(
