@@ -105,14 +105,19 @@ int main(int argc, char **argv)
     TRY(at_config_set_endpoint(config, endpoint));
     TRY(at_config_set_offline_mode(config, AT_OFFLINE_ALWAYS));
     TRY(at_config_set_log_callback(config, log_to_stderr, NULL, AT_LOG_INFO));
+    /* What every event's context says about the app (the library adds its own,
+     * the OS, locale and time zone). */
+    TRY(at_config_set_context(config, "{\"app\":{\"name\":\"quickstart\",\"version\":\"1.0\"}}"));
 
     /* 2. Open the tracker; the config is copied and can go. */
     TRY(at_tracker_new(config, &tracker));
     at_config_free(config);
     config = NULL;
 
-    /* 3. Track. AT_OK means the hit is on disk. */
-    TRY(at_track_event(tracker, "screen_view", "{\"screen\":\"home\",\"referrer\":\"push\"}", NULL, NULL));
+    /* 3. Track. AT_OK means the hit is on disk. Who the user is goes with every
+     *    later event (and is kept in the store); a screen is a Segment call. */
+    TRY(at_identify(tracker, "user-42", "{\"plan\":\"pro\"}", NULL, NULL));
+    TRY(at_screen(tracker, "Home", "{\"referrer\":\"push\"}", NULL, NULL));
     TRY(at_track_event(tracker, "purchase", "{\"sku\":\"A-113\",\"price\":9.99,\"currency\":\"EUR\"}", NULL,
                        NULL));
     char hit_url[1200];
