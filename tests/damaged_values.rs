@@ -123,6 +123,10 @@ fn a_hit_row_with_values_of_the_wrong_type_is_dropped_as_corrupt_and_reported() 
         ("retry_count", "'x'"),
         ("visitor_id", "X'00'"),
         ("session_ms", "'x'"),
+        ("call", "7"),
+        ("call", "'screen'"),
+        ("user_id", "X'00'"),
+        ("sample_rate", "'x'"),
     ];
     for (column, bad) in cases {
         let dir = TempDir::new("bad-row");
@@ -142,7 +146,15 @@ fn a_hit_row_with_values_of_the_wrong_type_is_dropped_as_corrupt_and_reported() 
 
 #[test]
 fn a_hit_whose_state_or_next_attempt_is_of_the_wrong_type_is_still_sent() {
-    for (column, bad) in [("state", "'pending?'"), ("state", "X'00'"), ("next_attempt_ms", "'later'")] {
+    // A context_id naming no context (or not a number) leaves the event with
+    // the library's own context: still sent.
+    for (column, bad) in [
+        ("state", "'pending?'"),
+        ("state", "X'00'"),
+        ("next_attempt_ms", "'later'"),
+        ("context_id", "'x'"),
+        ("context_id", "999"),
+    ] {
         let dir = TempDir::new("bad-state");
         store(&dir, 3);
         edit_store(&dir, &format!("UPDATE hits SET {column} = {bad} WHERE id = 2"));
