@@ -1,7 +1,7 @@
 //! A local collector to watch your app's hits arrive.
 //!
 //! ```text
-//! cargo run --example collector -- [ADDR] [--exit-after N]
+//! cargo run --example collector -- [ADDR] [--exit-after N] [--json]
 //! ```
 //!
 //! Listens on ADDR (default 127.0.0.1:8080), accepts `POST /v1/batch` and URL
@@ -9,6 +9,11 @@
 //! event, a line per hit, and a line per request it rejected — until Ctrl-C.
 //! Point the tracker's endpoint at the URL printed on the first line.
 //! `--exit-after N` exits once N distinct events and hits have arrived.
+//! `--json` also prints each event as received, one line of compact JSON
+//! (keys sorted) after its summary line, prefixed `json `: every Segment field
+//! (`type`, `userId`, `name`, `groupId`, `previousId`, `traits`, `context`).
+//! An event that does not have the Segment HTTP API's shape gets a
+//! `SPEC VIOLATION` line per difference (tests/support/collector/segment.rs).
 //!
 //! After each batch it prints, for every store whose account changed, the
 //! loss accounting the tracker makes possible: the sequence numbers received
@@ -38,11 +43,12 @@ macro_rules! say {
     }};
 }
 
-const USAGE: &str = "usage: collector [ADDR] [--exit-after N]   (ADDR defaults to 127.0.0.1:8080)";
+const USAGE: &str = "usage: collector [ADDR] [--exit-after N] [--json]   (ADDR defaults to 127.0.0.1:8080)";
 
 fn main() -> ExitCode {
     let mut addr = "127.0.0.1:8080".to_string();
     let mut exit_after: Option<usize> = None;
+    let mut json = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -57,6 +63,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            "--json" => json = true,
             a if a.starts_with('-') => {
                 eprintln!("unknown option {a}\n{USAGE}");
                 return ExitCode::from(2);
@@ -97,7 +104,7 @@ fn main() -> ExitCode {
                 let when = iso8601(wall(r.received_at));
                 let accepted = (200..300).contains(&r.status);
                 if accepted && r.method == "POST" {
-                    print_batch(&when, &batches[next_batch], &mut seen_ids);
+                    print_batch(&when, &batches[next_batch], &mut seen_ids, json);
                     next_batch += 1;
                 } else if accepted && r.method == "GET" {
                     say!("{when}  GET  {}", hits[next_hit]);
@@ -122,7 +129,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_batch(when: &str, b: &Batch, seen_ids: &mut HashSet<String>) {
+fn print_batch(when: &str, b: &Batch, seen_ids: &mut HashSet<String>, json: bool) {
     let size = if b.gzip {
         format!("gzip {} -> {} bytes", b.body_bytes, b.decoded_bytes)
     } else {
@@ -150,6 +157,18 @@ fn print_batch(when: &str, b: &Batch, seen_ids: &mut HashSet<String>) {
             props,
             dup
         );
+        print_segment(e, &id, json);
+    }
+}
+
+/// After an event's summary line: the event as JSON (`--json`), and a line
+/// per way it differs from the Segment HTTP API's shapes.
+fn print_segment(e: &Value, id: &str, json: bool) {
+    if json {
+        say!("      json {e}");
+    }
+    for v in collector::segment::violations(e) {
+        say!("      SPEC VIOLATION messageId={id}: {v}");
     }
 }
 
