@@ -9,10 +9,11 @@
 //! event, a line per hit, and a line per request it rejected — until Ctrl-C.
 //! Point the tracker's endpoint at the URL printed on the first line.
 //! `--exit-after N` exits once N distinct events and hits have arrived.
-//! `--json` adds, under each event's line, the event itself as one line of
-//! JSON (`      json {...}`) and a `      violation ...` line for each way it
-//! differs from the Segment call shapes (`tests/support/collector/segment.rs`):
-//! for programs, such as the binding tests, that check what arrived.
+//! `--json` also prints each event as received, one line of compact JSON
+//! (keys sorted) after its summary line, prefixed `json `: every Segment field
+//! (`type`, `userId`, `name`, `groupId`, `previousId`, `traits`, `context`).
+//! An event that does not have the Segment HTTP API's shape gets a
+//! `SPEC VIOLATION` line per difference (tests/support/collector/segment.rs).
 //!
 //! After each batch it prints, for every store whose account changed, the
 //! loss accounting the tracker makes possible: the sequence numbers received
@@ -156,12 +157,18 @@ fn print_batch(when: &str, b: &Batch, seen_ids: &mut HashSet<String>, json: bool
             props,
             dup
         );
-        if json {
-            say!("      json {e}");
-            for v in collector::segment::violations(e) {
-                say!("      violation {v}");
-            }
-        }
+        print_segment(e, &id, json);
+    }
+}
+
+/// After an event's summary line: the event as JSON (`--json`), and a line
+/// per way it differs from the Segment HTTP API's shapes.
+fn print_segment(e: &Value, id: &str, json: bool) {
+    if json {
+        say!("      json {e}");
+    }
+    for v in collector::segment::violations(e) {
+        say!("      SPEC VIOLATION messageId={id}: {v}");
     }
 }
 

@@ -1191,7 +1191,8 @@ at_status at_tracker_stats(at_tracker *tracker, at_stats *out, size_t out_size);
  * ========================================================================== */
 
 /**
- * Frees a string the library returned (`at_visitor_id`, `at_remote_config_json`).
+ * Frees a string the library returned (`at_visitor_id`, `at_user_id`,
+ * `at_remote_config_json`, `at_last_send_error`).
  * NULL is a no-op.
  */
 void at_string_free(char *s);
@@ -1374,7 +1375,7 @@ at_status at_session_id(at_tracker *tracker, int64_t *out);
  * Sets the user's consent, kept in the store (stored before the call returns).
  * `AT_CONSENT_PENDING`: calls are accepted and stored with their own
  * timestamps; nothing is sent and no remote configuration is fetched (no
- * network at all); `at_dispatch` and flushes complete with
+ * network at all); `at_offline_dispatch` and `at_flush` complete with
  * `AT_ERR_SUPPRESSED`. `AT_CONSENT_GRANTED`: everything stored goes out.
  * `AT_CONSENT_DENIED`: every queued hit (stored, being committed, or
  * memory-only) is purged, reported as `AT_DROP_CONSENT_DENIED` to the drop

@@ -62,7 +62,7 @@ fn the_example_collector_prints_each_stores_account() {
     let dropped = t.stats().unwrap().dropped_overflow;
     assert!(dropped > 0);
     let mut child = Command::new(example("collector"))
-        .args([addr.as_str(), "--exit-after", &stored.to_string()])
+        .args([addr.as_str(), "--exit-after", &stored.to_string(), "--json"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("cargo test builds the examples");
@@ -88,5 +88,16 @@ fn the_example_collector_prints_each_stores_account() {
     assert!(account.contains(&format!("received {stored}")), "{text}");
     assert!(account.contains(&format!("reported dropped {dropped} (overflow {dropped})")), "{account}");
     assert!(account.ends_with("balanced"), "{account}");
+    // --json: every event as received, each one Segment-shaped.
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("json "))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: std::collections::HashSet<&str> =
+        events.iter().filter_map(|e| e["messageId"].as_str()).collect();
+    assert_eq!(ids.len() as u64, stored, "{text}");
+    assert!(events.iter().all(|e| e["type"] == "track" && e["messageId"].is_string()), "{text}");
+    assert!(!text.contains("SPEC VIOLATION"), "{text}");
     t.close(Duration::from_secs(1)).unwrap();
 }

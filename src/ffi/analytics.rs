@@ -202,7 +202,7 @@ pub unsafe extern "C" fn at_session_id(tracker: *mut at_tracker, out: *mut i64) 
 /// Sets the user's consent, kept in the store (stored before the call returns).
 /// `AT_CONSENT_PENDING`: calls are accepted and stored with their own
 /// timestamps; nothing is sent and no remote configuration is fetched (no
-/// network at all); `at_dispatch` and flushes complete with
+/// network at all); `at_offline_dispatch` and `at_flush` complete with
 /// `AT_ERR_SUPPRESSED`. `AT_CONSENT_GRANTED`: everything stored goes out.
 /// `AT_CONSENT_DENIED`: every queued hit (stored, being committed, or
 /// memory-only) is purged, reported as `AT_DROP_CONSENT_DENIED` to the drop

@@ -16,7 +16,8 @@ pub(crate) fn owned(s: &str) -> *mut c_char {
 
 // header-section: Visitor identity, opting out, and the remote configuration in force
 
-/// Frees a string the library returned (`at_visitor_id`, `at_remote_config_json`).
+/// Frees a string the library returned (`at_visitor_id`, `at_user_id`,
+/// `at_remote_config_json`, `at_last_send_error`).
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn at_string_free(s: *mut c_char) {

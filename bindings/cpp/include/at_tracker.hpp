@@ -19,6 +19,11 @@
  *       std::cout << hit.id() << ' ' << hit.type() << '\n';
  *   tracker.offline_dispatch([](const attracker::DispatchResult &r) { ... }).throw_if_error();
  *
+ *   // The analytics client (Segment calls; see the README's C++ section):
+ *   tracker.identify("user-42", R"({"plan":"pro"})").throw_if_error();
+ *   tracker.screen("Home", R"({"tab":"feed"})").throw_if_error();
+ *   tracker.set_consent(attracker::Consent::Denied).value();   // how many queued hits were purged
+ *
  * ERRORS: one API, consumed in either of two styles.
  *   Every fallible operation returns a [[nodiscard]] `Status` (the at_status
  *   code and, on failure, at_last_error()'s message, captured on the calling
@@ -45,8 +50,8 @@
  *   Hit an at_hit* (offline_oldest / offline_latest), TransportRequest and
  *   ExportedBatch an at_request*. All are move-only; a moved-from object is
  *   empty (a moved-from Tracker's calls return AT_ERR_NULL_ARGUMENT).
- *   Strings the library returns owned (visitor_id, remote_config_json,
- *   last_send_error) are copied into a std::string and freed with
+ *   Strings the library returns owned (visitor_id, user_id,
+ *   remote_config_json, last_send_error) are copied into a std::string and freed with
  *   at_string_free, also when the copy throws.
  *   Destructors free: ~Tracker calls at_tracker_free (closes with 2 s, commits
  *   everything accepted, runs or cancels every pending callback, joins the
@@ -164,6 +169,7 @@ enum class DropReason : at_drop_reason {
     Unreachable = AT_DROP_UNREACHABLE,
     TooLarge = AT_DROP_TOO_LARGE,
     Expired = AT_DROP_EXPIRED,
+    ConsentDenied = AT_DROP_CONSENT_DENIED, /**< purged by Tracker::set_consent(Consent::Denied) */
 };
 
 inline const char *to_string(LogLevel level) noexcept
@@ -190,9 +196,49 @@ inline const char *to_string(DropReason reason) noexcept
     case DropReason::Unreachable: return "unreachable";
     case DropReason::TooLarge: return "too_large";
     case DropReason::Expired: return "expired";
+    case DropReason::ConsentDenied: return "consent_denied";
     }
     return "?";
 }
+
+/* ---- enumerations of the analytics client -------------------------------- */
+
+/** The user's consent to collection (Tracker::set_consent,
+ *  Config::initial_consent). */
+enum class Consent : at_consent {
+    Granted = AT_CONSENT_GRANTED, /**< the default: collected and sent */
+    Pending = AT_CONSENT_PENDING, /**< collected and stored; nothing sent, no network at all */
+    Denied = AT_CONSENT_DENIED,   /**< everything queued purged; later calls AT_ERR_SUPPRESSED */
+};
+
+inline const char *to_string(Consent consent) noexcept
+{
+    switch (consent) {
+    case Consent::Granted: return "granted";
+    case Consent::Pending: return "pending";
+    case Consent::Denied: return "denied";
+    }
+    return "?";
+}
+
+/** What Tracker::reset_analytics forgets: flags, combined with `|`. */
+enum class ResetFlags : std::uint32_t {
+    User = AT_RESET_USER,                        /**< the user id and traits */
+    AnonymousId = AT_RESET_ANONYMOUS_ID,         /**< the anonymous id (a new one is made) */
+    Session = AT_RESET_SESSION,                  /**< the session (a new one starts now) */
+    SuperProperties = AT_RESET_SUPER_PROPERTIES, /**< the super properties */
+    All = AT_RESET_ALL,                          /**< all four: a logout */
+};
+
+constexpr ResetFlags operator|(ResetFlags a, ResetFlags b) noexcept
+{
+    return static_cast<ResetFlags>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
+}
+constexpr ResetFlags operator&(ResetFlags a, ResetFlags b) noexcept
+{
+    return static_cast<ResetFlags>(static_cast<std::uint32_t>(a) & static_cast<std::uint32_t>(b));
+}
+constexpr ResetFlags &operator|=(ResetFlags &a, ResetFlags b) noexcept { return a = a | b; }
 
 /** The library version, "MAJOR.MINOR.PATCH". */
 inline std::string_view version() noexcept { return at_version(); }
@@ -342,7 +388,8 @@ struct DispatchResult {
     bool ok() const noexcept { return status.ok(); }
 };
 
-/** Completion of track_event / send_hit / set_offline_mode: called exactly once. */
+/** Completion of track_event / send_hit / set_offline_mode and of identify /
+ *  alias / group / screen: called exactly once. */
 using Completion = std::function<void(Status)>;
 /** Completion of flush / offline_dispatch: called exactly once. */
 using DispatchCompletion = std::function<void(const DispatchResult &)>;
@@ -432,8 +479,8 @@ inline void remote_config_trampoline(const char *json, void *user_data) noexcept
     }
 }
 
-/** A string the library returned owned (at_visitor_id, at_remote_config_json,
- *  at_last_send_error). */
+/** A string the library returned owned (at_visitor_id, at_user_id,
+ *  at_remote_config_json, at_last_send_error). */
 struct StringFree {
     void operator()(char *s) const noexcept { at_string_free(s); }
 };
@@ -1129,6 +1176,38 @@ public:
         return set_string("at_config_set_pinned_public_key", "pins", *pins, at_config_set_pinned_public_key);
     }
 
+    /* -- the analytics client: context, sessions, consent -- */
+
+    /** The host's part of every event's `context` from the first event on: a
+     *  JSON object of top-level keys such as "app", "device", "screen",
+     *  "network" (at most 8192 bytes; the config copies it). The library adds
+     *  "library", "os", "locale" and "timezone"; a key set here replaces the
+     *  library's. "library", "attracker" and "sessionId" are refused. Replaces
+     *  an earlier call's. Tracker::set_context changes it at run time. */
+    Config &context(std::string_view context_json)
+    {
+        return set_string("at_config_set_context", "context_json", context_json, at_config_set_context);
+    }
+    /** A hit after more than `foreground` without activity, or after more than
+     *  `background` in the background, starts a new session (defaults 30 min
+     *  and 5 min; each from 1 s to 7 days, else AT_ERR_INVALID_ARGUMENT). */
+    Config &session_timeouts(std::chrono::milliseconds foreground, std::chrono::milliseconds background)
+    {
+        std::uint32_t f = 0, b = 0;
+        if (!detail::to_u32_ms(foreground, f) || !detail::to_u32_ms(background, b))
+            return record(Status(AT_ERR_INVALID_ARGUMENT, "at_config_set_session_timeouts_ms: timeout out of range"));
+        return record(at_config_set_session_timeouts_ms(config_, f, b));
+    }
+    /** Record "Session Started" when a session starts and "Session Ended"
+     *  (timestamped at its last activity) when the next one starts (default false). */
+    Config &track_session_events(bool enabled) { return record(at_config_set_track_session_events(config_, enabled)); }
+    /** The consent a new store starts with until Tracker::set_consent, which is
+     *  kept in the store from then on (default Consent::Granted). */
+    Config &initial_consent(Consent consent)
+    {
+        return record(at_config_set_initial_consent(config_, static_cast<at_consent>(consent)));
+    }
+
 private:
     friend class Tracker;
 
@@ -1520,6 +1599,188 @@ public:
         if (code != AT_OK)
             return Status::from_call(code);
         return n;
+    }
+
+    /* -- the analytics client: identify, alias, group, screen, reset -- */
+
+    /** Identifies the user (a Segment identify call): `user_id` (UTF-8, 1 to 256
+     *  bytes, no control characters; nullopt keeps the current one) becomes
+     *  the userId of every hit tracked from now on; `traits_json` (a JSON
+     *  object, or nullopt) is merged over the traits kept so far. Both are
+     *  stored before this returns and kept across restarts. `done` as for
+     *  track_event. */
+    Status identify(std::optional<std::string_view> user_id, std::optional<std::string_view> traits_json = std::nullopt,
+                    Completion done = nullptr)
+    {
+        std::string u, tr;
+        Status s;
+        if (user_id)
+            s = detail::c_string(*user_id, u, "at_identify", "user_id");
+        if (s.ok() && traits_json)
+            s = detail::c_string(*traits_json, tr, "at_identify", "traits_json");
+        if (!s.ok())
+            return s;
+        const char *user = user_id ? u.c_str() : nullptr;
+        const char *traits = traits_json ? tr.c_str() : nullptr;
+        return detail::call_with_completion(std::move(done), detail::completion_trampoline,
+                                            [&](at_completion_fn fn, void *user_data) {
+                                                return at_identify(handle_, user, traits, fn, user_data);
+                                            });
+    }
+
+    /** The user id in force (identify, alias); nullopt when none is set. */
+    Result<std::optional<std::string>> user_id()
+    {
+        char *raw = nullptr;
+        const at_status code = at_user_id(handle_, &raw);
+        if (code != AT_OK)
+            return Status::from_call(code);
+        const detail::OwnedString owned(raw);
+        if (!owned)
+            return std::optional<std::string>();
+        return std::optional<std::string>(std::string(owned.get()));
+    }
+
+    /** Links the current identity to `new_user_id` (a Segment alias call whose
+     *  previousId is the current user id, or the anonymous id when none is
+     *  set), then makes `new_user_id` the user id (stored before this returns). */
+    Status alias(std::string_view new_user_id, Completion done = nullptr)
+    {
+        std::string u;
+        Status s = detail::c_string(new_user_id, u, "at_alias", "new_user_id");
+        if (!s.ok())
+            return s;
+        return detail::call_with_completion(std::move(done), detail::completion_trampoline,
+                                            [&](at_completion_fn fn, void *user_data) {
+                                                return at_alias(handle_, u.c_str(), fn, user_data);
+                                            });
+    }
+
+    /** Associates the user with a group (a Segment group call): `group_id`
+     *  (UTF-8, 1 to 256 bytes) and the group's traits (a JSON object, or nullopt). */
+    Status group(std::string_view group_id, std::optional<std::string_view> traits_json = std::nullopt,
+                 Completion done = nullptr)
+    {
+        std::string g, tr;
+        Status s = detail::c_string(group_id, g, "at_group", "group_id");
+        if (s.ok() && traits_json)
+            s = detail::c_string(*traits_json, tr, "at_group", "traits_json");
+        if (!s.ok())
+            return s;
+        const char *traits = traits_json ? tr.c_str() : nullptr;
+        return detail::call_with_completion(std::move(done), detail::completion_trampoline,
+                                            [&](at_completion_fn fn, void *user_data) {
+                                                return at_group(handle_, g.c_str(), traits, fn, user_data);
+                                            });
+    }
+
+    /** The user saw a screen (a Segment screen call): its `name` and
+     *  properties (a JSON object, or nullopt), with the super properties
+     *  merged in. Otherwise as track_event. */
+    Status screen(std::string_view name, std::optional<std::string_view> properties_json = std::nullopt,
+                  Completion done = nullptr)
+    {
+        std::string n, p;
+        Status s = detail::c_string(name, n, "at_screen", "name");
+        if (s.ok() && properties_json)
+            s = detail::c_string(*properties_json, p, "at_screen", "properties_json");
+        if (!s.ok())
+            return s;
+        const char *props = properties_json ? p.c_str() : nullptr;
+        return detail::call_with_completion(std::move(done), detail::completion_trampoline,
+                                            [&](at_completion_fn fn, void *user_data) {
+                                                return at_screen(handle_, n.c_str(), props, fn, user_data);
+                                            });
+    }
+
+    /** at_reset: forgets what `what` names, in one store transaction
+     *  (ResetFlags::All at a logout). Hits queued before keep the identity
+     *  they were tracked with. No flag, or an unknown one, is
+     *  AT_ERR_INVALID_ARGUMENT. (Not named reset(): that frees the tracker.) */
+    Status reset_analytics(ResetFlags what)
+    {
+        return Status::from_call(at_reset(handle_, static_cast<std::uint32_t>(what)));
+    }
+
+    /* -- the analytics client: context and super properties -- */
+
+    /** Merges `context_json` (a JSON object, at most 8192 bytes) into the
+     *  host's part of the event context: top-level keys replace, a key set to
+     *  null is removed. For hits tracked from now on; not kept across
+     *  restarts (Config::context is the start context). */
+    Status set_context(std::string_view context_json)
+    {
+        std::string c;
+        Status s = detail::c_string(context_json, c, "at_set_context", "context_json");
+        if (!s.ok())
+            return s;
+        return Status::from_call(at_set_context(handle_, c.c_str()));
+    }
+
+    /** Merges `properties_json` (a JSON object) into the super properties,
+     *  merged into the properties of every later track_event and screen
+     *  (explicit properties win). Kept in the store across restarts. */
+    Status register_super_properties(std::string_view properties_json)
+    {
+        std::string p;
+        Status s = detail::c_string(properties_json, p, "at_register_super_properties", "properties_json");
+        if (!s.ok())
+            return s;
+        return Status::from_call(at_register_super_properties(handle_, p.c_str()));
+    }
+
+    /** Removes the super property `key` (one that is not set is no error). */
+    Status unregister_super_property(std::string_view key)
+    {
+        std::string k;
+        Status s = detail::c_string(key, k, "at_unregister_super_property", "key");
+        if (!s.ok())
+            return s;
+        return Status::from_call(at_unregister_super_property(handle_, k.c_str()));
+    }
+
+    /* -- the analytics client: sessions and consent -- */
+
+    /** Starts a new session now (a match, a new visit); with
+     *  Config::track_session_events, records "Session Ended" and "Session
+     *  Started". */
+    Status start_session() { return Status::from_call(at_session_start(handle_)); }
+
+    /** The session id the next hit gets (context.sessionId): the Unix ms of the
+     *  session's start. The first call after start decides, as a hit would,
+     *  whether the session kept from the last run goes on. */
+    Result<std::int64_t> session_id()
+    {
+        std::int64_t id = 0;
+        const at_status code = at_session_id(handle_, &id);
+        if (code != AT_OK)
+            return Status::from_call(code);
+        return id;
+    }
+
+    /** Sets the user's consent, kept in the store; returns how many queued hits
+     *  were purged (only Denied purges: DropReason::ConsentDenied, counted in
+     *  Stats::dropped_consent, never reported to the collector). Pending
+     *  stores and sends nothing (flushes and dispatches complete with
+     *  AT_ERR_SUPPRESSED); Denied makes later track, screen, identify, alias
+     *  and group calls return AT_ERR_SUPPRESSED; Granted sends what is stored. */
+    Result<std::uint64_t> set_consent(Consent consent)
+    {
+        std::uint64_t purged = 0;
+        const at_status code = at_set_consent(handle_, static_cast<at_consent>(consent), &purged);
+        if (code != AT_OK)
+            return Status::from_call(code);
+        return purged;
+    }
+
+    /** The consent in force. */
+    Result<Consent> consent()
+    {
+        at_consent c = 0;
+        const at_status code = at_get_consent(handle_, &c);
+        if (code != AT_OK)
+            return Status::from_call(code);
+        return static_cast<Consent>(c);
     }
 
 private:

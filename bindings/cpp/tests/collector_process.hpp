@@ -26,9 +26,10 @@ extern char **environ;
 
 class CollectorProcess {
 public:
-    // Runs `binary 127.0.0.1:0 [--exit-after N]` (N > 0) and waits up to 30 s
-    // for "collector listening on URL". Throws std::runtime_error on failure.
-    CollectorProcess(const std::string &binary, int exit_after)
+    // Runs `binary 127.0.0.1:0 [--exit-after N] [extra_args...]` (N > 0) and
+    // waits up to 30 s for "collector listening on URL". Throws
+    // std::runtime_error on failure.
+    CollectorProcess(const std::string &binary, int exit_after, const std::vector<std::string> &extra_args = {})
     {
         int fds[2];
         if (pipe2(fds, O_CLOEXEC) != 0)
@@ -43,6 +44,7 @@ public:
             args.push_back("--exit-after");
             args.push_back(std::to_string(exit_after));
         }
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
         std::vector<char *> argv;
         for (std::string &a : args)
             argv.push_back(a.data());

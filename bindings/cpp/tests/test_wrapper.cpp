@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstddef>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -1464,6 +1465,570 @@ void test_switches()
     }
 }
 
+/* ---- the analytics client ------------------------------------------------- */
+
+using attracker::Consent;
+using attracker::ResetFlags;
+
+static_assert(static_cast<at_consent>(Consent::Granted) == AT_CONSENT_GRANTED &&
+              static_cast<at_consent>(Consent::Pending) == AT_CONSENT_PENDING &&
+              static_cast<at_consent>(Consent::Denied) == AT_CONSENT_DENIED);
+static_assert(static_cast<std::uint32_t>(ResetFlags::User) == AT_RESET_USER &&
+              static_cast<std::uint32_t>(ResetFlags::AnonymousId) == AT_RESET_ANONYMOUS_ID &&
+              static_cast<std::uint32_t>(ResetFlags::Session) == AT_RESET_SESSION &&
+              static_cast<std::uint32_t>(ResetFlags::SuperProperties) == AT_RESET_SUPER_PROPERTIES &&
+              static_cast<std::uint32_t>(ResetFlags::All) == AT_RESET_ALL);
+static_assert((ResetFlags::User | ResetFlags::AnonymousId | ResetFlags::Session | ResetFlags::SuperProperties) ==
+              ResetFlags::All);
+static_assert((ResetFlags::All & ResetFlags::Session) == ResetFlags::Session);
+static_assert(static_cast<at_drop_reason>(DropReason::ConsentDenied) == AT_DROP_CONSENT_DENIED);
+// Stats is at_stats itself: the new counter is its last field, so
+// at_tracker_stats(…, sizeof(Stats)) fills it.
+static_assert(offsetof(attracker::Stats, dropped_consent) + sizeof(std::uint64_t) == sizeof(attracker::Stats));
+static_assert(std::is_same_v<decltype(std::declval<Tracker &>().user_id()),
+                             attracker::Result<std::optional<std::string>>>);
+static_assert(std::is_same_v<decltype(std::declval<Tracker &>().session_id()), attracker::Result<std::int64_t>>);
+static_assert(std::is_same_v<decltype(std::declval<Tracker &>().set_consent(Consent::Granted)),
+                             attracker::Result<std::uint64_t>>);
+static_assert(std::is_same_v<decltype(std::declval<Tracker &>().consent()), attracker::Result<Consent>>);
+
+// The raw value of `key` in the compact JSON object `json` (as the
+// collector's --json prints it: no whitespace); nullopt when absent.
+std::optional<std::string_view> json_member(std::string_view json, std::string_view key)
+{
+    const auto skip_string = [&](std::size_t i) { // json[i] == '"'
+        for (++i; i < json.size(); ++i) {
+            if (json[i] == '\\')
+                ++i;
+            else if (json[i] == '"')
+                return i + 1;
+        }
+        return json.size();
+    };
+    const auto skip_value = [&](std::size_t i) { // the index just past the value at i
+        int depth = 0;
+        for (; i < json.size(); ++i) {
+            const char c = json[i];
+            if (c == '"') {
+                i = skip_string(i);
+                if (depth == 0)
+                    return i;
+                --i;
+            } else if (c == '{' || c == '[') {
+                ++depth;
+            } else if (c == '}' || c == ']') {
+                if (depth == 0)
+                    return i;
+                if (--depth == 0)
+                    return i + 1;
+            } else if (c == ',' && depth == 0) {
+                return i;
+            }
+        }
+        return i;
+    };
+    if (json.empty() || json[0] != '{')
+        return std::nullopt;
+    std::size_t i = 1;
+    while (i < json.size() && json[i] == '"') {
+        const std::size_t key_end = skip_string(i);
+        const std::string_view k = json.substr(i + 1, key_end - i - 2);
+        const std::size_t value = key_end + 1; // past ':'
+        const std::size_t end = skip_value(value);
+        if (k == key)
+            return json.substr(value, end - value);
+        i = end + 1; // past ','
+    }
+    return std::nullopt;
+}
+
+// The value at `path` (object keys) in `json`; nullopt when absent.
+std::optional<std::string_view> json_at(std::string_view json, std::initializer_list<std::string_view> path)
+{
+    std::optional<std::string_view> at = json;
+    for (std::string_view key : path) {
+        at = json_member(*at, key);
+        if (!at)
+            break;
+    }
+    return at;
+}
+
+std::string json_string(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// The events the collector printed with --json, in arrival order.
+std::vector<std::string> collector_events(const std::string &output)
+{
+    std::vector<std::string> events;
+    std::istringstream lines(output);
+    std::string line;
+    const std::string prefix = "      json ";
+    while (std::getline(lines, line))
+        if (line.rfind(prefix, 0) == 0)
+            events.push_back(line.substr(prefix.size()));
+    return events;
+}
+
+// The event of call `type` whose `key` is `value` (a JSON string), or fails.
+std::string collector_event(const std::vector<std::string> &events, std::string_view type, std::string_view key,
+                            std::string_view value)
+{
+    for (const std::string &e : events)
+        if (json_member(e, "type") == json_string(type) && json_member(e, key) == json_string(value))
+            return e;
+    std::ostringstream all;
+    for (const std::string &e : events)
+        all << "\n  " << e;
+    fail(__FILE__, __LINE__,
+         "no " + std::string(type) + " event with " + std::string(key) + " " + std::string(value) +
+             " at the collector among:" + all.str());
+}
+
+// Starts the test collector with --json, registered for cleanup on failure.
+struct JsonCollector {
+    CollectorProcess process;
+    explicit JsonCollector(const std::string &binary) : process(binary, 0, {"--json"})
+    {
+        std::lock_guard<std::mutex> lock(g_cleanup_mu);
+        g_collector = &process;
+    }
+    ~JsonCollector()
+    {
+        std::lock_guard<std::mutex> lock(g_cleanup_mu);
+        g_collector = nullptr;
+    }
+    // Waits until `n` events have arrived; returns them. No event may differ
+    // from the Segment HTTP API's shapes.
+    std::vector<std::string> events(std::size_t n)
+    {
+        CHECK_MSG(wait_until([&] { return collector_events(process.output()).size() >= n; }),
+                  "the collector did not print " << n << " events:\n" << process.output());
+        const std::string output = process.output();
+        CHECK_MSG(!contains(output, "SPEC VIOLATION"), "not Segment-shaped:\n" << output);
+        return collector_events(output);
+    }
+};
+
+// identify and user_id: the user id and traits are kept in the store across a
+// reopen; alias makes the new id the user id; refused calls change nothing;
+// completions run (also in polled mode) and are freed when the call fails.
+void test_analytics_identity()
+{
+    TempDir dir;
+    {
+        Tracker t = open_tracker(base_config(dir));
+        CHECK(!t.user_id().value().has_value());
+        std::promise<Status> identified;
+        std::future<Status> identify_done = identified.get_future();
+        CHECK_OK(t.identify("user-1", R"({"name":"Ada","plan":"free"})",
+                            [&identified](Status s) { identified.set_value(std::move(s)); }));
+        CHECK_OK(get_within(identify_done, "identify's completion"));
+        CHECK(t.user_id().value() == std::optional<std::string>("user-1"));
+        CHECK_OK(t.identify(std::nullopt, std::string(R"({"plan":"pro"})"))); // traits only: the id stays
+        CHECK(t.user_id().value() == std::optional<std::string>("user-1"));
+
+        // Refused: an empty id, a control character, an embedded NUL, more than
+        // 256 bytes, not UTF-8, traits that are not a JSON object. The
+        // completion of a refused call never runs (and is freed: memcheck).
+        std::atomic<int> ran{0};
+        const Status empty = t.identify("", std::nullopt, [&ran](Status) { ++ran; });
+        CHECK(empty.code() == AT_ERR_INVALID_ARGUMENT && !empty.message().empty());
+        CHECK_STATUS(t.identify("a\x07"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.identify(std::string_view("a\0b", 3)), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.identify(std::string(257, 'u')), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.identify("\xff\xfe"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.identify(std::nullopt, "[1]"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.identify(std::nullopt, "{"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.identify("ok", std::string_view("{}\0", 3)), AT_ERR_INVALID_ARGUMENT);
+        CHECK_THROWS(t.identify("").throw_if_error(), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.alias(""), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.alias(std::string_view("x\0y", 3)), AT_ERR_INVALID_ARGUMENT);
+        CHECK_MSG(t.user_id().value() == std::optional<std::string>("user-1"),
+                  "a refused call changed it to " << t.user_id().value().value_or("(none)"));
+        CHECK_OK(t.identify(std::string(256, 'u'))); // the longest accepted
+        CHECK(t.user_id().value() == std::string(256, 'u'));
+        CHECK_OK(t.identify("user-1"));
+        CHECK_OK(t.sync());
+        CHECK(ran == 0);
+        // Stored like any hit: the 4 accepted identify calls.
+        CHECK(t.offline_count().value() == 4);
+    }
+    {
+        // Kept in the store; alias (its completion run by poll()) replaces it.
+        Config config = base_config(dir);
+        config.callback_mode(CallbackMode::Polled);
+        Tracker t = open_tracker(config);
+        CHECK_MSG(t.user_id().value() == std::optional<std::string>("user-1"),
+                  "after reopening: " << t.user_id().value().value_or("(none)"));
+        const std::thread::id main_thread = std::this_thread::get_id();
+        std::atomic<int> aliased{0}, off_thread{0};
+        CHECK_OK(t.alias("user-2", [&](Status s) {
+            CHECK(s.ok());
+            ++aliased;
+            off_thread += std::this_thread::get_id() == main_thread ? 0 : 1;
+        }));
+        CHECK(t.user_id().value() == std::optional<std::string>("user-2")); // stored before alias returns
+        CHECK(wait_until([&] {
+            (void)t.poll();
+            return aliased == 1;
+        }));
+        CHECK(off_thread == 0);
+    }
+    {
+        Tracker t = open_tracker(base_config(dir));
+        CHECK(t.user_id().value() == std::optional<std::string>("user-2"));
+        CHECK_OK(t.close(1s));
+        CHECK_STATUS(t.identify("late"), AT_ERR_CLOSED);
+        CHECK_STATUS(t.user_id().status(), AT_ERR_CLOSED);
+        CHECK_THROWS(t.user_id().value(), AT_ERR_CLOSED);
+        CHECK_STATUS(t.alias("late"), AT_ERR_CLOSED);
+    }
+    Tracker empty;
+    CHECK_STATUS(empty.identify("u"), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.user_id().status(), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.alias("u"), AT_ERR_NULL_ARGUMENT);
+}
+
+// Every Segment call delivered to the test collector with its fields: track,
+// identify (traits), screen (name, properties with the super properties),
+// group (groupId, traits), alias (previousId, userId); the configured and the
+// run-time context; the user id and super properties kept across a reopen.
+void test_analytics_delivery(const std::string &collector_binary)
+{
+    // Config::context refuses the library's own keys and anything but an object.
+    CHECK(Config().context(R"({"library":{"name":"mine"}})").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().context(R"({"sessionId":1})").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().context("[]").status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().context(std::string_view("{}\0", 3)).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().context(std::string(8200, ' ') + "{}").status().code() == AT_ERR_INVALID_ARGUMENT);
+
+    JsonCollector collector(collector_binary);
+    TempDir dir;
+    Config config = base_config(dir, collector.process.url(), OfflineMode::Always);
+    config.context(R"({"app":{"name":"Game","build":"7"},"device":{"model":"X1"}})");
+    CHECK_MSG(config.ok(), config.status().to_string());
+    std::string anonymous;
+    std::vector<std::int64_t> sessions;
+    {
+        Tracker t = open_tracker(config);
+        anonymous = t.visitor_id().value();
+        sessions.push_back(t.session_id().value());
+        CHECK_OK(t.track_event("Before"));
+        CHECK_OK(t.register_super_properties(R"({"plan":"pro","level":1})"));
+        CHECK_OK(t.identify("user-1", R"({"name":"Ada"})"));
+        std::promise<Status> screened, grouped;
+        std::future<Status> screen_done = screened.get_future(), group_done = grouped.get_future();
+        CHECK_OK(t.screen("Home", R"({"tab":"feed"})", [&](Status s) { screened.set_value(std::move(s)); }));
+        CHECK_OK(t.group("team-3", R"({"seats":5})", [&](Status s) { grouped.set_value(std::move(s)); }));
+        CHECK_OK(get_within(screen_done, "screen's completion"));
+        CHECK_OK(get_within(group_done, "group's completion"));
+        CHECK_OK(t.set_context(R"({"network":{"wifi":true},"device":null})"));
+        CHECK_OK(t.unregister_super_property("plan"));
+        CHECK_OK(t.unregister_super_property("not-there")); // no error
+        CHECK_OK(t.track_event("After", R"({"level":7})"));
+
+        // Refused, changing nothing.
+        CHECK_STATUS(t.set_context("[]"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.set_context(R"({"attracker":{}})"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.set_context(std::string_view("{\0}", 3)), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.register_super_properties("1"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.register_super_properties(std::string_view("{}\0", 3)), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.unregister_super_property("\xff"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.unregister_super_property(std::string_view("k\0", 2)), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.screen(""), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.screen("S", "[]"), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.group(""), AT_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(t.group("g", "1"), AT_ERR_INVALID_ARGUMENT);
+        CHECK(t.offline_count().value() == 5);
+        sessions.push_back(t.session_id().value());
+    }
+    {
+        // Reopened at once: the user id, the super properties and the session
+        // are kept; the context set at run time is not.
+        Tracker t = open_tracker(config);
+        CHECK(t.user_id().value() == std::optional<std::string>("user-1"));
+        CHECK_OK(t.alias("user-2"));
+        CHECK_OK(t.track_event("Reopened"));
+        sessions.push_back(t.session_id().value());
+        const DispatchResult r = dispatch_and_wait(t, "dispatch to the collector");
+        CHECK_MSG(r.ok() && r.sent == 7, r.status.to_string() << " sent " << r.sent);
+        CHECK(t.offline_count().value() == 0);
+    }
+    CHECK_MSG(sessions[0] == sessions[1] && sessions[1] == sessions[2], "sessions " << sessions[0] << ' '
+              << sessions[1] << ' ' << sessions[2]);
+
+    const std::vector<std::string> events = collector.events(7);
+    CHECK_MSG(events.size() == 7, events.size() << " events");
+    const std::string session = std::to_string(sessions[0]);
+    for (const std::string &e : events) {
+        CHECK_MSG(json_at(e, {"anonymousId"}) == json_string(anonymous), e);
+        CHECK_MSG(json_at(e, {"context", "library", "name"}) == json_string("attracker"), e);
+        CHECK_MSG(json_at(e, {"context", "sessionId"}) == session, e);
+        CHECK_MSG(json_at(e, {"context", "app", "build"}) == json_string("7"), e);
+        CHECK_MSG(json_at(e, {"context", "app", "name"}) == json_string("Game"), e);
+    }
+
+    const std::string before = collector_event(events, "track", "event", "Before");
+    CHECK_MSG(!json_member(before, "userId"), "tracked before identify: anonymous: " << before);
+    CHECK_MSG(json_at(before, {"context", "device", "model"}) == json_string("X1"), before);
+    CHECK_MSG(!json_at(before, {"properties", "plan"}), before);
+
+    const std::string identify = collector_event(events, "identify", "userId", "user-1");
+    CHECK_MSG(json_at(identify, {"traits", "name"}) == json_string("Ada"), identify);
+    CHECK_MSG(!json_at(identify, {"traits", "plan"}), "super properties are not traits: " << identify);
+
+    const std::string screen = collector_event(events, "screen", "name", "Home");
+    CHECK_MSG(json_member(screen, "userId") == json_string("user-1") && !json_member(screen, "event"), screen);
+    CHECK_MSG(json_at(screen, {"properties", "tab"}) == json_string("feed"), screen);
+    CHECK_MSG(json_at(screen, {"properties", "plan"}) == json_string("pro"), "super properties merged: " << screen);
+    CHECK_MSG(json_at(screen, {"properties", "level"}) == "1", screen);
+
+    const std::string group = collector_event(events, "group", "groupId", "team-3");
+    CHECK_MSG(json_member(group, "userId") == json_string("user-1"), group);
+    CHECK_MSG(json_at(group, {"traits", "seats"}) == "5", group);
+    CHECK_MSG(!json_member(group, "properties"), group);
+
+    const std::string after = collector_event(events, "track", "event", "After");
+    CHECK_MSG(json_member(after, "userId") == json_string("user-1"), after);
+    CHECK_MSG(json_at(after, {"properties", "level"}) == "7", "explicit properties win: " << after);
+    CHECK_MSG(!json_at(after, {"properties", "plan"}), "unregistered: " << after);
+    CHECK_MSG(json_at(after, {"context", "network", "wifi"}) == "true", after);
+    CHECK_MSG(!json_at(after, {"context", "device"}), "null removed it: " << after);
+
+    const std::string alias = collector_event(events, "alias", "previousId", "user-1");
+    CHECK_MSG(json_member(alias, "userId") == json_string("user-2"), alias);
+    CHECK_MSG(!json_member(alias, "traits") && !json_member(alias, "properties"), alias);
+
+    const std::string reopened = collector_event(events, "track", "event", "Reopened");
+    CHECK_MSG(json_member(reopened, "userId") == json_string("user-2"), reopened);
+    CHECK_MSG(json_at(reopened, {"properties", "level"}) == "1", "super properties kept: " << reopened);
+    CHECK_MSG(json_at(reopened, {"context", "device", "model"}) == json_string("X1"), "the config's context: " << reopened);
+    CHECK_MSG(!json_at(reopened, {"context", "network"}), "the run-time context is not kept: " << reopened);
+}
+
+// reset_analytics: each flag forgets what it names and nothing else; flags
+// combine; no flag or an unknown one is refused.
+void test_analytics_reset()
+{
+    TempDir dir;
+    Tracker t = open_tracker(base_config(dir));
+    CHECK_OK(t.identify("u", R"({"a":1})"));
+    CHECK_OK(t.register_super_properties(R"({"plan":"pro"})"));
+    std::string anonymous = t.visitor_id().value();
+    const std::int64_t session = t.session_id().value();
+    const auto latest_body = [&t](std::string_view type) {
+        CHECK_OK(t.track_event(type));
+        const std::optional<attracker::Hit> hit = t.offline_latest().value();
+        CHECK(hit && hit->type() == type && hit->body());
+        return std::string(*hit->body());
+    };
+    CHECK_MSG(contains(latest_body("with_supers"), "\"plan\":\"pro\""), latest_body("with_supers"));
+
+    CHECK_STATUS(t.reset_analytics(ResetFlags{}), AT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(t.reset_analytics(static_cast<ResetFlags>(16)), AT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(t.reset_analytics(ResetFlags::User | static_cast<ResetFlags>(32)), AT_ERR_INVALID_ARGUMENT);
+    CHECK(t.user_id().value() == std::optional<std::string>("u") && t.visitor_id().value() == anonymous);
+
+    CHECK_OK(t.reset_analytics(ResetFlags::AnonymousId));
+    CHECK(t.visitor_id().value() != anonymous);
+    anonymous = t.visitor_id().value();
+    CHECK(t.user_id().value() == std::optional<std::string>("u"));
+    CHECK(t.session_id().value() == session);
+
+    CHECK_OK(t.reset_analytics(ResetFlags::User));
+    CHECK(!t.user_id().value().has_value());
+    CHECK(t.visitor_id().value() == anonymous && t.session_id().value() == session);
+    CHECK(contains(latest_body("still_supers"), "\"plan\":\"pro\""));
+
+    std::this_thread::sleep_for(5ms); // session ids are Unix ms
+    CHECK_OK(t.reset_analytics(ResetFlags::Session));
+    const std::int64_t second = t.session_id().value();
+    CHECK_MSG(second > session, session << " then " << second);
+
+    CHECK_OK(t.reset_analytics(ResetFlags::SuperProperties));
+    CHECK_MSG(!contains(latest_body("no_supers"), "plan"), latest_body("no_supers"));
+    CHECK(t.visitor_id().value() == anonymous);
+
+    // Combined, and All (a logout).
+    CHECK_OK(t.identify("v"));
+    CHECK_OK(t.reset_analytics(ResetFlags::User | ResetFlags::AnonymousId));
+    CHECK(!t.user_id().value().has_value() && t.visitor_id().value() != anonymous);
+    anonymous = t.visitor_id().value();
+    CHECK_OK(t.identify("w"));
+    CHECK_OK(t.register_super_properties(R"({"plan":"max"})"));
+    std::this_thread::sleep_for(5ms);
+    CHECK_OK(t.reset_analytics(ResetFlags::All));
+    CHECK(!t.user_id().value().has_value() && t.visitor_id().value() != anonymous);
+    CHECK(t.session_id().value() > second);
+    CHECK(!contains(latest_body("logged_out"), "plan"));
+
+    CHECK_OK(t.close(1s));
+    CHECK_STATUS(t.reset_analytics(ResetFlags::All), AT_ERR_CLOSED);
+    CHECK_STATUS(Tracker().reset_analytics(ResetFlags::All), AT_ERR_NULL_ARGUMENT);
+}
+
+// Sessions: the timeouts' range, the session id (Unix ms of its start, kept
+// across a quick restart), start_session, and the session events.
+void test_analytics_sessions()
+{
+    CHECK(Config().session_timeouts(999ms, 5min).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().session_timeouts(30min, std::chrono::milliseconds(604800001)).status().code() ==
+          AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().session_timeouts(-1ms, 5min).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().session_timeouts(30min, std::chrono::milliseconds(1LL << 33)).status().code() ==
+          AT_ERR_INVALID_ARGUMENT);
+    CHECK(Config().session_timeouts(1s, std::chrono::hours(24 * 7)).ok());
+    CHECK(Config().track_session_events(true).ok());
+
+    TempDir dir;
+    Config config = base_config(dir);
+    config.session_timeouts(30min, 5min).track_session_events(true);
+    CHECK_MSG(config.ok(), config.status().to_string());
+    std::int64_t first = 0, second = 0;
+    {
+        Tracker t = open_tracker(config);
+        const auto now_ms = [] {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        };
+        const std::int64_t before = now_ms();
+        first = t.session_id().value();
+        CHECK_MSG(first >= before - 1000 && first <= now_ms() + 1000, "session id " << first << " at " << before);
+        CHECK_OK(t.track_event("in_first"));
+        CHECK(t.session_id().value() == first); // activity keeps it
+        std::this_thread::sleep_for(5ms);
+        CHECK_OK(t.start_session());
+        second = t.session_id().value();
+        CHECK_MSG(second > first, first << " then " << second);
+        CHECK_OK(t.track_event("in_second"));
+
+        std::vector<std::string> types;
+        for (HitView h : t.offline_get().value())
+            types.emplace_back(h.type());
+        const auto count = [&](const char *type) { return std::count(types.begin(), types.end(), type); };
+        std::ostringstream listed;
+        for (const std::string &type : types)
+            listed << type << ", ";
+        CHECK_MSG(count("Session Started") == 2 && count("Session Ended") == 1, listed.str());
+        const auto at = [&](const char *type) { return std::find(types.begin(), types.end(), type) - types.begin(); };
+        CHECK_MSG(at("in_first") < at("Session Ended") && at("Session Ended") < at("in_second"), listed.str());
+    }
+    {
+        // A quick restart goes on with the session.
+        Tracker t = open_tracker(config);
+        CHECK(t.session_id().value() == second);
+        CHECK_OK(t.close(1s));
+        CHECK_STATUS(t.start_session(), AT_ERR_CLOSED);
+        CHECK_STATUS(t.session_id().status(), AT_ERR_CLOSED);
+    }
+    Tracker empty;
+    CHECK_STATUS(empty.start_session(), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(empty.session_id().status(), AT_ERR_NULL_ARGUMENT);
+}
+
+// Consent: pending stores and sends nothing (no network at all) until
+// granted; denied purges the queue (DropReason::ConsentDenied, counted in
+// Stats::dropped_consent, never reported to the collector) and refuses the
+// calls; both kept in the store.
+void test_analytics_consent(const std::string &collector_binary)
+{
+    CHECK(Config().initial_consent(static_cast<Consent>(3)).status().code() == AT_ERR_INVALID_ARGUMENT);
+    CHECK(std::string_view(attracker::to_string(Consent::Pending)) == "pending");
+    CHECK(std::string_view(attracker::to_string(DropReason::ConsentDenied)) == "consent_denied");
+
+    struct Record {
+        std::mutex mu;
+        std::vector<std::string> purged_ids;
+        std::vector<DropReason> other;
+    };
+    auto rec = std::make_shared<Record>();
+    JsonCollector collector(collector_binary);
+    TempDir dir;
+    Config config = base_config(dir, collector.process.url(), OfflineMode::Always);
+    config.initial_consent(Consent::Pending).drop_callback([rec](DropReason reason, const std::vector<std::string_view> &ids) {
+        std::lock_guard<std::mutex> lock(rec->mu);
+        if (reason == DropReason::ConsentDenied)
+            rec->purged_ids.insert(rec->purged_ids.end(), ids.begin(), ids.end());
+        else
+            rec->other.push_back(reason);
+    });
+    CHECK_MSG(config.ok(), config.status().to_string());
+    {
+        Tracker t = open_tracker(config);
+        CHECK(t.consent().value() == Consent::Pending);
+        CHECK_OK(t.track_event("Waiting"));
+        CHECK_OK(t.identify("u-pending"));
+        const DispatchResult r = dispatch_and_wait(t, "dispatch while pending");
+        CHECK_MSG(r.status.code() == AT_ERR_SUPPRESSED && r.sent == 0, r.status.to_string());
+        CHECK(t.offline_count().value() == 2);
+    }
+    std::this_thread::sleep_for(200ms);
+    {
+        // Its banner (2 lines), and no request: nothing sent while pending.
+        const std::string output = collector.process.output();
+        CHECK_MSG(std::count(output.begin(), output.end(), '\n') == 2, "no network while pending:\n" << output);
+    }
+    {
+        Tracker t = open_tracker(config);
+        CHECK_MSG(t.consent().value() == Consent::Pending, "pending until answered");
+        CHECK_STATUS(t.set_consent(static_cast<Consent>(9)).status(), AT_ERR_INVALID_ARGUMENT);
+        CHECK(t.consent().value() == Consent::Pending);
+        CHECK(t.set_consent(Consent::Granted).value() == 0);
+        CHECK(t.consent().value() == Consent::Granted);
+        const DispatchResult r = dispatch_and_wait(t, "dispatch once granted");
+        CHECK_MSG(r.ok() && r.sent == 2, r.status.to_string() << " sent " << r.sent);
+        const std::vector<std::string> events = collector.events(2);
+        CHECK(!json_member(collector_event(events, "track", "event", "Waiting"), "userId"));
+        (void)collector_event(events, "identify", "userId", "u-pending");
+
+        // Denied: what is queued is purged and reported to the drop callback only.
+        for (int i = 0; i < 3; i++)
+            CHECK_OK(t.track_event("purged", R"({"i":)" + std::to_string(i) + "}"));
+        CHECK(t.set_consent(Consent::Denied).value() == 3);
+        CHECK(t.consent().value() == Consent::Denied);
+        CHECK(t.offline_count().value() == 0);
+        CHECK_STATUS(t.track_event("refused"), AT_ERR_SUPPRESSED);
+        CHECK_STATUS(t.screen("Refused"), AT_ERR_SUPPRESSED);
+        CHECK_STATUS(t.identify("refused"), AT_ERR_SUPPRESSED);
+        CHECK_STATUS(t.alias("refused"), AT_ERR_SUPPRESSED);
+        CHECK_STATUS(t.group("refused"), AT_ERR_SUPPRESSED);
+        CHECK(t.set_consent(Consent::Denied).value() == 0); // nothing left
+        const attracker::Stats stats = t.stats().value();
+        CHECK_MSG(stats.dropped_consent == 3 && stats.deleted == 0,
+                  "dropped_consent " << stats.dropped_consent << " deleted " << stats.deleted);
+        CHECK(wait_until([&] {
+            std::lock_guard<std::mutex> lock(rec->mu);
+            return rec->purged_ids.size() == 3;
+        }));
+    }
+    {
+        // Denied is kept; granting again accepts new calls (the purged are gone).
+        Tracker t = open_tracker(config);
+        CHECK(t.consent().value() == Consent::Denied);
+        CHECK_STATUS(t.track_event("still_refused"), AT_ERR_SUPPRESSED);
+        CHECK(t.set_consent(Consent::Granted).value() == 0);
+        CHECK_OK(t.track_event("again"));
+        const DispatchResult r = dispatch_and_wait(t, "dispatch after denying");
+        CHECK_MSG(r.ok() && r.sent == 1, r.status.to_string() << " sent " << r.sent);
+        const std::vector<std::string> events = collector.events(3);
+        CHECK_MSG(events.size() == 3, "the purged hits, or a drop report, reached the collector");
+        (void)collector_event(events, "track", "event", "again");
+        CHECK(t.stats().value().dropped_consent == 0); // counters since this start
+
+        CHECK_OK(t.close(1s));
+        CHECK_STATUS(t.set_consent(Consent::Granted).status(), AT_ERR_CLOSED);
+        CHECK_STATUS(t.consent().status(), AT_ERR_CLOSED);
+        CHECK_THROWS(t.consent().value(), AT_ERR_CLOSED);
+    }
+    CHECK_STATUS(Tracker().set_consent(Consent::Denied).status(), AT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(Tracker().consent().status(), AT_ERR_NULL_ARGUMENT);
+    std::lock_guard<std::mutex> lock(rec->mu);
+    CHECK(rec->other.empty());
+    for (const std::string &id : rec->purged_ids)
+        CHECK(id.size() == 36);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -1498,6 +2063,11 @@ int main(int argc, char **argv)
         {"portal_page", test_portal_page},
         {"max_hit_age", test_max_hit_age},
         {"switches", test_switches},
+        {"analytics_identity", test_analytics_identity},
+        {"analytics_delivery", [&] { test_analytics_delivery(collector); }},
+        {"analytics_reset", test_analytics_reset},
+        {"analytics_sessions", test_analytics_sessions},
+        {"analytics_consent", [&] { test_analytics_consent(collector); }},
     };
     for (const Test &t : tests) {
         g_test = t.name;

@@ -1373,7 +1373,7 @@ static NSArray *collectJSONEvents(int output, int seconds)
     NSMutableArray *events = [NSMutableArray array];
     for (NSString *line in [all componentsSeparatedByString:@"\n"]) {
         NSString *trimmed = [line stringByTrimmingCharactersInSet:[NSCharacterSet whitespaceCharacterSet]];
-        CHECK(![trimmed hasPrefix:@"violation "], "an event is not Segment-shaped: %s\n%s", [trimmed UTF8String],
+        CHECK(![trimmed hasPrefix:@"SPEC VIOLATION"], "an event is not Segment-shaped: %s\n%s", [trimmed UTF8String],
               [all UTF8String]);
         if (![trimmed hasPrefix:@"json "])
             continue;

@@ -255,7 +255,6 @@ impl Collector {
         self.shared.lock().events.clone()
     }
 
-    /// The distinct `messageId`s accepted.
     /// Every way a received event differs from the Segment HTTP API's shapes
     /// (`segment::violations`), each with the event's message id.
     pub fn spec_violations(&self) -> Vec<String> {
@@ -268,6 +267,7 @@ impl Collector {
             .collect()
     }
 
+    /// The distinct `messageId`s accepted.
     pub fn unique_message_ids(&self) -> HashSet<String> {
         self.shared.lock().seen.clone()
     }

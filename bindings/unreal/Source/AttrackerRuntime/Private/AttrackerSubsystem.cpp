@@ -14,6 +14,14 @@ DEFINE_LOG_CATEGORY_STATIC(LogAttracker, Log, All);
 static_assert((uint8)EAttrackerOfflineMode::Never == AT_OFFLINE_NEVER, "EAttrackerOfflineMode::Never");
 static_assert((uint8)EAttrackerOfflineMode::Required == AT_OFFLINE_REQUIRED, "EAttrackerOfflineMode::Required");
 static_assert((uint8)EAttrackerOfflineMode::Always == AT_OFFLINE_ALWAYS, "EAttrackerOfflineMode::Always");
+static_assert((uint8)EAttrackerConsent::Granted == AT_CONSENT_GRANTED, "EAttrackerConsent::Granted");
+static_assert((uint8)EAttrackerConsent::Pending == AT_CONSENT_PENDING, "EAttrackerConsent::Pending");
+static_assert((uint8)EAttrackerConsent::Denied == AT_CONSENT_DENIED, "EAttrackerConsent::Denied");
+static_assert((uint8)EAttrackerReset::User == AT_RESET_USER, "EAttrackerReset::User");
+static_assert((uint8)EAttrackerReset::AnonymousId == AT_RESET_ANONYMOUS_ID, "EAttrackerReset::AnonymousId");
+static_assert((uint8)EAttrackerReset::Session == AT_RESET_SESSION, "EAttrackerReset::Session");
+static_assert((uint8)EAttrackerReset::SuperProperties == AT_RESET_SUPER_PROPERTIES, "EAttrackerReset::SuperProperties");
+static_assert((uint8)EAttrackerReset::All == AT_RESET_ALL, "EAttrackerReset::All");
 
 namespace
 {
@@ -112,6 +120,7 @@ void UAttrackerSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 		&& Check(at_config_set_max_hit_age_ms(Config, (uint64_t)FMath::Max<int64>(0, MaxHitAgeMs)), TEXT("at_config_set_max_hit_age_ms"))
 		&& Check(at_config_set_callback_mode(Config, AT_CALLBACKS_POLLED), TEXT("at_config_set_callback_mode"))
 		&& Check(at_config_set_log_callback(Config, &LogLine, nullptr, AT_LOG_INFO), TEXT("at_config_set_log_callback"))
+		&& ConfigureAnalytics(Config)
 		&& Check(at_tracker_new(Config, &Tracker), TEXT("at_tracker_new"));
 	at_config_free(Config); // the tracker keeps a copy
 	if (!bConfigured)
@@ -318,4 +327,146 @@ int64 UAttrackerSubsystem::OfflineDeleteOlderThan(FDateTime Cutoff)
 			&& Check(at_offline_delete_older_than(Tracker, ToUnixMs(Cutoff), &Deleted), TEXT("at_offline_delete_older_than"))
 		? (int64)Deleted
 		: -1;
+}
+
+// ---- the analytics client ---------------------------------------------------------
+// The C calls follow tests/analytics.rs; the C++ wrapper's analytics_* tests
+// (bindings/cpp/tests/test_wrapper.cpp) make the same calls against the test
+// collector. Strings: "" means NULL where the C function takes an optional one.
+
+bool UAttrackerSubsystem::ConfigureAnalytics(at_config* Config) const
+{
+	const FTCHARToUTF8 ContextUtf8(*ContextJson);
+	return (ContextJson.IsEmpty() || Check(at_config_set_context(Config, ContextUtf8.Get()), TEXT("at_config_set_context")))
+		&& Check(at_config_set_session_timeouts_ms(Config, (uint32)FMath::Max(0, SessionForegroundTimeoutMs),
+				(uint32)FMath::Max(0, SessionBackgroundTimeoutMs)),
+			TEXT("at_config_set_session_timeouts_ms"))
+		&& Check(at_config_set_track_session_events(Config, bTrackSessionEvents), TEXT("at_config_set_track_session_events"))
+		&& Check(at_config_set_initial_consent(Config, (at_consent)InitialConsent), TEXT("at_config_set_initial_consent"));
+}
+
+bool UAttrackerSubsystem::Identify(const FString& InUserId, const FString& TraitsJson)
+{
+	if (Tracker == nullptr)
+	{
+		return false;
+	}
+	const FTCHARToUTF8 UserUtf8(*InUserId);
+	const FTCHARToUTF8 TraitsUtf8(*TraitsJson);
+	// On AT_OK the user id and traits are stored and the identify call committed.
+	return Check(at_identify(Tracker, InUserId.IsEmpty() ? nullptr : UserUtf8.Get(),
+					 TraitsJson.IsEmpty() ? nullptr : TraitsUtf8.Get(), nullptr, nullptr),
+		TEXT("at_identify"));
+}
+
+FString UAttrackerSubsystem::UserId()
+{
+	char* Id = nullptr; // owned: at_string_free; NULL when no user id is set
+	if (Tracker == nullptr || !Check(at_user_id(Tracker, &Id), TEXT("at_user_id")) || Id == nullptr)
+	{
+		return FString();
+	}
+	FString Out = UTF8_TO_TCHAR(Id);
+	at_string_free(Id);
+	return Out;
+}
+
+bool UAttrackerSubsystem::Alias(const FString& NewUserId)
+{
+	if (Tracker == nullptr)
+	{
+		return false;
+	}
+	const FTCHARToUTF8 UserUtf8(*NewUserId);
+	return Check(at_alias(Tracker, UserUtf8.Get(), nullptr, nullptr), TEXT("at_alias"));
+}
+
+bool UAttrackerSubsystem::Group(const FString& GroupId, const FString& TraitsJson)
+{
+	if (Tracker == nullptr)
+	{
+		return false;
+	}
+	const FTCHARToUTF8 GroupUtf8(*GroupId);
+	const FTCHARToUTF8 TraitsUtf8(*TraitsJson);
+	return Check(at_group(Tracker, GroupUtf8.Get(), TraitsJson.IsEmpty() ? nullptr : TraitsUtf8.Get(), nullptr, nullptr),
+		TEXT("at_group"));
+}
+
+bool UAttrackerSubsystem::Screen(const FString& Name, const FString& PropertiesJson)
+{
+	if (Tracker == nullptr)
+	{
+		return false;
+	}
+	const FTCHARToUTF8 NameUtf8(*Name);
+	const FTCHARToUTF8 PropertiesUtf8(*PropertiesJson);
+	return Check(at_screen(Tracker, NameUtf8.Get(), PropertiesJson.IsEmpty() ? nullptr : PropertiesUtf8.Get(), nullptr, nullptr),
+		TEXT("at_screen"));
+}
+
+bool UAttrackerSubsystem::ResetAnalytics(int32 Flags)
+{
+	// No flag, or one outside AT_RESET_ALL, is AT_ERR_INVALID_ARGUMENT (logged).
+	return Tracker != nullptr && Check(at_reset(Tracker, (uint32_t)Flags), TEXT("at_reset"));
+}
+
+bool UAttrackerSubsystem::SetContext(const FString& InContextJson)
+{
+	if (Tracker == nullptr)
+	{
+		return false;
+	}
+	const FTCHARToUTF8 ContextUtf8(*InContextJson);
+	return Check(at_set_context(Tracker, ContextUtf8.Get()), TEXT("at_set_context"));
+}
+
+bool UAttrackerSubsystem::RegisterSuperProperties(const FString& PropertiesJson)
+{
+	if (Tracker == nullptr)
+	{
+		return false;
+	}
+	const FTCHARToUTF8 PropertiesUtf8(*PropertiesJson);
+	return Check(at_register_super_properties(Tracker, PropertiesUtf8.Get()), TEXT("at_register_super_properties"));
+}
+
+bool UAttrackerSubsystem::UnregisterSuperProperty(const FString& Key)
+{
+	if (Tracker == nullptr)
+	{
+		return false;
+	}
+	const FTCHARToUTF8 KeyUtf8(*Key);
+	return Check(at_unregister_super_property(Tracker, KeyUtf8.Get()), TEXT("at_unregister_super_property"));
+}
+
+bool UAttrackerSubsystem::StartSession()
+{
+	return Tracker != nullptr && Check(at_session_start(Tracker), TEXT("at_session_start"));
+}
+
+int64 UAttrackerSubsystem::SessionId()
+{
+	int64_t Id = 0;
+	return Tracker != nullptr && Check(at_session_id(Tracker, &Id), TEXT("at_session_id")) ? (int64)Id : -1;
+}
+
+int64 UAttrackerSubsystem::SetConsent(EAttrackerConsent NewConsent)
+{
+	uint64_t Purged = 0;
+	return Tracker != nullptr && Check(at_set_consent(Tracker, (at_consent)NewConsent, &Purged), TEXT("at_set_consent"))
+		? (int64)Purged
+		: -1;
+}
+
+bool UAttrackerSubsystem::GetConsent(EAttrackerConsent& OutConsent)
+{
+	at_consent Consent = AT_CONSENT_GRANTED;
+	if (Tracker == nullptr || !Check(at_get_consent(Tracker, &Consent), TEXT("at_get_consent")))
+	{
+		return false;
+	}
+	OutConsent = (EAttrackerConsent)Consent;
+	return true;
 }

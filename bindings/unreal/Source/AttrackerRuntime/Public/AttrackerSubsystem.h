@@ -11,6 +11,8 @@
 //   [/Script/AttrackerRuntime.AttrackerSubsystem]
 //   Endpoint=https://collect.example.com
 //   ApiKey=pk_live_123
+//   ContextJson={"app":{"name":"MyGame","version":"1.2"}}
+//   InitialConsent=Pending
 
 #pragma once
 
@@ -21,6 +23,7 @@
 #include "AttrackerSubsystem.generated.h"
 
 struct at_tracker; // include/at_tracker.h, private to this module
+struct at_config;
 
 /** at_offline_mode (values checked against the header in the .cpp). */
 UENUM(BlueprintType)
@@ -54,7 +57,8 @@ struct ATTRACKERRUNTIME_API FAttrackerHit
 /**
  * at_dispatch_result. Status is an at_status: 0 = AT_OK, 6 = AT_ERR_NETWORK,
  * 10 = AT_ERR_KEY_REJECTED (the collector refused the api key: the hits are
- * kept and sending is paused until SetApiKey), ...
+ * kept and sending is paused until SetApiKey), 4 = AT_ERR_SUPPRESSED (the
+ * consent is pending: nothing is sent until SetConsent(Granted)), ...
  */
 USTRUCT(BlueprintType)
 struct ATTRACKERRUNTIME_API FAttrackerDispatchResult
@@ -68,6 +72,30 @@ struct ATTRACKERRUNTIME_API FAttrackerDispatchResult
 };
 
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FAttrackerDispatched, const FAttrackerDispatchResult&, Result);
+
+// ---- the analytics client's enumerations (values checked in the .cpp) ----
+
+/** at_consent: the user's consent to collection. */
+UENUM(BlueprintType)
+enum class EAttrackerConsent : uint8
+{
+	Granted = 0, // AT_CONSENT_GRANTED: collected and sent (the default)
+	Pending = 1, // AT_CONSENT_PENDING: collected and stored; nothing sent, no network at all
+	Denied = 2,  // AT_CONSENT_DENIED: everything queued purged; later calls refused
+};
+
+/** The AT_RESET_* flags of at_reset (ResetAnalytics), combined with |. */
+UENUM(BlueprintType, meta = (Bitflags, UseEnumValuesAsMaskValuesInEditor = "true"))
+enum class EAttrackerReset : uint8
+{
+	None = 0 UMETA(Hidden),
+	User = 1,            // AT_RESET_USER: the user id and traits
+	AnonymousId = 2,     // AT_RESET_ANONYMOUS_ID: a new anonymous id is made
+	Session = 4,         // AT_RESET_SESSION: a new session starts now
+	SuperProperties = 8, // AT_RESET_SUPER_PROPERTIES
+	All = 15 UMETA(Hidden), // AT_RESET_ALL: all four (a logout)
+};
+ENUM_CLASS_FLAGS(EAttrackerReset);
 
 UCLASS(Config = Game)
 class ATTRACKERRUNTIME_API UAttrackerSubsystem : public UGameInstanceSubsystem
@@ -146,6 +174,74 @@ public:
 	UFUNCTION(BlueprintCallable, Category = "Attracker|Offline")
 	int64 OfflineDeleteOlderThan(FDateTime Cutoff);
 
+	// ---- the analytics client: Segment calls, identity, context, sessions,
+	// consent (false / -1 / empty on failure, logged to LogAttracker) ----
+
+	/** at_identify: InUserId ("" keeps the current one) becomes the userId of
+	 *  every hit from now on; TraitsJson (a JSON object, "" for none) is merged
+	 *  over the kept traits. Both kept in the store across restarts. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool Identify(const FString& InUserId, const FString& TraitsJson);
+
+	/** at_user_id: the user id in force; empty when none is set. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	FString UserId();
+
+	/** at_alias: links the current identity (user id, else anonymous id) to
+	 *  NewUserId, which becomes the user id. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool Alias(const FString& NewUserId);
+
+	/** at_group: the user belongs to GroupId; TraitsJson "" for none. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool Group(const FString& GroupId, const FString& TraitsJson);
+
+	/** at_screen: the user saw the screen Name (a level, a menu); PropertiesJson
+	 *  "" for none; the super properties are merged in. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool Screen(const FString& Name, const FString& PropertiesJson);
+
+	/** at_reset: forgets what Flags names (EAttrackerReset bits; 15 = all, a
+	 *  logout). Hits queued before keep the identity they were tracked with.
+	 *  From C++: (int32)(EAttrackerReset::User | EAttrackerReset::AnonymousId). */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool ResetAnalytics(UPARAM(meta = (Bitmask, BitmaskEnum = "/Script/AttrackerRuntime.EAttrackerReset")) int32 Flags);
+
+	/** at_set_context: merges a JSON object into the event context (a key set
+	 *  to null is removed) for hits from now on; not kept across restarts
+	 *  (ContextJson in DefaultGame.ini is the start context). */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool SetContext(const FString& InContextJson);
+
+	/** at_register_super_properties: merged into every later TrackEvent and
+	 *  Screen (explicit properties win); kept across restarts. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool RegisterSuperProperties(const FString& PropertiesJson);
+
+	/** at_unregister_super_property (one not set is no error). */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool UnregisterSuperProperty(const FString& Key);
+
+	/** at_session_start: a new session now (a match, a new visit). */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool StartSession();
+
+	/** at_session_id: the Unix ms of the current session's start (sent as
+	 *  context.sessionId); -1 on failure. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	int64 SessionId();
+
+	/** at_set_consent, kept in the store. Returns how many queued hits were
+	 *  purged (Denied only; never reported to the collector), -1 on failure.
+	 *  Pending: nothing is sent (OnDispatched gets Status 4); Denied: later
+	 *  TrackEvent, Screen, Identify, Alias and Group return false. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	int64 SetConsent(EAttrackerConsent NewConsent);
+
+	/** at_get_consent: false on failure. */
+	UFUNCTION(BlueprintCallable, Category = "Attracker|Analytics")
+	bool GetConsent(EAttrackerConsent& OutConsent);
+
 	// ---- settings (DefaultGame.ini) ----
 
 	UPROPERTY(Config) FString Endpoint;
@@ -161,11 +257,28 @@ public:
 	/** Callbacks run per frame at most (0 = all pending). */
 	UPROPERTY(Config) int32 MaxCallbacksPerTick = 64;
 
+	// ---- the analytics client's settings (DefaultGame.ini) ----
+
+	/** at_config_set_context: the host's part of every event's context, a JSON
+	 *  object such as {"app":{"name":"MyGame","version":"1.2"}} ("" for none). */
+	UPROPERTY(Config) FString ContextJson;
+	/** at_config_set_session_timeouts_ms: inactivity in the foreground, and
+	 *  time in the background, after which a hit starts a new session (each
+	 *  1000 to 604800000). */
+	UPROPERTY(Config) int32 SessionForegroundTimeoutMs = 1800000;
+	UPROPERTY(Config) int32 SessionBackgroundTimeoutMs = 300000;
+	/** at_config_set_track_session_events: "Session Started" / "Session Ended". */
+	UPROPERTY(Config) bool bTrackSessionEvents = false;
+	/** at_config_set_initial_consent: the consent of a new store until
+	 *  SetConsent (e.g. Pending until the player answers the prompt). */
+	UPROPERTY(Config) EAttrackerConsent InitialConsent = EAttrackerConsent::Granted;
+
 private:
 	bool Tick(float DeltaTime);
 	bool Check(uint32 Status, const TCHAR* What) const;
 	void OnEnterBackground();
 	void OnEnterForeground();
+	bool ConfigureAnalytics(at_config* Config) const;
 
 	at_tracker* Tracker = nullptr;
 	FTSTicker::FDelegateHandle TickHandle;
