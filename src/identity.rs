@@ -61,10 +61,6 @@ impl Identity {
         self.bucket.load(Relaxed)
     }
 
-    pub fn session_id(&self) -> &str {
-        &self.session_id
-    }
-
     /// The stamp of a hit tracked now.
     pub fn stamp(&self) -> Stamp {
         Stamp {
