@@ -8,9 +8,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use attracker::delivery::host::{HostAnswer, HostRequest};
-use attracker::delivery::transport::Method;
-use attracker::{CallbackMode, Config, OfflineMode, Status, Tracker};
+use attracker::{CallbackMode, Config, HostAnswer, HostRequest, Method, OfflineMode, Status, Tracker};
 use common::collector::{Collector, Fault};
 use common::{collector_config, dispatch, TempDir};
 

@@ -10,8 +10,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use attracker::delivery::DispatchReport;
-use attracker::{Config, LogLevel, OfflineMode, Status, Tracker};
+use attracker::{Config, DispatchReport, LogLevel, OfflineMode, Status, Tracker};
 use common::collector::{Collector, Fault};
 use common::{bulk_config, dispatch, track_n, Drops, Logs, TempDir, WAIT};
 

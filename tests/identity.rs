@@ -6,8 +6,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
-use attracker::config::OptOutPolicy;
-use attracker::{Config, DropReason, Durability, OfflineMode, Status, Tracker};
+use attracker::{Config, DropReason, Durability, OfflineMode, OptOutPolicy, Status, Tracker};
 use common::collector::{Collector, Fault};
 use common::{collector_config, dispatch, Drops, TempDir, WAIT};
 

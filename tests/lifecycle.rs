@@ -6,8 +6,7 @@ mod common;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use attracker::delivery::DispatchReport;
-use attracker::{OfflineMode, Status, Tracker};
+use attracker::{DispatchReport, OfflineMode, Status, Tracker};
 use common::collector::{Collector, Fault};
 use common::{dispatch_only_config, TempDir, WAIT};
 
