@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::delivery::host::HostSend;
 pub use crate::delivery::tls::{CaBundle, PinnedKeys};
 pub use crate::delivery::transport::AuthScheme;
 use crate::error::{Error, Result};
@@ -204,7 +205,7 @@ pub struct Config {
     /// at every tracker start says so).
     pub insecure_tls_for_development: bool,
     /// The host's HTTP stack; libcurl when `None`.
-    pub transport: Option<crate::delivery::host::HostSend>,
+    pub transport: Option<HostSend>,
     /// Drops of stored hits are reported to the collector as events
     /// ("Attracker Hits Dropped", counts by reason), so it can account for
     /// every sequence number. On by default.
@@ -315,6 +316,124 @@ impl Config {
         }
         self.api_key = if key.is_empty() { None } else { Some(key.to_owned()) };
         Ok(())
+    }
+
+    /// The initial offline mode. Default `Required`.
+    pub fn set_offline_mode(&mut self, mode: OfflineMode) {
+        self.offline_mode = mode;
+    }
+
+    /// Default `OnReturn`.
+    pub fn set_durability(&mut self, durability: Durability) {
+        self.durability = durability;
+    }
+
+    /// Default `Normal`.
+    pub fn set_synchronous(&mut self, synchronous: Synchronous) {
+        self.synchronous = synchronous;
+    }
+
+    /// The timer trigger, from the first stored hit waiting; 0 disables it.
+    /// Default 30000.
+    pub fn set_flush_interval_ms(&mut self, ms: u32) {
+        self.flush_interval_ms = ms;
+    }
+
+    /// The threshold trigger, in stored hits; 0 disables it. Default 20.
+    pub fn set_flush_threshold(&mut self, hits: u32) {
+        self.flush_threshold = hits;
+    }
+
+    /// Failed attempts that reached the collector before a hit is dropped
+    /// (`AttemptsExhausted`); 0 (the default) means unlimited.
+    pub fn set_max_attempts(&mut self, attempts: u32) {
+        self.max_attempts = attempts;
+    }
+
+    /// A hit that fails to send when older than this is dropped (`Expired`);
+    /// 0 means no limit. Default 30 days.
+    pub fn set_max_hit_age_ms(&mut self, max_age_ms: u64) {
+        self.max_hit_age_ms = max_age_ms;
+    }
+
+    /// Compress batch bodies with gzip. Default off.
+    pub fn set_gzip(&mut self, enabled: bool) {
+        self.gzip = enabled;
+    }
+
+    /// How the api key is sent. Default `Bearer`.
+    pub fn set_auth_scheme(&mut self, scheme: AuthScheme) {
+        self.auth = scheme;
+    }
+
+    /// Where host callbacks run. Default `Thread`.
+    pub fn set_callback_mode(&mut self, mode: CallbackMode) {
+        self.callbacks = mode;
+    }
+
+    /// Record "Application Backgrounded" / "Application Opened" events. Default on.
+    pub fn set_track_lifecycle_events(&mut self, enabled: bool) {
+        self.track_lifecycle_events = enabled;
+    }
+
+    /// Flush on entering background, within the host's deadline. Default on.
+    pub fn set_flush_on_background(&mut self, enabled: bool) {
+        self.flush_on_background = enabled;
+    }
+
+    /// Log lines at `min` or more severe go to `log`; `None` removes it.
+    pub fn set_log_callback(&mut self, log: Option<LogFn>, min: LogLevel) {
+        self.log = log.map(|f| (f, min));
+    }
+
+    /// Every hit dropped without an acknowledgement goes to `on_drop`; `None`
+    /// removes it.
+    pub fn set_drop_callback(&mut self, on_drop: Option<DropFn>) {
+        self.on_drop = on_drop;
+    }
+
+    /// Each newly applied remote configuration document goes to `on_remote_config`;
+    /// `None` removes it.
+    pub fn set_remote_config_callback(&mut self, on_remote_config: Option<RemoteConfigFn>) {
+        self.on_remote_config = on_remote_config;
+    }
+
+    /// What opting out does with hits already queued. Default `Keep`.
+    pub fn set_opt_out_policy(&mut self, policy: OptOutPolicy) {
+        self.opt_out_policy = policy;
+    }
+
+    /// The endpoint, the remote config URL and every hit URL must be https
+    /// (checked by `validate` and at each `send_hit`). Default off.
+    pub fn set_require_https(&mut self, required: bool) {
+        self.require_https = required;
+    }
+
+    /// The store may live in a world-writable directory. Default off.
+    pub fn set_allow_world_writable_directory(&mut self, allowed: bool) {
+        self.allow_world_writable_directory = allowed;
+    }
+
+    /// Development only: TLS certificates and host names are not verified.
+    /// Default off.
+    pub fn set_insecure_tls_for_development(&mut self, insecure: bool) {
+        self.insecure_tls_for_development = insecure;
+    }
+
+    /// The host's HTTP stack; `None` (the default) is libcurl.
+    pub fn set_transport(&mut self, send: Option<HostSend>) {
+        self.transport = send;
+    }
+
+    /// Report drops of stored hits to the collector as events. Default on.
+    pub fn set_report_drops(&mut self, enabled: bool) {
+        self.report_drops = enabled;
+    }
+
+    /// Test hook: caps the database at this many pages (a full disk).
+    #[doc(hidden)]
+    pub fn set_store_page_limit(&mut self, pages: Option<u32>) {
+        self.store_page_limit = pages;
     }
 
     pub fn set_max_queue_size(&mut self, hits: u32) -> Result<()> {
