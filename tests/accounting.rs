@@ -18,7 +18,7 @@ use common::{dispatch, dispatch_only_config, TempDir};
 fn reporting_config(dir: &TempDir, c: &Collector, max_queue: u32) -> Config {
     let mut cfg = dispatch_only_config(dir, c, OfflineMode::Always);
     cfg.set_max_queue_size(max_queue).unwrap();
-    cfg.report_drops = true;
+    cfg.set_report_drops(true);
     cfg
 }
 
