@@ -1,8 +1,11 @@
 //! Tracker configuration: every knob, its default, and its validation.
 //!
-//! A `Config` is plain data. It is checked field by field by its setters, and as a
-//! whole (required fields present) when a tracker is built from it. It never opens
-//! sockets; the only file it reads is a CA bundle, once, to check it when it is set.
+//! A `Config` is plain data behind setters: its fields are private to the crate,
+//! and every knob has a setter (`set_*`, as its `at_config_set_*` export), so each
+//! value is checked in exactly one place, the setter (those that can refuse one
+//! return `Result`). The whole is checked (required fields present) when a tracker
+//! is built from it. It never opens sockets; the only file it reads is a CA
+//! bundle, once, to check it when it is set.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -154,71 +157,71 @@ pub(crate) const MAX_EVENT_BYTES_LIMIT: u32 = 512 * 1024;
 
 #[derive(Clone)]
 pub struct Config {
-    pub storage_path: Option<PathBuf>,
+    pub(crate) storage_path: Option<PathBuf>,
     /// Base URL of the collector, validated, without a trailing slash.
-    pub endpoint: Option<String>,
-    pub api_key: Option<String>,
-    pub offline_mode: OfflineMode,
-    pub durability: Durability,
-    pub synchronous: Synchronous,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) api_key: Option<String>,
+    pub(crate) offline_mode: OfflineMode,
+    pub(crate) durability: Durability,
+    pub(crate) synchronous: Synchronous,
     /// 0 disables the timer trigger.
-    pub flush_interval_ms: u32,
+    pub(crate) flush_interval_ms: u32,
     /// 0 disables the threshold trigger.
-    pub flush_threshold: u32,
-    pub max_queue_size: u32,
-    pub max_store_bytes: u64,
-    pub max_event_bytes: u32,
+    pub(crate) flush_threshold: u32,
+    pub(crate) max_queue_size: u32,
+    pub(crate) max_store_bytes: u64,
+    pub(crate) max_event_bytes: u32,
     /// Failed attempts that reached the collector before a hit is dropped
     /// (`AttemptsExhausted`); 0 means unlimited (the default).
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// A hit that fails to send when older than this is dropped (`Expired`);
     /// 0 means no limit.
-    pub max_hit_age_ms: u64,
-    pub commit_window_ms: u32,
-    pub busy_timeout_ms: u32,
-    pub max_batch_events: u32,
-    pub max_batch_bytes: u32,
-    pub gzip: bool,
-    pub auth: AuthScheme,
-    pub connect_timeout_ms: u32,
-    pub request_timeout_ms: u32,
-    pub callbacks: CallbackMode,
+    pub(crate) max_hit_age_ms: u64,
+    pub(crate) commit_window_ms: u32,
+    pub(crate) busy_timeout_ms: u32,
+    pub(crate) max_batch_events: u32,
+    pub(crate) max_batch_bytes: u32,
+    pub(crate) gzip: bool,
+    pub(crate) auth: AuthScheme,
+    pub(crate) connect_timeout_ms: u32,
+    pub(crate) request_timeout_ms: u32,
+    pub(crate) callbacks: CallbackMode,
     /// Record "Application Backgrounded" / "Application Opened" events.
-    pub track_lifecycle_events: bool,
+    pub(crate) track_lifecycle_events: bool,
     /// Flush (within the host's deadline) on entering background; otherwise hits
     /// wait, stored, for the next foreground.
-    pub flush_on_background: bool,
-    pub log: Option<(LogFn, LogLevel)>,
-    pub on_drop: Option<DropFn>,
+    pub(crate) flush_on_background: bool,
+    pub(crate) log: Option<(LogFn, LogLevel)>,
+    pub(crate) on_drop: Option<DropFn>,
     /// Where the remote configuration is fetched from; none when `None`.
-    pub remote_config_url: Option<String>,
-    pub remote_config_interval_ms: u32,
+    pub(crate) remote_config_url: Option<String>,
+    pub(crate) remote_config_interval_ms: u32,
     /// Hosts a remote configuration may move the endpoint to (https only).
-    pub allowed_endpoint_hosts: Vec<String>,
-    pub on_remote_config: Option<RemoteConfigFn>,
-    pub opt_out_policy: OptOutPolicy,
+    pub(crate) allowed_endpoint_hosts: Vec<String>,
+    pub(crate) on_remote_config: Option<RemoteConfigFn>,
+    pub(crate) opt_out_policy: OptOutPolicy,
     /// Endpoint, remote config and hit URLs must be https.
-    pub require_https: bool,
+    pub(crate) require_https: bool,
     /// The store may live in a world-writable directory (e.g. /tmp).
-    pub allow_world_writable_directory: bool,
+    pub(crate) allow_world_writable_directory: bool,
     /// Development only: TLS certificates and host names are not verified (a WARN
     /// at every tracker start says so).
-    pub insecure_tls_for_development: bool,
+    pub(crate) insecure_tls_for_development: bool,
     /// The host's HTTP stack; libcurl when `None`.
-    pub transport: Option<HostSend>,
+    pub(crate) transport: Option<HostSend>,
     /// Drops of stored hits are reported to the collector as events
     /// ("Attracker Hits Dropped", counts by reason), so it can account for
     /// every sequence number. On by default.
-    pub report_drops: bool,
+    pub(crate) report_drops: bool,
     /// Test hook: caps the database at this many pages (simulates a full disk).
     #[doc(hidden)]
-    pub store_page_limit: Option<u32>,
+    pub(crate) store_page_limit: Option<u32>,
     /// libcurl only: the CAs the collector's certificate must chain to, instead
     /// of the system's; `None` (the default) trusts the system's CAs.
-    pub ca_bundle: Option<CaBundle>,
+    pub(crate) ca_bundle: Option<CaBundle>,
     /// libcurl only: the collector's public key must be one of these; `None`
     /// (the default) pins nothing.
-    pub pinned_public_keys: Option<PinnedKeys>,
+    pub(crate) pinned_public_keys: Option<PinnedKeys>,
 }
 
 impl Default for Config {
