@@ -1,8 +1,11 @@
 //! Tracker configuration: every knob, its default, and its validation.
 //!
-//! A `Config` is plain data. It is checked field by field by its setters, and as a
-//! whole (required fields present) when a tracker is built from it. It never opens
-//! sockets; the only file it reads is a CA bundle, once, to check it when it is set.
+//! A `Config` is plain data behind setters: its fields are private to the crate,
+//! and every knob has a setter (`set_*`, as its `at_config_set_*` export), so each
+//! value is checked in exactly one place, the setter (those that can refuse one
+//! return `Result`). The whole is checked (required fields present) when a tracker
+//! is built from it. It never opens sockets; the only file it reads is a CA
+//! bundle, once, to check it when it is set.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +13,7 @@ use std::sync::Arc;
 pub use crate::analytics::consent::Consent;
 use crate::analytics::profile::Object;
 use crate::analytics::session::{DEFAULT_BACKGROUND_TIMEOUT_MS, DEFAULT_FOREGROUND_TIMEOUT_MS};
+use crate::delivery::host::HostSend;
 pub use crate::delivery::tls::{CaBundle, PinnedKeys};
 pub use crate::delivery::transport::AuthScheme;
 use crate::error::{Error, Result};
@@ -167,71 +171,71 @@ pub(crate) const MAX_EVENT_BYTES_LIMIT: u32 = 512 * 1024;
 
 #[derive(Clone)]
 pub struct Config {
-    pub storage_path: Option<PathBuf>,
+    pub(crate) storage_path: Option<PathBuf>,
     /// Base URL of the collector, validated, without a trailing slash.
-    pub endpoint: Option<String>,
-    pub api_key: Option<String>,
-    pub offline_mode: OfflineMode,
-    pub durability: Durability,
-    pub synchronous: Synchronous,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) api_key: Option<String>,
+    pub(crate) offline_mode: OfflineMode,
+    pub(crate) durability: Durability,
+    pub(crate) synchronous: Synchronous,
     /// 0 disables the timer trigger.
-    pub flush_interval_ms: u32,
+    pub(crate) flush_interval_ms: u32,
     /// 0 disables the threshold trigger.
-    pub flush_threshold: u32,
-    pub max_queue_size: u32,
-    pub max_store_bytes: u64,
-    pub max_event_bytes: u32,
+    pub(crate) flush_threshold: u32,
+    pub(crate) max_queue_size: u32,
+    pub(crate) max_store_bytes: u64,
+    pub(crate) max_event_bytes: u32,
     /// Failed attempts that reached the collector before a hit is dropped
     /// (`AttemptsExhausted`); 0 means unlimited (the default).
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// A hit that fails to send when older than this is dropped (`Expired`);
     /// 0 means no limit.
-    pub max_hit_age_ms: u64,
-    pub commit_window_ms: u32,
-    pub busy_timeout_ms: u32,
-    pub max_batch_events: u32,
-    pub max_batch_bytes: u32,
-    pub gzip: bool,
-    pub auth: AuthScheme,
-    pub connect_timeout_ms: u32,
-    pub request_timeout_ms: u32,
-    pub callbacks: CallbackMode,
+    pub(crate) max_hit_age_ms: u64,
+    pub(crate) commit_window_ms: u32,
+    pub(crate) busy_timeout_ms: u32,
+    pub(crate) max_batch_events: u32,
+    pub(crate) max_batch_bytes: u32,
+    pub(crate) gzip: bool,
+    pub(crate) auth: AuthScheme,
+    pub(crate) connect_timeout_ms: u32,
+    pub(crate) request_timeout_ms: u32,
+    pub(crate) callbacks: CallbackMode,
     /// Record "Application Backgrounded" / "Application Opened" events.
-    pub track_lifecycle_events: bool,
+    pub(crate) track_lifecycle_events: bool,
     /// Flush (within the host's deadline) on entering background; otherwise hits
     /// wait, stored, for the next foreground.
-    pub flush_on_background: bool,
-    pub log: Option<(LogFn, LogLevel)>,
-    pub on_drop: Option<DropFn>,
+    pub(crate) flush_on_background: bool,
+    pub(crate) log: Option<(LogFn, LogLevel)>,
+    pub(crate) on_drop: Option<DropFn>,
     /// Where the remote configuration is fetched from; none when `None`.
-    pub remote_config_url: Option<String>,
-    pub remote_config_interval_ms: u32,
+    pub(crate) remote_config_url: Option<String>,
+    pub(crate) remote_config_interval_ms: u32,
     /// Hosts a remote configuration may move the endpoint to (https only).
-    pub allowed_endpoint_hosts: Vec<String>,
-    pub on_remote_config: Option<RemoteConfigFn>,
-    pub opt_out_policy: OptOutPolicy,
+    pub(crate) allowed_endpoint_hosts: Vec<String>,
+    pub(crate) on_remote_config: Option<RemoteConfigFn>,
+    pub(crate) opt_out_policy: OptOutPolicy,
     /// Endpoint, remote config and hit URLs must be https.
-    pub require_https: bool,
+    pub(crate) require_https: bool,
     /// The store may live in a world-writable directory (e.g. /tmp).
-    pub allow_world_writable_directory: bool,
+    pub(crate) allow_world_writable_directory: bool,
     /// Development only: TLS certificates and host names are not verified (a WARN
     /// at every tracker start says so).
-    pub insecure_tls_for_development: bool,
+    pub(crate) insecure_tls_for_development: bool,
     /// The host's HTTP stack; libcurl when `None`.
-    pub transport: Option<crate::delivery::host::HostSend>,
+    pub(crate) transport: Option<HostSend>,
     /// Drops of stored hits are reported to the collector as events
     /// ("Attracker Hits Dropped", counts by reason), so it can account for
     /// every sequence number. On by default.
-    pub report_drops: bool,
+    pub(crate) report_drops: bool,
     /// Test hook: caps the database at this many pages (simulates a full disk).
     #[doc(hidden)]
-    pub store_page_limit: Option<u32>,
+    pub(crate) store_page_limit: Option<u32>,
     /// libcurl only: the CAs the collector's certificate must chain to, instead
     /// of the system's; `None` (the default) trusts the system's CAs.
-    pub ca_bundle: Option<CaBundle>,
+    pub(crate) ca_bundle: Option<CaBundle>,
     /// libcurl only: the collector's public key must be one of these; `None`
     /// (the default) pins nothing.
-    pub pinned_public_keys: Option<PinnedKeys>,
+    pub(crate) pinned_public_keys: Option<PinnedKeys>,
     /// The host's part of the event context from the first event on
     /// (`set_context`); empty by default.
     pub(crate) context: Object,
@@ -345,6 +349,124 @@ impl Config {
         }
         self.api_key = if key.is_empty() { None } else { Some(key.to_owned()) };
         Ok(())
+    }
+
+    /// The initial offline mode. Default `Required`.
+    pub fn set_offline_mode(&mut self, mode: OfflineMode) {
+        self.offline_mode = mode;
+    }
+
+    /// Default `OnReturn`.
+    pub fn set_durability(&mut self, durability: Durability) {
+        self.durability = durability;
+    }
+
+    /// Default `Normal`.
+    pub fn set_synchronous(&mut self, synchronous: Synchronous) {
+        self.synchronous = synchronous;
+    }
+
+    /// The timer trigger, from the first stored hit waiting; 0 disables it.
+    /// Default 30000.
+    pub fn set_flush_interval_ms(&mut self, ms: u32) {
+        self.flush_interval_ms = ms;
+    }
+
+    /// The threshold trigger, in stored hits; 0 disables it. Default 20.
+    pub fn set_flush_threshold(&mut self, hits: u32) {
+        self.flush_threshold = hits;
+    }
+
+    /// Failed attempts that reached the collector before a hit is dropped
+    /// (`AttemptsExhausted`); 0 (the default) means unlimited.
+    pub fn set_max_attempts(&mut self, attempts: u32) {
+        self.max_attempts = attempts;
+    }
+
+    /// A hit that fails to send when older than this is dropped (`Expired`);
+    /// 0 means no limit. Default 30 days.
+    pub fn set_max_hit_age_ms(&mut self, max_age_ms: u64) {
+        self.max_hit_age_ms = max_age_ms;
+    }
+
+    /// Compress batch bodies with gzip. Default off.
+    pub fn set_gzip(&mut self, enabled: bool) {
+        self.gzip = enabled;
+    }
+
+    /// How the api key is sent. Default `Bearer`.
+    pub fn set_auth_scheme(&mut self, scheme: AuthScheme) {
+        self.auth = scheme;
+    }
+
+    /// Where host callbacks run. Default `Thread`.
+    pub fn set_callback_mode(&mut self, mode: CallbackMode) {
+        self.callbacks = mode;
+    }
+
+    /// Record "Application Backgrounded" / "Application Opened" events. Default on.
+    pub fn set_track_lifecycle_events(&mut self, enabled: bool) {
+        self.track_lifecycle_events = enabled;
+    }
+
+    /// Flush on entering background, within the host's deadline. Default on.
+    pub fn set_flush_on_background(&mut self, enabled: bool) {
+        self.flush_on_background = enabled;
+    }
+
+    /// Log lines at `min` or more severe go to `log`; `None` removes it.
+    pub fn set_log_callback(&mut self, log: Option<LogFn>, min: LogLevel) {
+        self.log = log.map(|f| (f, min));
+    }
+
+    /// Every hit dropped without an acknowledgement goes to `on_drop`; `None`
+    /// removes it.
+    pub fn set_drop_callback(&mut self, on_drop: Option<DropFn>) {
+        self.on_drop = on_drop;
+    }
+
+    /// Each newly applied remote configuration document goes to `on_remote_config`;
+    /// `None` removes it.
+    pub fn set_remote_config_callback(&mut self, on_remote_config: Option<RemoteConfigFn>) {
+        self.on_remote_config = on_remote_config;
+    }
+
+    /// What opting out does with hits already queued. Default `Keep`.
+    pub fn set_opt_out_policy(&mut self, policy: OptOutPolicy) {
+        self.opt_out_policy = policy;
+    }
+
+    /// The endpoint, the remote config URL and every hit URL must be https
+    /// (checked by `validate` and at each `send_hit`). Default off.
+    pub fn set_require_https(&mut self, required: bool) {
+        self.require_https = required;
+    }
+
+    /// The store may live in a world-writable directory. Default off.
+    pub fn set_allow_world_writable_directory(&mut self, allowed: bool) {
+        self.allow_world_writable_directory = allowed;
+    }
+
+    /// Development only: TLS certificates and host names are not verified.
+    /// Default off.
+    pub fn set_insecure_tls_for_development(&mut self, insecure: bool) {
+        self.insecure_tls_for_development = insecure;
+    }
+
+    /// The host's HTTP stack; `None` (the default) is libcurl.
+    pub fn set_transport(&mut self, send: Option<HostSend>) {
+        self.transport = send;
+    }
+
+    /// Report drops of stored hits to the collector as events. Default on.
+    pub fn set_report_drops(&mut self, enabled: bool) {
+        self.report_drops = enabled;
+    }
+
+    /// Test hook: caps the database at this many pages (a full disk).
+    #[doc(hidden)]
+    pub fn set_store_page_limit(&mut self, pages: Option<u32>) {
+        self.store_page_limit = pages;
     }
 
     pub fn set_max_queue_size(&mut self, hits: u32) -> Result<()> {

@@ -90,7 +90,7 @@ impl Tracker {
     /// Builds a tracker on a given transport (a test's); `None` means the
     /// config's choice: the host's (`Config::transport`) or libcurl. `abort` is
     /// triggered when the tracker closes.
-    pub fn with_parts(
+    pub(crate) fn with_parts(
         config: Config,
         clock: Arc<dyn Clock>,
         transport: Option<Box<dyn Transport>>,
@@ -306,7 +306,7 @@ impl Tracker {
     /// The queue host callbacks wait in; in `CallbackMode::Polled`, `poll` on it
     /// runs them. Holding a clone keeps polling safe even if a callback frees
     /// the tracker.
-    pub fn callback_queue(&self) -> CallbackQueue {
+    pub(crate) fn callback_queue(&self) -> CallbackQueue {
         self.callbacks.clone()
     }
 

@@ -18,7 +18,7 @@ use common::{dispatch, dispatch_only_config, TempDir};
 fn reporting_config(dir: &TempDir, c: &Collector, max_queue: u32) -> Config {
     let mut cfg = dispatch_only_config(dir, c, OfflineMode::Always);
     cfg.set_max_queue_size(max_queue).unwrap();
-    cfg.report_drops = true;
+    cfg.set_report_drops(true);
     cfg
 }
 
@@ -126,7 +126,7 @@ fn two_trackers_on_one_store_share_its_sequence_and_an_opt_out_purge_is_not_repo
 
     // Opting out with purge: the user asked that nothing more be sent.
     a.track_event("purged", None, None).unwrap();
-    assert_eq!(a.opt_out(attracker::config::OptOutPolicy::Purge).unwrap(), 1);
+    assert_eq!(a.opt_out(attracker::OptOutPolicy::Purge).unwrap(), 1);
     assert_eq!(a.offline_count().unwrap(), 0, "no drop report queued after an opt-out purge");
 }
 

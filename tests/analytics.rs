@@ -347,8 +347,8 @@ fn consent_transitions_are_race_free_under_eight_tracking_threads() {
     cfg.set_max_queue_size(1_000_000).unwrap();
     cfg.set_max_store_bytes(1 << 30).unwrap();
     cfg.set_initial_consent(Consent::Pending);
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.flush_threshold = 50;
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_flush_threshold(50);
     drops.attach(&mut cfg);
     let t = Arc::new(Tracker::new(cfg).unwrap());
     let stop = Arc::new(AtomicBool::new(false));

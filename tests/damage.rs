@@ -53,7 +53,7 @@ fn a_truncated_database_is_moved_aside_and_its_readable_rows_salvaged() {
 fn a_torn_wal_loses_only_the_torn_commit() {
     let live = TempDir::new("torn-live");
     let mut c = config(&live.db());
-    c.durability = Durability::OnReturn;
+    c.set_durability(Durability::OnReturn);
     let t = Tracker::new(c.clone()).unwrap();
     for i in 0..50 {
         t.track_event("e", Some(&format!(r#"{{"n":{i}}}"#)), None).unwrap();

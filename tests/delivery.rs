@@ -63,8 +63,8 @@ fn basic_auth_and_gzip_are_selectable() {
     let dir = TempDir::new("gzip");
     let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
     cfg.set_api_key("wk_123").unwrap();
-    cfg.auth = AuthScheme::Basic;
-    cfg.gzip = true;
+    cfg.set_auth_scheme(AuthScheme::Basic);
+    cfg.set_gzip(true);
     let t = Tracker::new(cfg).unwrap();
     track_n(&t, "e", 50);
     assert_eq!(dispatch(&t).sent, 50);
@@ -175,7 +175,7 @@ fn server_errors_are_retried_and_drop_after_max_attempts() {
     c.set_fault(Fault::Status(500));
     let dir = TempDir::new("5xx");
     let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
-    cfg.max_attempts = 3; // the default is unlimited (tests/never_lost.rs)
+    cfg.set_max_attempts(3); // the default is unlimited (tests/never_lost.rs)
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
@@ -234,7 +234,7 @@ fn retry_after_pauses_the_pipeline_in_seconds_or_as_a_date() {
         let dir = TempDir::new("retryafter");
         let clock = ManualClock::start();
         let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
-        cfg.flush_threshold = 5;
+        cfg.set_flush_threshold(5);
         let seconds = retry_after == "120";
         if !seconds {
             // An HTTP date 120 s after the tracker's clock.
@@ -266,7 +266,7 @@ fn required_mode_sends_on_the_threshold() {
     let c = Collector::start();
     let dir = TempDir::new("threshold");
     let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
-    cfg.flush_threshold = 20;
+    cfg.set_flush_threshold(20);
     let t = Tracker::new(cfg).unwrap();
     track_n(&t, "e", 19);
     std::thread::sleep(Duration::from_millis(300));
@@ -281,7 +281,7 @@ fn required_mode_sends_on_the_timer_counted_from_the_first_waiting_hit() {
     let dir = TempDir::new("timer");
     let clock = ManualClock::start();
     let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
-    cfg.flush_interval_ms = 30_000;
+    cfg.set_flush_interval_ms(30_000);
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
     clock.advance(Duration::from_secs(120)); // idle time does not count
     t.nudge();
@@ -322,7 +322,7 @@ fn network_restored_triggers_a_send() {
     let c = Collector::start();
     let dir = TempDir::new("restored");
     let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
-    cfg.flush_threshold = 1;
+    cfg.set_flush_threshold(1);
     let t = Tracker::new(cfg).unwrap();
     t.set_network_reachable(false).unwrap();
     track_n(&t, "e", 5);
@@ -455,8 +455,8 @@ fn an_outage_of_minutes_keeps_attempts_within_the_backoff_schedule() {
     let dir = TempDir::new("outage");
     let clock = ManualClock::start();
     let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
-    cfg.flush_threshold = 1;
-    cfg.max_attempts = 0;
+    cfg.set_flush_threshold(1);
+    cfg.set_max_attempts(0);
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
     track_n(&t, "e", 10);
     assert!(c.wait_for_requests(1, WAIT));
@@ -485,7 +485,7 @@ fn track_and_inspection_never_wait_for_a_slow_collector() {
     c.set_fault(Fault::Delay(Duration::from_secs(3)));
     let dir = TempDir::new("nostall");
     let mut cfg = bulk_config(&dir, &c, OfflineMode::Required);
-    cfg.flush_threshold = 1;
+    cfg.set_flush_threshold(1);
     let t = Tracker::new(cfg).unwrap();
     track_n(&t, "e", 1);
     assert!(c.wait_for_requests(1, WAIT));
@@ -614,8 +614,8 @@ fn a_successful_probe_after_transport_errors_restores_sending() {
     let clock = ManualClock::start();
     let mut cfg = common::config(&dir.db());
     cfg.set_endpoint(&format!("http://{addr}")).unwrap();
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.flush_threshold = 1;
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_flush_threshold(1);
     let logs = Logs::default();
     logs.attach(&mut cfg);
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();

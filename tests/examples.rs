@@ -53,7 +53,7 @@ fn the_example_collector_prints_each_stores_account() {
     let mut c = config(&dir.db());
     c.set_endpoint(&format!("http://{addr}")).unwrap();
     c.set_max_queue_size(5).unwrap();
-    c.report_drops = true;
+    c.set_report_drops(true);
     let t = Tracker::new(c).unwrap();
     for i in 0..8 {
         t.track_event("e", Some(&format!(r#"{{"i":{i}}}"#)), None).unwrap();

@@ -8,9 +8,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use attracker::delivery::host::{HostAnswer, HostRequest};
-use attracker::delivery::transport::Method;
-use attracker::{CallbackMode, Config, OfflineMode, Status, Tracker};
+use attracker::{CallbackMode, Config, HostAnswer, HostRequest, Method, OfflineMode, Status, Tracker};
 use common::collector::{Collector, Fault};
 use common::{collector_config, dispatch, TempDir};
 
@@ -41,7 +39,7 @@ fn perform(req: HostRequest) {
 fn host_config(dir: &TempDir, c: &Collector) -> Config {
     let mut cfg = collector_config(dir, c);
     cfg.set_api_key("k1").unwrap();
-    cfg.transport = Some(Arc::new(perform));
+    cfg.set_transport(Some(Arc::new(perform)));
     cfg
 }
 
@@ -52,10 +50,10 @@ fn a_host_transport_carries_batches_and_url_hits() {
     let mut cfg = host_config(&dir, &c);
     let calls = Arc::new(AtomicUsize::new(0));
     let n = Arc::clone(&calls);
-    cfg.transport = Some(Arc::new(move |req| {
+    cfg.set_transport(Some(Arc::new(move |req| {
         n.fetch_add(1, SeqCst);
         perform(req)
-    }));
+    })));
     let t = Tracker::new(cfg).unwrap();
     for _ in 0..700 {
         t.track_event("e", Some(r#"{"x":1}"#), None).unwrap();
@@ -74,7 +72,7 @@ fn host_failures_follow_the_retry_policy() {
     c.push_faults(vec![Fault::Status(503)]);
     let dir = TempDir::new("hostretry");
     let mut cfg = host_config(&dir, &c);
-    cfg.transport = Some(Arc::new(perform));
+    cfg.set_transport(Some(Arc::new(perform)));
     let t = Tracker::new(cfg).unwrap();
     t.track_event("e", None, None).unwrap();
     let r = dispatch(&t);
@@ -83,8 +81,9 @@ fn host_failures_follow_the_retry_policy() {
     assert_eq!(dispatch(&t).sent, 1);
     // A host reporting "not reached" consumes no attempt.
     let mut cfg = host_config(&dir, &c);
-    cfg.transport =
-        Some(Arc::new(|req: HostRequest| req.complete(HostAnswer::Unreachable("offline".into()))));
+    cfg.set_transport(Some(Arc::new(|req: HostRequest| {
+        req.complete(HostAnswer::Unreachable("offline".into()))
+    })));
     drop(t);
     let t = Tracker::new(cfg).unwrap();
     t.track_event("e", None, None).unwrap();
@@ -99,13 +98,13 @@ fn in_polled_mode_the_host_send_function_runs_on_the_polling_thread() {
     let c = Collector::start();
     let dir = TempDir::new("hostpolled");
     let mut cfg = host_config(&dir, &c);
-    cfg.callbacks = CallbackMode::Polled;
+    cfg.set_callback_mode(CallbackMode::Polled);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&seen);
-    cfg.transport = Some(Arc::new(move |req| {
+    cfg.set_transport(Some(Arc::new(move |req| {
         s.lock().unwrap().push(std::thread::current().id());
         perform(req)
-    }));
+    })));
     let t = Tracker::new(cfg).unwrap();
     t.track_event("e", None, None).unwrap();
     let (tx, rx) = mpsc::channel();
@@ -129,7 +128,7 @@ fn an_unanswered_host_request_fails_after_the_request_timeout() {
     cfg.set_timeouts_ms(1000, 300).unwrap();
     let kept = Arc::new(Mutex::new(Vec::new()));
     let k = Arc::clone(&kept);
-    cfg.transport = Some(Arc::new(move |req| k.lock().unwrap().push(req))); // never answered
+    cfg.set_transport(Some(Arc::new(move |req| k.lock().unwrap().push(req)))); // never answered
     let t = Tracker::new(cfg).unwrap();
     t.track_event("e", None, None).unwrap();
     let r = dispatch(&t);
@@ -190,7 +189,7 @@ fn exported_rows_come_back_after_a_crash() {
     // Never acknowledged: the lease's span stays in the file, as after a crash.
     drop(t);
     let mut cfg = host_config(&dir, &c);
-    cfg.offline_mode = OfflineMode::Always;
+    cfg.set_offline_mode(OfflineMode::Always);
     let t = Tracker::new(cfg).unwrap();
     assert_eq!(t.open_report().recovered_in_flight, 1);
     assert_eq!(dispatch(&t).sent, 1);
@@ -201,9 +200,9 @@ fn closing_a_polled_tracker_runs_the_host_sends_of_its_final_flush() {
     let c = Collector::start();
     let dir = TempDir::new("hostpolledclose");
     let mut cfg = host_config(&dir, &c);
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.callbacks = CallbackMode::Polled;
-    cfg.transport = Some(Arc::new(perform));
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_callback_mode(CallbackMode::Polled);
+    cfg.set_transport(Some(Arc::new(perform)));
     let t = Tracker::new(cfg).unwrap();
     for _ in 0..3 {
         t.track_event("e", None, None).unwrap();

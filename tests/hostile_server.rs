@@ -10,8 +10,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use attracker::delivery::DispatchReport;
-use attracker::{Config, LogLevel, OfflineMode, Status, Tracker};
+use attracker::{Config, DispatchReport, LogLevel, OfflineMode, Status, Tracker};
 use common::collector::{Collector, Fault};
 use common::{bulk_config, dispatch, track_n, Drops, Logs, TempDir, WAIT};
 
@@ -224,7 +223,7 @@ fn a_redirect_is_never_followed_and_is_not_an_attempt_even_with_max_attempts() {
     let dir = TempDir::new("hostile-redirect");
     let mut cfg = timed_config(&dir, &c);
     cfg.set_api_key("secret").unwrap();
-    cfg.max_attempts = 3;
+    cfg.set_max_attempts(3);
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
@@ -249,7 +248,7 @@ fn no_redirect_status_is_followed_and_unlimited_attempts_keep_the_hits() {
     let dir = TempDir::new("hostile-redirect-all");
     let mut cfg = timed_config(&dir, &c);
     cfg.set_api_key("secret").unwrap();
-    cfg.max_attempts = 0; // unlimited
+    cfg.set_max_attempts(0); // unlimited
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();

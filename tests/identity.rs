@@ -6,8 +6,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
-use attracker::config::OptOutPolicy;
-use attracker::{Config, DropReason, Durability, OfflineMode, Status, Tracker};
+use attracker::{Config, DropReason, Durability, OfflineMode, OptOutPolicy, Status, Tracker};
 use common::collector::{Collector, Fault};
 use common::{collector_config, dispatch, Drops, TempDir, WAIT};
 
@@ -113,7 +112,7 @@ fn opting_out_keeps_or_purges_what_is_queued() {
     // The configured policy is what at_set_tracking_enabled(false) uses.
     drop(t);
     let mut cfg = roomy_config(&dir, &c);
-    cfg.opt_out_policy = OptOutPolicy::Purge;
+    cfg.set_opt_out_policy(OptOutPolicy::Purge);
     let t = Tracker::new(cfg).unwrap();
     t.track_event("e", None, None).unwrap();
     t.set_tracking_enabled(false).unwrap();
@@ -126,7 +125,7 @@ fn a_purge_under_concurrent_tracking_leaves_nothing_half_accepted() {
         let dir = TempDir::new("purge-race");
         let c = Collector::start();
         let mut cfg = roomy_config(&dir, &c);
-        cfg.durability = durability;
+        cfg.set_durability(durability);
         let drops = Drops::default();
         drops.attach(&mut cfg);
         let t = Tracker::new(cfg).unwrap();
@@ -172,9 +171,9 @@ fn memory_only_hits_are_purged_too() {
     // their retry (backoff from 1 s), which is when the purge finds them.
     c.set_fault(Fault::Status(503));
     let mut cfg = roomy_config(&dir, &c);
-    cfg.offline_mode = OfflineMode::Never;
-    cfg.flush_interval_ms = 0;
-    cfg.flush_threshold = 0;
+    cfg.set_offline_mode(OfflineMode::Never);
+    cfg.set_flush_interval_ms(0);
+    cfg.set_flush_threshold(0);
     let t = Tracker::new(cfg).unwrap();
     for _ in 0..3 {
         t.track_event("e", None, None).unwrap();

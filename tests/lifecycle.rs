@@ -6,8 +6,7 @@ mod common;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use attracker::delivery::DispatchReport;
-use attracker::{OfflineMode, Status, Tracker};
+use attracker::{DispatchReport, OfflineMode, Status, Tracker};
 use common::collector::{Collector, Fault};
 use common::{dispatch_only_config, TempDir, WAIT};
 
@@ -80,8 +79,8 @@ fn background_pauses_automatic_sends_and_foreground_resumes_them() {
     let c = Collector::start();
     let dir = TempDir::new("bgpause");
     let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Required);
-    cfg.flush_threshold = 1;
-    cfg.flush_on_background = false;
+    cfg.set_flush_threshold(1);
+    cfg.set_flush_on_background(false);
     let t = Tracker::new(cfg).unwrap();
     let (r, _) = background(&t, Duration::from_secs(2)).recv_timeout(WAIT).unwrap();
     assert_eq!((r.status, r.sent), (Ok(()), 0), "no flush: hits wait for the foreground");
@@ -101,7 +100,7 @@ fn lifecycle_events_can_be_turned_off() {
     let c = Collector::start();
     let dir = TempDir::new("bgnoevents");
     let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Required);
-    cfg.track_lifecycle_events = false;
+    cfg.set_track_lifecycle_events(false);
     let t = Tracker::new(cfg).unwrap();
     let (r, _) = background(&t, Duration::from_secs(1)).recv_timeout(WAIT).unwrap();
     assert_eq!(r.sent, 0);

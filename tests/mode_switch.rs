@@ -17,9 +17,9 @@ const TIMER: Duration = Duration::from_millis(200);
 /// `collector_config` in `Required` mode with the given automatic triggers.
 fn triggered_config(dir: &TempDir, c: &Collector, threshold: u32, timer: Duration) -> Config {
     let mut cfg = collector_config(dir, c);
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.flush_threshold = threshold;
-    cfg.flush_interval_ms = timer.as_millis() as u32;
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_flush_threshold(threshold);
+    cfg.set_flush_interval_ms(timer.as_millis() as u32);
     cfg.set_max_queue_size(100_000).unwrap();
     cfg
 }

@@ -160,15 +160,15 @@ impl Drop for Link {
 
 fn tracker(db: &std::path::Path, url: &str, drops: &Drops) -> Tracker {
     let mut cfg = common::config(db);
-    cfg.offline_mode = OfflineMode::Required;
+    cfg.set_offline_mode(OfflineMode::Required);
     cfg.set_endpoint(url).unwrap();
     cfg.set_timeouts_ms(CONNECT_TIMEOUT_MS, REQUEST_TIMEOUT_MS).unwrap();
-    cfg.flush_threshold = 25;
-    cfg.flush_interval_ms = 100;
+    cfg.set_flush_threshold(25);
+    cfg.set_flush_interval_ms(100);
     cfg.set_max_batch_events(25).unwrap();
     // Every failure is retried until delivered (hits are never dropped for
     // their attempts), the policy this test holds the tracker to.
-    cfg.max_attempts = 0;
+    cfg.set_max_attempts(0);
     drops.attach(&mut cfg);
     Tracker::new(cfg).unwrap()
 }

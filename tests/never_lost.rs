@@ -76,7 +76,7 @@ fn max_attempts_3_restores_the_two_more_attempts_then_delete_rule() {
     let dir = TempDir::new("attempts-3");
     let drops = Drops::default();
     let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
-    cfg.max_attempts = 3;
+    cfg.set_max_attempts(3);
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
     track_n(&t, "e", 2);
@@ -93,9 +93,9 @@ fn retry_after_on_any_status_is_a_wait_not_an_attempt() {
     let dir = TempDir::new("retry-after-any");
     let clock = TwoClocks::start();
     let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.flush_threshold = 1;
-    cfg.max_attempts = 1; // a counted attempt would drop the hit at once
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_flush_threshold(1);
+    cfg.set_max_attempts(1); // a counted attempt would drop the hit at once
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
     c.set_fault(Fault::RetryAfter(500, "120".into()));
     t.track_event("e", None, None).unwrap();
@@ -121,7 +121,7 @@ fn redirects_and_captive_portals_are_not_reached_count_no_attempt_and_keep_every
     let drops = Drops::default();
     let logs = Logs::default();
     let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
-    cfg.max_attempts = 1; // a counted attempt would drop the hits at once
+    cfg.set_max_attempts(1); // a counted attempt would drop the hits at once
     drops.attach(&mut cfg);
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
@@ -171,8 +171,8 @@ fn a_rejected_key_keeps_the_hits_pauses_sending_and_a_new_key_resumes_it() {
     let logs = Logs::default();
     let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
     cfg.set_api_key("wrong").unwrap();
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.flush_threshold = 1;
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_flush_threshold(1);
     drops.attach(&mut cfg);
     logs.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
@@ -225,9 +225,9 @@ fn a_wall_clock_jump_during_an_outage_strands_nothing_in_this_process_or_the_nex
     let clock = TwoClocks::start();
     let logs = Logs::default();
     let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.flush_threshold = 1;
-    cfg.flush_interval_ms = 30_000;
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_flush_threshold(1);
+    cfg.set_flush_interval_ms(30_000);
     logs.attach(&mut cfg);
     let t = Tracker::with_clock(cfg.clone(), clock.clone()).unwrap();
     c.set_fault(Fault::Status(503));
@@ -277,7 +277,7 @@ fn a_hit_older_than_max_hit_age_that_fails_is_dropped_as_expired() {
     let clock = TwoClocks::start();
     let drops = Drops::default();
     let mut cfg = dispatch_only_config(&dir, &c, OfflineMode::Always);
-    cfg.max_hit_age_ms = 3_600_000;
+    cfg.set_max_hit_age_ms(3_600_000);
     drops.attach(&mut cfg);
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
     t.track_event("old", None, None).unwrap();

@@ -18,9 +18,9 @@ fn a_two_hour_5xx_storm_stays_within_the_backoff_schedule_minute_by_minute() {
     let clock = ManualClock::start();
     let start_ms = clock.now_ms();
     let mut cfg = collector_config(&dir, &c);
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.flush_threshold = 1;
-    cfg.max_attempts = 0; // keep retrying for hours
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_flush_threshold(1);
+    cfg.set_max_attempts(0); // keep retrying for hours
     let t = Tracker::with_clock(cfg, clock.clone()).unwrap();
     t.track_event("e", None, None).unwrap();
     assert!(c.wait_for_requests(1, Duration::from_secs(10)));

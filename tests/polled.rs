@@ -16,7 +16,7 @@ use common::{config, TempDir};
 fn completions_and_logs_wait_for_poll_and_run_on_the_polling_thread() {
     let dir = TempDir::new("polled");
     let mut c = config(&dir.db());
-    c.callbacks = CallbackMode::Polled;
+    c.set_callback_mode(CallbackMode::Polled);
     let logs = common::Logs::default();
     logs.attach(&mut c);
     let t = Tracker::new(c).unwrap();
@@ -58,7 +58,7 @@ fn thread_mode_has_nothing_to_poll() {
 fn close_runs_what_was_never_polled_on_the_closing_thread() {
     let dir = TempDir::new("polledclose");
     let mut c = config(&dir.db());
-    c.callbacks = CallbackMode::Polled;
+    c.set_callback_mode(CallbackMode::Polled);
     let t = Tracker::new(c).unwrap();
     let (tx, rx) = mpsc::channel();
     t.track_event("e", None, Some(Box::new(move |r| tx.send((r, std::thread::current().id())).unwrap())))

@@ -41,7 +41,11 @@ fn child_tracks_until_the_power_goes() {
     let Ok(db) = std::env::var(CHILD_DB) else { return };
     let first: u64 = std::env::var(CHILD_FIRST).unwrap().parse().unwrap();
     let mut c = config(Path::new(&db));
-    c.synchronous = if std::env::var(CHILD_FULL).is_ok() { Synchronous::Full } else { Synchronous::Normal };
+    c.set_synchronous(if std::env::var(CHILD_FULL).is_ok() {
+        Synchronous::Full
+    } else {
+        Synchronous::Normal
+    });
     let t = match Tracker::new(c) {
         Ok(t) => t,
         Err(e) => {

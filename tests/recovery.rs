@@ -25,7 +25,7 @@ fn child_process_tracking_until_killed() {
     let mut c = config(db.as_ref());
     c.set_max_queue_size(1_000_000).unwrap();
     c.set_max_store_bytes(1 << 30).unwrap();
-    c.durability = if batched { Durability::Batched } else { Durability::OnReturn };
+    c.set_durability(if batched { Durability::Batched } else { Durability::OnReturn });
     let t = std::sync::Arc::new(Tracker::new(c).unwrap());
     let threads: Vec<_> = (0..4)
         .map(|thread| {
@@ -199,7 +199,7 @@ fn a_damaged_crash_image_moves_aside_with_its_wal_and_shm_and_is_salvaged() {
     let mut c = config(&live.db());
     c.set_max_queue_size(100_000).unwrap();
     c.set_max_store_bytes(1 << 30).unwrap();
-    c.durability = Durability::Batched;
+    c.set_durability(Durability::Batched);
     let t = Tracker::new(c.clone()).unwrap();
     let pad = "w".repeat(300);
     for n in 0..11_500 {
@@ -321,7 +321,7 @@ fn a_full_disk_is_a_storage_error_that_loses_nothing_and_passes() {
     let mut c = config(&dir.db());
     c.set_max_queue_size(1_000_000).unwrap();
     c.set_max_store_bytes(1 << 30).unwrap();
-    c.store_page_limit = Some(40);
+    c.set_store_page_limit(Some(40));
     let t = Tracker::new(c).unwrap();
     let pad = "f".repeat(1000);
     let mut accepted = 0;
@@ -348,8 +348,8 @@ fn batched_hits_wait_in_memory_while_the_disk_is_full_and_commit_when_space_retu
     let mut c = config(&dir.db());
     c.set_max_queue_size(1_000_000).unwrap();
     c.set_max_store_bytes(1 << 30).unwrap();
-    c.store_page_limit = Some(60);
-    c.durability = Durability::Batched;
+    c.set_store_page_limit(Some(60));
+    c.set_durability(Durability::Batched);
     let clock = ManualClock::at(1000);
     let t = Tracker::with_clock(c, clock.clone()).unwrap();
     let pad = "f".repeat(1000);

@@ -54,7 +54,7 @@ fn the_last_good_document_applies_after_a_restart_during_an_outage() {
     serve(&c, &body);
     let (tx, rx) = mpsc::channel();
     let mut cfg = polling_config(&dir, &c);
-    cfg.on_remote_config = Some(std::sync::Arc::new(move |d: &str| tx.send(d.to_owned()).unwrap()));
+    cfg.set_remote_config_callback(Some(std::sync::Arc::new(move |d: &str| tx.send(d.to_owned()).unwrap())));
     let t = Tracker::new(cfg).unwrap();
     assert_eq!(rx.recv_timeout(WAIT).unwrap(), body, "the callback gets the document");
     assert_eq!(t.remote_config_json().as_deref(), Some(body.as_str()));
@@ -156,9 +156,9 @@ fn a_threshold_from_the_document_drives_automatic_sends() {
     let c = Collector::start();
     serve(&c, &doc(r#""flush_threshold":3,"flush_interval_ms":0"#));
     let mut cfg = polling_config(&dir, &c);
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.flush_threshold = 1000;
-    cfg.flush_interval_ms = 0;
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_flush_threshold(1000);
+    cfg.set_flush_interval_ms(0);
     let t = Tracker::new(cfg).unwrap();
     wait_until("the document", || t.remote_config_json().is_some());
     for _ in 0..3 {

@@ -39,7 +39,7 @@ fn rows(db: &Path) -> Rows {
 /// overwritten.
 fn damaged_store(dir: &TempDir, n: usize) -> Rows {
     let mut c = config(&dir.db());
-    c.durability = Durability::Batched;
+    c.set_durability(Durability::Batched);
     let t = Tracker::new(c).unwrap();
     for i in 0..n {
         if i == n / 2 {

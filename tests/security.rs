@@ -88,7 +88,7 @@ fn a_world_writable_directory_is_refused_unless_allowed() {
     assert!(err.message.contains("world-writable"), "{}", err.message);
     assert!(!db.exists(), "nothing was created");
     let mut cfg = common::config(&db);
-    cfg.allow_world_writable_directory = true;
+    cfg.set_allow_world_writable_directory(true);
     let t = Tracker::new(cfg).unwrap();
     t.track_event("e", None, None).unwrap();
     assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600, "still private");
@@ -98,7 +98,7 @@ fn a_world_writable_directory_is_refused_unless_allowed() {
 fn require_https_refuses_plain_http_everywhere() {
     let dir = TempDir::new("https");
     let mut cfg = common::config(&dir.db()); // endpoint http://127.0.0.1:9
-    cfg.require_https = true;
+    cfg.set_require_https(true);
     let err = Tracker::new(cfg.clone()).err().expect("an http endpoint is refused");
     assert!(err.message.contains("endpoint") && err.message.contains("https"), "{}", err.message);
 
@@ -108,7 +108,7 @@ fn require_https_refuses_plain_http_everywhere() {
     assert!(err.message.contains("remote config URL"), "{}", err.message);
 
     cfg.set_remote_config_url(None).unwrap();
-    cfg.offline_mode = OfflineMode::Always;
+    cfg.set_offline_mode(OfflineMode::Always);
     let t = Tracker::new(cfg).unwrap();
     let err = t.send_hit("http://127.0.0.1:9/hit?x=1", "screen", None).unwrap_err();
     assert_eq!(err.status, Status::InvalidArgument);
@@ -122,7 +122,7 @@ fn turning_tls_verification_off_is_named_and_warned_at_every_start() {
     let dir = TempDir::new("insecure");
     for _ in 0..2 {
         let mut cfg: Config = common::config(&dir.db());
-        cfg.insecure_tls_for_development = true;
+        cfg.set_insecure_tls_for_development(true);
         let logs = Logs::default();
         logs.attach(&mut cfg);
         let t = Tracker::new(cfg).unwrap();

@@ -27,7 +27,7 @@ fn child_tracker_driven_through_stdin() {
     let mut c = common::config(Path::new(&db));
     c.set_busy_timeout_ms(200).unwrap();
     if std::env::var(CHILD_BATCHED).is_ok() {
-        c.durability = Durability::Batched;
+        c.set_durability(Durability::Batched);
     }
     let t = Tracker::new(c).unwrap();
     let out = |r: attracker::Result<String>| match r {

@@ -181,7 +181,7 @@ fn oldest_and_latest_are_none_on_an_empty_store() {
 fn never_mode_writes_no_hit_to_disk_and_drops_what_cannot_be_sent() {
     let dir = TempDir::new("never");
     let mut c = config(&dir.db());
-    c.offline_mode = OfflineMode::Never;
+    c.set_offline_mode(OfflineMode::Never);
     let drops = Drops::default();
     drops.attach(&mut c);
     let t = Tracker::new(c).unwrap();
@@ -205,7 +205,7 @@ fn never_mode_writes_no_hit_to_disk_and_drops_what_cannot_be_sent() {
 fn always_mode_and_unreachable_network_mark_hits_offline() {
     let dir = TempDir::new("offline-flag");
     let mut c = config(&dir.db());
-    c.offline_mode = OfflineMode::Required;
+    c.set_offline_mode(OfflineMode::Required);
     let t = Tracker::new(c).unwrap();
     t.track_event("online", None, None).unwrap();
     t.set_network_reachable(false).unwrap();
@@ -271,7 +271,7 @@ fn a_completion_runs_once_after_the_commit_and_not_on_rejection() {
 fn batched_durability_commits_within_the_window_and_sync_waits_for_it() {
     let dir = TempDir::new("batched");
     let mut c = config(&dir.db());
-    c.durability = Durability::Batched;
+    c.set_durability(Durability::Batched);
     c.set_commit_window_ms(50).unwrap();
     c.set_max_queue_size(5000).unwrap();
     let t = Tracker::new(c).unwrap();
@@ -293,7 +293,7 @@ fn batched_durability_commits_within_the_window_and_sync_waits_for_it() {
 fn inspection_sees_every_batched_hit_accepted_before_it() {
     let dir = TempDir::new("settle");
     let mut c = config(&dir.db());
-    c.durability = Durability::Batched;
+    c.set_durability(Durability::Batched);
     c.set_commit_window_ms(1000).unwrap();
     let t = Tracker::new(c).unwrap();
     for _ in 0..7 {
@@ -306,7 +306,7 @@ fn inspection_sees_every_batched_hit_accepted_before_it() {
 fn close_commits_everything_accepted_and_later_calls_are_closed() {
     let dir = TempDir::new("close");
     let mut c = config(&dir.db());
-    c.durability = Durability::Batched;
+    c.set_durability(Durability::Batched);
     c.set_commit_window_ms(1000).unwrap();
     let t = Tracker::new(c).unwrap();
     for _ in 0..300 {
@@ -327,7 +327,7 @@ fn eight_threads_tracking_at_once_lose_nothing_and_duplicate_nothing() {
     for durability in [Durability::OnReturn, Durability::Batched] {
         let dir = TempDir::new("threads");
         let mut c = config(&dir.db());
-        c.durability = durability;
+        c.set_durability(durability);
         c.set_max_queue_size(100_000).unwrap();
         c.set_max_store_bytes(1 << 30).unwrap();
         let t = Arc::new(Tracker::new(c).unwrap());

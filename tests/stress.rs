@@ -21,12 +21,12 @@ const PER_THREAD: u64 = 400;
 /// million hits, and sends every 50 hits or 200 ms.
 fn load_config(dir: &TempDir, c: &Collector) -> Config {
     let mut cfg = collector_config(dir, c);
-    cfg.offline_mode = OfflineMode::Required;
-    cfg.durability = Durability::Batched;
+    cfg.set_offline_mode(OfflineMode::Required);
+    cfg.set_durability(Durability::Batched);
     cfg.set_max_queue_size(1_000_000).unwrap();
     cfg.set_max_store_bytes(1 << 30).unwrap();
-    cfg.flush_threshold = 50;
-    cfg.flush_interval_ms = 200;
+    cfg.set_flush_threshold(50);
+    cfg.set_flush_interval_ms(200);
     cfg
 }
 
@@ -43,13 +43,13 @@ fn sixteen_trackers_with_dispatch_inspection_deletes_and_mode_switches_lose_noth
     let other_drops = Arc::new(AtomicU64::new(0));
     {
         let (deleted, other) = (Arc::clone(&deleted), Arc::clone(&other_drops));
-        cfg.on_drop = Some(Arc::new(move |reason, ids: &[String]| {
+        cfg.set_drop_callback(Some(Arc::new(move |reason, ids: &[String]| {
             if reason == attracker::DropReason::Deleted {
                 deleted.lock().unwrap().extend(ids.iter().cloned());
             } else {
                 other.fetch_add(ids.len() as u64, SeqCst);
             }
-        }));
+        })));
     }
     let t = Tracker::new(cfg).unwrap();
     let accepted = AtomicU64::new(0);
@@ -161,7 +161,7 @@ fn closing_under_load_keeps_every_accepted_hit() {
     let dir = TempDir::new("close-load");
     let c = Collector::start();
     let mut cfg = load_config(&dir, &c);
-    cfg.offline_mode = OfflineMode::Always;
+    cfg.set_offline_mode(OfflineMode::Always);
     let t = Tracker::new(cfg).unwrap();
     let accepted = AtomicU64::new(0);
     std::thread::scope(|s| {

@@ -47,11 +47,11 @@ fn child_config(db: &str, url: &str, batched: bool) -> Config {
     c.set_endpoint(url).unwrap();
     c.set_max_queue_size(1_000_000).unwrap();
     c.set_max_store_bytes(1 << 30).unwrap();
-    c.offline_mode = OfflineMode::Required;
-    c.flush_threshold = 20;
-    c.flush_interval_ms = 100;
-    c.track_lifecycle_events = false;
-    c.durability = if batched { Durability::Batched } else { Durability::OnReturn };
+    c.set_offline_mode(OfflineMode::Required);
+    c.set_flush_threshold(20);
+    c.set_flush_interval_ms(100);
+    c.set_track_lifecycle_events(false);
+    c.set_durability(if batched { Durability::Batched } else { Durability::OnReturn });
     c
 }
 
@@ -87,9 +87,9 @@ fn child_process_tracking_and_sending_until_killed() {
     let pace: u64 = std::env::var(CHILD_PACE).ok().and_then(|p| p.parse().ok()).unwrap_or(2);
     let started = Instant::now();
     let mut c = child_config(&db, &url, batched);
-    c.on_drop = Some(Arc::new(|reason: DropReason, ids: &[String]| {
+    c.set_drop_callback(Some(Arc::new(|reason: DropReason, ids: &[String]| {
         emit(&ids.iter().map(|id| format!("drop {reason:?} {id}\n")).collect::<String>())
-    }));
+    })));
     let t = match Tracker::new(c) {
         Ok(t) => Arc::new(t),
         Err(e) => {
@@ -327,7 +327,7 @@ fn torture(rounds: u64, pace_ms: u64) {
 
     // The survivor: opens cleanly and sends everything left.
     let mut c = child_config(dir.db().to_str().unwrap(), &url, false);
-    c.offline_mode = OfflineMode::Always;
+    c.set_offline_mode(OfflineMode::Always);
     let t = Tracker::new(c).unwrap();
     let final_salvage = t.open_report().salvage.clone();
     let final_recovered = t.open_report().recovered_in_flight;

@@ -33,7 +33,7 @@ fn vanish(what: &str, durability: Durability) {
     let dir = TempDir::new("vanish");
     let db = dir.path().join("store/hits.db");
     let mut c = config(&db);
-    c.durability = durability;
+    c.set_durability(durability);
     let logs = Logs::default();
     logs.attach(&mut c);
     let t = Tracker::new(c.clone()).unwrap();

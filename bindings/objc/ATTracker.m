@@ -57,6 +57,13 @@ static BOOL ATTFail(NSError **error, NSError *failure)
     return NO;
 }
 
+/* YES for AT_OK; else NO, with the error of the call that just failed (see
+ * ATTErrorFromLastCall) in *error. */
+static BOOL ATTSucceeded(at_status status, NSError **error)
+{
+    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+}
+
 static NSString *ATTString(const char *s)
 {
     if (s == NULL)
@@ -398,27 +405,33 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
 - (instancetype)initWithTracker:(ATTTracker *)tracker;
 @end
 
+typedef at_status (*ATTStringSetter)(at_config *config, const char *value);
+
+/* `setter` with `value`, unless `value` is nil (the library's default stays)
+ * or an earlier setting already failed (`status`, returned as it is). */
+static at_status ATTSetString(at_status status, at_config *config, ATTStringSetter setter, NSString *value)
+{
+    if (status != AT_OK || value == nil)
+        return status;
+    return setter(config, [value UTF8String]);
+}
+
 /* Copies `configuration` (but not its remote-config handler) into `config`:
  * nil, or the error of the first setting refused (a C setter's with its
  * at_last_error() message, or one of the checks made here). A missing path or
  * endpoint is left for at_tracker_new, which names it. */
 static NSError *ATTApplyConfiguration(ATTConfiguration *configuration, at_config *config)
 {
-    at_status status = AT_OK;
-    if (configuration.storagePath != nil)
-        status = at_config_set_storage_path(config, [configuration.storagePath UTF8String]);
-    if (status == AT_OK && configuration.endpoint != nil)
-        status = at_config_set_endpoint(config, [configuration.endpoint UTF8String]);
-    if (status == AT_OK && configuration.apiKey != nil)
-        status = at_config_set_api_key(config, [configuration.apiKey UTF8String]);
+    at_status status = ATTSetString(AT_OK, config, at_config_set_storage_path, configuration.storagePath);
+    status = ATTSetString(status, config, at_config_set_endpoint, configuration.endpoint);
+    status = ATTSetString(status, config, at_config_set_api_key, configuration.apiKey);
     if (status == AT_OK)
         status = at_config_set_offline_mode(config, (at_offline_mode)configuration.offlineMode);
     if (status == AT_OK)
         status = at_config_set_max_hit_age_ms(config, configuration.maxHitAgeMs);
     if (status == AT_OK)
         status = at_config_set_report_drops(config, configuration.reportDrops ? true : false);
-    if (status == AT_OK && configuration.remoteConfigURL != nil)
-        status = at_config_set_remote_config_url(config, [configuration.remoteConfigURL UTF8String]);
+    status = ATTSetString(status, config, at_config_set_remote_config_url, configuration.remoteConfigURL);
     if (status != AT_OK)
         return ATTErrorFromLastCall(status);
 
@@ -539,9 +552,8 @@ static NSError *ATTApplyAnalyticsConfiguration(ATTConfiguration *configuration, 
         if (json == nil)
             return ATTFail(error, failure);
     }
-    at_status status = at_track_event(_tracker, [type UTF8String], json != nil ? (const char *)[json bytes] : NULL,
-                                      NULL, NULL);
-    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+    const char *body = json != nil ? (const char *)[json bytes] : NULL;
+    return ATTSucceeded(at_track_event(_tracker, [type UTF8String], body, NULL, NULL), error);
 }
 
 - (BOOL)sendHit:(NSString *)url type:(NSString *)type
@@ -551,8 +563,7 @@ static NSError *ATTApplyAnalyticsConfiguration(ATTConfiguration *configuration, 
 
 - (BOOL)sendHit:(NSString *)url type:(NSString *)type error:(NSError **)error
 {
-    at_status status = at_send_hit(_tracker, [url UTF8String], [type UTF8String], NULL, NULL);
-    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+    return ATTSucceeded(at_send_hit(_tracker, [url UTF8String], [type UTF8String], NULL, NULL), error);
 }
 
 - (BOOL)setOfflineMode:(ATTOfflineMode)mode completionHandler:(ATTCompletionHandler)handler
@@ -610,14 +621,12 @@ static NSString *ATTTakeString(char *s)
 
 - (BOOL)resetVisitorIdWithError:(NSError **)error
 {
-    at_status status = at_visitor_id_reset(_tracker);
-    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+    return ATTSucceeded(at_visitor_id_reset(_tracker), error);
 }
 
 - (BOOL)setVisitorId:(NSString *)visitorId error:(NSError **)error
 {
-    at_status status = at_set_visitor_id(_tracker, [visitorId UTF8String]);
-    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+    return ATTSucceeded(at_set_visitor_id(_tracker, [visitorId UTF8String]), error);
 }
 
 - (BOOL)optOutWithPolicy:(ATTOptOutPolicy)policy
@@ -640,8 +649,7 @@ static NSString *ATTTakeString(char *s)
 
 - (BOOL)setTrackingEnabled:(BOOL)enabled error:(NSError **)error
 {
-    at_status status = at_set_tracking_enabled(_tracker, enabled ? true : false);
-    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+    return ATTSucceeded(at_set_tracking_enabled(_tracker, enabled ? true : false), error);
 }
 
 - (NSString *)remoteConfigJSON
@@ -669,8 +677,7 @@ static NSString *ATTTakeString(char *s)
 
 - (BOOL)setApiKey:(NSString *)apiKey error:(NSError **)error
 {
-    at_status status = at_set_api_key(_tracker, [apiKey UTF8String]);
-    return status == AT_OK ? YES : ATTFail(error, ATTErrorFromLastCall(status));
+    return ATTSucceeded(at_set_api_key(_tracker, [apiKey UTF8String]), error);
 }
 
 - (NSString *)lastSendError

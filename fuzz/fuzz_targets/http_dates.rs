@@ -13,8 +13,7 @@
 
 use std::time::Duration;
 
-use attracker::delivery::dates::{iso8601_ms, parse_http_date};
-use attracker::delivery::policy::retry_after;
+use attracker::testing::{iso8601_ms, parse_http_date, retry_after};
 use attracker_fuzz::Input;
 use libfuzzer_sys::fuzz_target;
 

@@ -174,3 +174,58 @@ impl Reset {
         self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analytics(supers: &str) -> Analytics {
+        let (profile, _) = Profile::restore(None, None, Some(supers.to_owned()));
+        Analytics {
+            profile,
+            sessions: Sessions::new(60_000, 60_000, None),
+            contexts: Contexts::new(Default::default(), Default::default()),
+            consent: Arc::new(ConsentCell::new(consent::Consent::Granted)),
+            track_session_events: false,
+            changes: Mutex::new(()),
+        }
+    }
+
+    fn rules(doc: &str) -> EventRules {
+        EventRules::parse(&serde_json::from_str(doc).unwrap(), &mut |w| panic!("{w}"))
+    }
+
+    #[test]
+    fn explicit_properties_win_over_super_properties() {
+        let a = analytics(r#"{"plan":"pro","level":1}"#);
+        let p = a.prepare(Call::Track, "e", Some(r#"{"level":7,"x":true}"#), None).unwrap();
+        let v: serde_json::Value = serde_json::from_str(p.body.as_deref().unwrap()).unwrap();
+        assert_eq!(v, serde_json::json!({"plan":"pro","level":7,"x":true}));
+        let p = a.prepare(Call::Screen, "s", None, None).unwrap();
+        assert_eq!(p.body.as_deref(), Some(r#"{"level":1,"plan":"pro"}"#));
+        assert!(a.prepare(Call::Track, "e", Some("[1]"), None).is_err());
+    }
+
+    #[test]
+    fn without_super_properties_or_rules_the_properties_are_kept_as_given() {
+        let a = analytics("{}");
+        assert_eq!(
+            a.prepare(Call::Track, "e", Some(r#"{"b":1, "a":2}"#), None).unwrap(),
+            Prepared::default()
+        );
+        let r = rules(r#"{"Other":{"drop":true}}"#);
+        assert_eq!(a.prepare(Call::Track, "e", Some("{}"), Some(&r)).unwrap(), Prepared::default());
+    }
+
+    #[test]
+    fn rules_drop_strip_and_cap_track_calls_only() {
+        let a = analytics("{}");
+        let r = rules(r#"{"Spam":{"drop":true},"P":{"remove_properties":["card"],"max_bytes":30}}"#);
+        assert_eq!(a.prepare(Call::Track, "Spam", None, Some(&r)).unwrap_err().status, Status::Suppressed);
+        assert!(a.prepare(Call::Screen, "Spam", None, Some(&r)).is_ok(), "screens are not filtered");
+        let p = a.prepare(Call::Track, "P", Some(r#"{"card":"4111","sku":"a"}"#), Some(&r)).unwrap();
+        assert_eq!(p.body.as_deref(), Some(r#"{"sku":"a"}"#));
+        let big = format!(r#"{{"sku":"{}"}}"#, "x".repeat(30));
+        assert_eq!(a.prepare(Call::Track, "P", Some(&big), Some(&r)).unwrap_err().status, Status::TooLarge);
+    }
+}

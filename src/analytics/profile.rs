@@ -133,32 +133,9 @@ pub fn to_text(o: &Object) -> String {
     serde_json::to_string(o).unwrap_or_else(|_| "{}".to_owned())
 }
 
-/// Merges the super properties under an event's properties (explicit
-/// properties win) and returns the text to store.
-pub fn with_supers(properties: Option<&str>, supers: &Object) -> Result<String> {
-    let mut props = match properties {
-        Some(text) => parse_object(text, "properties")?,
-        None => Object::new(),
-    };
-    for (k, v) in supers {
-        props.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    Ok(to_text(&props))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn explicit_properties_win_over_super_properties() {
-        let supers = parse_object(r#"{"plan":"pro","level":1}"#, "super properties").unwrap();
-        let text = with_supers(Some(r#"{"level":7,"x":true}"#), &supers).unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v, serde_json::json!({"plan":"pro","level":7,"x":true}));
-        assert_eq!(with_supers(None, &supers).unwrap(), r#"{"level":1,"plan":"pro"}"#);
-        assert!(with_supers(Some("[1]"), &supers).is_err());
-    }
 
     #[test]
     fn a_damaged_stored_profile_is_dropped_with_a_warning() {

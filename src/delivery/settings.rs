@@ -15,7 +15,6 @@ pub struct DeliverySettings {
     pub max_batch_bytes: u32,
     pub max_attempts: u32,
     pub max_hit_age_ms: u64,
-    pub max_memory_hits: usize,
     pub flush_interval: Option<Duration>,
     pub flush_threshold: u64,
 }
@@ -31,7 +30,6 @@ impl DeliverySettings {
             max_batch_bytes: c.max_batch_bytes,
             max_attempts: c.max_attempts,
             max_hit_age_ms: c.max_hit_age_ms,
-            max_memory_hits: c.max_queue_size as usize,
             flush_interval: (c.flush_interval_ms > 0)
                 .then(|| Duration::from_millis(c.flush_interval_ms.into())),
             flush_threshold: c.flush_threshold.into(),

@@ -68,9 +68,12 @@ pub enum Cause {
     /// No connection: DNS, refused or timed-out connect, the network is down.
     Network,
     /// The TLS handshake failed: an unknown or intercepted certificate, a name
-    /// mismatch, an expired certificate.
+    /// mismatch, an expired certificate. Only libcurl reports it.
+    #[cfg_attr(not(feature = "curl-transport"), allow(dead_code))]
     Tls,
-    /// The server's public key matches none of the pinned keys.
+    /// The server's public key matches none of the pinned keys. Only libcurl
+    /// reports it.
+    #[cfg_attr(not(feature = "curl-transport"), allow(dead_code))]
     Pinning,
     /// A proxy failed or asked for credentials (407).
     Proxy,

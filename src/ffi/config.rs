@@ -82,7 +82,7 @@ pub unsafe extern "C" fn at_config_set_offline_mode(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.offline_mode = OfflineMode::from_c(mode)?;
+        c.set_offline_mode(OfflineMode::from_c(mode)?);
         Ok(())
     })
 }
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn at_config_set_durability(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.durability = Durability::from_c(durability)?;
+        c.set_durability(Durability::from_c(durability)?);
         Ok(())
     })
 }
@@ -110,7 +110,7 @@ pub unsafe extern "C" fn at_config_set_synchronous(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.synchronous = Synchronous::from_c(mode)?;
+        c.set_synchronous(Synchronous::from_c(mode)?);
         Ok(())
     })
 }
@@ -122,7 +122,7 @@ pub unsafe extern "C" fn at_config_set_synchronous(
 pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config, ms: u32) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.flush_interval_ms = ms;
+        c.set_flush_interval_ms(ms);
         Ok(())
     })
 }
@@ -134,7 +134,7 @@ pub unsafe extern "C" fn at_config_set_flush_interval_ms(config: *mut at_config,
 pub unsafe extern "C" fn at_config_set_flush_threshold(config: *mut at_config, hits: u32) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.flush_threshold = hits;
+        c.set_flush_threshold(hits);
         Ok(())
     })
 }
@@ -175,7 +175,7 @@ pub unsafe extern "C" fn at_config_set_max_event_bytes(config: *mut at_config, b
 pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, attempts: u32) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.max_attempts = attempts;
+        c.set_max_attempts(attempts);
         Ok(())
     })
 }
@@ -189,7 +189,7 @@ pub unsafe extern "C" fn at_config_set_max_attempts(config: *mut at_config, atte
 pub unsafe extern "C" fn at_config_set_report_drops(config: *mut at_config, enabled: bool) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.report_drops = enabled;
+        c.set_report_drops(enabled);
         Ok(())
     })
 }
@@ -204,7 +204,7 @@ pub unsafe extern "C" fn at_config_set_report_drops(config: *mut at_config, enab
 pub unsafe extern "C" fn at_config_set_max_hit_age_ms(config: *mut at_config, max_age_ms: u64) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.max_hit_age_ms = max_age_ms;
+        c.set_max_hit_age_ms(max_age_ms);
         Ok(())
     })
 }
@@ -231,7 +231,7 @@ pub unsafe extern "C" fn at_config_set_max_batch_bytes(config: *mut at_config, b
 pub unsafe extern "C" fn at_config_set_gzip(config: *mut at_config, enabled: bool) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.gzip = enabled;
+        c.set_gzip(enabled);
         Ok(())
     })
 }
@@ -245,7 +245,7 @@ pub unsafe extern "C" fn at_config_set_auth_scheme(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.auth = AuthScheme::from_c(scheme)?;
+        c.set_auth_scheme(AuthScheme::from_c(scheme)?);
         Ok(())
     })
 }
@@ -291,7 +291,7 @@ pub unsafe extern "C" fn at_config_set_callback_mode(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.callbacks = CallbackMode::from_c(mode)?;
+        c.set_callback_mode(CallbackMode::from_c(mode)?);
         Ok(())
     })
 }
@@ -306,7 +306,7 @@ pub unsafe extern "C" fn at_config_set_track_lifecycle_events(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.track_lifecycle_events = enabled;
+        c.set_track_lifecycle_events(enabled);
         Ok(())
     })
 }
@@ -321,7 +321,7 @@ pub unsafe extern "C" fn at_config_set_flush_on_background(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.flush_on_background = enabled;
+        c.set_flush_on_background(enabled);
         Ok(())
     })
 }
@@ -389,7 +389,7 @@ pub unsafe extern "C" fn at_config_set_opt_out_policy(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.opt_out_policy = OptOutPolicy::from_c(policy)?;
+        c.set_opt_out_policy(OptOutPolicy::from_c(policy)?);
         Ok(())
     })
 }
@@ -403,7 +403,7 @@ pub unsafe extern "C" fn at_config_set_opt_out_policy(
 pub unsafe extern "C" fn at_config_set_require_https(config: *mut at_config, required: bool) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.require_https = required;
+        c.set_require_https(required);
         Ok(())
     })
 }
@@ -420,7 +420,7 @@ pub unsafe extern "C" fn at_config_set_allow_world_writable_directory(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.allow_world_writable_directory = allowed;
+        c.set_allow_world_writable_directory(allowed);
         Ok(())
     })
 }
@@ -437,7 +437,7 @@ pub unsafe extern "C" fn at_config_set_insecure_tls_for_development(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.insecure_tls_for_development = insecure;
+        c.set_insecure_tls_for_development(insecure);
         Ok(())
     })
 }

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
-use crate::config::{DropReason, LogLevel};
+use crate::config::{DropFn, DropReason, LogFn, LogLevel, RemoteConfigFn};
 use crate::ffi::args::*;
 use crate::ffi::c_enum::CEnumType;
 use crate::ffi::config::{at_config, config_mut};
@@ -26,14 +26,14 @@ pub unsafe extern "C" fn at_config_set_remote_config_callback(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.on_remote_config = remote_config_fn.map(|f| {
+        c.set_remote_config_callback(remote_config_fn.map(|f| {
             let ud = UserData::new(user_data);
-            let sink: crate::config::RemoteConfigFn = Arc::new(move |doc: &str| {
+            let sink: RemoteConfigFn = Arc::new(move |doc: &str| {
                 let doc = to_cstring(doc);
                 f(doc.as_ptr(), ud.get());
             });
             sink
-        });
+        }));
         Ok(())
     })
 }
@@ -53,14 +53,15 @@ pub unsafe extern "C" fn at_config_set_log_callback(
     export!({
         let c = config_mut(config)?;
         let min = LogLevel::from_c(min)?;
-        c.log = log_fn.map(|f| {
+        let sink = log_fn.map(|f| {
             let ud = UserData::new(user_data);
-            let sink: crate::config::LogFn = Arc::new(move |level: LogLevel, message: &str| {
+            let sink: LogFn = Arc::new(move |level: LogLevel, message: &str| {
                 let message = to_cstring(message);
                 f(level.to_c(), message.as_ptr(), ud.get());
             });
-            (sink, min)
+            sink
         });
+        c.set_log_callback(sink, min);
         Ok(())
     })
 }
@@ -77,15 +78,15 @@ pub unsafe extern "C" fn at_config_set_drop_callback(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.on_drop = drop_fn.map(|f| {
+        c.set_drop_callback(drop_fn.map(|f| {
             let ud = UserData::new(user_data);
-            let sink: crate::config::DropFn = Arc::new(move |reason: DropReason, ids: &[String]| {
+            let sink: DropFn = Arc::new(move |reason: DropReason, ids: &[String]| {
                 let owned: Vec<CString> = ids.iter().map(|s| to_cstring(s)).collect();
                 let ptrs: Vec<*const c_char> = owned.iter().map(|s| s.as_ptr()).collect();
                 f(reason.to_c(), ptrs.as_ptr(), ptrs.len(), ud.get());
             });
             sink
-        });
+        }));
         Ok(())
     })
 }
@@ -107,7 +108,7 @@ pub unsafe extern "C" fn at_config_set_transport(
 ) -> at_status {
     export!({
         let c = config_mut(config)?;
-        c.transport = send_fn.map(|f| crate::ffi::request::host_send(f, user_data));
+        c.set_transport(send_fn.map(|f| crate::ffi::request::host_send(f, user_data)));
         Ok(())
     })
 }

@@ -112,11 +112,6 @@ impl CallbackQueue {
         self.shared.ready.notify_one();
     }
 
-    /// True when called from inside a callback of this queue.
-    pub fn on_callback_thread(&self) -> bool {
-        self.shared.state.lock().thread_id == Some(thread::current().id())
-    }
-
     /// Runs every queued job, then stops the thread. When called from the callback
     /// thread itself (a callback closing its tracker) it runs the queued jobs
     /// inline instead of waiting for itself; either way none runs after it.

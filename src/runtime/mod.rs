@@ -8,4 +8,4 @@ pub mod report;
 
 pub use callbacks::{CallbackQueue, Completer, Completion, Outcome};
 pub use oneshot::Oneshot;
-pub use report::{Reporter, Stats, StatsSnapshot};
+pub use report::{Reporter, StatsSnapshot};

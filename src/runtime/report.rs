@@ -105,11 +105,6 @@ impl Reporter {
         Reporter { log, on_drop, queue, stats: Arc::new(Stats::default()) }
     }
 
-    /// True when someone wants the message ids of dropped hits.
-    pub fn wants_drop_ids(&self) -> bool {
-        self.on_drop.is_some()
-    }
-
     pub fn log(&self, level: LogLevel, message: impl Into<String>) {
         if let Some((sink, min)) = &self.log {
             if level <= *min {

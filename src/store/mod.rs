@@ -23,7 +23,7 @@ use rusqlite::ErrorCode;
 use crate::error::{Error, Status};
 
 pub use check::BackgroundCheck;
-pub use open::{open, OpenedStore};
+pub use open::open;
 pub(crate) use open::{open_reader, reopener};
 pub use reader::Reader;
 pub use salvage::SalvageReport;

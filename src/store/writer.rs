@@ -20,7 +20,7 @@ use crate::hit::StoredHit;
 use crate::runtime::Reporter;
 use crate::store::classify;
 use crate::store::ops::Leases;
-pub use crate::store::ops::{LeaseRequest, Op, Reply, Settlement};
+pub use crate::store::ops::{Op, Reply, Settlement};
 
 mod finish;
 mod retained;

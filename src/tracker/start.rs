@@ -105,7 +105,7 @@ pub(super) fn open_and_start(
     let opened = store::open(config, reporter, clock.now_ms())?;
     let identity = Arc::new(Identity::new(&opened.visitor_id, &opened.store_id));
     let (remote, cached_is_bad) = cached_remote_config(opened.remote_config, config, reporter);
-    let wake = Arc::new(Delivery::prepare(abort.clone()));
+    let wake = Arc::new(Delivery::prepare(abort));
     let writer = start_writer(opened.writer, config, reporter, &wake)?;
     if cached_is_bad {
         forget_cached_remote_config(&writer);
@@ -121,7 +121,6 @@ pub(super) fn open_and_start(
         clock: Arc::clone(clock),
         reporter: reporter.clone(),
         transport,
-        abort,
         sender: opened.sender,
         db: config.storage_path.clone().unwrap_or_default(),
         consent: Arc::clone(&analytics.consent),

@@ -11,10 +11,10 @@ pub struct Logs(pub Arc<Mutex<Vec<(LogLevel, String)>>>);
 impl Logs {
     pub fn attach(&self, c: &mut Config) {
         let lines = Arc::clone(&self.0);
-        c.log = Some((
-            Arc::new(move |level, msg: &str| lines.lock().unwrap().push((level, msg.to_owned()))),
+        c.set_log_callback(
+            Some(Arc::new(move |level, msg: &str| lines.lock().unwrap().push((level, msg.to_owned())))),
             LogLevel::Debug,
-        ));
+        );
     }
     pub fn find(&self, level: LogLevel, needle: &str) -> Option<String> {
         self.0.lock().unwrap().iter().find(|(l, m)| *l == level && m.contains(needle)).map(|(_, m)| m.clone())
@@ -42,9 +42,9 @@ pub struct Drops(pub Arc<Mutex<Vec<(DropReason, String)>>>);
 impl Drops {
     pub fn attach(&self, c: &mut Config) {
         let seen = Arc::clone(&self.0);
-        c.on_drop = Some(Arc::new(move |reason, ids: &[String]| {
+        c.set_drop_callback(Some(Arc::new(move |reason, ids: &[String]| {
             seen.lock().unwrap().extend(ids.iter().map(|id| (reason, id.clone())))
-        }));
+        })));
     }
     pub fn ids(&self, reason: DropReason) -> Vec<String> {
         self.0.lock().unwrap().iter().filter(|(r, _)| *r == reason).map(|(_, id)| id.clone()).collect()

@@ -19,9 +19,9 @@ pub fn collector_config(dir: &TempDir, collector: &Collector) -> Config {
 /// send.
 pub fn dispatch_only_config(dir: &TempDir, collector: &Collector, mode: OfflineMode) -> Config {
     let mut c = collector_config(dir, collector);
-    c.offline_mode = mode;
-    c.flush_interval_ms = 0;
-    c.flush_threshold = 0;
+    c.set_offline_mode(mode);
+    c.set_flush_interval_ms(0);
+    c.set_flush_threshold(0);
     c
 }
 

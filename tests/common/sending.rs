@@ -4,8 +4,7 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use attracker::delivery::DispatchReport;
-use attracker::Tracker;
+use attracker::{DispatchReport, Tracker};
 
 /// How long a test waits for something the library does in the background.
 pub const WAIT: Duration = Duration::from_secs(10);

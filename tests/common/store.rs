@@ -41,8 +41,8 @@ impl Drop for TempDir {
 /// (tests/accounting.rs turns them on).
 pub fn config(db: &Path) -> Config {
     let mut c = Config::new();
-    c.offline_mode = attracker::OfflineMode::Always;
-    c.report_drops = false;
+    c.set_offline_mode(attracker::OfflineMode::Always);
+    c.set_report_drops(false);
     c.set_storage_path(db.to_str().unwrap()).unwrap();
     c.set_endpoint("http://127.0.0.1:9").unwrap();
     c

@@ -1051,9 +1051,7 @@ public:
      *  last good document is kept in the store and applies from the next start. */
     Config &remote_config_url(std::optional<std::string_view> url)
     {
-        if (!url)
-            return record(at_config_set_remote_config_url(config_, nullptr));
-        return set_string("at_config_set_remote_config_url", "url", *url, at_config_set_remote_config_url);
+        return set_optional_string("at_config_set_remote_config_url", "url", url, at_config_set_remote_config_url);
     }
     /** How often the remote configuration is fetched again (default 1 h; at least 100 ms). */
     Config &remote_config_interval(std::chrono::milliseconds interval)
@@ -1075,38 +1073,20 @@ public:
      *  tracker opened from this config gets its own copy. */
     Config &log_callback(LogCallback fn, LogLevel min = LogLevel::Info)
     {
-        if (!fn) {
-            const Status s = Status::from_call(
-                at_config_set_log_callback(config_, nullptr, nullptr, static_cast<at_log_level>(min)));
-            if (s.ok())
-                callbacks_.log.reset();
-            return record(s);
-        }
-        auto holder = std::make_unique<LogCallback>(std::move(fn));
-        const Status s = Status::from_call(at_config_set_log_callback(
-            config_, detail::log_trampoline, holder.get(), static_cast<at_log_level>(min)));
-        if (s.ok()) {
-            callbacks_.log = std::move(holder);
-            callbacks_.log_min = min;
-        }
-        return record(s);
+        return set_callback(callbacks_.log, std::move(fn), detail::log_trampoline,
+                            [this, min](at_config *config, at_log_fn trampoline, void *user_data) {
+                                const at_status code = at_config_set_log_callback(
+                                    config, trampoline, user_data, static_cast<at_log_level>(min));
+                                if (code == AT_OK)
+                                    callbacks_.log_min = min;
+                                return code;
+                            });
     }
     /** Every hit dropped without an acknowledgement; an empty function removes
      *  it. Each tracker opened from this config gets its own copy. */
     Config &drop_callback(DropCallback fn)
     {
-        if (!fn) {
-            const Status s = Status::from_call(at_config_set_drop_callback(config_, nullptr, nullptr));
-            if (s.ok())
-                callbacks_.drop.reset();
-            return record(s);
-        }
-        auto holder = std::make_unique<DropCallback>(std::move(fn));
-        const Status s =
-            Status::from_call(at_config_set_drop_callback(config_, detail::drop_trampoline, holder.get()));
-        if (s.ok())
-            callbacks_.drop = std::move(holder);
-        return record(s);
+        return set_callback(callbacks_.drop, std::move(fn), detail::drop_trampoline, at_config_set_drop_callback);
     }
     /** Each newly applied remote configuration document, on the callback
      *  thread (or in Tracker::poll); not for the cached document applied at
@@ -1114,18 +1094,8 @@ public:
      *  tracker opened from this config gets its own copy. */
     Config &remote_config_callback(RemoteConfigCallback fn)
     {
-        if (!fn) {
-            const Status s = Status::from_call(at_config_set_remote_config_callback(config_, nullptr, nullptr));
-            if (s.ok())
-                callbacks_.remote_config.reset();
-            return record(s);
-        }
-        auto holder = std::make_unique<RemoteConfigCallback>(std::move(fn));
-        const Status s = Status::from_call(
-            at_config_set_remote_config_callback(config_, detail::remote_config_trampoline, holder.get()));
-        if (s.ok())
-            callbacks_.remote_config = std::move(holder);
-        return record(s);
+        return set_callback(callbacks_.remote_config, std::move(fn), detail::remote_config_trampoline,
+                            at_config_set_remote_config_callback);
     }
     /** Replaces libcurl with the host's HTTP stack: `fn` gets each request on
      *  the callback thread (or in Tracker::poll), starts it and returns; the
@@ -1133,18 +1103,7 @@ public:
      *  function restores libcurl. Each tracker gets its own copy. */
     Config &transport(Transport fn)
     {
-        if (!fn) {
-            const Status s = Status::from_call(at_config_set_transport(config_, nullptr, nullptr));
-            if (s.ok())
-                callbacks_.transport.reset();
-            return record(s);
-        }
-        auto holder = std::make_unique<Transport>(std::move(fn));
-        const Status s =
-            Status::from_call(at_config_set_transport(config_, detail::transport_trampoline, holder.get()));
-        if (s.ok())
-            callbacks_.transport = std::move(holder);
-        return record(s);
+        return set_callback(callbacks_.transport, std::move(fn), detail::transport_trampoline, at_config_set_transport);
     }
     /** Trusts only the CAs in the PEM file at `path` (a private CA), instead of
      *  the system's; checked now (readable, with a certificate), read by
@@ -1152,18 +1111,14 @@ public:
      *  ca_bundle_pem. libcurl transport only. The config copies the string. */
     Config &ca_bundle_path(std::optional<std::string_view> path)
     {
-        if (!path)
-            return record(at_config_set_ca_bundle_path(config_, nullptr));
-        return set_string("at_config_set_ca_bundle_path", "path", *path, at_config_set_ca_bundle_path);
+        return set_optional_string("at_config_set_ca_bundle_path", "path", path, at_config_set_ca_bundle_path);
     }
     /** Trusts only the CAs in `pem` (PEM text with at least one certificate),
      *  instead of the system's. nullopt removes it (the default). Replaces a
      *  ca_bundle_path. libcurl transport only. The config copies the text. */
     Config &ca_bundle_pem(std::optional<std::string_view> pem)
     {
-        if (!pem)
-            return record(at_config_set_ca_bundle_pem(config_, nullptr));
-        return set_string("at_config_set_ca_bundle_pem", "pem", *pem, at_config_set_ca_bundle_pem);
+        return set_optional_string("at_config_set_ca_bundle_pem", "pem", pem, at_config_set_ca_bundle_pem);
     }
     /** Pins the collector's public key: "sha256//<base64>[;sha256//<base64>]",
      *  the SHA-256 of the key's DER SubjectPublicKeyInfo. A mismatch sends
@@ -1171,9 +1126,7 @@ public:
      *  pins (the default). libcurl transport only. The config copies the string. */
     Config &pinned_public_key(std::optional<std::string_view> pins)
     {
-        if (!pins)
-            return record(at_config_set_pinned_public_key(config_, nullptr));
-        return set_string("at_config_set_pinned_public_key", "pins", *pins, at_config_set_pinned_public_key);
+        return set_optional_string("at_config_set_pinned_public_key", "pins", pins, at_config_set_pinned_public_key);
     }
 
     /* -- the analytics client: context, sessions, consent -- */
@@ -1226,6 +1179,29 @@ private:
         if (!checked.ok())
             return record(std::move(checked));
         return record(setter(config_, s.c_str()));
+    }
+    /** nullopt is NULL (the setting's default); a string goes as set_string. */
+    template <class Setter>
+    Config &set_optional_string(const char *function, const char *argument,
+                                std::optional<std::string_view> value, Setter setter)
+    {
+        if (!value)
+            return record(setter(config_, nullptr));
+        return set_string(function, argument, *value, setter);
+    }
+    /** One of the config's callbacks: `setter(config, trampoline, fn)` with a
+     *  copy of `fn` the config owns from then on, or (an empty `fn`) with NULL
+     *  and NULL, which removes it. `slot` changes only if the C setter accepts. */
+    template <class Fn, class Trampoline, class Setter>
+    Config &set_callback(std::unique_ptr<Fn> &slot, Fn fn, Trampoline trampoline, Setter setter)
+    {
+        std::unique_ptr<Fn> holder;
+        if (fn)
+            holder = std::make_unique<Fn>(std::move(fn));
+        const Status s = Status::from_call(setter(config_, holder ? trampoline : nullptr, holder.get()));
+        if (s.ok())
+            slot = std::move(holder);
+        return record(s);
     }
     template <class Setter>
     Config &set_ms(const char *function, std::chrono::milliseconds value, Setter setter)

@@ -100,14 +100,19 @@ static ATTConfiguration *configuration(NSString *directory, NSString *endpoint, 
     return cfg;
 }
 
+/* A tracker opened with `cfg`, which the caller owns (+1). */
+static ATTTracker *openConfigured(ATTConfiguration *cfg)
+{
+    NSError *error = nil;
+    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
+    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    return tracker;
+}
+
 /* A tracker the caller owns (+1), in "always" mode: nothing leaves by itself. */
 static ATTTracker *openTracker(NSString *directory, NSString *endpoint)
 {
-    NSError *error = nil;
-    ATTTracker *tracker =
-        [[ATTTracker alloc] initWithConfiguration:configuration(directory, endpoint, ATTOfflineModeAlways) error:&error];
-    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
-    return tracker;
+    return openConfigured(configuration(directory, endpoint, ATTOfflineModeAlways));
 }
 
 static NSDictionary *dict(id value, NSString *key)
@@ -883,8 +888,7 @@ static void test_opt_out_keeps_or_purges_the_queue(void)
     CHECK(cfg.optOutPolicy == ATTOptOutPolicyKeep, "default optOutPolicy %lu", (unsigned long)cfg.optOutPolicy);
     cfg.optOutPolicy = ATTOptOutPolicyPurge;
     NSError *error = nil;
-    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
-    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    ATTTracker *tracker = openConfigured(cfg);
     @autoreleasepool {
         for (int i = 0; i < 4; i++)
             CHECK([tracker trackEvent:@"queued" properties:nil], "trackEvent");
@@ -979,10 +983,8 @@ static void test_remote_configuration(void)
         cfg.optOutPolicy = ATTOptOutPolicyKeep;
 
         /* Valid settings but no URL: no document. */
-        NSError *error = nil;
-        ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
-        CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
-        error = [NSError errorWithDomain:@"sentinel" code:1 userInfo:nil];
+        ATTTracker *tracker = openConfigured(cfg);
+        NSError *error = [NSError errorWithDomain:@"sentinel" code:1 userInfo:nil];
         CHECK([tracker remoteConfigJSONWithError:&error] == nil && error == nil, "a document without a URL: %s",
               describe(error));
         CHECK(tracker.remoteConfigJSON == nil, "remoteConfigJSON without a URL");
@@ -999,9 +1001,7 @@ static void test_remote_configuration(void)
     cfg.remoteConfigURL = [NSString stringWithUTF8String:server.url];
     cfg.remoteConfigInterval = 0.1;
     cfg.remoteConfigHandler = ^(NSString *json) { [calls record:json]; };
-    NSError *error = nil;
-    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
-    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    ATTTracker *tracker = openConfigured(cfg);
     /* The tracker has its own copy of the handler. */
     cfg.remoteConfigHandler = nil;
     @autoreleasepool {
@@ -1023,8 +1023,7 @@ static void test_remote_configuration(void)
     CHECK(__atomic_load_n(&server.answered200, __ATOMIC_SEQ_CST) == 1, "%d documents served",
           __atomic_load_n(&server.answered200, __ATOMIC_SEQ_CST));
     cfg.remoteConfigHandler = ^(NSString *json) { [calls record:json]; };
-    tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
-    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    tracker = openConfigured(cfg);
     @autoreleasepool {
         CHECK([tracker.remoteConfigJSON isEqualToString:expected], "cached remoteConfigJSON %s",
               [tracker.remoteConfigJSON UTF8String]);
@@ -1168,8 +1167,7 @@ static void test_a_refused_key_keeps_the_hits_until_setApiKey(void)
                                           ATTOfflineModeRequired);
     cfg.apiKey = @"pk_wrong";
     CHECK(cfg.maxHitAgeMs == 2592000000ULL, "default maxHitAgeMs %llu", (unsigned long long)cfg.maxHitAgeMs);
-    ATTTracker *tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
-    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    ATTTracker *tracker = openConfigured(cfg);
     @autoreleasepool {
         error = [NSError errorWithDomain:@"sentinel" code:1 userInfo:nil];
         CHECK([tracker lastSendErrorWithError:&error] == nil && error == nil, "lastSendError before any send: %s",
@@ -1223,7 +1221,6 @@ static void test_max_hit_age_drops_a_failing_hit(void)
     NSString *directory = makeStoreDirectory();
     Calls *kept = [[Calls alloc] init];
     Calls *expired = [[Calls alloc] init];
-    NSError *error = nil;
     ATTTracker *tracker = openTracker(directory, offlineEndpoint); /* the default: 30 days */
     @autoreleasepool {
         CHECK([tracker trackEvent:@"old" properties:nil], "trackEvent");
@@ -1239,8 +1236,7 @@ static void test_max_hit_age_drops_a_failing_hit(void)
 
     ATTConfiguration *cfg = configuration(directory, offlineEndpoint, ATTOfflineModeAlways);
     cfg.maxHitAgeMs = 1;
-    tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
-    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    tracker = openConfigured(cfg);
     @autoreleasepool {
         CHECK([tracker.offline dispatchWithCompletion:^(ATTDispatchResult *result) { [expired record:result]; }],
               "dispatch");
@@ -1259,8 +1255,7 @@ static void test_max_hit_age_drops_a_failing_hit(void)
     cfg = configuration(makeStoreDirectory(), offlineEndpoint, ATTOfflineModeAlways);
     cfg.maxHitAgeMs = 1;
     cfg.reportDrops = NO;
-    tracker = [[ATTTracker alloc] initWithConfiguration:cfg error:&error];
-    CHECK(tracker != nil, "initWithConfiguration: %s", describe(error));
+    tracker = openConfigured(cfg);
     @autoreleasepool {
         CHECK([tracker trackEvent:@"expiring" properties:nil], "trackEvent");
         sleepMs(5);

@@ -12,13 +12,42 @@ using Attracker;
 
 static partial class Program
 {
-    /// <summary>Dispatches and polls until the result arrives.</summary>
-    static DispatchResult DispatchAndWait(Tracker t, string what)
+    const string Json = "application/json";
+
+    /// <summary>Starts a dispatch or flush and polls until its result arrives.</summary>
+    static DispatchResult RunAndWait(Tracker t, Action<Action<DispatchResult>> start, string what)
     {
         DispatchResult? result = null;
-        t.Dispatch(r => result = r);
+        start(r => result = r);
         PollUntil(t, () => result.HasValue, what);
         return result.Value;
+    }
+
+    static DispatchResult DispatchAndWait(Tracker t, string what) => RunAndWait(t, t.Dispatch, what);
+
+    static DispatchResult FlushAndWait(Tracker t, string what) => RunAndWait(t, t.Flush, what);
+
+    /// <summary>The tests' config (Config) whose every request is answered by `transport`.</summary>
+    static TrackerConfig TransportConfig(TempDir dir, OfflineMode mode, Action<TransportRequest> transport)
+    {
+        TrackerConfig cfg = Config(dir, mode);
+        cfg.Transport = transport;
+        return cfg;
+    }
+
+    /// <summary>A transport answering every request with `status` at once.</summary>
+    static Action<TransportRequest> Answer(int status) => req => req.Complete(status, 0, Json);
+
+    /// <summary>Records each dropped hit's reason, one entry per message id.</summary>
+    static List<DropReason> RecordDrops(TrackerConfig cfg)
+    {
+        var reasons = new List<DropReason>();
+        cfg.OnDrop = (reason, ids) =>
+        {
+            foreach (string id in ids)
+                reasons.Add(reason);
+        };
+        return reasons;
     }
 
     static void KeyRejectedPausesUntilSetApiKey()
@@ -28,17 +57,13 @@ static partial class Program
             var auths = new List<string>();
             // Required: the new key resumes automatic sending (no timer, no
             // threshold here, so nothing else sends by itself).
-            TrackerConfig cfg = Config(dir, OfflineMode.Required);
-            cfg.ApiKey = "pk_wrong";
-            cfg.Transport = req =>
+            TrackerConfig cfg = TransportConfig(dir, OfflineMode.Required, req =>
             {
                 string auth = req.Header("Authorization");
                 auths.Add(auth);
-                if (auth == "Bearer pk_right")
-                    req.Complete(200, 0, "application/json");
-                else
-                    req.Complete(401, 0, "application/json");
-            };
+                req.Complete(auth == "Bearer pk_right" ? 200 : 401, 0, Json);
+            });
+            cfg.ApiKey = "pk_wrong";
             using (Tracker t = Tracker.Create(cfg))
             {
                 Equal(null, t.LastSendError, "LastSendError before any send");
@@ -58,10 +83,8 @@ static partial class Program
                 Equal("Bearer pk_wrong", auths[0], "the configured key was sent");
 
                 // Paused: a flush asks nothing of the transport and says why.
-                DispatchResult? flushed = null;
-                t.Flush(f => flushed = f);
-                PollUntil(t, () => flushed.HasValue, "the flush while paused");
-                Equal(Status.KeyRejected, flushed.Value.Status, "flush status while paused (" + flushed.Value + ")");
+                DispatchResult flushed = FlushAndWait(t, "the flush while paused");
+                Equal(Status.KeyRejected, flushed.Status, "flush status while paused (" + flushed + ")");
                 Equal(1, auths.Count, "no request while paused");
 
                 // A refused new key changes nothing.
@@ -89,11 +112,9 @@ static partial class Program
         using (var dir = new TempDir())
         {
             string answerType = "text/html; charset=utf-8";
-            TrackerConfig cfg = Config(dir, OfflineMode.Always);
+            TrackerConfig cfg = TransportConfig(dir, OfflineMode.Always, req => req.Complete(200, 0, answerType));
             cfg.MaxAttempts = 1; // a counted attempt would drop the hits at once
-            var dropped = new List<string>();
-            cfg.OnDrop = (reason, ids) => dropped.AddRange(ids);
-            cfg.Transport = req => req.Complete(200, 0, answerType);
+            List<DropReason> dropped = RecordDrops(cfg);
             using (Tracker t = Tracker.Create(cfg))
             {
                 t.TrackEvent("p1");
@@ -109,7 +130,7 @@ static partial class Program
                 Equal(0L, s.Sent, "Stats().Sent");
                 Check(t.LastSendError != null, "LastSendError after the portal's page");
 
-                answerType = "application/json";
+                answerType = Json;
                 r = DispatchAndWait(t, "the dispatch answered by the collector");
                 Equal(Status.Ok, r.Status, "a 200 JSON answer is an acknowledgement (" + r + ")");
                 Equal(2L, r.Sent, "sent");
@@ -126,8 +147,7 @@ static partial class Program
         using (var dir = new TempDir())
         {
             // The defaults: unlimited attempts, 30 days. Failures keep the hit.
-            TrackerConfig cfg = Config(dir, OfflineMode.Always);
-            cfg.Transport = req => req.Complete(503, 0, "application/json");
+            TrackerConfig cfg = TransportConfig(dir, OfflineMode.Always, Answer(503));
             using (Tracker t = Tracker.Create(cfg))
             {
                 t.TrackEvent("old");
@@ -144,13 +164,8 @@ static partial class Program
             }
 
             // The same store with a 1 ms limit: the next failure drops it as expired.
-            var reasons = new List<DropReason>();
             cfg.MaxHitAgeMs = 1;
-            cfg.OnDrop = (reason, ids) =>
-            {
-                foreach (string id in ids)
-                    reasons.Add(reason);
-            };
+            List<DropReason> reasons = RecordDrops(cfg);
             using (Tracker t = Tracker.Create(cfg))
             {
                 Thread.Sleep(5); // older than 1 ms, whatever the clock's resolution
@@ -173,8 +188,7 @@ static partial class Program
         // ReportDrops = false: an expired hit leaves nothing behind.
         using (var dir = new TempDir())
         {
-            TrackerConfig cfg = Config(dir, OfflineMode.Always);
-            cfg.Transport = req => req.Complete(503, 0, "application/json");
+            TrackerConfig cfg = TransportConfig(dir, OfflineMode.Always, Answer(503));
             cfg.MaxHitAgeMs = 1;
             cfg.ReportDrops = false;
             using (Tracker t = Tracker.Create(cfg))

@@ -43,7 +43,6 @@ pub struct DeliveryParts {
     pub clock: Arc<dyn Clock>,
     pub reporter: Reporter,
     pub transport: Box<dyn Transport>,
-    pub abort: Abort,
     pub sender: Option<SenderLock>,
     pub db: std::path::PathBuf,
     /// Nothing goes on the network unless it is granted.
@@ -134,7 +133,8 @@ impl Delivery {
         r
     }
 
-    /// Queues a memory-only hit; beyond `max_memory_hits` the oldest are dropped.
+    /// Queues a memory-only hit; beyond `limit` (the queue size) the oldest are
+    /// dropped.
     pub fn enqueue_memory(&self, hit: NewHit, done: Option<Completer>, reporter: &Reporter, limit: usize) {
         let stored = StoredHit {
             id: 0,
