@@ -94,8 +94,11 @@ pub enum Op {
 }
 
 impl Op {
+    /// Whether the writer applies it at once. A batched insert and a state
+    /// write nobody waits for (the session's last activity, written as hits
+    /// are tracked) wait for the commit window, so they do not cut it short.
     pub(crate) fn is_urgent(&self) -> bool {
-        !matches!(self, Op::Insert { wait: None, .. })
+        !matches!(self, Op::Insert { wait: None, .. } | Op::PutMeta { reply: None, .. })
     }
 
     /// An op refused at submission: its caller gets the status, not a callback.
