@@ -23,6 +23,8 @@ command -v gnustep-config >/dev/null 2>&1 || packages+=(gnustep-make libgnustep-
 [ -e /usr/include/Block.h ] || packages+=(libblocksruntime-dev)
 command -v mcs >/dev/null 2>&1 || packages+=(mono-mcs)
 command -v mono >/dev/null 2>&1 || packages+=(mono-runtime)
+# The Unity binding's HttpClientTransport (its Mono tests reference System.Net.Http).
+[ -e /usr/lib/mono/4.5/System.Net.Http.dll ] || packages+=(libmono-system-net-http4.0-cil)
 # tests/tls.rs: a test CA made with the openssl CLI, an HTTPS collector in Python.
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 python3 -c 'import ssl, http.server' >/dev/null 2>&1 || packages+=(python3)

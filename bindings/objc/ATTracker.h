@@ -112,6 +112,47 @@ typedef NS_OPTIONS(NSUInteger, ATTReset) {
 /** A newly applied remote configuration document (JSON, as fetched). */
 typedef void (^ATTRemoteConfigHandler)(NSString *json);
 
+/**
+ * How an HTTP stack reports the end of one exchange: the answer (an
+ * NSHTTPURLResponse; its body is not needed) or, without one, the error.
+ * Call it exactly once, from any thread.
+ */
+typedef void (^ATTHTTPCompletion)(NSURLResponse *_Nullable response, NSError *_Nullable error);
+
+/**
+ * The host's HTTP stack, used instead of the library's libcurl (required on
+ * iOS, whose SDK has no libcurl): ATTURLSessionTransport
+ * (ATTURLSessionTransport.h) on Apple platforms, or your own. The library
+ * keeps batching, retries, backoff and leases; the transport only moves bytes.
+ */
+@protocol ATTHTTPTransport <NSObject>
+/**
+ * Starts sending `request` (method, URL, headers, body and a timeout made from
+ * the library's at_request) and returns at once; copy `completion` and call it
+ * once when the exchange ends. Called on the tracker's callback thread, one
+ * request at a time per tracker. Do not follow redirects: a 3xx answer is a
+ * captive portal's, and the library keeps the hits ("not reached"). An
+ * exception raised here fails the request as not reached.
+ */
+- (void)sendRequest:(NSURLRequest *)request completion:(ATTHTTPCompletion)completion;
+@end
+
+/**
+ * The Retry-After header `value` as milliseconds from `now`: delta-seconds or
+ * an HTTP date (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"); 0 when nil,
+ * unreadable or past. For transports of your own; the wrapper applies it to
+ * every answer. Any thread.
+ */
+FOUNDATION_EXPORT int64_t ATTRetryAfterMilliseconds(NSString *_Nullable value, NSDate *now);
+
+/**
+ * Whether a failed exchange reached the server (NSURLErrorDomain: the
+ * connection was lost, the answer was unreadable), which counts an attempt;
+ * every other error (no connection, DNS, TLS, timeout, cancelled) did not, and
+ * the hits are kept without counting one. Any thread.
+ */
+FOUNDATION_EXPORT BOOL ATTErrorReachedServer(NSError *_Nullable error);
+
 /** What a tracker is made from. Read once by -[ATTTracker initWithConfiguration:error:]. */
 @interface ATTConfiguration : NSObject {
 @private /* In the @interface: the GCC runtime's fragile ABI allows ivars nowhere else. */
@@ -132,6 +173,7 @@ typedef void (^ATTRemoteConfigHandler)(NSString *json);
     NSTimeInterval _backgroundSessionTimeout;
     BOOL _trackSessionEvents;
     ATTConsent _initialConsent;
+    id<ATTHTTPTransport> _transport;
 }
 /** Required: the SQLite file, in an app-private directory (created if missing). */
 @property (nonatomic, copy, nullable) NSString *storagePath;
@@ -175,6 +217,16 @@ typedef void (^ATTRemoteConfigHandler)(NSString *json);
  * the document did not change). Each tracker keeps its own copy until freed.
  */
 @property (nonatomic, copy, nullable) ATTRemoteConfigHandler remoteConfigHandler;
+/**
+ * The host HTTP stack every request of the tracker goes through
+ * (at_config_set_transport), retained by each tracker made from this
+ * configuration until it is freed. nil: the library's libcurl. The default is
+ * nil, except on iOS, tvOS and watchOS (no libcurl in their SDKs), where it is
+ * [ATTURLSessionTransport sharedTransport] (add ATTURLSessionTransport.m to
+ * the target there). TLS options of the library (CA bundle, pinning) do not
+ * apply to a host transport: its stack evaluates trust itself.
+ */
+@property (nonatomic, retain, nullable) id<ATTHTTPTransport> transport;
 @end
 
 /** One stored hit: a snapshot, unaffected by later changes to the store. */
@@ -295,6 +347,7 @@ typedef void (^ATTCompletionHandler)(NSError *_Nullable error);
 @private
     at_tracker *_tracker; /* owned: at_tracker_free in -dealloc */
     ATTRemoteConfigHandler _remoteConfigHandler; /* the configuration's, copied; released in -dealloc */
+    id<ATTHTTPTransport> _transport; /* the configuration's, retained; released in -dealloc after at_tracker_free */
 }
 
 - (nullable instancetype)initWithConfiguration:(ATTConfiguration *)configuration

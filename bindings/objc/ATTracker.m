@@ -13,9 +13,25 @@
 @import ATTracker;
 
 #include <Block.h>
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__APPLE__)
+#include <TargetConditionals.h>
+#endif
+/* iOS, tvOS and watchOS have no libcurl: a configuration sends with URLSession by default. */
+#if defined(TARGET_OS_IPHONE) && TARGET_OS_IPHONE
+#define ATT_HOST_TRANSPORT_BY_DEFAULT 1
+#import "ATTURLSessionTransport.h"
+#else
+#define ATT_HOST_TRANSPORT_BY_DEFAULT 0
+#endif
 
 NSString *const ATTErrorDomain = @"ATTErrorDomain";
 NSString *const ATTStatusNameKey = @"ATTStatusName";
@@ -167,6 +183,157 @@ static void ATTRemoteConfigTrampoline(const char *json, void *user_data)
     ATTCallbackEnd(registered);
 }
 
+#pragma mark - The host transport
+
+/* The header's value, whatever the case of its name; nil when absent. */
+static NSString *ATTResponseHeader(NSHTTPURLResponse *response, NSString *name)
+{
+    NSDictionary *fields = [response allHeaderFields];
+    for (id key in fields)
+        if ([key isKindOfClass:[NSString class]] && [(NSString *)key caseInsensitiveCompare:name] == NSOrderedSame)
+            return [[fields objectForKey:key] description];
+    return nil;
+}
+
+int64_t ATTRetryAfterMilliseconds(NSString *value, NSDate *now)
+{
+    if (value == nil)
+        return 0;
+    const char *text = [[value stringByTrimmingCharactersInSet:[NSCharacterSet whitespaceCharacterSet]] UTF8String];
+    if (text == NULL || *text == '\0')
+        return 0;
+    if (isdigit((unsigned char)*text)) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long seconds = strtoull(text, &end, 10);
+        if (*end != '\0' || errno == ERANGE || seconds > INT64_MAX / 1000)
+            return *end == '\0' ? INT64_MAX : 0;
+        return (int64_t)seconds * 1000;
+    }
+    /* IMF-fixdate, parsed by hand: strptime's %a/%b follow the C locale the app
+     * may have changed. */
+    static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    char weekday[4], month[4], zone[4];
+    int day, year, hour, minute, second, used = 0;
+    if (sscanf(text, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d %3[A-Z]%n", weekday, &day, month, &year, &hour,
+               &minute, &second, zone, &used) != 8 || text[used] != '\0' || strcmp(zone, "GMT") != 0)
+        return 0;
+    int mon = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcmp(month, months[i]) == 0)
+            mon = i;
+    if (mon < 0 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+        return 0;
+    struct tm tm = { 0 };
+    tm.tm_year = year - 1900;
+    tm.tm_mon = mon;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    time_t when = timegm(&tm);
+    double ms = ((double)when - [now timeIntervalSince1970]) * 1000.0;
+    return ms > 0 ? (int64_t)ceil(ms) : 0;
+}
+
+BOOL ATTErrorReachedServer(NSError *error)
+{
+    if (error == nil || ![[error domain] isEqualToString:NSURLErrorDomain])
+        return NO;
+    switch ([error code]) {
+    case NSURLErrorNetworkConnectionLost:
+    case NSURLErrorBadServerResponse:
+    case NSURLErrorZeroByteResource:
+    case -1015: /* NSURLErrorCannotDecodeRawData */
+    case -1016: /* NSURLErrorCannotDecodeContentData */
+    case -1017: /* NSURLErrorCannotParseResponse */
+    case NSURLErrorDataLengthExceedsMaximum:
+        return YES;
+    default:
+        return NO;
+    }
+}
+
+/* The library's request as an NSURLRequest; nil when its URL is not one. */
+static NSURLRequest *ATTURLRequestFromRequest(const at_request *request)
+{
+    NSURL *url = [NSURL URLWithString:ATTString(at_request_url(request))];
+    if (url == nil)
+        return nil;
+    NSMutableURLRequest *result = [NSMutableURLRequest requestWithURL:url
+                                                          cachePolicy:NSURLRequestReloadIgnoringLocalCacheData
+                                                      timeoutInterval:30];
+    [result setHTTPMethod:ATTString(at_request_method(request))];
+    [result setHTTPShouldHandleCookies:NO];
+    for (size_t i = 0; i < at_request_header_count(request); i++)
+        [result setValue:ATTString(at_request_header_value(request, i))
+            forHTTPHeaderField:ATTString(at_request_header_name(request, i))];
+    size_t length = 0;
+    const uint8_t *body = at_request_body(request, &length);
+    if (length > 0)
+        [result setHTTPBody:[NSData dataWithBytes:body length:length]];
+    return result;
+}
+
+/* Ends the library's request with what the stack reported; frees it. */
+static void ATTTransportFinish(at_request *request, NSURLResponse *response, NSError *error)
+{
+    if ([response isKindOfClass:[NSHTTPURLResponse class]]) {
+        NSHTTPURLResponse *http = (NSHTTPURLResponse *)response;
+        NSInteger status = [http statusCode];
+        if (status >= 100 && status <= 599) {
+            NSString *type = ATTResponseHeader(http, @"Content-Type");
+            if (type != nil)
+                at_request_set_response_content_type(request, [type UTF8String]);
+            int64_t retryAfter = ATTRetryAfterMilliseconds(ATTResponseHeader(http, @"Retry-After"), [NSDate date]);
+            at_transport_complete(request, (int32_t)status, retryAfter, NULL);
+            return;
+        }
+    }
+    NSString *why = error != nil ? [error localizedDescription] : @"the HTTP stack ended without an answer";
+    const char *message = [why UTF8String];
+    at_transport_complete(request, ATTErrorReachedServer(error) ? AT_TRANSPORT_FAILED : AT_TRANSPORT_UNREACHABLE,
+                          0, message != NULL && *message != '\0' ? message : "no answer");
+}
+
+/* at_transport_fn: hands the request to the configuration's transport, which
+ * the tracker retains (user_data) until after at_tracker_free. */
+static void ATTTransportTrampoline(at_request *request, void *user_data)
+{
+    id<ATTHTTPTransport> transport = (id<ATTHTTPTransport>)user_data;
+    BOOL registered = ATTCallbackBegin();
+    @autoreleasepool {
+        NSURLRequest *urlRequest = ATTURLRequestFromRequest(request);
+        if (urlRequest == nil) {
+            at_transport_complete(request, AT_TRANSPORT_UNREACHABLE, 0, "the request's URL is not a valid NSURL");
+        } else {
+            BOOL started = NO;
+            @try {
+                [transport sendRequest:urlRequest
+                            completion:^(NSURLResponse *response, NSError *error) {
+#ifdef GNUSTEP
+                                BOOL threadRegistered = GSRegisterCurrentThread();
+#endif
+                                @autoreleasepool {
+                                    ATTTransportFinish(request, response, error);
+                                }
+#ifdef GNUSTEP
+                                if (threadRegistered)
+                                    GSUnregisterCurrentThread();
+#endif
+                            }];
+                started = YES;
+            } @catch (id exception) {
+                NSLog(@"ATTracker: the transport raised %@", exception);
+            }
+            if (!started)
+                at_transport_complete(request, AT_TRANSPORT_UNREACHABLE, 0, "the host transport raised an exception");
+        }
+    }
+    ATTCallbackEnd(registered);
+}
+
 #pragma mark - Properties as JSON
 
 /* at_track_event refuses properties nested deeper than this. */
@@ -251,6 +418,7 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
 @synthesize remoteConfigInterval = _remoteConfigInterval;
 @synthesize allowedEndpointHosts = _allowedEndpointHosts;
 @synthesize optOutPolicy = _optOutPolicy;
+@synthesize transport = _transport;
 
 - (instancetype)init
 {
@@ -264,6 +432,10 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
         _sessionTimeout = 1800;          /* the library's 30 min */
         _backgroundSessionTimeout = 300; /* and 5 min */
         _initialConsent = ATTConsentGranted;
+#if ATT_HOST_TRANSPORT_BY_DEFAULT
+        /* No libcurl in these SDKs: URLSession carries every request. */
+        _transport = [[ATTURLSessionTransport sharedTransport] retain];
+#endif
     }
     return self;
 }
@@ -276,6 +448,7 @@ static NSData *ATTPropertiesJSON(NSDictionary *properties, NSError **failure)
     [_remoteConfigURL release];
     [_allowedEndpointHosts release];
     [_context release];
+    [_transport release];
     if (_remoteConfigHandler != nil)
         Block_release(_remoteConfigHandler);
     [super dealloc];
@@ -485,6 +658,12 @@ static NSError *ATTApplyAnalyticsConfiguration(ATTConfiguration *configuration, 
         if (status != AT_OK)
             failure = ATTErrorFromLastCall(status);
     }
+    if (failure == nil && configuration.transport != nil) {
+        _transport = [configuration.transport retain];
+        at_status status = at_config_set_transport(config, ATTTransportTrampoline, (void *)_transport);
+        if (status != AT_OK)
+            failure = ATTErrorFromLastCall(status);
+    }
     if (failure == nil) {
         at_status status = at_tracker_new(config, &_tracker);
         if (status != AT_OK)
@@ -518,6 +697,12 @@ static NSError *ATTApplyAnalyticsConfiguration(ATTConfiguration *configuration, 
         if (ATTCallbackDepth == 0)
             Block_release(_remoteConfigHandler);
     }
+    /* Requests still with the transport are ended by it later; the library
+     * ignores their answers once the tracker is freed. The transport itself
+     * stays alive while its exchanges run (a URLSession task retains its
+     * completion, which does not use the transport). */
+    if (ATTCallbackDepth == 0) /* else a queued request may still reach it: leak it, as the handler */
+        [_transport release];
     [super dealloc];
 }
 

@@ -354,6 +354,17 @@ namespace Attracker
         /// </summary>
         public Action<TransportRequest> Transport;
 
+        /// <summary>
+        /// An HTTP stack driven from Poll, instead of libcurl: UnityWebRequestTransport
+        /// in Unity (required on iOS and Android, where the native library has no
+        /// libcurl), HttpClientTransport outside Unity. Begin runs inside Poll;
+        /// each later Poll ends the exchanges that finished. Needs
+        /// CallbackMode.Polled; excludes Transport. Nothing is sent while nobody
+        /// polls: a Close or AppDidEnterBackground cannot finish a send that
+        /// needs a Poll, and the hits it carried stay stored for the next start.
+        /// </summary>
+        public IHttpTransport HttpTransport;
+
         /// <summary>Polled by default: callbacks run inside Tracker.Poll, on the polling thread.</summary>
         public CallbackMode CallbackMode = CallbackMode.Polled;
 
@@ -445,6 +456,8 @@ namespace Attracker
     public sealed class Tracker : IDisposable
     {
         readonly TrackerHandle handle;
+        // TrackerConfig.HttpTransport's exchanges, ended by Poll; null without one.
+        readonly PolledHttpTransport httpTransport;
 
         /// <summary>The stored hits: list, page, count, delete.</summary>
         public OfflineHits Offline { get; }
@@ -465,9 +478,10 @@ namespace Attracker
         /// <summary>Completion and dispatch callbacks registered and not yet run (one GCHandle each).</summary>
         public static int PendingCallbackCount => Callbacks.Pending;
 
-        Tracker(TrackerHandle handle, CallbackMode mode)
+        Tracker(TrackerHandle handle, CallbackMode mode, PolledHttpTransport httpTransport)
         {
             this.handle = handle;
+            this.httpTransport = httpTransport;
             CallbackMode = mode;
             Offline = new OfflineHits(this);
         }
@@ -483,24 +497,36 @@ namespace Attracker
                     throw new OutOfMemoryException("at_config_new returned NULL");
                 config.Apply(c);
 
+                PolledHttpTransport pump = null;
+                Action<TransportRequest> transport = config.Transport;
+                if (config.HttpTransport != null)
+                {
+                    if (config.Transport != null)
+                        throw new ArgumentException("attracker: set TrackerConfig.Transport or HttpTransport, not both", nameof(config));
+                    if (config.CallbackMode != CallbackMode.Polled)
+                        throw new ArgumentException("attracker: TrackerConfig.HttpTransport is driven by Poll: it needs CallbackMode.Polled", nameof(config));
+                    pump = new PolledHttpTransport(config.HttpTransport);
+                    transport = pump.Begin;
+                }
+
                 IntPtr sink = IntPtr.Zero;
                 TrackerHandle t = null;
                 try
                 {
-                    if (config.Log != null || config.OnDrop != null || config.Transport != null)
+                    if (config.Log != null || config.OnDrop != null || transport != null)
                     {
-                        sink = GCHandle.ToIntPtr(GCHandle.Alloc(new Sink(config.Log, config.OnDrop, config.Transport)));
+                        sink = GCHandle.ToIntPtr(GCHandle.Alloc(new Sink(config.Log, config.OnDrop, transport)));
                         if (config.Log != null)
                             AttrackerException.Check(Native.at_config_set_log_callback(c, Callbacks.Log, sink, (uint)config.LogLevel));
                         if (config.OnDrop != null)
                             AttrackerException.Check(Native.at_config_set_drop_callback(c, Callbacks.Drop, sink));
-                        if (config.Transport != null)
+                        if (transport != null)
                             AttrackerException.Check(Native.at_config_set_transport(c, Callbacks.Transport, sink));
                     }
                     AttrackerException.Check(Native.at_tracker_new(c, out t));
                     t.SinkUserData = sink; // freed by TrackerHandle.ReleaseHandle, after at_tracker_free
                     sink = IntPtr.Zero;
-                    return new Tracker(t, config.CallbackMode);
+                    return new Tracker(t, config.CallbackMode, pump);
                 }
                 finally
                 {
@@ -846,8 +872,9 @@ namespace Attracker
 
         /// <summary>
         /// Polled mode: runs up to max pending callbacks (0 = all) on this
-        /// thread and returns how many ran. Call it from Update(). Returns 0 in
-        /// Thread mode, after Close, and after Dispose.
+        /// thread, then ends the TrackerConfig.HttpTransport exchanges that
+        /// finished, and returns how many of both. Call it from Update(). Returns
+        /// 0 in Thread mode, after Close, and after Dispose.
         /// </summary>
         public int Poll(int max = 0)
         {
@@ -855,8 +882,13 @@ namespace Attracker
                 throw new ArgumentOutOfRangeException(nameof(max));
             if (handle.IsClosed)
                 return 0;
-            return (int)Native.at_tracker_poll(handle, (uint)max);
+            int ran = (int)Native.at_tracker_poll(handle, (uint)max);
+            // The HTTP exchanges started by this or earlier polls that finished.
+            return httpTransport == null ? ran : ran + httpTransport.Pump();
         }
+
+        /// <summary>TrackerConfig.HttpTransport's exchanges started and not yet ended (0 without one).</summary>
+        public int HttpExchangesInFlight => httpTransport?.InFlight ?? 0;
 
         /// <summary>
         /// Stops accepting work, commits, sends what it can within timeoutMs,
@@ -871,6 +903,7 @@ namespace Attracker
             if (handle.IsClosed)
                 return false;
             uint st = Native.at_tracker_close(handle, (uint)timeoutMs);
+            httpTransport?.Abandon(ClosedWhileSending);
             if (st == (uint)Status.Closed)
                 return false;
             AttrackerException.Check(st);
@@ -878,7 +911,13 @@ namespace Attracker
         }
 
         /// <summary>Closes (2000 ms) if needed and frees the tracker. Safe to call twice.</summary>
-        public void Dispose() => handle.Dispose();
+        public void Dispose()
+        {
+            handle.Dispose();
+            httpTransport?.Abandon(ClosedWhileSending);
+        }
+
+        const string ClosedWhileSending = "the tracker closed while the host's HTTP stack was sending";
 
         public bool IsDisposed => handle.IsClosed;
 
@@ -1180,6 +1219,8 @@ namespace Attracker
     /// once when the registering call returned AT_OK, and the handle is freed
     /// there; when the call fails, the caller frees it (Settle).
     /// </summary>
+    // Entered from native code only: kept whole against code stripping.
+    [Preserve]
     internal static class Callbacks
     {
         internal static readonly CompletionFn Completion = OnCompletion;

@@ -39,6 +39,9 @@ namespace Attracker
     internal delegate void RemoteConfigFn(IntPtr json, IntPtr userData);
 
     /// <summary>at_dispatch_result: the C layout (uint32_t, then three uint64_t).</summary>
+    // Its fields are written by native code only: [Preserve] keeps the linker
+    // from removing them (the layout must match the C struct).
+    [Preserve]
     [StructLayout(LayoutKind.Sequential)]
     internal struct NativeDispatchResult
     {
@@ -49,6 +52,7 @@ namespace Attracker
     }
 
     /// <summary>at_stats, fields in header order. at_tracker_stats is given its size.</summary>
+    [Preserve]
     [StructLayout(LayoutKind.Sequential)]
     internal struct NativeStats
     {
@@ -73,16 +77,24 @@ namespace Attracker
         public ulong DroppedConsent;
     }
 
+    [Preserve]
     internal static class Native
     {
 #if UNITY_IOS && !UNITY_EDITOR
-        // iOS links libattracker.a into the app binary: no dynamic library to load.
+        // iOS links libattracker_native.a into the app binary: no dynamic library to load.
         internal const string Lib = "__Internal";
 #else
-        // libattracker.so (Android, Linux), attracker.dll (Windows),
-        // libattracker.dylib / attracker.bundle (macOS).
-        internal const string Lib = "attracker";
+        // libattracker_native.so (Android, Linux), attracker_native.dll (Windows),
+        // attracker_native.bundle / libattracker_native.dylib (macOS). Never
+        // "attracker": on a case-insensitive file system (Windows, macOS) a
+        // native attracker.dll beside the managed Attracker.dll is the same name,
+        // and Mono then never loads the native one (Tests/PackageTests.cs checks
+        // that no managed assembly of the package has this name).
+        internal const string Lib = NativeLibraryName;
 #endif
+
+        /// <summary>The native plugin's name without prefix or extension (Plugins/*/).</summary>
+        internal const string NativeLibraryName = "attracker_native";
 
         // ---- strings ---------------------------------------------------------
 

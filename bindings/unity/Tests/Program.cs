@@ -1,4 +1,4 @@
-// Tests of the Unity binding (Runtime/*.cs) against the built libattracker.so,
+// Tests of the Unity binding (Runtime/*.cs) against the built native library (libattracker_native.so),
 // run under Mono by ctest twice: JIT (`unity_binding`) and full AOT
 // (`unity_full_aot`, the IL2CPP-like check that every callback is AOT-safe).
 //
@@ -51,6 +51,9 @@ static partial class Program
         Run("dispatch_to_local_collector", DispatchToLocalCollector);
         Run("host_transport_in_csharp", HostTransportInCSharp);
         Run("host_transport_failures", HostTransportFailures);
+        RunHttpTransportTests();
+        RunSampleTests();
+        RunPackageTests();
         Run("export_batch_and_ack", ExportBatchAndAck);
         Run("lifecycle_background_and_foreground", LifecycleBackgroundAndForeground);
         Run("polled_callbacks_wait_for_poll_and_run_on_polling_thread", PolledCallbacksWaitForPoll);
@@ -284,13 +287,13 @@ static partial class Program
         foreach (var name in imported.Keys)
             Check(functions.ContainsKey(name), $"Native.{name} is not in the header");
 
-        // 3. Imports: the "attracker" library, cdecl; every C bool is one byte.
+        // 3. Imports: the "attracker_native" library, cdecl; every C bool is one byte.
         foreach (MethodInfo m in imported.Values)
         {
             var dll = (DllImportAttribute)Attribute.GetCustomAttribute(m, typeof(DllImportAttribute));
             if (dll != null)
             {
-                Equal("attracker", dll.Value, m.Name + ": library name");
+                Equal("attracker_native", dll.Value, m.Name + ": library name");
                 Equal(CallingConvention.Cdecl, dll.CallingConvention, m.Name + ": calling convention");
             }
             var ps = new List<ParameterInfo>(m.GetParameters()) { m.ReturnParameter };

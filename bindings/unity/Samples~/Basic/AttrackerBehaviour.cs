@@ -4,6 +4,12 @@
 //
 // Callbacks (completions, dispatch results, logs, drops) run inside Poll, on
 // the main thread, so they may use Unity's API.
+//
+// HTTP: on iOS and Android the native library has no libcurl, so the tracker
+// sends with UnityWebRequest (UnityWebRequestTransport), started and finished
+// by the Poll in Update; elsewhere useHostTransport chooses. The package's Mono
+// test runs this behaviour with HttpClientTransport standing in for
+// UnityWebRequest (Tests/SampleTests.cs).
 
 using System.IO;
 using Attracker;
@@ -17,10 +23,21 @@ public sealed class AttrackerBehaviour : MonoBehaviour
     public int maxCallbacksPerFrame = 64;
     [Tooltip("Time granted to the background flush when the app pauses, in ms.")]
     public int backgroundDeadlineMs = 5000;
+    [Tooltip("Send with Unity's HTTP stack (UnityWebRequest, from Update) instead of the library's libcurl. Always on for iOS and Android.")]
+    public bool useHostTransport = HostTransportByDefault;
+
+#if UNITY_IOS || UNITY_ANDROID
+    // The mobile libraries are built without libcurl: a host transport is required.
+    const bool HostTransportByDefault = true;
+#else
+    const bool HostTransportByDefault = false;
+#endif
 
     public static Tracker Instance { get; private set; }
 
     static AttrackerBehaviour owner;
+
+    IHttpTransport transport;
 
     NetworkReachability reachability;
 
@@ -33,6 +50,11 @@ public sealed class AttrackerBehaviour : MonoBehaviour
         }
         DontDestroyOnLoad(gameObject);
         owner = this;
+        bool hostTransport = useHostTransport;
+#if UNITY_IOS || UNITY_ANDROID
+        hostTransport = true; // the mobile libraries have no libcurl
+#endif
+        transport = hostTransport ? CreateHostTransport() : null;
         Instance = Tracker.Create(new TrackerConfig
         {
             StoragePath = Path.Combine(Application.persistentDataPath, "attracker", "attracker.db"),
@@ -47,9 +69,21 @@ public sealed class AttrackerBehaviour : MonoBehaviour
                     Debug.Log("[attracker] " + message);
             },
             LogLevel = LogLevel.Info,
+            HttpTransport = transport,
         });
         reachability = Application.internetReachability;
         Instance.SetNetworkReachable(reachability != NetworkReachability.NotReachable);
+    }
+
+    static IHttpTransport CreateHostTransport()
+    {
+#if UNITY_5_3_OR_NEWER
+        return new UnityWebRequestTransport();
+#else
+        // Outside Unity (the package's Mono test), the HttpClient twin, driven
+        // by Poll through the same code path.
+        return new HttpClientTransport();
+#endif
     }
 
     void Update()
@@ -97,5 +131,7 @@ public sealed class AttrackerBehaviour : MonoBehaviour
         Instance.Close(2000);
         Instance.Dispose();
         Instance = null;
+        (transport as System.IDisposable)?.Dispose();
+        transport = null;
     }
 }

@@ -9,5 +9,7 @@ public class AttrackerRuntime : ModuleRules
 		PCHUsage = PCHUsageMode.UseExplicitOrSharedPCHs;
 		PublicDependencyModuleNames.AddRange(new string[] { "Core", "CoreUObject", "Engine" });
 		PrivateDependencyModuleNames.Add("Attracker");
+		// FHttpModule: the host transport (Private/AttrackerHttpTransport.cpp).
+		PrivateDependencyModuleNames.Add("HTTP");
 	}
 }

@@ -4,6 +4,8 @@
 
 #include "AttrackerSubsystem.h"
 
+#include "AttrackerHttpTransport.h"
+
 #include "Misc/CoreDelegates.h"
 #include "Misc/Paths.h"
 
@@ -120,6 +122,11 @@ void UAttrackerSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 		&& Check(at_config_set_max_hit_age_ms(Config, (uint64_t)FMath::Max<int64>(0, MaxHitAgeMs)), TEXT("at_config_set_max_hit_age_ms"))
 		&& Check(at_config_set_callback_mode(Config, AT_CALLBACKS_POLLED), TEXT("at_config_set_callback_mode"))
 		&& Check(at_config_set_log_callback(Config, &LogLine, nullptr, AT_LOG_INFO), TEXT("at_config_set_log_callback"))
+		// Unreal's HTTP module instead of libcurl: always on iOS and Android,
+		// whose library builds have no libcurl; bUseHostTransport elsewhere.
+		// Started in Tick (polled mode), so on the game thread.
+		&& (!(bUseHostTransport || PLATFORM_IOS || PLATFORM_ANDROID)
+			|| Check(at_config_set_transport(Config, &AttrackerHttp::Send, nullptr), TEXT("at_config_set_transport")))
 		&& ConfigureAnalytics(Config)
 		&& Check(at_tracker_new(Config, &Tracker), TEXT("at_tracker_new"));
 	at_config_free(Config); // the tracker keeps a copy

@@ -256,6 +256,12 @@ public:
 	UPROPERTY(Config) int32 BackgroundDeadlineMs = 5000;
 	/** Callbacks run per frame at most (0 = all pending). */
 	UPROPERTY(Config) int32 MaxCallbacksPerTick = 64;
+	/** Send with Unreal's HTTP module (FHttpModule, started in Tick) instead
+	 *  of the library's libcurl (default false). Always on for iOS and Android, whose library
+	 *  builds have no libcurl. A send that needs the game thread cannot finish
+	 *  while Deinitialize's close blocks it: its hits stay stored for the next
+	 *  start. */
+	UPROPERTY(Config) bool bUseHostTransport = false;
 
 	// ---- the analytics client's settings (DefaultGame.ini) ----
 
