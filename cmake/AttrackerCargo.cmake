@@ -218,10 +218,11 @@ if(ATTRACKER_IMPLIB_NAME)
   get_filename_component(_attracker_cargo_out "${ATTRACKER_CARGO_SHARED_LIBRARY}" DIRECTORY)
   set(_attracker_implib_in "${_attracker_cargo_out}/${ATTRACKER_IMPLIB_NAME}")
 endif()
-# The release profile keeps line tables (for backtraces in development);
-# the static archive installed for others does not need them, nor the build
-# paths they hold.
-option(ATTRACKER_STRIP_DEBUG "Strip debug information from the static library" ON)
+# The release profile keeps line tables (backtraces, and the sanitizer tests'
+# suppressions, need them in the build tree); the static archive installed
+# for others goes without them and the build paths they hold
+# (AttrackerInstall.cmake).
+option(ATTRACKER_STRIP_DEBUG "Strip debug information from the installed static library" ON)
 
 set(_attracker_stamp "${PROJECT_BINARY_DIR}/attracker_cargo.stamp")
 add_custom_command(
@@ -236,7 +237,6 @@ add_custom_command(
           "-DSHARED_IN=${_attracker_shared_in}"
           "-DIMPLIB_IN=${_attracker_implib_in}"
           "-DLIPO=${ATTRACKER_LIPO}"
-          "-DSTRIP_DEBUG=${ATTRACKER_STRIP_DEBUG}"
           "-DSHARED_OUT_DIR=${ATTRACKER_LIBRARY_DIR}"
           "-DSHARED_NAME=${ATTRACKER_SHARED_NAME}"
           "-DREADELF=${CMAKE_READELF}"

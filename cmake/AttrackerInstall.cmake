@@ -48,6 +48,16 @@ elseif(ATTRACKER_SHARED)
       PATTERN "${ATTRACKER_SHARED_NAME}.*")
 else()
   install(FILES "${ATTRACKER_STATIC_LIBRARY}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  if(ATTRACKER_STRIP_DEBUG AND CMAKE_OBJCOPY)
+    # Without the release profile's line tables and the build paths in them
+    # (objcopy strips every member of an archive).
+    install(CODE "
+      set(_lib \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/${_attracker_static_name}\")
+      execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --strip-debug \"\${_lib}\" RESULT_VARIABLE _rc)
+      if(NOT _rc EQUAL 0)
+        message(FATAL_ERROR \"attracker: objcopy --strip-debug \${_lib} failed\")
+      endif()")
+  endif()
 endif()
 
 # --- CMake package ------------------------------------------------------------

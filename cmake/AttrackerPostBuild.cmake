@@ -41,12 +41,9 @@
 # Several targets (STATIC_IN and SHARED_IN are "|"-separated lists, Apple
 #   only): `lipo -create` makes one universal library of each first.
 # Windows: IMPLIB_IN, the DLL's import library, is copied beside it.
-# STRIP_DEBUG: the static archive leaves without debug sections (the release
-#   profile's line tables, with the build machine's paths in them).
 #
 # Variables: STATIC_IN STATIC_OUT SHARED_IN SHARED_OUT_DIR SHARED_NAME READELF
 #            VERSION LOCALIZE WORK_DIR LINKER OBJCOPY NM AR IMPLIB_IN LIPO
-#            STRIP_DEBUG
 
 cmake_minimum_required(VERSION 3.20)
 
@@ -103,11 +100,7 @@ if(LOCALIZE)
   list(JOIN _api "\n" _api_lines)
   file(WRITE "${_keep}" "${_api_lines}\n")
 
-  set(_strip "")
-  if(STRIP_DEBUG)
-    set(_strip --strip-debug)
-  endif()
-  run("${OBJCOPY}" ${_strip} "--keep-global-symbols=${_keep}" "${_merged}" "${_object}")
+  run("${OBJCOPY}" "--keep-global-symbols=${_keep}" "${_merged}" "${_object}")
   file(REMOVE "${_stripped}" "${_merged}")
 
   # Build next to the target and rename, so a failed step never leaves a
@@ -117,11 +110,6 @@ if(LOCALIZE)
   run("${AR}" rcs "${_tmp_archive}" "${_object}")
   file(RENAME "${_tmp_archive}" "${STATIC_OUT}")
   file(REMOVE "${_object}")
-elseif(STRIP_DEBUG AND OBJCOPY)
-  # objcopy (binutils, llvm-objcopy) strips every member of an archive.
-  file(REMOVE "${STATIC_OUT}.tmp")
-  run("${OBJCOPY}" --strip-debug "${STATIC_IN}" "${STATIC_OUT}.tmp")
-  file(RENAME "${STATIC_OUT}.tmp" "${STATIC_OUT}")
 else()
   run("${CMAKE_COMMAND}" -E copy "${STATIC_IN}" "${STATIC_OUT}")
 endif()
