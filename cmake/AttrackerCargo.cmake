@@ -150,8 +150,7 @@ if(NOT ATTRACKER_CURL)
   message(STATUS "attracker: ATTRACKER_CURL=OFF: built without libcurl; every tracker needs a host "
     "transport (at_config_set_transport), or at_tracker_new fails")
 endif()
-# The same, for tools and tests (tests/cmake/cross_target.cmake reads it).
-string(REPLACE ";" "\\;" _attracker_env_escaped "${ATTRACKER_CARGO_ENV}")
+# The same, for tools and tests (tests/cmake/cross_configure.cmake reads it).
 foreach(_list ATTRACKER_RUST_TARGETS ATTRACKER_CARGO_STATIC_LIBRARIES ATTRACKER_CARGO_SHARED_LIBRARIES
               ATTRACKER_STATIC_SYSTEM_LIBS)
   list(JOIN ${_list} " " _attracker_shown_${_list})
