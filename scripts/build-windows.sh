@@ -35,8 +35,11 @@ CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
 rel="$target_dir/$t/release"
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/include"
-cp "$rel/attracker.dll" "$out/bin/"
+# The release profile keeps line tables: the shipped DLL goes without them.
+x86_64-w64-mingw32-strip --strip-debug -o "$out/bin/attracker.dll" "$rel/attracker.dll"
 cp "$rel/libattracker.dll.a" "$out/lib/"
-x86_64-w64-mingw32-strip --strip-debug -o "$out/lib/libattracker.a" "$rel/libattracker.a"
+# As cargo makes it: binutils cannot rewrite this archive (it holds an
+# empty split-debug member) and the final link drops the line tables anyway.
+cp "$rel/libattracker.a" "$out/lib/"
 cp include/at_tracker.h "$out/include/"
 echo "build-windows: $out"
