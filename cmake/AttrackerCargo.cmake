@@ -15,6 +15,21 @@ find_program(CARGO cargo
   HINTS "$ENV{CARGO_HOME}/bin" "$ENV{HOME}/.cargo/bin"
   REQUIRED)
 
+# libcurl is the default transport. Without it (iOS has no libcurl; Android
+# would need a libcurl and OpenSSL built for the target) every tracker needs
+# a host transport (at_config_set_transport).
+if(CMAKE_SYSTEM_NAME MATCHES "^(iOS|tvOS|visionOS|Android)$")
+  set(_attracker_curl_default OFF)
+else()
+  set(_attracker_curl_default ON)
+endif()
+option(ATTRACKER_CURL "Build the libcurl transport (OFF: --no-default-features, the host must set a transport)"
+  ${_attracker_curl_default})
+
+# The Rust target(s) and the static archive's system libraries
+# (ATTRACKER_RUST_TARGETS, ATTRACKER_RUST_CROSS, ATTRACKER_STATIC_SYSTEM_LIBS).
+include(AttrackerRustTarget)
+
 # A target dir of our own by default: a fresh build directory always works, and
 # cargo never fights over target/ with a developer running cargo by hand. A
 # cache variable so that another build of the same sources (tests/cmake's
@@ -22,17 +37,134 @@ find_program(CARGO cargo
 # existing one and find the crate already built.
 set(ATTRACKER_CARGO_TARGET_DIR "${PROJECT_BINARY_DIR}/cargo" CACHE PATH
   "cargo --target-dir for the attracker crate")
-set(_attracker_out "${ATTRACKER_CARGO_TARGET_DIR}/release")
-set(ATTRACKER_CARGO_STATIC_LIBRARY "${_attracker_out}/${CMAKE_STATIC_LIBRARY_PREFIX}attracker${CMAKE_STATIC_LIBRARY_SUFFIX}")
-set(ATTRACKER_CARGO_SHARED_LIBRARY "${_attracker_out}/${CMAKE_SHARED_LIBRARY_PREFIX}attracker${CMAKE_SHARED_LIBRARY_SUFFIX}")
+
+# cargo's file names for a target (not CMake's: MinGW's CMake prefixes DLLs
+# with "lib", cargo does not).
+function(_attracker_cargo_names target)
+  if(target MATCHES "-windows-msvc$")
+    set(static attracker.lib)
+    set(shared attracker.dll)
+    set(implib attracker.dll.lib)
+  elseif(target MATCHES "-windows-")
+    set(static libattracker.a)
+    set(shared attracker.dll)
+    set(implib libattracker.dll.a)
+  elseif(target MATCHES "-apple-")
+    set(static libattracker.a)
+    set(shared libattracker.dylib)
+    set(implib "")
+  else()
+    set(static libattracker.a)
+    set(shared libattracker.so)
+    set(implib "")
+  endif()
+  set(_static_name "${static}" PARENT_SCOPE)
+  set(_shared_name "${shared}" PARENT_SCOPE)
+  set(_implib_name "${implib}" PARENT_SCOPE)
+endfunction()
+
+list(GET ATTRACKER_RUST_TARGETS 0 _attracker_first_target)
+_attracker_cargo_names("${_attracker_first_target}")
+set(ATTRACKER_STATIC_NAME "${_static_name}")
+set(ATTRACKER_SHARED_NAME "${_shared_name}")
+set(ATTRACKER_IMPLIB_NAME "${_implib_name}")
+
+# Where cargo puts each target's libraries: <dir>/release for the host build
+# (plain `cargo build --release`), <dir>/<triple>/release with --target.
+set(ATTRACKER_CARGO_STATIC_LIBRARIES "")
+set(ATTRACKER_CARGO_SHARED_LIBRARIES "")
+foreach(_t IN LISTS ATTRACKER_RUST_TARGETS)
+  if(ATTRACKER_RUST_CROSS)
+    set(_out "${ATTRACKER_CARGO_TARGET_DIR}/${_t}/release")
+  else()
+    set(_out "${ATTRACKER_CARGO_TARGET_DIR}/release")
+  endif()
+  list(APPEND ATTRACKER_CARGO_STATIC_LIBRARIES "${_out}/${ATTRACKER_STATIC_NAME}")
+  list(APPEND ATTRACKER_CARGO_SHARED_LIBRARIES "${_out}/${ATTRACKER_SHARED_NAME}")
+endforeach()
+list(GET ATTRACKER_CARGO_STATIC_LIBRARIES 0 ATTRACKER_CARGO_STATIC_LIBRARY)
+list(GET ATTRACKER_CARGO_SHARED_LIBRARIES 0 ATTRACKER_CARGO_SHARED_LIBRARY)
 
 # The libraries CMake users link: post-processed copies of cargo's.
 set(ATTRACKER_LIBRARY_DIR "${PROJECT_BINARY_DIR}/lib")
-set(ATTRACKER_STATIC_LIBRARY "${ATTRACKER_LIBRARY_DIR}/${CMAKE_STATIC_LIBRARY_PREFIX}attracker${CMAKE_STATIC_LIBRARY_SUFFIX}")
-set(ATTRACKER_SHARED_NAME "${CMAKE_SHARED_LIBRARY_PREFIX}attracker${CMAKE_SHARED_LIBRARY_SUFFIX}")
+set(ATTRACKER_STATIC_LIBRARY "${ATTRACKER_LIBRARY_DIR}/${ATTRACKER_STATIC_NAME}")
 # Always this name: the real file, or a symlink to it when the library has a
 # SONAME (see AttrackerPostBuild.cmake).
 set(ATTRACKER_SHARED_LIBRARY "${ATTRACKER_LIBRARY_DIR}/${ATTRACKER_SHARED_NAME}")
+if(ATTRACKER_IMPLIB_NAME)
+  set(ATTRACKER_IMPORT_LIBRARY "${ATTRACKER_LIBRARY_DIR}/${ATTRACKER_IMPLIB_NAME}")
+else()
+  set(ATTRACKER_IMPORT_LIBRARY "")
+endif()
+
+# The cargo command. For the host, exactly `cargo build --release` (see below);
+# for another target, --target and the toolchain's C compiler as the cc
+# crate's compiler (the bundled SQLite) and, for GNU-style toolchains, as the
+# linker (MSVC's link.exe and Apple's clang are found by rustc itself).
+set(ATTRACKER_CARGO_ENV "")
+set(_attracker_cargo_args build --release --locked)
+if(NOT ATTRACKER_CURL)
+  list(APPEND _attracker_cargo_args --no-default-features)
+endif()
+if(ATTRACKER_RUST_CROSS)
+  foreach(_t IN LISTS ATTRACKER_RUST_TARGETS)
+    list(APPEND _attracker_cargo_args --target ${_t})
+    string(TOUPPER "${_t}" _T)
+    string(REPLACE "-" "_" _T "${_T}")
+    string(REPLACE "-" "_" _t_ "${_t}")
+    if(NOT _t MATCHES "-apple-|-msvc$" AND CMAKE_C_COMPILER)
+      list(APPEND ATTRACKER_CARGO_ENV "CARGO_TARGET_${_T}_LINKER=${CMAKE_C_COMPILER}")
+      set(_cflags "")
+      if(CMAKE_C_COMPILER_TARGET)
+        list(APPEND _cflags "--target=${CMAKE_C_COMPILER_TARGET}")
+      endif()
+      if(CMAKE_SYSROOT)
+        list(APPEND _cflags "--sysroot=${CMAKE_SYSROOT}")
+      endif()
+      if(_cflags)
+        list(JOIN _cflags " " _cflags_str)
+        list(APPEND ATTRACKER_CARGO_ENV "CFLAGS_${_t_}=${_cflags_str}")
+        list(TRANSFORM _cflags PREPEND "-Clink-arg=")
+        list(JOIN _cflags " " _rustflags)
+        list(APPEND ATTRACKER_CARGO_ENV "CARGO_TARGET_${_T}_RUSTFLAGS=${_rustflags}")
+      endif()
+    endif()
+    if(NOT _t MATCHES "-msvc$" AND CMAKE_C_COMPILER)
+      list(APPEND ATTRACKER_CARGO_ENV "CC_${_t_}=${CMAKE_C_COMPILER}")
+      if(CMAKE_AR)
+        list(APPEND ATTRACKER_CARGO_ENV "AR_${_t_}=${CMAKE_AR}")
+      endif()
+    endif()
+  endforeach()
+endif()
+set(ATTRACKER_CARGO_COMMAND "${CARGO}" ${_attracker_cargo_args}
+    --manifest-path "${PROJECT_SOURCE_DIR}/Cargo.toml"
+    --target-dir "${ATTRACKER_CARGO_TARGET_DIR}")
+list(JOIN ATTRACKER_CARGO_COMMAND " " _attracker_shown)
+list(JOIN ATTRACKER_CARGO_ENV " " _attracker_env_shown)
+message(STATUS "attracker: Rust target ${ATTRACKER_RUST_TARGETS} (host ${ATTRACKER_RUST_HOST}); "
+  "libcurl transport ${ATTRACKER_CURL}")
+message(STATUS "attracker: cargo command: ${_attracker_env_shown} ${_attracker_shown}")
+message(STATUS "attracker: static library links: ${ATTRACKER_STATIC_SYSTEM_LIBS}")
+if(NOT ATTRACKER_CURL)
+  message(STATUS "attracker: ATTRACKER_CURL=OFF: built without libcurl; every tracker needs a host "
+    "transport (at_config_set_transport), or at_tracker_new fails")
+endif()
+# The same, for tools and tests (tests/cmake/cross_configure.cmake reads it).
+foreach(_list ATTRACKER_RUST_TARGETS ATTRACKER_CARGO_STATIC_LIBRARIES ATTRACKER_CARGO_SHARED_LIBRARIES
+              ATTRACKER_STATIC_SYSTEM_LIBS)
+  list(JOIN ${_list} " " _attracker_shown_${_list})
+endforeach()
+file(WRITE "${PROJECT_BINARY_DIR}/attracker-cargo.txt"
+  "targets=${_attracker_shown_ATTRACKER_RUST_TARGETS}\n"
+  "cross=${ATTRACKER_RUST_CROSS}\n"
+  "curl=${ATTRACKER_CURL}\n"
+  "env=${_attracker_env_shown}\n"
+  "command=${_attracker_shown}\n"
+  "static=${_attracker_shown_ATTRACKER_CARGO_STATIC_LIBRARIES}\n"
+  "shared=${_attracker_shown_ATTRACKER_CARGO_SHARED_LIBRARIES}\n"
+  "implib=${ATTRACKER_IMPORT_LIBRARY}\n"
+  "links=${_attracker_shown_ATTRACKER_STATIC_SYSTEM_LIBS}\n")
 
 if(CMAKE_EXECUTABLE_FORMAT STREQUAL "ELF")
   # Needs GNU-compatible ld (-r --force-group-allocation), objcopy, nm, ar.
@@ -70,19 +202,40 @@ file(GLOB _attracker_build_script CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/build
 # `cargo rustc -- <args>`) would make the two rebuild the crate in turn on
 # every build. That is why no SONAME is passed from here: the crate's build.rs
 # is the place for it (AttrackerPostBuild.cmake, "Shared").
+# Several Apple targets are made one universal library with lipo.
+list(LENGTH ATTRACKER_RUST_TARGETS _attracker_ntargets)
+set(ATTRACKER_LIPO "")
+if(_attracker_ntargets GREATER 1)
+  find_program(ATTRACKER_LIPO_PROGRAM lipo REQUIRED)
+  set(ATTRACKER_LIPO "${ATTRACKER_LIPO_PROGRAM}")
+endif()
+# Lists go to the post-build script joined with "|" (one argument each).
+list(JOIN ATTRACKER_CARGO_STATIC_LIBRARIES "|" _attracker_static_in)
+list(JOIN ATTRACKER_CARGO_SHARED_LIBRARIES "|" _attracker_shared_in)
+set(_attracker_implib_in "")
+if(ATTRACKER_IMPLIB_NAME)
+  get_filename_component(_attracker_cargo_out "${ATTRACKER_CARGO_SHARED_LIBRARY}" DIRECTORY)
+  set(_attracker_implib_in "${_attracker_cargo_out}/${ATTRACKER_IMPLIB_NAME}")
+endif()
+# The release profile keeps line tables (backtraces, and the sanitizer tests'
+# suppressions, need them in the build tree); the static archive installed
+# for others goes without them and the build paths they hold
+# (AttrackerInstall.cmake).
+option(ATTRACKER_STRIP_DEBUG "Strip debug information from the installed static library" ON)
+
 set(_attracker_stamp "${PROJECT_BINARY_DIR}/attracker_cargo.stamp")
 add_custom_command(
   OUTPUT "${_attracker_stamp}"
   BYPRODUCTS
-    "${ATTRACKER_CARGO_STATIC_LIBRARY}" "${ATTRACKER_CARGO_SHARED_LIBRARY}"
-    "${ATTRACKER_STATIC_LIBRARY}" "${ATTRACKER_SHARED_LIBRARY}"
-  COMMAND "${CARGO}" build --release
-          --manifest-path "${PROJECT_SOURCE_DIR}/Cargo.toml"
-          --target-dir "${ATTRACKER_CARGO_TARGET_DIR}" --locked
+    ${ATTRACKER_CARGO_STATIC_LIBRARIES} ${ATTRACKER_CARGO_SHARED_LIBRARIES}
+    "${ATTRACKER_STATIC_LIBRARY}" "${ATTRACKER_SHARED_LIBRARY}" ${ATTRACKER_IMPORT_LIBRARY}
+  COMMAND "${CMAKE_COMMAND}" -E env ${ATTRACKER_CARGO_ENV} ${ATTRACKER_CARGO_COMMAND}
   COMMAND "${CMAKE_COMMAND}"
-          "-DSTATIC_IN=${ATTRACKER_CARGO_STATIC_LIBRARY}"
+          "-DSTATIC_IN=${_attracker_static_in}"
           "-DSTATIC_OUT=${ATTRACKER_STATIC_LIBRARY}"
-          "-DSHARED_IN=${ATTRACKER_CARGO_SHARED_LIBRARY}"
+          "-DSHARED_IN=${_attracker_shared_in}"
+          "-DIMPLIB_IN=${_attracker_implib_in}"
+          "-DLIPO=${ATTRACKER_LIPO}"
           "-DSHARED_OUT_DIR=${ATTRACKER_LIBRARY_DIR}"
           "-DSHARED_NAME=${ATTRACKER_SHARED_NAME}"
           "-DREADELF=${CMAKE_READELF}"
@@ -102,7 +255,7 @@ add_custom_command(
     "${PROJECT_SOURCE_DIR}/Cargo.lock"
     "${CMAKE_CURRENT_LIST_DIR}/AttrackerPostBuild.cmake"
   WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
-  COMMENT "Building the attracker Rust library (cargo build --release)"
+  COMMENT "Building the attracker Rust library (cargo build --release, ${ATTRACKER_RUST_TARGETS})"
   USES_TERMINAL
   VERBATIM)
 # In ALL: `cmake --build` then `cmake --install` must work even when nothing in
@@ -118,22 +271,26 @@ if(NOT TARGET Threads::Threads)
   find_package(Threads REQUIRED)
   set_target_properties(Threads::Threads PROPERTIES IMPORTED_GLOBAL TRUE)
 endif()
-# CMake's FindCURL: Debian's libcurl4-openssl-dev ships no CURLConfig.cmake,
-# and FindCURL finds the shared libcurl with or without pkg-config.
-if(NOT TARGET CURL::libcurl)
-  find_package(CURL REQUIRED)
-  set_target_properties(CURL::libcurl PROPERTIES IMPORTED_GLOBAL TRUE)
+# libcurl is the system's on Linux and Apple platforms (curl-sys links it);
+# on Windows curl-sys builds it into the archive. CMake's FindCURL: Debian's
+# libcurl4-openssl-dev ships no CURLConfig.cmake, and FindCURL finds the
+# shared libcurl with or without pkg-config.
+set(ATTRACKER_SYSTEM_CURL OFF)
+if(ATTRACKER_CURL AND NOT ATTRACKER_RUST_TARGETS MATCHES "windows")
+  set(ATTRACKER_SYSTEM_CURL ON)
+  if(NOT TARGET CURL::libcurl)
+    find_package(CURL REQUIRED)
+    set_target_properties(CURL::libcurl PROPERTIES IMPORTED_GLOBAL TRUE)
+  endif()
 endif()
 
-# What the staticlib needs from the system, as printed on Linux by
-#   cargo rustc --release --lib --crate-type staticlib -- --print native-static-libs
-#   -> -lcurl -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-# (curl is the system libcurl that curl-sys found with pkg-config; -lpthread
-# is Threads::Threads, -lc is implicit). Re-check after changing dependencies;
-# AttrackerInstall.cmake exports the same list.
-set(ATTRACKER_STATIC_SYSTEM_LIBS dl m rt util gcc_s)
-set(ATTRACKER_STATIC_LINK_LIBS
-  "$<LINK_ONLY:CURL::libcurl>" "$<LINK_ONLY:Threads::Threads>" ${ATTRACKER_STATIC_SYSTEM_LIBS})
+# What the staticlib needs from the system: the system libcurl, threads and
+# ATTRACKER_STATIC_SYSTEM_LIBS (rustc --print native-static-libs for the
+# target, AttrackerRustTarget.cmake). AttrackerInstall.cmake exports the same.
+set(ATTRACKER_STATIC_LINK_LIBS "$<LINK_ONLY:Threads::Threads>" ${ATTRACKER_STATIC_SYSTEM_LIBS})
+if(ATTRACKER_SYSTEM_CURL)
+  list(PREPEND ATTRACKER_STATIC_LINK_LIBS "$<LINK_ONLY:CURL::libcurl>")
+endif()
 
 add_library(attracker::static STATIC IMPORTED GLOBAL)
 set_target_properties(attracker::static PROPERTIES
@@ -144,12 +301,16 @@ add_dependencies(attracker::static attracker_cargo)
 
 # IMPORTED_NO_SONAME: CMake links it as `-L<dir> -lattracker`, so the linker
 # records the library's SONAME when it has one, and otherwise the bare name
-# libattracker.so instead of the absolute build path. Right either way.
+# libattracker.so instead of the absolute build path. Right either way. A
+# Windows DLL is linked through its import library.
 add_library(attracker::shared SHARED IMPORTED GLOBAL)
 set_target_properties(attracker::shared PROPERTIES
   IMPORTED_LOCATION "${ATTRACKER_SHARED_LIBRARY}"
   IMPORTED_NO_SONAME TRUE
   INTERFACE_INCLUDE_DIRECTORIES "${PROJECT_SOURCE_DIR}/include")
+if(ATTRACKER_IMPORT_LIBRARY)
+  set_target_properties(attracker::shared PROPERTIES IMPORTED_IMPLIB "${ATTRACKER_IMPORT_LIBRARY}")
+endif()
 add_dependencies(attracker::shared attracker_cargo)
 
 if(ATTRACKER_SHARED)
@@ -157,3 +318,10 @@ if(ATTRACKER_SHARED)
 else()
   add_library(attracker::attracker ALIAS attracker::static)
 endif()
+
+# The C++ wrapper (at_tracker.hpp) needs C++17: a usage requirement of its
+# own target, so C programs linking attracker::attracker need no C++ at all.
+add_library(attracker_cpp INTERFACE)
+add_library(attracker::cpp ALIAS attracker_cpp)
+target_link_libraries(attracker_cpp INTERFACE attracker::attracker)
+target_compile_features(attracker_cpp INTERFACE cxx_std_17)

@@ -32,7 +32,11 @@ install(FILES
   DESTINATION "${ATTRACKER_INSTALL_INCLUDEDIR}")
 
 get_filename_component(_attracker_static_name "${ATTRACKER_STATIC_LIBRARY}" NAME)
-if(ATTRACKER_SHARED)
+if(ATTRACKER_SHARED AND ATTRACKER_IMPORT_LIBRARY)
+  # Windows: the DLL beside the programs, its import library in lib/.
+  install(FILES "${ATTRACKER_SHARED_LIBRARY}" DESTINATION "${CMAKE_INSTALL_BINDIR}")
+  install(FILES "${ATTRACKER_IMPORT_LIBRARY}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+elseif(ATTRACKER_SHARED)
   # libattracker.so, plus libattracker.so.<version> and the <soname> symlink
   # when the library has a SONAME (AttrackerPostBuild.cmake). Matched at
   # install time; symlinks are installed as symlinks.
@@ -44,6 +48,16 @@ if(ATTRACKER_SHARED)
       PATTERN "${ATTRACKER_SHARED_NAME}.*")
 else()
   install(FILES "${ATTRACKER_STATIC_LIBRARY}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  if(ATTRACKER_STRIP_DEBUG AND CMAKE_OBJCOPY)
+    # Without the release profile's line tables and the build paths in them
+    # (objcopy strips every member of an archive).
+    install(CODE "
+      set(_lib \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/${_attracker_static_name}\")
+      execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --strip-debug \"\${_lib}\" RESULT_VARIABLE _rc)
+      if(NOT _rc EQUAL 0)
+        message(FATAL_ERROR \"attracker: objcopy --strip-debug \${_lib} failed\")
+      endif()")
+  endif()
 endif()
 
 # --- CMake package ------------------------------------------------------------
@@ -52,6 +66,15 @@ endif()
 # Both paths are written; the config uses the one of the installed flavour.
 set(ATTRACKER_INSTALL_STATIC_LIBRARY "${CMAKE_INSTALL_LIBDIR}/${_attracker_static_name}")
 set(ATTRACKER_INSTALL_SHARED_LIBRARY "${CMAKE_INSTALL_LIBDIR}/${ATTRACKER_SHARED_NAME}")
+set(ATTRACKER_INSTALL_IMPORT_LIBRARY "")
+if(ATTRACKER_IMPORT_LIBRARY)
+  get_filename_component(_attracker_implib_name "${ATTRACKER_IMPORT_LIBRARY}" NAME)
+  set(ATTRACKER_INSTALL_SHARED_LIBRARY "${CMAKE_INSTALL_BINDIR}/${ATTRACKER_SHARED_NAME}")
+  set(ATTRACKER_INSTALL_IMPORT_LIBRARY "${CMAKE_INSTALL_LIBDIR}/${_attracker_implib_name}")
+endif()
+# What the config file links for the static flavour (besides CURL::libcurl
+# when ATTRACKER_SYSTEM_CURL): the same as attracker::static.
+set(ATTRACKER_SYSTEM_CURL_BOOL ${ATTRACKER_SYSTEM_CURL})
 if(ATTRACKER_SHARED)
   set(ATTRACKER_SHARED_BOOL ON)
   set(_attracker_kind "shared")
@@ -64,7 +87,8 @@ configure_package_config_file(
   "${PROJECT_BINARY_DIR}/attrackerConfig.cmake"
   INSTALL_DESTINATION "${ATTRACKER_INSTALL_CMAKEDIR}"
   PATH_VARS ATTRACKER_INSTALL_INCLUDEDIR
-            ATTRACKER_INSTALL_STATIC_LIBRARY ATTRACKER_INSTALL_SHARED_LIBRARY)
+            ATTRACKER_INSTALL_STATIC_LIBRARY ATTRACKER_INSTALL_SHARED_LIBRARY
+            ATTRACKER_INSTALL_IMPORT_LIBRARY)
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/attrackerConfigVersion.cmake"
   VERSION "${PROJECT_VERSION}"
@@ -104,9 +128,16 @@ else()
   # libcurl, while Requires.private would pull in libcurl.pc's own
   # Libs.private (-lnghttp2 -lssh2 -lldap ... for a static libcurl), whose
   # development symlinks Debian does not install: the link would fail.
-  set(ATTRACKER_PC_LIBS_PRIVATE "-lcurl -lpthread")
+  set(ATTRACKER_PC_LIBS_PRIVATE "-lpthread")
+  if(ATTRACKER_SYSTEM_CURL)
+    set(ATTRACKER_PC_LIBS_PRIVATE "-lcurl -lpthread")
+  endif()
   foreach(_lib IN LISTS ATTRACKER_STATIC_SYSTEM_LIBS)
-    string(APPEND ATTRACKER_PC_LIBS_PRIVATE " -l${_lib}")
+    if(_lib MATCHES "^-")
+      string(APPEND ATTRACKER_PC_LIBS_PRIVATE " ${_lib}")   # -framework X
+    else()
+      string(APPEND ATTRACKER_PC_LIBS_PRIVATE " -l${_lib}")
+    endif()
   endforeach()
 endif()
 configure_file("${CMAKE_CURRENT_LIST_DIR}/attracker.pc.in"

@@ -38,8 +38,12 @@
 #     libattracker.so            -> <soname>
 #   and consumers, linking the same way, record DT_NEEDED <soname>.
 #
+# Several targets (STATIC_IN and SHARED_IN are "|"-separated lists, Apple
+#   only): `lipo -create` makes one universal library of each first.
+# Windows: IMPLIB_IN, the DLL's import library, is copied beside it.
+#
 # Variables: STATIC_IN STATIC_OUT SHARED_IN SHARED_OUT_DIR SHARED_NAME READELF
-#            VERSION LOCALIZE WORK_DIR LINKER OBJCOPY NM AR
+#            VERSION LOCALIZE WORK_DIR LINKER OBJCOPY NM AR IMPLIB_IN LIPO
 
 cmake_minimum_required(VERSION 3.20)
 
@@ -54,6 +58,18 @@ endfunction()
 file(MAKE_DIRECTORY "${WORK_DIR}")
 get_filename_component(_static_dir "${STATIC_OUT}" DIRECTORY)
 file(MAKE_DIRECTORY "${_static_dir}" "${SHARED_OUT_DIR}")
+
+# --- universal (lipo) ----------------------------------------------------------
+string(REPLACE "|" ";" STATIC_IN "${STATIC_IN}")
+string(REPLACE "|" ";" SHARED_IN "${SHARED_IN}")
+list(LENGTH STATIC_IN _targets)
+if(_targets GREATER 1)
+  get_filename_component(_static_name "${STATIC_OUT}" NAME)
+  run("${LIPO}" -create ${STATIC_IN} -output "${WORK_DIR}/${_static_name}")
+  run("${LIPO}" -create ${SHARED_IN} -output "${WORK_DIR}/${SHARED_NAME}")
+  set(STATIC_IN "${WORK_DIR}/${_static_name}")
+  set(SHARED_IN "${WORK_DIR}/${SHARED_NAME}")
+endif()
 
 # --- static ------------------------------------------------------------------
 if(LOCALIZE)
@@ -96,6 +112,11 @@ if(LOCALIZE)
   file(REMOVE "${_object}")
 else()
   run("${CMAKE_COMMAND}" -E copy "${STATIC_IN}" "${STATIC_OUT}")
+endif()
+
+# --- import library (Windows DLL) ---------------------------------------------
+if(IMPLIB_IN)
+  run("${CMAKE_COMMAND}" -E copy "${IMPLIB_IN}" "${SHARED_OUT_DIR}")
 endif()
 
 # --- shared ------------------------------------------------------------------

@@ -9,13 +9,15 @@ bash scripts/deps.sh
 
 build=build/demo
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DATTRACKER_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" --target quickstart -j2
-cargo build --release --locked --example collector
+# The library and the collector come from one cargo target dir
+# ($build/cargo): the crate is compiled once.
+cmake --build "$build" --target quickstart attracker_collector -j2
+collector_bin="$build/cargo/release/examples/collector"
 
 log=$(mktemp)
 trap 'kill "$collector" 2>/dev/null || true; rm -f "$log"' EXIT
 # 2 events + 1 URL hit; the collector exits once it has seen them.
-target/release/examples/collector 127.0.0.1:0 --exit-after 3 >"$log" 2>&1 &
+"$collector_bin" 127.0.0.1:0 --exit-after 3 >"$log" 2>&1 &
 collector=$!
 for _ in $(seq 100); do
   url=$(sed -n 's/^collector listening on \(http[^ ]*\).*/\1/p' "$log")

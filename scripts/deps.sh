@@ -14,6 +14,7 @@ command -v clang >/dev/null 2>&1 || packages+=(clang)
 command -v objcopy >/dev/null 2>&1 || packages+=(binutils)   # the static archive's symbol hygiene
 command -v valgrind >/dev/null 2>&1 || packages+=(valgrind)  # the C++ wrapper's memcheck test
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
+command -v shellcheck >/dev/null 2>&1 || packages+=(shellcheck)   # tests/scripts.rs lints scripts/*.sh
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 pkg-config --exists libcurl 2>/dev/null || packages+=(libcurl4-openssl-dev)
 # The symbol-hygiene test links the system SQLite beside attracker's own.

@@ -34,7 +34,10 @@ failed=()
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t"
   log="fuzz/logs/$t.log"
-  count_artifacts() { ls "fuzz/artifacts/$t" 2>/dev/null | grep -c -E '^(crash|timeout|oom|leak)-' || true; }
+  count_artifacts() {
+    find "fuzz/artifacts/$t" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' \) \
+      2>/dev/null | wc -l || true
+  }
   before=$(count_artifacts)
   if [ "${FUZZ_SEEDS_ONLY:-0}" = 1 ]; then
     run=(cargo +nightly fuzz run -a -O "$t" "fuzz/seeds/$t" -- -runs=0 -timeout=30 -rss_limit_mb=2048)

@@ -10,6 +10,7 @@ pub mod check;
 pub mod drop_report;
 mod open;
 pub mod ops;
+mod platform;
 pub mod queue;
 pub mod reader;
 mod salvage;

@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,7 @@ use crate::remote;
 use crate::runtime::Reporter;
 use crate::store::check::{self, AtOpen, BackgroundCheck};
 use crate::store::salvage::{self, SalvageReport};
-use crate::store::{classify, is_corruption, queue, schema, SenderLock};
+use crate::store::{classify, is_corruption, platform, queue, schema, SenderLock};
 
 /// Connections to a freshly opened, checked and recovered store.
 pub struct OpenedStore {
@@ -293,26 +292,22 @@ fn meta_text(conn: &Connection, key: &str) -> rusqlite::Result<Option<std::resul
 /// Creates the parent directory (0700) and an empty file (0600) when missing, so
 /// SQLite's -wal and -shm files inherit the restrictive mode. A parent directory
 /// anyone may write to (e.g. /tmp) is refused unless `allow_world_writable`:
-/// another user could read the store or plant one.
+/// another user could read the store or plant one. (Windows: privacy by
+/// location and inherited ACLs, see `platform`.)
 fn prepare_file(path: &Path, allow_world_writable: bool) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
+        platform::create_private_dir(dir)
             .map_err(|e| Error::storage(format!("cannot create directory {}: {e}", dir.display())))?;
     }
-    let mode = fs::metadata(dir).map(|m| m.permissions().mode()).unwrap_or(0);
-    if mode & 0o002 != 0 && !allow_world_writable {
+    if let Some(mode) = platform::world_writable(dir).filter(|_| !allow_world_writable) {
         return Err(Error::invalid(format!(
-            "the store's directory {} is world-writable (mode {:o}): use the app's private directory, \
+            "the store's directory {} is world-writable (mode {mode:o}): use the app's private directory, \
              or allow it with at_config_set_allow_world_writable_directory",
             dir.display(),
-            mode & 0o7777
         )));
     }
-    match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+    match platform::private_file_options().write(true).create_new(true).open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(Error::storage(format!("cannot create store {}: {e}", path.display()))),

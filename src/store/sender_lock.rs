@@ -3,12 +3,12 @@
 //! stored hits and recovers rows left in flight. The lock dies with its process,
 //! so a crashed sender never blocks the others.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{File, TryLockError};
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::store::open::with_suffix;
+use crate::store::platform;
 
 pub struct SenderLock {
     _file: File,
@@ -18,12 +18,7 @@ impl SenderLock {
     /// `Ok(None)` when another process (or another tracker) holds the lock.
     pub fn try_acquire(db: &Path) -> Result<Option<SenderLock>> {
         let path = with_suffix(db, ".sender-lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
+        let file = platform::open_lock_file(&path)
             .map_err(|e| Error::storage(format!("cannot open {}: {e}", path.display())))?;
         match file.try_lock() {
             Ok(()) => Ok(Some(SenderLock { _file: file })),

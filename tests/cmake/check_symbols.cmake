@@ -3,7 +3,8 @@
 #     (no sqlite3_*, no Rust internals);
 #   - the post-processed static archive defines only at_* global symbols, the
 #     same set as the shared library, and has no undefined reference to
-#     SQLite or Rust-mangled symbols (all resolved inside the archive).
+#     SQLite or Rust-mangled symbols (all resolved inside the archive);
+#   - the shared library's SONAME is libattracker.so.0.
 # Also prints how many global symbols cargo's own archive had, for contrast.
 #
 # Variables: NM READELF SHARED STATIC CARGO_STATIC
@@ -43,11 +44,17 @@ endfunction()
 symbols(dynamic "${SHARED}" -D --defined-only)
 expect_only_api("${SHARED} (nm -D --defined-only)" "${dynamic}")
 execute_process(COMMAND "${READELF}" -d "${SHARED}" OUTPUT_VARIABLE dyn RESULT_VARIABLE rc)
+# build.rs gives it the SONAME libattracker.so.<major>.
+set(soname "")
 if(dyn MATCHES "\\(SONAME\\)[^[\n]*\\[([^]\n]+)\\]")
-  message(STATUS "${SHARED}: SONAME ${CMAKE_MATCH_1}")
-else()
-  message(STATUS "${SHARED}: no SONAME (cargo's cdylib; consumers record libattracker.so)")
+  set(soname "${CMAKE_MATCH_1}")
 endif()
+if(soname STREQUAL "libattracker.so.0")
+  message(STATUS "${SHARED}: SONAME ${soname}")
+else()
+  message(FATAL_ERROR "${SHARED}: SONAME is not libattracker.so.0:\n${dyn}")
+endif()
+
 
 # Static archive.
 symbols(globals "${STATIC}" -g --defined-only)

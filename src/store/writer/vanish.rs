@@ -13,7 +13,6 @@
 //! moves to the new file, and logs a WARN with the counts.
 
 use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
@@ -43,7 +42,7 @@ pub(super) struct Watch {
 }
 
 fn file_id(path: &Path) -> Option<(u64, u64)> {
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    crate::store::platform::file_identity(path)
 }
 
 impl Watch {
