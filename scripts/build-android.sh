@@ -3,7 +3,8 @@
 # x86_64) with the NDK's clang, laid out as Unity's and Unreal's Android
 # plugin folders expect:
 #
-#   <out>/unity/Plugins/Android/libs/<abi>/libattracker.so
+#   <out>/unity/Plugins/Android/<abi>/libattracker_native.so  (the Unity
+#        package's plugin folders; the binding loads "attracker_native")
 #   <out>/unreal/lib/Android/<abi>/libattracker.so   (Attracker.Build.cs)
 #   <out>/include/at_tracker.h
 #
@@ -66,9 +67,9 @@ for row in "${abis[@]}"; do
   echo "== $abi ($t, API $api)"
   env "CARGO_TARGET_${upper}_LINKER=$cc" "CC_${lower}=$cc" "AR_${lower}=$bin/llvm-ar" \
     cargo build --release --locked --lib --no-default-features --target "$t" --target-dir "$target_dir"
-  for dir in "$out/unity/Plugins/Android/libs/$abi" "$out/unreal/lib/Android/$abi"; do
-    mkdir -p "$dir"
-    "$bin/llvm-strip" --strip-debug -o "$dir/libattracker.so" "$target_dir/$t/release/libattracker.so"
-  done
+  built="$target_dir/$t/release/libattracker.so"
+  mkdir -p "$out/unity/Plugins/Android/$abi" "$out/unreal/lib/Android/$abi"
+  "$bin/llvm-strip" --strip-debug -o "$out/unity/Plugins/Android/$abi/libattracker_native.so" "$built"
+  "$bin/llvm-strip" --strip-debug -o "$out/unreal/lib/Android/$abi/libattracker.so" "$built"
 done
-echo "build-android: $out (unity/Plugins/Android/libs/<abi>, unreal/lib/Android/<abi>)"
+echo "build-android: $out (unity/Plugins/Android/<abi>, unreal/lib/Android/<abi>)"

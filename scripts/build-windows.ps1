@@ -1,6 +1,8 @@
 # Builds attracker for Windows with Visual Studio's toolchain (MSVC):
 #
-#   <out>\bin\attracker.dll        the DLL (Unity: Assets\Plugins\x86_64\)
+#   <out>\bin\attracker.dll        the DLL
+#   <out>\unity\Plugins\x86_64\attracker_native.dll  the same DLL under the name
+#                                  the Unity binding loads
 #   <out>\lib\attracker.dll.lib    its import library
 #   <out>\lib\attracker.lib        the static library (link also the libraries
 #                                  rustc names: see README, "Windows")
@@ -39,6 +41,8 @@ $rel = Join-Path "target" (Join-Path $Target "release")
 if (Test-Path $Out) { Remove-Item -Recurse -Force $Out }
 New-Item -ItemType Directory -Force -Path "$Out\bin", "$Out\lib", "$Out\include" | Out-Null
 Copy-Item "$rel\attracker.dll" "$Out\bin\"
+New-Item -ItemType Directory -Force -Path "$Out\unity\Plugins\x86_64" | Out-Null
+Copy-Item "$rel\attracker.dll" "$Out\unity\Plugins\x86_64\attracker_native.dll"
 Copy-Item "$rel\attracker.dll.lib" "$Out\lib\"
 Copy-Item "$rel\attracker.lib" "$Out\lib\"
 Copy-Item "include\at_tracker.h" "$Out\include\"

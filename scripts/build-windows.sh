@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Cross-builds attracker for 64-bit Windows with MinGW-w64 from Linux:
 #
-#   <out>/bin/attracker.dll           the DLL (Unity: Assets/Plugins/x86_64/)
+#   <out>/bin/attracker.dll           the DLL
+#   <out>/unity/Plugins/x86_64/attracker_native.dll   the same DLL under the
+#                                     name the Unity binding loads
 #   <out>/lib/libattracker.dll.a      its import library (MinGW, or lld-link)
 #   <out>/lib/libattracker.a          the static library
 #   <out>/include/at_tracker.h
@@ -37,6 +39,8 @@ rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/include"
 # The release profile keeps line tables: the shipped DLL goes without them.
 x86_64-w64-mingw32-strip --strip-debug -o "$out/bin/attracker.dll" "$rel/attracker.dll"
+mkdir -p "$out/unity/Plugins/x86_64"
+cp "$out/bin/attracker.dll" "$out/unity/Plugins/x86_64/attracker_native.dll"
 cp "$rel/libattracker.dll.a" "$out/lib/"
 # As cargo makes it: binutils cannot rewrite this archive (it holds an
 # empty split-debug member) and the final link drops the line tables anyway.
