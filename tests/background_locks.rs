@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use attracker::{Config, DispatchReport, Durability, OfflineMode, Tracker};
 use common::collector::Collector;
-use common::{dispatch, dispatch_only_config, track_n, TempDir, WAIT};
+use common::{bulk_config, dispatch, dispatch_only_config, track_n, TempDir, WAIT};
 
 const SUFFIXES: [&str; 4] = ["", "-wal", "-shm", ".sender-lock"];
 
@@ -220,13 +220,14 @@ fn tracking_across_many_transitions_loses_nothing() {
     let c = Collector::start();
     let dir = TempDir::new("bglocks-churn");
     let mut files = Files::new(&dir.db());
-    let t = Arc::new(Tracker::new(dispatch_only_config(&dir, &c, OfflineMode::Required)).unwrap());
+    // Room for every hit: nothing may be dropped for size.
+    let t = Arc::new(Tracker::new(bulk_config(&dir, &c, OfflineMode::Required)).unwrap());
     let stop = Arc::new(AtomicBool::new(false));
     let tracker = {
         let (t, stop) = (Arc::clone(&t), Arc::clone(&stop));
         std::thread::spawn(move || {
             let mut n = 0;
-            while !stop.load(Ordering::SeqCst) || n < 300 {
+            while (!stop.load(Ordering::SeqCst) || n < 300) && n < 3000 {
                 t.track_event("churn", Some(&format!(r#"{{"i":{n}}}"#)), None).unwrap();
                 n += 1;
             }
@@ -244,4 +245,5 @@ fn tracking_across_many_transitions_loses_nothing() {
     t.app_will_enter_foreground().unwrap();
     delivered_all(&t, &c, tracked);
     assert_eq!(event_count(&c, "churn"), tracked, "every hit tracked arrived");
+    assert_eq!(t.stats().unwrap().dropped_overflow, 0);
 }
