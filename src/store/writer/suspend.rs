@@ -14,7 +14,7 @@
 //! is next due. The tracker's reader follows the same flag
 //! (`WriterHandle::suspended`, `Reader::following`).
 
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{fence, AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 
 use super::thread::configure;
@@ -44,6 +44,8 @@ impl WriterHandle {
         // open connection can still read them.
         state.check_file(true);
         state.close_if_suspended();
+        drop(state);
+        self.hand_over();
     }
 
     /// Keeps the store's connections open again and opens the write
@@ -58,6 +60,8 @@ impl WriterHandle {
         if let Err(e) = state.connect() {
             state.reporter.log(LogLevel::Warn, format!("the store could not be opened again yet: {e}"));
         }
+        drop(state);
+        self.hand_over();
     }
 
     /// Waits for the group being applied, if any: while suspended, the write
@@ -65,6 +69,18 @@ impl WriterHandle {
     /// group, before the connection closes at its end).
     pub fn quiesce(&self) {
         self.state.lock().close_if_suspended();
+        self.hand_over();
+    }
+
+    /// After holding the writer state without applying the queue: a caller
+    /// whose `lead` found the state taken meanwhile left its op to the holder,
+    /// so the writer thread is woken for it (the holder's side of the
+    /// lead/follow handshake, `WriterHandle::lead`).
+    fn hand_over(&self) {
+        fence(SeqCst);
+        if !self.shared.queue.lock().ops.is_empty() {
+            self.shared.work.notify_one();
+        }
     }
 
     /// True while suspended; shared with the reader, which closes its
