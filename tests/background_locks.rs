@@ -8,7 +8,7 @@
 //! on the database file (bytes 1073741826-1073742335, SQLite's shared range)
 //! and on the -shm file (byte 128, its dead-man switch). The sender lock is a
 //! FLOCK WRITE lock on `<db>.sender-lock`.
-#![cfg(target_os = "linux")]
+#![cfg(all(target_os = "linux", feature = "curl-transport"))]
 
 mod common;
 

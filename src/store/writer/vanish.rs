@@ -123,7 +123,7 @@ impl WriterState {
         }
         // The old connection closes with the unlinked file: nothing of it is
         // needed any more.
-        drop(std::mem::replace(&mut self.conn, Some(fresh)));
+        drop(self.conn.replace(fresh));
         if let Some(watch) = &mut self.watch {
             watch.id = file_id(&path).unwrap_or(watch.id);
             watch.warned = false;
