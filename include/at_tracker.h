@@ -1109,9 +1109,19 @@ at_status at_offline_dispatch(at_tracker *tracker, at_dispatch_fn done, void *us
  * sends what it can and calls `done` (may be NULL) once, before the deadline,
  * with the tally: hits not sent by then stay stored (`AT_ERR_CANCELLED` when the
  * deadline cut the flush short). Without it, `done` gets `AT_OK` with zero
- * counts at once and hits wait for the foreground. Automatic sends pause until
+ * counts and hits wait for the foreground. Automatic sends pause until
  * `at_app_will_enter_foreground`. Repeated notifications record one event and
- * join the flush in progress: a batch is never uploaded twice. Returns at once.
+ * join the flush in progress: a batch is never uploaded twice.
+ *
+ * File locks (iOS App Group containers, 0xdead10cc): from the moment `done`
+ * is called until `at_app_will_enter_foreground`, the process holds no lock
+ * on the store's files: the store's connections are closed before this call
+ * returns (it waits for a commit in progress), the store's sender lock is
+ * released after the flush (another process sharing the store may send
+ * meanwhile). Tracking and reading in the background still work: each call
+ * opens the store and closes it again. In polled callback mode the locks are
+ * released whether or not the host polls; `done` runs at the next poll.
+ * Returns without waiting for the flush.
  * Errors: `AT_ERR_CLOSED`, `AT_ERR_STORAGE` (the event could not be stored).
  */
 at_status at_app_did_enter_background(at_tracker *tracker,
@@ -1121,7 +1131,9 @@ at_status at_app_did_enter_background(at_tracker *tracker,
 
 /**
  * The app is in the foreground again (`applicationWillEnterForeground`,
- * `OnApplicationPause(false)`): records "Application Opened", resumes the flush
+ * `OnApplicationPause(false)`): opens the store again, takes the store's sender
+ * lock when it is free (rows another sender left leased are sent again; the
+ * collector deduplicates), records "Application Opened", resumes the flush
  * timers and sends what is due. Errors: `AT_ERR_CLOSED`.
  */
 at_status at_app_will_enter_foreground(at_tracker *tracker);

@@ -23,7 +23,7 @@ use crate::remote::{Remote, RemoteSettings};
 /// Announces a newly applied remote configuration to the host (posts its callback).
 pub type RemoteNotify = Arc<dyn Fn(String) + Send + Sync>;
 use crate::runtime::{Completer, Oneshot, Reporter};
-use crate::store::{SenderLock, WriterHandle};
+use crate::store::WriterHandle;
 
 mod drain;
 mod handle;
@@ -31,10 +31,12 @@ mod memory;
 mod remote_fetch;
 mod schedule;
 mod send_run;
+mod sender;
 use drain::Scope;
 pub use handle::{Delivery, DeliveryParts, DeliveryWake};
 use memory::{drop_memory, Memory};
 use send_run::{Pacing, Warned};
+use sender::SenderRole;
 
 type DispatchCompleter = Completer<DispatchReport>;
 
@@ -53,9 +55,10 @@ struct State {
     restored: bool,
     /// The app is in the background: no automatic sends until foreground.
     background: bool,
-    /// Waiting for the bounded background flush (repeated notifications join
-    /// the same one).
+    /// Waiting for the background job: the bounded flush, if any, then the
+    /// sender lock given up (repeated notifications join the same one).
     bg_waiters: Vec<DispatchCompleter>,
+    bg_requested: bool,
     bg_deadline: Option<Instant>,
     nudged: bool,
     /// A key set at run time (`at_set_api_key`), for the engine to take.
@@ -65,8 +68,6 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
-    /// This tracker holds the store's sender lock.
-    sender_held: std::sync::atomic::AtomicBool,
     wake: Condvar,
     abort: Abort,
     finished: Arc<Oneshot<()>>,
@@ -90,8 +91,8 @@ struct Engine {
     base_settings: DeliverySettings,
     reporter: Reporter,
     transport: Box<dyn Transport>,
-    sender: Option<SenderLock>,
-    db: std::path::PathBuf,
+    /// The store's sender lock, shared with the tracker's `Delivery`.
+    sender: Arc<SenderRole>,
     pacing: Pacing,
     /// Monotonic time of the last automatic send (the flush timer runs from it).
     last_auto_ms: i64,
@@ -117,7 +118,7 @@ struct Engine {
 enum Job {
     FetchConfig,
     Requests { dispatches: Vec<DispatchCompleter>, flushes: Vec<DispatchCompleter> },
-    Background { deadline: Instant },
+    Background { deadline: Option<Instant> },
     Auto,
     Outbox,
     DropOutbox,
@@ -147,7 +148,12 @@ impl Engine {
                     break;
                 }
             }
+            // A send in the background (a dispatch, the network back) took
+            // the lock: it is given up again before the thread sleeps.
+            self.leave_sender_role();
         }
+        // Closed: another tracker or process may send from now on.
+        self.sender.release_if(&self.writer, || true);
         self.shared.finished.send(());
     }
 
@@ -162,12 +168,24 @@ impl Engine {
         }
     }
 
-    /// The flush on entering background: ends before `deadline`, then answers
-    /// every notification that arrived meanwhile with the same tally.
-    fn background_flush(&mut self, deadline: Instant) {
-        self.shared.abort.set_deadline(Some(deadline));
-        let report = self.flush_now();
-        self.shared.abort.set_deadline(None);
+    /// Entering background: the flush (with a `deadline`; it ends before
+    /// it), then the sender lock given up (still in the background), then
+    /// every notification that arrived meanwhile is answered with the same
+    /// tally.
+    fn background_flush(&mut self, deadline: Option<Instant>) {
+        let report = match deadline {
+            Some(deadline) => {
+                self.shared.abort.set_deadline(Some(deadline));
+                let report = self.flush_now();
+                self.shared.abort.set_deadline(None);
+                report
+            }
+            None => DispatchReport::default(),
+        };
+        self.leave_sender_role();
+        // The replies the flush and the barrier waited for were sent inside
+        // their group, before its connection closed: no lock when done runs.
+        self.writer.quiesce();
         let waiters = std::mem::take(&mut self.shared.state.lock().bg_waiters);
         for w in waiters {
             w.complete(report.clone());
@@ -225,6 +243,17 @@ impl Engine {
 }
 
 impl Engine {
+    /// In the background, gives the sender lock up (see `SenderRole`).
+    fn leave_sender_role(&self) {
+        let shared = &self.shared;
+        if self.sender.release_if(&self.writer, || shared.state.lock().background) {
+            self.reporter.log(
+                crate::config::LogLevel::Debug,
+                "in the background: the sender lock is released until the foreground",
+            );
+        }
+    }
+
     /// A key set at run time: sending resumes at once when it was paused for a
     /// refused key.
     fn take_key(&mut self, key: Option<String>) {

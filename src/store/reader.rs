@@ -3,7 +3,7 @@
 
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{params, Connection};
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 
 use crate::error::Result;
 use std::sync::Arc;
@@ -17,7 +17,8 @@ pub(crate) const COLUMNS: &str =
      (SELECT json FROM contexts WHERE contexts.id = hits.context_id)";
 
 pub struct Reader {
-    conn: Mutex<Connection>,
+    /// `None` while the store is suspended (between two reads).
+    conn: Mutex<Option<Connection>>,
     batch_url: String,
     /// The writer's store generation, and how to open the store again when it
     /// moved to a recreated file (see `writer::vanish`).
@@ -28,6 +29,9 @@ type Opener = Box<dyn Fn() -> Result<Connection> + Send + Sync>;
 
 struct Follow {
     generation: Arc<AtomicU64>,
+    /// The writer's suspension (`WriterHandle::suspended`): set, the
+    /// connection is closed after each read.
+    suspended: Arc<AtomicBool>,
     seen: AtomicU64,
     reopen: Opener,
 }
@@ -42,36 +46,57 @@ pub struct Read {
 
 impl Reader {
     pub fn new(conn: Connection, batch_url: String) -> Self {
-        Reader { conn: Mutex::new(conn), batch_url, follow: None }
+        Reader { conn: Mutex::new(Some(conn)), batch_url, follow: None }
     }
 
-    /// Reopens the connection (with `reopen`) whenever `generation` changes.
+    /// Reopens the connection (with `reopen`) whenever `generation` changes,
+    /// and keeps it closed between reads while `suspended` is set.
     pub fn following(
         mut self,
         generation: Arc<AtomicU64>,
+        suspended: Arc<AtomicBool>,
         reopen: impl Fn() -> Result<Connection> + Send + Sync + 'static,
     ) -> Self {
         let seen = AtomicU64::new(generation.load(SeqCst));
-        self.follow = Some(Follow { generation, seen, reopen: Box::new(reopen) });
+        self.follow = Some(Follow { generation, suspended, seen, reopen: Box::new(reopen) });
         self
     }
 
-    /// The connection, on the writer's current store file.
-    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
-        let mut conn = self.conn.lock();
-        if let Some(f) = &self.follow {
-            let now = f.generation.load(SeqCst);
-            if f.seen.load(SeqCst) != now {
-                *conn = (f.reopen)()?;
-                f.seen.store(now, SeqCst);
+    /// Closes the connection now (the store is being suspended); the next read
+    /// opens it again. A reader that cannot reopen keeps it.
+    pub fn suspend(&self) {
+        if self.follow.is_some() {
+            *self.conn.lock() = None;
+        }
+    }
+
+    /// Runs `f` on the connection, on the writer's current store file; while
+    /// the store is suspended, the connection is closed again afterwards.
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut slot: MutexGuard<'_, Option<Connection>> = self.conn.lock();
+        if let Some(follow) = &self.follow {
+            let now = follow.generation.load(SeqCst);
+            if slot.is_none() || follow.seen.load(SeqCst) != now {
+                *slot = None;
+                *slot = Some((follow.reopen)()?);
+                follow.seen.store(now, SeqCst);
             }
         }
-        Ok(conn)
+        let result = match slot.as_ref() {
+            Some(conn) => f(conn),
+            None => Err(crate::error::Error::internal("the reader's connection is closed")),
+        };
+        if self.follow.as_ref().is_some_and(|follow| follow.suspended.load(SeqCst)) {
+            *slot = None;
+        }
+        result
     }
 
     pub fn count(&self) -> Result<u64> {
         // The queue row plus the few rows above it: not a scan.
-        crate::store::queue::count(&*self.conn()?).map_err(|e| classify(e, "counting stored hits"))
+        self.with_conn(|conn| {
+            crate::store::queue::count(conn).map_err(|e| classify(e, "counting stored hits"))
+        })
     }
 
     /// Hits with `id > after_id`, oldest first, at most `limit` of them.
@@ -97,18 +122,19 @@ impl Reader {
 
     fn select<P: rusqlite::Params>(&self, sql: &str, params: P) -> Result<Read> {
         let fail = |e| classify(e, "reading stored hits");
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(sql).map_err(fail)?;
-        let mut rows = stmt.query(params).map_err(fail)?;
-        let mut read = Read::default();
-        while let Some(r) = rows.next().map_err(fail)? {
-            let id = r.get::<_, i64>(0).map_err(fail)? as u64;
-            match decode_row(id, r, &self.batch_url) {
-                Some(hit) => read.hits.push(hit),
-                None => read.undecodable.push(id),
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(sql).map_err(fail)?;
+            let mut rows = stmt.query(params).map_err(fail)?;
+            let mut read = Read::default();
+            while let Some(r) = rows.next().map_err(fail)? {
+                let id = r.get::<_, i64>(0).map_err(fail)? as u64;
+                match decode_row(id, r, &self.batch_url) {
+                    Some(hit) => read.hits.push(hit),
+                    None => read.undecodable.push(id),
+                }
             }
-        }
-        Ok(read)
+            Ok(read)
+        })
     }
 }
 

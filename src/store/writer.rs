@@ -24,6 +24,7 @@ pub use crate::store::ops::{Op, Reply, Settlement};
 
 mod finish;
 mod retained;
+mod suspend;
 mod transact;
 mod thread;
 mod totals;
@@ -68,12 +69,20 @@ struct Queue {
     /// The longest the log was (pages) since the last checkpoint began, once it
     /// passed `CHECKPOINT_PAGES`; 0 when no checkpoint is due.
     checkpoint: i32,
+    /// The store is suspended (the app is in the background): no connection
+    /// stays open between two commits (`suspend`).
+    suspended: bool,
+    /// The checkpoint thread may have a connection open; it clears this once
+    /// it closed it for a suspension.
+    ckpt_open: bool,
 }
 
 struct Shared {
     /// Bumped each time the writer moves to a recreated store file (see
     /// `vanish`): the checkpoint thread and the tracker's reader reopen then.
     generation: Arc<AtomicU64>,
+    /// Mirrors `Queue::suspended` for the tracker's reader (`Reader::following`).
+    suspended: Arc<AtomicBool>,
     queue: Mutex<Queue>,
     work: Condvar,
     /// The checkpoint thread waits on it.
@@ -103,10 +112,12 @@ impl Shared {
                 self.work.notify_one();
             }
         } else if was == 0 {
-            match self.checkpoint_thread.load(Relaxed) {
-                true => self.checkpoints.notify_one(),
-                false => self.work.notify_one(),
-            };
+            if self.checkpoint_thread.load(Relaxed) {
+                // `suspend` may wait on it too.
+                self.checkpoints.notify_all();
+            } else {
+                self.work.notify_one();
+            }
         }
     }
 
@@ -289,6 +300,9 @@ pub struct WriterSettings {
     /// Opens (creating it if needed) the store at its path again: used when the
     /// file the writer has open was deleted or replaced. `None`: not watched.
     pub reopen: Option<Reopen>,
+    /// Opens the existing store file again after a suspension (`suspend`).
+    /// `None`: the connection is never closed (a store without a file).
+    pub resume: Option<Reopen>,
 }
 
 /// Opens the store at its configured path, creating it when missing.
@@ -299,9 +313,10 @@ pub struct Writer;
 
 impl Writer {
     pub fn start(conn: Connection, reporter: Reporter, settings: WriterSettings) -> Result<WriterHandle> {
-        let WriterSettings { limits, window, batched, batch_url, on_commit, reopen } = settings;
+        let WriterSettings { limits, window, batched, batch_url, on_commit, reopen, resume } = settings;
         let shared = Arc::new(Shared {
             generation: Arc::new(AtomicU64::new(0)),
+            suspended: Arc::new(AtomicBool::new(false)),
             queue: Mutex::new(Queue {
                 ops: Vec::new(),
                 first_at: None,
@@ -312,6 +327,8 @@ impl Writer {
                 settled: 0,
                 retry_at: None,
                 checkpoint: 0,
+                suspended: false,
+                ckpt_open: false,
             }),
             work: Condvar::new(),
             checkpoints: Condvar::new(),
@@ -331,7 +348,8 @@ impl Writer {
         let mut state = WriterState {
             watch,
             disowned: Default::default(),
-            conn,
+            conn: Some(conn),
+            resume,
             shared: Arc::clone(&shared),
             reporter,
             limits,
@@ -371,7 +389,10 @@ pub struct Limits {
 }
 
 struct WriterState {
-    conn: Connection,
+    /// The write connection; `None` only while suspended, between two commits.
+    conn: Option<Connection>,
+    /// Opens the store file again after a suspension.
+    resume: Option<Reopen>,
     /// The store file this writer has open, watched for deletion.
     watch: Option<vanish::Watch>,
     /// Ids leased in a store file that vanished whose rows got other ids in the
@@ -409,7 +430,8 @@ enum Done {
 }
 
 impl WriterState {
-    fn apply(&mut self, ops: Vec<Op>) {
+    /// `apply` without the suspension's reconnect and close (`suspend.rs`).
+    fn apply_now(&mut self, ops: Vec<Op>) {
         let retry_due = !self.retained.is_empty() && self.retry_at.is_none_or(|at| Instant::now() >= at);
         if ops.is_empty() && !retry_due {
             // Woken for work a leading caller already did.
@@ -461,7 +483,7 @@ impl WriterState {
     /// `settles` is how many of `ops` are inserts new to the writer (not retries):
     /// they count as settled from the commit on.
     fn refresh_totals(&mut self) -> rusqlite::Result<()> {
-        let conn = &self.conn;
+        let Some(conn) = &self.conn else { return Ok(()) };
         refresh_row(conn, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)?;
         self.publish(0);
         Ok(())

@@ -29,7 +29,10 @@ impl Tracker {
     pub fn offline_export_batch(&self) -> Result<Option<ExportedBatch>> {
         self.open_gate(|| {
             if !self.delivery.is_sender() {
-                return Err(Error::storage("another process is this store's sender: export the batch there"));
+                return Err(Error::storage(
+                    "this tracker is not the store's sender: another process is (export the batch there), or \
+                     the app is in the background (the sender lock is released until the foreground)",
+                ));
             }
             self.writer.settle();
             let c = &self.config;

@@ -244,6 +244,7 @@ fn start_writer(
         batch_url: config.batch_url(),
         on_commit: Some(Arc::new(move |stored| hook.stored(stored))),
         reopen: store::reopener(config),
+        resume: store::resumer(config),
     };
     Writer::start(conn, reporter.clone(), settings).map(Arc::new)
 }
@@ -252,7 +253,7 @@ fn start_writer(
 fn following_reader(conn: rusqlite::Connection, config: &Config, writer: &WriterHandle) -> Reader {
     let config = config.clone();
     let batch_url = config.batch_url();
-    Reader::new(conn, batch_url).following(writer.generation(), move || {
+    Reader::new(conn, batch_url).following(writer.generation(), writer.suspended(), move || {
         store::open_reader(config.storage_path.as_deref().unwrap_or(Path::new("")), &config)
     })
 }

@@ -1,7 +1,6 @@
 //! Draining the store: stored hits leased through the writer, sent, and their
 //! fate settled; taking over as the store's sender when the previous one is gone.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use crate::config::{DropReason, LogLevel};
@@ -13,7 +12,6 @@ use crate::hit::StoredHit;
 use crate::runtime::Oneshot;
 use crate::store::ops::LeaseRequest;
 use crate::store::writer::{Op, Settlement};
-use crate::store::SenderLock;
 
 use super::Engine;
 
@@ -120,21 +118,9 @@ impl Engine {
         let _ = self.writer.submit(Op::Settle { settlement, reply: None });
     }
 
+    /// Holds the sender lock, taking it when it is free (see `SenderRole`).
     fn is_sender(&mut self) -> bool {
-        if self.sender.is_none() {
-            if let Ok(Some(lock)) = SenderLock::try_acquire(&self.db) {
-                // The previous sender is gone: its leases are ours to take back.
-                if let Ok(n) = self.writer.call(|reply| Op::RecoverInFlight { reply }) {
-                    if n > 0 {
-                        self.reporter
-                            .log(LogLevel::Info, format!("took over sending; {n} hit(s) will be resent"));
-                    }
-                }
-                self.sender = Some(lock);
-                self.shared.sender_held.store(true, Relaxed);
-            }
-        }
-        self.sender.is_some()
+        self.sender.claim(&self.writer, &self.reporter)
     }
 
     /// Sends leased rows; returns their settlement, the tally, and whether the

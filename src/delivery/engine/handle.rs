@@ -3,7 +3,6 @@
 //! writer's wake-up (`DeliveryWake`).
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,13 +13,15 @@ use crate::analytics::consent::ConsentCell;
 use crate::clock::Clock;
 use crate::config::{DropReason, ModeCell};
 use crate::delivery::transport::{Abort, Transport};
-use crate::delivery::{DeliverySettings, DispatchReport};
+use crate::delivery::DeliverySettings;
 use crate::error::{Error, Result};
 use crate::hit::{NewHit, StoredHit};
 use crate::identity::Identity;
 use crate::remote::{Remote, RemoteSettings};
 use crate::runtime::{Completer, Oneshot, Reporter};
 use crate::store::{SenderLock, WriterHandle};
+
+use super::sender::SenderRole;
 
 use super::memory::{drop_memory, Memory};
 use super::send_run::{seed, Pacing};
@@ -30,6 +31,10 @@ use super::{DispatchCompleter, Engine, RemoteNotify, Shared, State};
 pub struct Delivery {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The store's sender lock, shared with the engine.
+    sender: Arc<SenderRole>,
+    writer: Arc<WriterHandle>,
+    reporter: Reporter,
 }
 
 /// What the engine needs from the tracker to start.
@@ -65,6 +70,7 @@ impl Delivery {
                 restored: false,
                 background: false,
                 bg_waiters: Vec::new(),
+                bg_requested: false,
                 bg_deadline: None,
                 nudged: false,
                 new_key: None,
@@ -74,7 +80,6 @@ impl Delivery {
             wake: Condvar::new(),
             abort,
             finished: Oneshot::new(),
-            sender_held: std::sync::atomic::AtomicBool::new(false),
         })))
     }
 
@@ -85,7 +90,8 @@ impl Delivery {
             st.stored = parts.writer.stored();
             st.threshold = settings.flush_threshold;
         }
-        shared.sender_held.store(parts.sender.is_some(), Relaxed);
+        let sender = Arc::new(SenderRole::new(parts.sender, parts.db));
+        let (writer, reporter) = (Arc::clone(&parts.writer), parts.reporter.clone());
         let now = parts.clock.mono_ms();
         let wall_minus_mono = parts.clock.now_ms().saturating_sub(now);
         let mut engine = Engine {
@@ -103,8 +109,7 @@ impl Delivery {
             clock: parts.clock,
             reporter: parts.reporter,
             transport: parts.transport,
-            sender: parts.sender,
-            db: parts.db,
+            sender: Arc::clone(&sender),
             consent: parts.consent,
             pacing: Pacing::default(),
             last_auto_ms: now,
@@ -122,7 +127,7 @@ impl Delivery {
             .name("attracker-delivery".into())
             .spawn(move || engine.run())
             .map_err(|e| Error::internal(format!("cannot start the delivery thread: {e}")))?;
-        Ok(Delivery { shared, thread: Mutex::new(Some(thread)) })
+        Ok(Delivery { shared, thread: Mutex::new(Some(thread)), sender, writer, reporter })
     }
 
     fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -192,21 +197,24 @@ impl Delivery {
         self.with_state(|st| st.background = true);
     }
 
-    /// With a `deadline`, a flush runs that ends before it (the transfer still
-    /// running then is aborted; its hits stay stored) and `done` gets its tally;
-    /// requests arriving meanwhile join it. Without one, `done` completes at once.
+    /// The background job: with a `deadline`, a flush that ends before it
+    /// (the transfer still running then is aborted; its hits stay stored);
+    /// then the sender lock is given up while still in the background; then
+    /// `done` gets the flush's tally (empty without one). Requests arriving
+    /// meanwhile join it.
     pub fn background_flush(&self, deadline: Option<Instant>, done: DispatchCompleter) {
-        let Some(d) = deadline else {
-            done.complete(DispatchReport::default());
-            return;
-        };
         self.with_state(|st| {
-            st.bg_deadline = Some(st.bg_deadline.map_or(d, |old| old.min(d)));
+            st.bg_requested = true;
+            if let Some(d) = deadline {
+                st.bg_deadline = Some(st.bg_deadline.map_or(d, |old| old.min(d)));
+            }
             st.bg_waiters.push(done);
         });
     }
 
-    /// The app is back: timers resume and what is due is sent.
+    /// The app is back: timers resume, what is due is sent, and the sender
+    /// lock is taken again now when it is free (rows another sender left
+    /// leased are sent again).
     pub fn enter_foreground(&self) {
         self.with_state(|st| {
             if st.background {
@@ -214,11 +222,12 @@ impl Delivery {
                 st.restored = true;
             }
         });
+        self.sender.claim(&self.writer, &self.reporter);
     }
 
     /// True when this tracker is the store's sender (holds its sender lock).
     pub fn is_sender(&self) -> bool {
-        self.shared.sender_held.load(Relaxed)
+        self.sender.held()
     }
 
     /// The offline mode changed: the thread looks again (returning to

@@ -65,8 +65,8 @@ impl Engine {
                 flushes: std::mem::take(&mut st.flushes),
             });
         }
-        if let Some(deadline) = st.bg_deadline.take() {
-            return Some(Job::Background { deadline });
+        if std::mem::take(&mut st.bg_requested) {
+            return Some(Job::Background { deadline: st.bg_deadline.take() });
         }
         if !st.dispatches.is_empty() || !st.flushes.is_empty() {
             return Some(Job::Requests {

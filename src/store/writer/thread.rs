@@ -30,9 +30,10 @@ impl Checkpointer {
     /// (an in-memory store, or no thread to be had) the writer thread
     /// checkpoints between commits instead.
     pub(super) fn start(shared: &Arc<Shared>, state: &WriterState) -> Checkpointer {
-        let path = state.conn.path().filter(|p| !p.is_empty()).map(str::to_owned);
+        let path = state.conn.as_ref().and_then(|c| c.path()).filter(|p| !p.is_empty()).map(str::to_owned);
         let thread = path.and_then(|path| {
             let conn = checkpoint_connection(&path)?;
+            shared.queue.lock().ckpt_open = true;
             let (shared, reporter) = (Arc::clone(shared), state.reporter.clone());
             std::thread::Builder::new()
                 .name("attracker-ckpt".into())
@@ -40,6 +41,7 @@ impl Checkpointer {
                 .ok()
         });
         shared.checkpoint_thread.store(thread.is_some(), Relaxed);
+        shared.queue.lock().ckpt_open = thread.is_some();
         Checkpointer { shared: Arc::clone(shared), thread }
     }
 }
@@ -56,29 +58,43 @@ impl Drop for Checkpointer {
 
 /// The checkpoint thread: a passive checkpoint each time the log passes
 /// `CHECKPOINT_PAGES`, until the writer stops. It follows the writer to a
-/// recreated store file (`vanish`).
-fn checkpoints(shared: &Shared, mut conn: Connection, path: &str, reporter: &Reporter) {
+/// recreated store file (`vanish`). While the store is suspended it keeps no
+/// connection (closed once the checkpoint in progress ends, `ckpt_open`
+/// cleared for `WriterHandle::suspend`) and runs no checkpoint; it opens one
+/// again at the first checkpoint due after `resume`.
+fn checkpoints(shared: &Shared, conn: Connection, path: &str, reporter: &Reporter) {
+    let mut conn = Some(conn);
     let mut generation = shared.generation.load(Relaxed);
     loop {
         {
             let mut q = shared.queue.lock();
-            let due = |q: &Queue| (1..CHECKPOINT_HARD_PAGES).contains(&q.checkpoint);
+            let due = |q: &Queue| !q.suspended && (1..CHECKPOINT_HARD_PAGES).contains(&q.checkpoint);
             while !q.stopped && !due(&q) {
+                if q.suspended && q.ckpt_open {
+                    conn = None;
+                    q.ckpt_open = false;
+                    shared.checkpoints.notify_all();
+                }
                 shared.checkpoints.wait(&mut q);
             }
             if q.stopped {
                 return;
             }
             q.checkpoint = 0;
+            // Claimed under the lock: a suspension from now on waits for this
+            // checkpoint, and the connection it may open, to end.
+            q.ckpt_open = true;
         }
         let now = shared.generation.load(Relaxed);
-        if now != generation {
+        if conn.is_none() || now != generation {
             if let Some(c) = checkpoint_connection(path) {
-                conn = c;
+                conn = Some(c);
                 generation = now;
             }
         }
-        checkpoint(&conn, reporter);
+        if let Some(conn) = &conn {
+            checkpoint(conn, reporter);
+        }
     }
 }
 
@@ -120,7 +136,10 @@ pub(super) fn run(shared: &Shared, state: &Mutex<WriterState>, checkpointer: Che
             }
             Next::Checkpoint => {
                 let st = state.lock();
-                checkpoint(&st.conn, &st.reporter);
+                // Suspended and closed: the log waits for the next commit after resume.
+                if let Some(conn) = &st.conn {
+                    checkpoint(conn, &st.reporter);
+                }
             }
             Next::GiveUp => {
                 state.lock().abandon_retained();

@@ -29,7 +29,9 @@ struct Staged {
 impl WriterState {
     /// Applies `ops` in one transaction; `settles` callers wait for it.
     pub(super) fn transact(&mut self, ops: &[Op], settles: u64) -> Result<Vec<Result<Done>>> {
-        let tx = Tx::begin(&self.conn).map_err(|e| classify(e, "starting a commit"))?;
+        self.connect()?;
+        let Some(conn) = &self.conn else { return Err(crate::error::Error::closed()) };
+        let tx = Tx::begin(conn).map_err(|e| classify(e, "starting a commit"))?;
         // Inside the transaction: no other process can commit until it ends.
         let seen = self.data_version;
         refresh_row(&tx, &mut self.data_version, &mut self.row, &mut self.verified, &self.reporter)

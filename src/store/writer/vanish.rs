@@ -54,6 +54,28 @@ impl Watch {
     }
 }
 
+impl Watch {
+    /// The file at the store's path is the one opened last.
+    pub(super) fn unchanged(&self) -> bool {
+        file_id(&self.path) == Some(self.id)
+    }
+
+    /// The store was deleted or replaced while no connection was open (see
+    /// `suspend`): opens it at its path again (creating it when missing) and
+    /// watches that file from now on. A deleted file's rows are gone with it:
+    /// no open connection kept them readable.
+    pub(super) fn reopen_replaced(&mut self) -> crate::error::Result<Connection> {
+        let conn = (self.reopen)()?;
+        self.id = file_id(&self.path).unwrap_or(self.id);
+        self.warned = false;
+        Ok(conn)
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// What moving to a new file carried over.
 struct Carried {
     copied: u64,
@@ -67,6 +89,11 @@ impl WriterState {
     /// looked at when `CHECK_EVERY` has passed since the last look, or `now`.
     pub(super) fn check_file(&mut self, now: bool) {
         let Some(watch) = &mut self.watch else { return };
+        // Closed (suspended): nothing is open to carry over; `connect` looks
+        // at the file before it opens one again.
+        if self.conn.is_none() {
+            return;
+        }
         if !now && watch.checked.elapsed() < CHECK_EVERY {
             return;
         }
@@ -80,7 +107,8 @@ impl WriterState {
             Err(e) => return self.cannot_move(&path, &e.message),
         };
         let span = self.row.leased;
-        let carried = match carry_over(&self.conn, &fresh, span) {
+        let Some(old) = &self.conn else { return };
+        let carried = match carry_over(old, &fresh, span) {
             Ok(c) => c,
             Err(e) => return self.cannot_move(&path, &e.to_string()),
         };
@@ -94,7 +122,7 @@ impl WriterState {
         }
         // The old connection closes with the unlinked file: nothing of it is
         // needed any more.
-        drop(std::mem::replace(&mut self.conn, fresh));
+        drop(self.conn.replace(fresh));
         if let Some(watch) = &mut self.watch {
             watch.id = file_id(&path).unwrap_or(watch.id);
             watch.warned = false;
