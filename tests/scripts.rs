@@ -60,10 +60,24 @@ fn the_platform_build_scripts_say_what_they_need_and_make() {
         ),
         (
             "build-android.sh",
-            &["Needs:", "ANDROID_NDK_HOME", "arm64-v8a", "armeabi-v7a", "x86_64", "Plugins/Android/", "libattracker_native.so"],
+            &[
+                "Needs:",
+                "ANDROID_NDK_HOME",
+                "arm64-v8a",
+                "armeabi-v7a",
+                "x86_64",
+                "Plugins/Android/",
+                "libattracker_native.so",
+            ],
         ),
-        ("build-windows.sh", &["Needs:", "x86_64-pc-windows-gnu", "libattracker.dll.a", "attracker_native.dll"]),
-        ("build-windows.ps1", &["Needs:", "x86_64-pc-windows-msvc", "attracker.dll.lib", "attracker_native.dll"]),
+        (
+            "build-windows.sh",
+            &["Needs:", "x86_64-pc-windows-gnu", "libattracker.dll.a", "attracker_native.dll"],
+        ),
+        (
+            "build-windows.ps1",
+            &["Needs:", "x86_64-pc-windows-msvc", "attracker.dll.lib", "attracker_native.dll"],
+        ),
     ];
     for (name, needles) in expect {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
