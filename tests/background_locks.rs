@@ -25,6 +25,16 @@ use common::{bulk_config, dispatch, dispatch_only_config, track_n, TempDir, WAIT
 
 const SUFFIXES: [&str; 4] = ["", "-wal", "-shm", ".sender-lock"];
 
+/// The tests of this file run one at a time: /proc/locks names files by inode,
+/// and a file of one test's store, once deleted, may have its inode reused by
+/// another test's store in this same process (seen: a deleted -shm's inode
+/// holding another tracker's write lock), which would read as a lock of ours.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// (major, minor, inode) of each store file that exists now, with its suffix.
 fn store_files(db: &Path) -> Vec<((u64, u64, u64), &'static str)> {
     SUFFIXES
@@ -126,6 +136,7 @@ fn event_count(c: &Collector, name: &str) -> usize {
 
 #[test]
 fn no_lock_on_the_store_files_after_the_background_callback_until_foreground() {
+    let _serial = one_at_a_time();
     let c = Collector::start();
     let dir = TempDir::new("bglocks");
     let mut files = Files::new(&dir.db());
@@ -161,6 +172,7 @@ fn no_lock_on_the_store_files_after_the_background_callback_until_foreground() {
 
 #[test]
 fn without_a_flush_the_callback_comes_after_the_locks_are_gone_and_batched_hits_commit() {
+    let _serial = one_at_a_time();
     let c = Collector::start();
     let dir = TempDir::new("bglocks-batched");
     let mut files = Files::new(&dir.db());
@@ -186,6 +198,7 @@ fn without_a_flush_the_callback_comes_after_the_locks_are_gone_and_batched_hits_
 /// foreground.
 #[test]
 fn another_tracker_sends_while_the_first_is_in_the_background() {
+    let _serial = one_at_a_time();
     let c = Collector::start();
     let dir = TempDir::new("bglocks-ext");
     let mut files = Files::new(&dir.db());
@@ -217,6 +230,7 @@ fn another_tracker_sends_while_the_first_is_in_the_background() {
 /// no lock.
 #[test]
 fn tracking_across_many_transitions_loses_nothing() {
+    let _serial = one_at_a_time();
     let c = Collector::start();
     let dir = TempDir::new("bglocks-churn");
     let mut files = Files::new(&dir.db());
