@@ -144,17 +144,28 @@ fn print_batch(when: &str, b: &Batch, seen_ids: &mut HashSet<String>, json: bool
     for e in b.events() {
         let s = |key: &str| e.get(key).and_then(Value::as_str).unwrap_or("-").to_string();
         let retry = e.get("retryCount").map_or("-".to_string(), Value::to_string);
-        let props = e.get("properties").map_or("{}".to_string(), Value::to_string);
+        let body = e.get("properties").or_else(|| e.get("traits")).map_or("{}".to_string(), Value::to_string);
+        // The call and its subject: `purchase` for a track call, `screen Home`,
+        // `identify`, `group team-3`, `alias <previous id>`.
+        let what = match e.get("type").and_then(Value::as_str) {
+            Some("screen") => format!("screen {}", s("name")),
+            Some("identify") => "identify".to_string(),
+            Some("group") => format!("group {}", s("groupId")),
+            Some("alias") => format!("alias {}", s("previousId")),
+            _ => s("event"),
+        };
+        let user = e.get("userId").and_then(Value::as_str).map_or(String::new(), |u| format!("  userId={u}"));
         let id = s("messageId");
         let dup = if seen_ids.insert(id.clone()) { "" } else { "  (duplicate)" };
         say!(
-            "    {}  {}  messageId={}  anonymousId={}  retryCount={}  {}{}",
+            "    {}  {}  messageId={}  anonymousId={}{}  retryCount={}  {}{}",
             s("timestamp"),
-            s("event"),
+            what,
             id,
             s("anonymousId"),
+            user,
             retry,
-            props,
+            body,
             dup
         );
         print_segment(e, &id, json);

@@ -16,8 +16,9 @@ collector_bin="$build/cargo/release/examples/collector"
 
 log=$(mktemp)
 trap 'kill "$collector" 2>/dev/null || true; rm -f "$log"' EXIT
-# 2 events + 1 URL hit; the collector exits once it has seen them.
-"$collector_bin" 127.0.0.1:0 --exit-after 3 >"$log" 2>&1 &
+# 3 events (identify, screen, track) + 1 URL hit; the collector exits once it
+# has seen them.
+"$collector_bin" 127.0.0.1:0 --exit-after 4 >"$log" 2>&1 &
 collector=$!
 for _ in $(seq 100); do
   url=$(sed -n 's/^collector listening on \(http[^ ]*\).*/\1/p' "$log")
