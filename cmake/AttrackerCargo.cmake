@@ -125,8 +125,7 @@ if(ATTRACKER_RUST_CROSS)
         list(JOIN _cflags " " _cflags_str)
         list(APPEND ATTRACKER_CARGO_ENV "CFLAGS_${_t_}=${_cflags_str}")
         list(TRANSFORM _cflags PREPEND "-Clink-arg=")
-        list(JOIN _cflags " " _rustflags)
-        list(APPEND ATTRACKER_CARGO_ENV "CARGO_TARGET_${_T}_RUSTFLAGS=${_rustflags}")
+        list(APPEND _attracker_rustflags_${_t_} ${_cflags})
       endif()
     endif()
     if(NOT _t MATCHES "-msvc$" AND CMAKE_C_COMPILER)
@@ -137,6 +136,44 @@ if(ATTRACKER_RUST_CROSS)
     endif()
   endforeach()
 endif()
+# The libraries name no path of the machine that built them: rustc writes the
+# source path of every dependency into panic locations (and debug info), and
+# dependencies live under CARGO_HOME (/home/<user>/.cargo/registry/...). They
+# are remapped for every target, the host's included, through
+# CARGO_TARGET_<TRIPLE>_RUSTFLAGS: the test collector is built with the same
+# environment, so the two cargo commands share their artifacts. A RUSTFLAGS
+# set in the environment replaces these (cargo's precedence). Paths with
+# spaces cannot be passed this way and are left as they are.
+if(DEFINED ENV{CARGO_HOME})
+  set(_attracker_cargo_home "$ENV{CARGO_HOME}")
+elseif(WIN32 AND DEFINED ENV{USERPROFILE})
+  set(_attracker_cargo_home "$ENV{USERPROFILE}/.cargo")
+else()
+  set(_attracker_cargo_home "$ENV{HOME}/.cargo")
+endif()
+file(TO_NATIVE_PATH "${_attracker_cargo_home}" _attracker_cargo_home)
+file(TO_NATIVE_PATH "${ATTRACKER_CARGO_TARGET_DIR}" _attracker_target_native)
+file(TO_NATIVE_PATH "${PROJECT_SOURCE_DIR}" _attracker_source_native)
+set(ATTRACKER_REMAP_FLAGS "")
+foreach(_pair "${_attracker_cargo_home}=/cargo" "${_attracker_target_native}=/target"
+              "${_attracker_source_native}=/attracker")
+  if(NOT _pair MATCHES " ")
+    list(APPEND ATTRACKER_REMAP_FLAGS "--remap-path-prefix=${_pair}")
+  endif()
+endforeach()
+set(_attracker_flag_targets ${ATTRACKER_RUST_TARGETS})
+if(NOT ATTRACKER_RUST_CROSS)
+  set(_attracker_flag_targets ${ATTRACKER_RUST_HOST})
+endif()
+foreach(_t IN LISTS _attracker_flag_targets)
+  string(TOUPPER "${_t}" _T)
+  string(REPLACE "-" "_" _T "${_T}")
+  string(REPLACE "-" "_" _t_ "${_t}")
+  list(APPEND _attracker_rustflags_${_t_} ${ATTRACKER_REMAP_FLAGS})
+  list(JOIN _attracker_rustflags_${_t_} " " _rustflags)
+  list(APPEND ATTRACKER_CARGO_ENV "CARGO_TARGET_${_T}_RUSTFLAGS=${_rustflags}")
+endforeach()
+
 set(ATTRACKER_CARGO_COMMAND "${CARGO}" ${_attracker_cargo_args}
     --manifest-path "${PROJECT_SOURCE_DIR}/Cargo.toml"
     --target-dir "${ATTRACKER_CARGO_TARGET_DIR}")
@@ -196,12 +233,13 @@ file(GLOB _attracker_build_script CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/build
 # they change, so the command's output is a stamp and the libraries are
 # byproducts (Ninja needs to know who makes them).
 #
-# The cargo command must stay a plain `cargo build --release`: other
-# directories run `cargo build --release --example ...` on the same target
-# dir, and any difference in the library's rustc flags (RUSTFLAGS, or
-# `cargo rustc -- <args>`) would make the two rebuild the crate in turn on
-# every build. That is why no SONAME is passed from here: the crate's build.rs
-# is the place for it (AttrackerPostBuild.cmake, "Shared").
+# The cargo command must stay a plain `cargo build --release` with the same
+# environment (ATTRACKER_CARGO_ENV) wherever it runs on this target dir: the
+# test collector is built there with `--example collector`, and any difference
+# in the library's rustc flags (RUSTFLAGS, or `cargo rustc -- <args>`) would
+# make the two rebuild the crate in turn on every build. That is why no SONAME
+# is passed from here: the crate's build.rs is the place for it
+# (AttrackerPostBuild.cmake, "Shared").
 # Several Apple targets are made one universal library with lipo.
 list(LENGTH ATTRACKER_RUST_TARGETS _attracker_ntargets)
 set(ATTRACKER_LIPO "")
@@ -221,7 +259,7 @@ endif()
 # suppressions, need them in the build tree); the static archive installed
 # for others goes without them and the build paths they hold
 # (AttrackerInstall.cmake).
-option(ATTRACKER_STRIP_DEBUG "Strip debug information from the installed static library" ON)
+option(ATTRACKER_STRIP_DEBUG "Strip debug information from the installed libraries" ON)
 
 set(_attracker_stamp "${PROJECT_BINARY_DIR}/attracker_cargo.stamp")
 add_custom_command(

@@ -7,7 +7,8 @@
 # Always run: cargo's own check makes it a no-op when nothing changed.
 set(ATTRACKER_COLLECTOR "${ATTRACKER_CARGO_TARGET_DIR}/release/examples/collector${CMAKE_EXECUTABLE_SUFFIX}")
 add_custom_target(attracker_collector
-  COMMAND "${CARGO}" build --release --locked --example collector
+  COMMAND "${CMAKE_COMMAND}" -E env ${ATTRACKER_CARGO_ENV}
+          "${CARGO}" build --release --locked --example collector
           --manifest-path "${PROJECT_SOURCE_DIR}/Cargo.toml"
           --target-dir "${ATTRACKER_CARGO_TARGET_DIR}"
   BYPRODUCTS "${ATTRACKER_COLLECTOR}"

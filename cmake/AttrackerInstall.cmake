@@ -46,6 +46,16 @@ elseif(ATTRACKER_SHARED)
     FILES_MATCHING
       PATTERN "${ATTRACKER_SHARED_NAME}"
       PATTERN "${ATTRACKER_SHARED_NAME}.*")
+  if(ATTRACKER_STRIP_DEBUG AND CMAKE_OBJCOPY AND CMAKE_EXECUTABLE_FORMAT STREQUAL "ELF")
+    # The same for the shared library (the file the symlinks lead to): its
+    # symbols stay, its line tables and the C compiler's paths go.
+    install(CODE "
+      file(REAL_PATH \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/${ATTRACKER_SHARED_NAME}\" _lib)
+      execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --strip-debug \"\${_lib}\" RESULT_VARIABLE _rc)
+      if(NOT _rc EQUAL 0)
+        message(FATAL_ERROR \"attracker: objcopy --strip-debug \${_lib} failed\")
+      endif()")
+  endif()
 else()
   install(FILES "${ATTRACKER_STATIC_LIBRARY}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
   if(ATTRACKER_STRIP_DEBUG AND CMAKE_OBJCOPY)
