@@ -194,7 +194,14 @@ typedef uint32_t at_durability;
 
 /**
  * Returns after an in-memory enqueue; the commit follows within the commit
- * window (default 10 ms). `at_tracker_sync` waits for it.
+ * window (default 10 ms). `at_tracker_sync` waits for it. The queue is
+ * bounded (about 5,000 hits, ~4 MiB of 300-byte events): a caller faster
+ * than the store waits for room a few rows at a time, at most one commit
+ * window (at least 1 ms) in all; if the store took nothing in that time
+ * (stalled disk, a lock held elsewhere) the call returns `AT_ERR_STORAGE`
+ * ("not accepted": the hit was not taken; retry or drop it) and every
+ * hit accepted before is unaffected. `at_stats.longest_wait_us` reports
+ * the longest wait.
  */
 #define AT_DURABILITY_BATCHED 1
 
@@ -569,6 +576,17 @@ typedef struct {
    * Purged because the user denied consent (`AT_DROP_CONSENT_DENIED`).
    */
   uint64_t dropped_consent;
+  /**
+   * The longest any tracking call waited for room in the in-memory queue,
+   * in microseconds (batched durability: at most one commit window; see
+   * `AT_DURABILITY_BATCHED`). 0 when no call ever waited.
+   */
+  uint64_t longest_wait_us;
+  /**
+   * The largest the store's write-ahead log (`<path>-wal`) grew since the
+   * tracker started, in bytes.
+   */
+  uint64_t wal_peak_bytes;
 } at_stats;
 
 /* ==========================================================================
@@ -1058,7 +1076,9 @@ at_status at_tracker_sync(at_tracker *tracker);
  * and only if this returns `AT_OK`. Strings are borrowed for the call only.
  * Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (bad UTF-8, bad
  * JSON, not an object, nesting deeper than 128), `AT_ERR_TOO_LARGE`,
- * `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (nothing stored), `AT_ERR_CLOSED`.
+ * `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (nothing stored; with
+ * `AT_DURABILITY_BATCHED`: the in-memory queue stayed full for a whole commit
+ * window, see `AT_DURABILITY_BATCHED`), `AT_ERR_CLOSED`.
  */
 at_status at_track_event(at_tracker *tracker,
                          const char *type,

@@ -134,7 +134,9 @@ pub unsafe extern "C" fn at_tracker_sync(tracker: *mut at_tracker) -> at_status 
 /// and only if this returns `AT_OK`. Strings are borrowed for the call only.
 /// Errors: `AT_ERR_NULL_ARGUMENT`, `AT_ERR_INVALID_ARGUMENT` (bad UTF-8, bad
 /// JSON, not an object, nesting deeper than 128), `AT_ERR_TOO_LARGE`,
-/// `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (nothing stored), `AT_ERR_CLOSED`.
+/// `AT_ERR_SUPPRESSED`, `AT_ERR_STORAGE` (nothing stored; with
+/// `AT_DURABILITY_BATCHED`: the in-memory queue stayed full for a whole commit
+/// window, see `AT_DURABILITY_BATCHED`), `AT_ERR_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn at_track_event(
     tracker: *mut at_tracker,

@@ -33,7 +33,14 @@ c_enum! {
         /// Concurrent callers share one commit.
         AT_DURABILITY_ON_RETURN = 0 => OnReturn,
         /// Returns after an in-memory enqueue; the commit follows within the commit
-        /// window (default 10 ms). `at_tracker_sync` waits for it.
+        /// window (default 10 ms). `at_tracker_sync` waits for it. The queue is
+        /// bounded (about 5,000 hits, ~4 MiB of 300-byte events): a caller faster
+        /// than the store waits for room a few rows at a time, at most one commit
+        /// window (at least 1 ms) in all; if the store took nothing in that time
+        /// (stalled disk, a lock held elsewhere) the call returns `AT_ERR_STORAGE`
+        /// ("not accepted": the hit was not taken; retry or drop it) and every
+        /// hit accepted before is unaffected. `at_stats.longest_wait_us` reports
+        /// the longest wait.
         AT_DURABILITY_BATCHED = 1 => Batched,
     }
 }
@@ -277,6 +284,13 @@ pub struct at_stats {
     pub not_reached: u64,
     /// Purged because the user denied consent (`AT_DROP_CONSENT_DENIED`).
     pub dropped_consent: u64,
+    /// The longest any tracking call waited for room in the in-memory queue,
+    /// in microseconds (batched durability: at most one commit window; see
+    /// `AT_DURABILITY_BATCHED`). 0 when no call ever waited.
+    pub longest_wait_us: u64,
+    /// The largest the store's write-ahead log (`<path>-wal`) grew since the
+    /// tracker started, in bytes.
+    pub wal_peak_bytes: u64,
 }
 
 /// Every counter of the snapshot, by name. The snapshot is destructured without
@@ -304,6 +318,8 @@ impl From<crate::runtime::StatsSnapshot> for at_stats {
             key_rejected,
             not_reached,
             dropped_consent,
+            longest_wait_us,
+            wal_peak_bytes,
         } = snapshot;
         at_stats {
             queued,
@@ -325,6 +341,8 @@ impl From<crate::runtime::StatsSnapshot> for at_stats {
             key_rejected,
             not_reached,
             dropped_consent,
+            longest_wait_us,
+            wal_peak_bytes,
         }
     }
 }

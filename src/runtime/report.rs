@@ -64,6 +64,10 @@ pub struct StatsSnapshot {
     pub key_rejected: u64,
     pub not_reached: u64,
     pub dropped_consent: u64,
+    /// The longest a tracking call waited for room in the in-memory queue, µs.
+    pub longest_wait_us: u64,
+    /// The write-ahead log's largest size since start, in bytes.
+    pub wal_peak_bytes: u64,
 }
 
 impl Stats {

@@ -70,6 +70,13 @@ impl Reader {
         }
     }
 
+    /// Closes the connection for good (the tracker is closing): the writer's
+    /// connection, closed after it, is then the store's last, which checkpoints
+    /// the log into the database and deletes the `-wal` file.
+    pub fn close(&self) {
+        *self.conn.lock() = None;
+    }
+
     /// Runs `f` on the connection, on the writer's current store file; while
     /// the store is suspended, the connection is closed again afterwards.
     fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {

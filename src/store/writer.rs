@@ -6,6 +6,7 @@
 //! its limits after a commit. It never touches the network and never runs host
 //! code (completions go to the callback thread).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -35,8 +36,21 @@ use totals::refresh_row;
 
 /// Batched inserts are committed at the latest when this many are queued.
 const GROUP_TARGET: usize = 1024;
-/// Batched callers wait (for at most one group commit) beyond this many queued ops.
-const MAX_QUEUED: usize = 16 * 1024;
+/// Batched callers wait beyond this many queued ops while a transaction takes
+/// them a few at a time (`PULL_CHUNK`, `transact`), and beyond `ROOM_RESERVE`
+/// more while the writer takes none (a commit, a checkpoint between commits):
+/// a caller faster than the store waits microseconds at a time, and the
+/// reserve absorbs the writer's pauses. Together about 4 MiB of 300-byte events.
+const MAX_QUEUED: usize = 1024;
+const ROOM_RESERVE: usize = 4 * 1024;
+/// A batched caller waits for room at least this long when the commit window
+/// is shorter (see `push`).
+const MIN_ROOM_WAIT: Duration = Duration::from_millis(1);
+/// A transaction takes queued inserts while it runs until it holds this many
+/// ops: its commit writes about fifty log frames (well under a millisecond).
+const GROUP_ROWS: usize = 256;
+/// Inserts taken into a running transaction at a time.
+const PULL_CHUNK: usize = 32;
 /// Retry delays for batched hits whose commit failed (disk full, device locked).
 const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(8);
@@ -46,16 +60,24 @@ const RETRY_CHUNK: usize = 64;
 /// automatic checkpoint, which would run inside the commit of whichever thread
 /// commits, is off), by a thread of its own on a connection of its own, while
 /// commits go on.
-const CHECKPOINT_PAGES: i32 = 1000;
-/// A log this long (commits outran the concurrent checkpoints) is checkpointed
-/// between two commits instead, which lets SQLite start the log over.
-const CHECKPOINT_HARD_PAGES: i32 = 4 * CHECKPOINT_PAGES;
+const CHECKPOINT_PAGES: i32 = 256;
+/// A log this long (commits outran the concurrent checkpoints, which cannot
+/// let the log start over while commits go on) is checkpointed between two
+/// commits instead: the next commit then writes from the log's start. With
+/// groups of at most `GROUP_ROWS` inserts (about a hundred frames) the log
+/// stays under `WAL_LIMIT_BYTES`.
+const CHECKPOINT_HARD_PAGES: i32 = 640;
+/// `journal_size_limit`: a log file larger than this is truncated to it when
+/// the log starts over.
+const WAL_LIMIT_BYTES: i64 = 4 * 1024 * 1024;
+/// The writer connection's page cache (SQLite's default is 2000 KiB).
+const WRITER_CACHE_KIB: u32 = 1024;
 /// Groups a caller in `call` commits before it leaves the rest to the writer
 /// thread (its own op is in the first).
 const LEAD_ROUNDS: usize = 4;
 
 struct Queue {
-    ops: Vec<Op>,
+    ops: VecDeque<Op>,
     first_at: Option<Instant>,
     urgent: bool,
     closing: Option<Instant>,
@@ -75,6 +97,20 @@ struct Queue {
     /// The checkpoint thread may have a connection open; it clears this once
     /// it closed it for a suspension.
     ckpt_open: bool,
+    /// The checkpoint thread is checkpointing.
+    ckpt_running: bool,
+    /// A transaction is taking queued inserts (`Shared::take_inserts`): callers
+    /// get room within a few rows, so the queue holds `MAX_QUEUED`; otherwise
+    /// (a commit, a checkpoint between commits, the writer asleep)
+    /// `ROOM_RESERVE` more.
+    pulling: bool,
+}
+
+impl Queue {
+    /// Whether a batched caller waits for room.
+    fn full(&self) -> bool {
+        self.ops.len() >= MAX_QUEUED + if self.pulling { 0 } else { ROOM_RESERVE }
+    }
 }
 
 struct Shared {
@@ -98,6 +134,11 @@ struct Shared {
     stored: AtomicU64,
     stored_bytes: AtomicU64,
     retained: AtomicU64,
+    /// The longest a caller waited in `push` for room in the queue, in ns.
+    longest_wait_ns: AtomicU64,
+    /// The write-ahead log's high-water mark since start, in bytes (its frames
+    /// as the commit hook saw them, times the frame size).
+    wal_peak_bytes: AtomicU64,
 }
 
 impl Shared {
@@ -123,14 +164,68 @@ impl Shared {
 
     /// Takes everything queued. Only the holder of the writer state calls it, so
     /// groups are applied in queue order.
+    ///
+    /// Batched, it takes the first `PULL_CHUNK` ops only (the transaction takes
+    /// the inserts behind them as it goes, `take_inserts`), so that callers
+    /// waiting for room get it at once and the queue's other ops keep their
+    /// order behind the group.
     fn take(&self) -> Vec<Op> {
         let mut q = self.queue.lock();
-        let ops = std::mem::take(&mut q.ops);
-        q.urgent = false;
-        q.first_at = None;
+        let n = if self.batched { q.ops.len().min(PULL_CHUNK) } else { q.ops.len() };
+        // Drained, not swapped: the queue keeps its buffer, so a caller's push
+        // never waits on its growth.
+        let ops: Vec<Op> = q.ops.drain(..n).collect();
+        if q.ops.is_empty() {
+            // (Else an urgent op may still be queued: the flag stays.)
+            q.urgent = false;
+            q.first_at = None;
+        }
         drop(q);
         self.space.notify_all();
         ops
+    }
+
+    /// Waits until the checkpoint thread is not checkpointing (at most a
+    /// second: a checkpoint that stays stuck is left to the next time).
+    fn wait_for_checkpoint_thread(&self) {
+        let give_up = Instant::now() + Duration::from_secs(1);
+        let mut q = self.queue.lock();
+        while q.ckpt_running && !self.checkpoints.wait_until(&mut q, give_up).timed_out() {}
+    }
+
+    /// A transaction began that takes queued inserts as it goes.
+    fn start_pulling(&self) {
+        self.queue.lock().pulling = true;
+    }
+
+    /// The transaction under way takes no more inserts: the queue may hold
+    /// `ROOM_RESERVE` more while it commits.
+    fn stop_pulling(&self) {
+        let mut q = self.queue.lock();
+        if !std::mem::replace(&mut q.pulling, false) {
+            return;
+        }
+        drop(q);
+        self.space.notify_all();
+    }
+
+    /// Moves up to `max` inserts from the head of the queue to `ops` (for a
+    /// transaction under way, `transact`); stops at any other op, which waits
+    /// for the next group in queue order.
+    fn take_inserts(&self, ops: &mut Vec<Op>, max: usize) {
+        let mut q = self.queue.lock();
+        let before = ops.len();
+        while ops.len() - before < max && matches!(q.ops.front(), Some(Op::Insert { .. })) {
+            ops.extend(q.ops.pop_front());
+        }
+        if ops.len() == before {
+            return;
+        }
+        if q.ops.is_empty() {
+            q.first_at = None;
+        }
+        drop(q);
+        self.space.notify_all();
     }
 }
 
@@ -154,8 +249,34 @@ impl WriterHandle {
         let urgent = op.is_urgent();
         let is_insert = matches!(op, Op::Insert { .. });
         let mut q = self.shared.queue.lock();
-        while !urgent && q.ops.len() >= MAX_QUEUED && q.closing.is_none() {
-            self.shared.space.wait(&mut q);
+        if !urgent && q.full() && q.closing.is_none() {
+            // A batched hit waits for room at most one commit window, then is
+            // refused with a status that says so (never an unbounded stall).
+            let since = Instant::now();
+            let give_up = since + self.shared.window.max(MIN_ROOM_WAIT);
+            let mut refused = false;
+            while q.full() && q.closing.is_none() {
+                if is_insert {
+                    if self.shared.space.wait_until(&mut q, give_up).timed_out() && q.full() {
+                        refused = true;
+                        break;
+                    }
+                } else {
+                    self.shared.space.wait(&mut q);
+                }
+            }
+            let waited = since.elapsed();
+            self.shared.longest_wait_ns.fetch_max(waited.as_nanos() as u64, Relaxed);
+            if refused {
+                drop(q);
+                op.disarm();
+                return Err(Error::storage(format!(
+                    "the hit was not accepted: {} hits wait in memory for the store, which took no more \
+                     in {} ms (it is slower than the calls, or stalled); nothing accepted before is affected",
+                    MAX_QUEUED + ROOM_RESERVE,
+                    waited.as_millis()
+                )));
+            }
         }
         if q.closing.is_some() {
             drop(q);
@@ -163,7 +284,7 @@ impl WriterHandle {
             return Err(Error::closed());
         }
         let was_empty = q.ops.is_empty();
-        q.ops.push(op);
+        q.ops.push_back(op);
         if is_insert {
             q.accepted += 1;
         }
@@ -250,6 +371,16 @@ impl WriterHandle {
         }
     }
 
+    /// The longest any caller waited for room in the in-memory queue.
+    pub fn longest_wait(&self) -> Duration {
+        Duration::from_nanos(self.shared.longest_wait_ns.load(Relaxed))
+    }
+
+    /// The write-ahead log's largest size since start, in bytes.
+    pub fn wal_peak_bytes(&self) -> u64 {
+        self.shared.wal_peak_bytes.load(Relaxed)
+    }
+
     /// Bumped each time the writer moves to a recreated store file.
     pub fn generation(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.shared.generation)
@@ -318,7 +449,8 @@ impl Writer {
             generation: Arc::new(AtomicU64::new(0)),
             suspended: Arc::new(AtomicBool::new(false)),
             queue: Mutex::new(Queue {
-                ops: Vec::new(),
+                // Its largest (the pages are only touched as it fills).
+                ops: VecDeque::with_capacity(MAX_QUEUED + ROOM_RESERVE + PULL_CHUNK),
                 first_at: None,
                 urgent: false,
                 closing: None,
@@ -327,6 +459,8 @@ impl Writer {
                 settled: 0,
                 retry_at: None,
                 checkpoint: 0,
+                pulling: false,
+                ckpt_running: false,
                 suspended: false,
                 ckpt_open: false,
             }),
@@ -341,6 +475,8 @@ impl Writer {
             stored: AtomicU64::new(0),
             stored_bytes: AtomicU64::new(0),
             retained: AtomicU64::new(0),
+            longest_wait_ns: AtomicU64::new(0),
+            wal_peak_bytes: AtomicU64::new(0),
         });
         let mut conn = conn;
         configure(&mut conn, &shared).map_err(|e| classify(e, "configuring checkpoints"))?;
@@ -437,11 +573,16 @@ impl WriterState {
             // Woken for work a leading caller already did.
             return;
         }
-        let new_inserts = ops.iter().filter(|o| matches!(o, Op::Insert { .. })).count() as u64;
+        let count_inserts = |ops: &[Op]| ops.iter().filter(|o| matches!(o, Op::Insert { .. })).count() as u64;
+        let mut ops = ops;
         self.check_file(false);
         self.retry_retained();
         let failure = if self.retained.is_empty() {
-            match self.transact(&ops, new_inserts) {
+            // Batched inserts queued while this group commits join it.
+            let (pull, settles) = (self.shared.batched, count_inserts(&ops));
+            let done = self.transact(&mut ops, settles, pull);
+            self.shared.stop_pulling();
+            match done {
                 Ok(results) => {
                     self.finish(ops, results);
                     return;
@@ -454,6 +595,7 @@ impl WriterState {
         };
         // The inserts failed; the other operations (deletes free space) get their
         // own chance.
+        let new_inserts = count_inserts(&ops);
         let (inserts, others): (Vec<Op>, Vec<Op>) =
             ops.into_iter().partition(|o| matches!(o, Op::Insert { .. }));
         let waiting = self.retain(inserts, &failure);
@@ -470,11 +612,11 @@ impl WriterState {
         }
     }
 
-    fn apply_alone(&mut self, ops: Vec<Op>) {
+    fn apply_alone(&mut self, mut ops: Vec<Op>) {
         if ops.is_empty() {
             return;
         }
-        let results = self.transact(&ops, 0).unwrap_or_else(|e| vec![Err(e); ops.len()]);
+        let results = self.transact(&mut ops, 0, false).unwrap_or_else(|e| vec![Err(e); ops.len()]);
         self.finish(ops, results);
     }
 

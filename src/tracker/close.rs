@@ -31,6 +31,9 @@ impl Tracker {
         self.delivery.close(deadline, move || {
             callbacks.poll(0);
         });
+        // The reader's connection first: the writer's, closed last, leaves no
+        // `-wal` behind.
+        self.reader.close();
         self.writer.close(deadline);
         self.callbacks.shutdown();
         Ok(())

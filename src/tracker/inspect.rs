@@ -101,6 +101,8 @@ impl Tracker {
         self.open_gate(|| {
             let mut s = self.reporter.stats.snapshot();
             s.queued = self.writer.queued() + self.delivery.memory_len() as u64;
+            s.longest_wait_us = self.writer.longest_wait().as_micros() as u64;
+            s.wal_peak_bytes = self.writer.wal_peak_bytes();
             let path = self.storage_path();
             s.bytes_on_disk = ["", "-wal"]
                 .iter()

@@ -1482,9 +1482,11 @@ static_assert((ResetFlags::User | ResetFlags::AnonymousId | ResetFlags::Session 
               ResetFlags::All);
 static_assert((ResetFlags::All & ResetFlags::Session) == ResetFlags::Session);
 static_assert(static_cast<at_drop_reason>(DropReason::ConsentDenied) == AT_DROP_CONSENT_DENIED);
-// Stats is at_stats itself: the new counter is its last field, so
-// at_tracker_stats(…, sizeof(Stats)) fills it.
-static_assert(offsetof(attracker::Stats, dropped_consent) + sizeof(std::uint64_t) == sizeof(attracker::Stats));
+// Stats is at_stats itself: the newest fields are its last, so
+// at_tracker_stats(…, sizeof(Stats)) fills them.
+static_assert(offsetof(attracker::Stats, wal_peak_bytes) + sizeof(std::uint64_t) == sizeof(attracker::Stats));
+static_assert(offsetof(attracker::Stats, longest_wait_us) + sizeof(std::uint64_t) ==
+              offsetof(attracker::Stats, wal_peak_bytes));
 static_assert(std::is_same_v<decltype(std::declval<Tracker &>().user_id()),
                              attracker::Result<std::optional<std::string>>>);
 static_assert(std::is_same_v<decltype(std::declval<Tracker &>().session_id()), attracker::Result<std::int64_t>>);

@@ -279,6 +279,13 @@ namespace Attracker
         public long NotReached;
         /// <summary>Hits purged because the user denied consent (DropReason.ConsentDenied).</summary>
         public long DroppedConsent;
+        /// <summary>
+        /// The longest any tracking call waited for room in the in-memory
+        /// queue (batched durability), in microseconds.
+        /// </summary>
+        public long LongestWaitUs;
+        /// <summary>The largest the store's write-ahead log grew since start, in bytes.</summary>
+        public long WalPeakBytes;
     }
 
     /// <summary>
@@ -712,6 +719,7 @@ namespace Attracker
                 DroppedTooLarge = (long)s.DroppedTooLarge, Requests = (long)s.Requests,
                 DroppedExpired = (long)s.DroppedExpired, KeyRejected = (long)s.KeyRejected,
                 NotReached = (long)s.NotReached, DroppedConsent = (long)s.DroppedConsent,
+                LongestWaitUs = (long)s.LongestWaitUs, WalPeakBytes = (long)s.WalPeakBytes,
             };
         }
 

@@ -75,6 +75,8 @@ namespace Attracker
         public ulong KeyRejected;
         public ulong NotReached;
         public ulong DroppedConsent;
+        public ulong LongestWaitUs;
+        public ulong WalPeakBytes;
     }
 
     [Preserve]

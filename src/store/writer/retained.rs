@@ -18,8 +18,8 @@ impl WriterState {
         }
         while !self.retained.is_empty() {
             let n = self.retained.len().min(RETRY_CHUNK);
-            let chunk: Vec<Op> = self.retained.drain(..n).collect();
-            match self.transact(&chunk, 0) {
+            let mut chunk: Vec<Op> = self.retained.drain(..n).collect();
+            match self.transact(&mut chunk, 0, false) {
                 Ok(results) => self.finish(chunk, results),
                 Err(_) => {
                     self.retained.splice(0..0, chunk);

@@ -15,7 +15,10 @@ use std::time::Instant;
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
-use super::{Queue, Shared, WriterState, CHECKPOINT_HARD_PAGES, CHECKPOINT_PAGES, GROUP_TARGET};
+use super::{
+    Queue, Shared, WriterState, CHECKPOINT_HARD_PAGES, CHECKPOINT_PAGES, GROUP_TARGET, WAL_LIMIT_BYTES,
+    WRITER_CACHE_KIB,
+};
 use crate::config::LogLevel;
 use crate::runtime::Reporter;
 
@@ -84,6 +87,7 @@ fn checkpoints(shared: &Shared, conn: Connection, path: &str, reporter: &Reporte
             // Claimed under the lock: a suspension from now on waits for this
             // checkpoint, and the connection it may open, to end.
             q.ckpt_open = true;
+            q.ckpt_running = true;
         }
         let now = shared.generation.load(Relaxed);
         if conn.is_none() || now != generation {
@@ -95,6 +99,9 @@ fn checkpoints(shared: &Shared, conn: Connection, path: &str, reporter: &Reporte
         if let Some(conn) = &conn {
             checkpoint(conn, reporter);
         }
+        shared.queue.lock().ckpt_running = false;
+        // The writer may wait for it (`Next::Checkpoint`).
+        shared.checkpoints.notify_all();
     }
 }
 
@@ -136,6 +143,9 @@ pub(super) fn run(shared: &Shared, state: &Mutex<WriterState>, checkpointer: Che
             }
             Next::Checkpoint => {
                 let st = state.lock();
+                // The checkpoint thread's run would make this one fail (busy)
+                // and the log grow on: it ends first.
+                shared.wait_for_checkpoint_thread();
                 // Suspended and closed: the log waits for the next commit after resume.
                 if let Some(conn) = &st.conn {
                     checkpoint(conn, &st.reporter);
@@ -182,6 +192,11 @@ fn next(shared: &Shared) -> Next {
     let mut q = shared.queue.lock();
     loop {
         let now = Instant::now();
+        // A log past the hard mark goes first, even when callers keep the
+        // queue full: it starts over only after a checkpoint between commits.
+        if q.checkpoint >= CHECKPOINT_HARD_PAGES && checkpoint_here(shared, &mut q) {
+            return Next::Checkpoint;
+        }
         if !q.ops.is_empty() {
             let go = q.urgent
                 || q.closing.is_some()
@@ -225,8 +240,18 @@ fn next(shared: &Shared) -> Next {
 /// thread runs them), and a hook that tells it when the log has grown.
 pub(super) fn configure(conn: &mut Connection, shared: &Arc<Shared>) -> rusqlite::Result<()> {
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // When the log starts over, a file grown past this is cut back to it.
+    conn.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES)?;
+    // Appends touch the rightmost pages of two trees: a small cache holds them
+    // (a negative size is KiB).
+    conn.pragma_update(None, "cache_size", -(WRITER_CACHE_KIB as i64))?;
+    let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    // A log of n frames is a 32-byte header and n frames of a 24-byte header
+    // and a page each.
+    let frame = page_size.max(512) as u64 + 24;
     let shared = Arc::clone(shared);
     conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+        shared.wal_peak_bytes.fetch_max(32 + pages.max(0) as u64 * frame, Relaxed);
         if pages >= CHECKPOINT_PAGES {
             shared.checkpoint_due(pages);
         }

@@ -14,7 +14,7 @@ use crate::store::queue::{self, QueueRow};
 use crate::store::{classify, drop_report};
 
 use super::totals::refresh_row;
-use super::{Done, Op, WriterState};
+use super::{Done, Op, WriterState, GROUP_ROWS, PULL_CHUNK};
 
 /// What the ops of one transaction change before it commits.
 struct Staged {
@@ -27,8 +27,17 @@ struct Staged {
 }
 
 impl WriterState {
-    /// Applies `ops` in one transaction; `settles` callers wait for it.
-    pub(super) fn transact(&mut self, ops: &[Op], settles: u64) -> Result<Vec<Result<Done>>> {
+    /// Applies `ops` in one transaction; `settles` callers wait for it. With
+    /// `pull`, inserts queued meanwhile join the transaction (appended to `ops`,
+    /// counted as settling) a few at a time, up to `GROUP_ROWS` ops: a caller
+    /// waiting for room in the queue gets it within a few rows, not after a
+    /// whole group commit.
+    pub(super) fn transact(
+        &mut self,
+        ops: &mut Vec<Op>,
+        settles: u64,
+        pull: bool,
+    ) -> Result<Vec<Result<Done>>> {
         self.connect()?;
         let Some(conn) = &self.conn else { return Err(crate::error::Error::closed()) };
         let tx = Tx::begin(conn).map_err(|e| classify(e, "starting a commit"))?;
@@ -55,9 +64,25 @@ impl WriterState {
             recovered: false,
         };
         let mut results = Vec::with_capacity(ops.len());
-        for op in ops {
-            results.push(Ok(self.apply_op(&tx, op, &mut staged)?));
+        let mut settles = settles;
+        if pull {
+            self.shared.start_pulling();
         }
+        loop {
+            for op in &ops[results.len()..] {
+                results.push(Ok(self.apply_op(&tx, op, &mut staged)?));
+            }
+            if !pull || ops.len() >= GROUP_ROWS {
+                break;
+            }
+            let before = ops.len();
+            self.shared.take_inserts(ops, PULL_CHUNK.min(GROUP_ROWS - before));
+            if ops.len() == before {
+                break;
+            }
+            settles += (ops.len() - before) as u64;
+        }
+        self.shared.stop_pulling();
         let span = match &staged.leased {
             Some(leased) => {
                 leased.first_key_value().zip(leased.last_key_value()).map(|((a, _), (b, _))| (*a, *b))
