@@ -1,6 +1,7 @@
 //! Batched durability under a caller faster than the store: the in-memory
-//! queue stays bounded, a caller waits at most one commit window for room and
-//! is then refused with a status that says so, every accepted hit is stored,
+//! queue stays bounded, a caller waits for room while the store takes hits and
+//! is refused with a status that says so once the store took none for a whole
+//! commit window, every accepted hit is stored,
 //! and the write-ahead log stays under its bound (and is gone after close).
 
 mod common;

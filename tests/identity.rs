@@ -141,6 +141,14 @@ fn a_purge_under_concurrent_tracking_leaves_nothing_half_accepted() {
                         match t.track_event("e", Some(&format!(r#"{{"t":{thread},"i":{i}}}"#)), None) {
                             Ok(()) => accepted.fetch_add(1, SeqCst),
                             Err(e) if e.status == Status::Suppressed => refused.fetch_add(1, SeqCst),
+                            // Batched: the purge is one long transaction; a call
+                            // that found the queue full for a whole commit window
+                            // meanwhile was not accepted (and is not counted).
+                            Err(e)
+                                if e.status == Status::Storage && e.to_string().contains("not accepted") =>
+                            {
+                                0
+                            }
                             Err(e) => panic!("{e:?}"),
                         };
                         i += 1;

@@ -47,6 +47,11 @@ impl Config {
         self
     }
 
+    pub fn synchronous(self, s: at_synchronous) -> Self {
+        check(unsafe { at_config_set_synchronous(self.0, s) }, "synchronous");
+        self
+    }
+
     pub fn offline_mode(self, m: at_offline_mode) -> Self {
         check(unsafe { at_config_set_offline_mode(self.0, m) }, "offline mode");
         self

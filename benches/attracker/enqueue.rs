@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use attracker::ffi::{
-    AT_DURABILITY_BATCHED, AT_DURABILITY_ON_RETURN, AT_ERR_STORAGE, AT_OFFLINE_ALWAYS, AT_OK,
+    at_synchronous, AT_DURABILITY_BATCHED, AT_DURABILITY_ON_RETURN, AT_ERR_STORAGE, AT_OFFLINE_ALWAYS, AT_OK,
 };
 
 use crate::capi::{event_type, properties_300, Config};
@@ -137,10 +137,14 @@ pub struct OnReturn {
 }
 
 /// `AT_DURABILITY_ON_RETURN` (each call returns after its commit): `threads`
-/// threads tracking `per_thread` events each.
-pub fn on_return(db: &Path, threads: usize, per_thread: usize) -> OnReturn {
-    let t =
-        Config::new(db, NOWHERE).durability(AT_DURABILITY_ON_RETURN).offline_mode(AT_OFFLINE_ALWAYS).open();
+/// threads tracking `per_thread` events each, with SQLite's `synchronous` at
+/// `sync` (`AT_SYNCHRONOUS_NORMAL`, the default, or `AT_SYNCHRONOUS_FULL`).
+pub fn on_return(db: &Path, threads: usize, per_thread: usize, sync: at_synchronous) -> OnReturn {
+    let t = Config::new(db, NOWHERE)
+        .durability(AT_DURABILITY_ON_RETURN)
+        .synchronous(sync)
+        .offline_mode(AT_OFFLINE_ALWAYS)
+        .open();
     let (ty, props) = (event_type(), properties_300());
     let before = Usage::now();
     let start = Instant::now();

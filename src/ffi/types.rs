@@ -35,12 +35,13 @@ c_enum! {
         /// Returns after an in-memory enqueue; the commit follows within the commit
         /// window (default 10 ms). `at_tracker_sync` waits for it. The queue is
         /// bounded (about 5,000 hits, ~4 MiB of 300-byte events): a caller faster
-        /// than the store waits for room a few rows at a time, at most one commit
-        /// window (at least 1 ms) in all; if the store took nothing in that time
-        /// (stalled disk, a lock held elsewhere) the call returns `AT_ERR_STORAGE`
-        /// ("not accepted": the hit was not taken; retry or drop it) and every
-        /// hit accepted before is unaffected. `at_stats.longest_wait_us` reports
-        /// the longest wait.
+        /// than the store waits for room a few rows at a time (it runs at the
+        /// store's pace while the store keeps taking hits); once the store took
+        /// none for a whole commit window (at least 1 ms: a stalled disk, a lock
+        /// held elsewhere, a long purge) the call returns `AT_ERR_STORAGE` ("not
+        /// accepted": the hit was not taken; retry or drop it) and every hit
+        /// accepted before is unaffected. `at_stats.longest_wait_us` reports the
+        /// longest wait.
         AT_DURABILITY_BATCHED = 1 => Batched,
     }
 }
@@ -285,8 +286,8 @@ pub struct at_stats {
     /// Purged because the user denied consent (`AT_DROP_CONSENT_DENIED`).
     pub dropped_consent: u64,
     /// The longest any tracking call waited for room in the in-memory queue,
-    /// in microseconds (batched durability: at most one commit window; see
-    /// `AT_DURABILITY_BATCHED`). 0 when no call ever waited.
+    /// in microseconds (batched durability: microseconds while the store keeps
+    /// up; see `AT_DURABILITY_BATCHED`). 0 when no call ever waited.
     pub longest_wait_us: u64,
     /// The largest the store's write-ahead log (`<path>-wal`) grew since the
     /// tracker started, in bytes.

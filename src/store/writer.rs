@@ -88,6 +88,10 @@ struct Queue {
     /// Inserts queued since start, and those the writer has finished with.
     accepted: u64,
     settled: u64,
+    /// Ops the writer has taken off the queue since start: a batched caller
+    /// waiting for room tells a store that goes on taking (it waits on) from
+    /// one that stalled (it is refused).
+    taken: u64,
     /// The longest the log was (pages) since the last checkpoint began, once it
     /// passed `CHECKPOINT_PAGES`; 0 when no checkpoint is due.
     checkpoint: i32,
@@ -175,6 +179,7 @@ impl Shared {
         // Drained, not swapped: the queue keeps its buffer, so a caller's push
         // never waits on its growth.
         let ops: Vec<Op> = q.ops.drain(..n).collect();
+        q.taken += n as u64;
         if q.ops.is_empty() {
             // (Else an urgent op may still be queued: the flag stays.)
             q.urgent = false;
@@ -221,6 +226,7 @@ impl Shared {
         if ops.len() == before {
             return;
         }
+        q.taken += (ops.len() - before) as u64;
         if q.ops.is_empty() {
             q.first_at = None;
         }
@@ -250,16 +256,25 @@ impl WriterHandle {
         let is_insert = matches!(op, Op::Insert { .. });
         let mut q = self.shared.queue.lock();
         if !urgent && q.full() && q.closing.is_none() {
-            // A batched hit waits for room at most one commit window, then is
-            // refused with a status that says so (never an unbounded stall).
+            // A batched hit waits for room while the store goes on taking
+            // queued work (the caller runs at the store's pace); once the store
+            // took nothing for a whole commit window it is refused with a status
+            // that says so (never an unbounded stall on a stalled store).
             let since = Instant::now();
-            let give_up = since + self.shared.window.max(MIN_ROOM_WAIT);
+            let window = self.shared.window.max(MIN_ROOM_WAIT);
+            let mut give_up = since + window;
+            let mut seen = q.taken;
             let mut refused = false;
             while q.full() && q.closing.is_none() {
                 if is_insert {
                     if self.shared.space.wait_until(&mut q, give_up).timed_out() && q.full() {
-                        refused = true;
-                        break;
+                        if q.taken == seen {
+                            refused = true;
+                            break;
+                        }
+                        // Others took the room the store made: wait on.
+                        seen = q.taken;
+                        give_up = Instant::now() + window;
                     }
                 } else {
                     self.shared.space.wait(&mut q);
@@ -268,13 +283,15 @@ impl WriterHandle {
             let waited = since.elapsed();
             self.shared.longest_wait_ns.fetch_max(waited.as_nanos() as u64, Relaxed);
             if refused {
+                let q_len = q.ops.len();
                 drop(q);
                 op.disarm();
                 return Err(Error::storage(format!(
-                    "the hit was not accepted: {} hits wait in memory for the store, which took no more \
-                     in {} ms (it is slower than the calls, or stalled); nothing accepted before is affected",
-                    MAX_QUEUED + ROOM_RESERVE,
-                    waited.as_millis()
+                    "the hit was not accepted: {} hits wait in memory for the store, which took none of \
+                     them in {} ms (it is stalled: a long transaction, a slow or locked disk); nothing \
+                     accepted before is affected",
+                    q_len,
+                    window.as_millis()
                 )));
             }
         }
@@ -456,6 +473,7 @@ impl Writer {
                 closing: None,
                 stopped: false,
                 accepted: 0,
+                taken: 0,
                 settled: 0,
                 retry_at: None,
                 checkpoint: 0,
