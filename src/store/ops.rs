@@ -10,7 +10,7 @@ use crate::config::DropReason;
 use crate::error::Result;
 use crate::hit::{stored_size, HitKind, NewHit, StoredHit};
 use crate::runtime::{Completer, Oneshot};
-use crate::store::reader::{decode_row, COLUMNS};
+use crate::store::reader::{decode_row, RowShare, COLUMNS};
 use crate::store::{classify, STATE_PENDING};
 
 /// Longer than any wait delivery sets (backoff with jitter, Retry-After, at
@@ -328,13 +328,14 @@ pub fn lease(
         let stranded = due.saturating_add(LONGEST_WAIT_MS);
         let mut rows =
             stmt.query(params![clamp(after), clamp(max_id), due, events_only, stranded]).map_err(fail)?;
+        let mut share = RowShare::default();
         while hits.len() < limit as usize {
             let Some(r) = rows.next().map_err(fail)? else { break };
             let id = r.get::<_, i64>(0).map_err(fail)? as u64;
             if leased.contains_key(&id) {
                 continue;
             }
-            match decode_row(id, r, batch_url) {
+            match decode_row(tx, id, r, batch_url, &mut share).map_err(fail)? {
                 Some(h) => hits.push(h),
                 None => bad.push(id),
             }
