@@ -18,7 +18,7 @@ use crate::delivery::dates::parse_http_date;
 use crate::delivery::policy::{self, Verdict};
 use crate::delivery::transport::{Cause, Method, Outcome, Request, Transport};
 use crate::delivery::wire;
-use crate::hit::{HitKind, StoredHit};
+use crate::hit::{is_json_object, HitKind, StoredHit};
 
 /// What becomes of one hit after a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,18 +129,29 @@ impl Plan {
                 continue;
             }
             let end = (i..hits.len()).find(|&j| hits[j].kind != HitKind::Event).unwrap_or(hits.len());
+            // A body is spliced into the batch as it is: one that is not a
+            // JSON object (damage) would make the whole batch unreadable.
+            let damaged: Vec<bool> =
+                hits[i..end].iter().map(|h| !h.body.as_deref().is_some_and(is_json_object)).collect();
+            let mut sizes = Vec::with_capacity(end - i);
             for (k, h) in hits.iter().enumerate().take(end).skip(i) {
-                if k > i {
+                if damaged[k - i] {
+                    // In no batch: split sets it apart as too large.
+                    sizes.push(usize::MAX / 2);
+                    continue;
+                }
+                if !plan.text.is_empty() {
                     plan.text.push(',');
                 }
                 let at = plan.text.len();
                 wire::push_envelope(&mut plan.text, h, ctx.anonymous_id, ctx.store_id);
                 plan.spans[k] = at..plan.text.len();
+                sizes.push(plan.spans[k].len());
             }
-            let sizes: Vec<usize> = plan.spans[i..end].iter().map(|r| r.len()).collect();
-            let (batches, too_large) = wire::split(&sizes, ctx.max_batch_events, ctx.max_batch_bytes);
-            for k in too_large {
-                run.fates[i + k] = Fate::Dropped(DropReason::TooLarge);
+            let (batches, apart) = wire::split(&sizes, ctx.max_batch_events, ctx.max_batch_bytes);
+            for k in apart {
+                let reason = if damaged[k] { DropReason::Corrupt } else { DropReason::TooLarge };
+                run.fates[i + k] = Fate::Dropped(reason);
             }
             plan.steps.extend(batches.into_iter().map(|r| Step::Post(i + r.start..i + r.end)));
             i = end;
@@ -490,6 +501,19 @@ mod tests {
         };
         let r = run(&mut t, &ctx(&now), &[event(1, "a")]);
         assert_eq!(r.clock_offset_ms, Some(1_500));
+    }
+
+    #[test]
+    fn a_damaged_body_is_dropped_as_corrupt_and_never_joins_a_batch() {
+        let now = || 0;
+        let mut hits: Vec<StoredHit> = (0..4).map(|i| event(i, "e")).collect();
+        hits[1].body = Some("{\"cut\": ".into());
+        hits[2].body = Some("[1]".into());
+        let mut t = Scripted { answers: (0..4).map(|_| ok()).collect(), sent: vec![] };
+        let r = run(&mut t, &ctx(&now), &hits);
+        let corrupt = Fate::Dropped(DropReason::Corrupt);
+        assert_eq!(r.fates, vec![Fate::Delivered, corrupt, corrupt, Fate::Delivered]);
+        assert_eq!(t.sent, vec![(Method::Post, 1), (Method::Post, 1)], "each batch parsed as JSON");
     }
 
     #[test]

@@ -150,12 +150,20 @@ impl Reader {
 /// What consecutive rows of one read share, read once: each context row's
 /// text (checked once), and the last visitor, session and user id (one `Arc`
 /// for the rows that carry the same one).
-#[derive(Default)]
 pub(crate) struct RowShare {
+    /// An event's body must be one JSON object (else the row is damaged);
+    /// false when the caller checks it itself (the drain's lease).
+    pub(crate) check_bodies: bool,
     contexts: HashMap<i64, Option<Arc<str>>>,
     visitor: Option<Arc<str>>,
     session: Option<Arc<str>>,
     user: Option<Arc<str>>,
+}
+
+impl Default for RowShare {
+    fn default() -> RowShare {
+        RowShare { check_bodies: true, contexts: HashMap::new(), visitor: None, session: None, user: None }
+    }
 }
 
 impl RowShare {
@@ -228,7 +236,8 @@ fn decode_fields(
         HitKind::Event => {
             // Spliced into the batch as it is: a body that is not a JSON
             // object (damage) would make the whole batch unreadable.
-            if !crate::hit::is_json_object(body.as_deref()?) {
+            let text = body.as_deref()?;
+            if share.check_bodies && !crate::hit::is_json_object(text) {
                 return None;
             }
             batch_url.to_owned()

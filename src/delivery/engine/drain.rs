@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::config::{DropReason, LogLevel};
 use crate::delivery::policy;
 use crate::delivery::send::Fate;
+use crate::delivery::transport::LANES;
 use crate::delivery::DispatchReport;
 use crate::hit::StoredHit;
 use crate::runtime::Oneshot;
@@ -33,14 +34,21 @@ impl Engine {
                 Err(e) => return DispatchReport { status: Err(e), ..Default::default() },
             },
         };
+        // With requests side by side, a lease holds a batch for each lane:
+        // half the writer's transactions per hit, and the second lane's batch
+        // is at hand when the first is on the wire.
+        let lanes = if self.transport.lanes().is_some() { LANES as u32 } else { 1 };
         let (clock, writer, limit) =
-            (Arc::clone(&self.clock), Arc::clone(&self.writer), self.settings.max_batch_events);
+            (Arc::clone(&self.clock), Arc::clone(&self.writer), self.settings.max_batch_events * lanes);
         // Due: what this process scheduled is due once its (monotonic) pause is
         // over, even if the wall clock has moved back since.
         let hwm = self.retry_wall_hwm;
         let due_ms = move || (scope != Scope::Dispatch).then(|| clock.now_ms().max(hwm));
         let lease = move |after: u64, due_ms: Option<i64>| {
-            let request = LeaseRequest { after, max_id, due_ms, limit, events_only: false };
+            // The drain checks each body as it builds its envelope, on this
+            // thread, not the writer's (`send::Plan`).
+            let request =
+                LeaseRequest { after, max_id, due_ms, limit, events_only: false, check_bodies: false };
             writer.ask(|reply| Op::Lease { request, reply })
         };
         let drained = self.pipeline(lease(0, due_ms()), &lease, &due_ms);
