@@ -76,16 +76,20 @@ fn basic_auth_and_gzip_are_selectable() {
 }
 
 #[test]
-fn batches_split_at_500_events_and_reuse_one_connection() {
+fn batches_split_at_500_events_and_reuse_kept_alive_connections() {
     let c = Collector::start();
     let dir = TempDir::new("split");
     let t = Tracker::new(bulk_config(&dir, &c, OfflineMode::Always)).unwrap();
     track_n(&t, "e", 1200);
     let r = dispatch(&t);
     assert_eq!(r.sent, 1200);
-    let sizes: Vec<usize> = c.batches().iter().map(|b| b.events().len()).collect();
-    assert_eq!(sizes, vec![500, 500, 200]);
-    assert_eq!(c.connections(), 1, "keep-alive");
+    // The first batch goes alone; the next two side by side (either may
+    // arrive first).
+    let mut sizes: Vec<usize> = c.batches().iter().map(|b| b.events().len()).collect();
+    assert_eq!(sizes[0], 500);
+    sizes.sort_unstable();
+    assert_eq!(sizes, vec![200, 500, 500]);
+    assert!(c.connections() <= 2, "keep-alive: {} connections for 3 requests", c.connections());
     assert_eq!(c.unique_message_ids().len(), 1200);
 }
 

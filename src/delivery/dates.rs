@@ -3,12 +3,40 @@
 
 /// `2026-11-22T16:46:40.123Z` for a Unix time in milliseconds.
 pub fn iso8601_ms(unix_ms: i64) -> String {
+    let mut out = String::with_capacity(24);
+    push_iso8601_ms(&mut out, unix_ms);
+    out
+}
+
+/// `iso8601_ms` written at the end of `out`, with no allocation (one per
+/// event sent otherwise).
+pub fn push_iso8601_ms(out: &mut String, unix_ms: i64) {
     let secs = unix_ms.div_euclid(1000);
     let ms = unix_ms.rem_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    if !(0..=9999).contains(&y) {
+        // Years a stored time cannot normally have: the general formatting.
+        let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+        out.push_str(&format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z"));
+        return;
+    }
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m as i64);
+    put(8, 2, d as i64);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem % 3600 / 60);
+    put(17, 2, rem % 60);
+    put(20, 3, ms);
+    out.push_str(std::str::from_utf8(&b).expect("ASCII"));
 }
 
 /// Years a server's date may name; anything else is absurd (ignored).
@@ -98,6 +126,13 @@ mod tests {
         assert_eq!(iso8601_ms(1_795_366_000_123), "2026-11-22T16:46:40.123Z");
         assert_eq!(iso8601_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(iso8601_ms(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(iso8601_ms(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        // Beyond four-digit years: the general formatting, still readable.
+        assert_eq!(iso8601_ms(253_402_300_800_000), "10000-01-01T00:00:00.000Z");
+        assert_eq!(iso8601_ms(-62_167_219_200_001), "-001-12-31T23:59:59.999Z");
+        let mut out = String::from("at ");
+        push_iso8601_ms(&mut out, 1_795_366_000_123);
+        assert_eq!(out, "at 2026-11-22T16:46:40.123Z", "appended, not replaced");
     }
 
     #[test]

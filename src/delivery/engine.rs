@@ -28,6 +28,7 @@ use crate::store::WriterHandle;
 mod drain;
 mod handle;
 mod memory;
+mod pipeline;
 mod remote_fetch;
 mod schedule;
 mod send_run;

@@ -4,7 +4,13 @@
 //! refuses (400/413) is bisected until the offending event is alone. URL hits go
 //! one GET each. The first failure that is not about the payload stops the run;
 //! the hits not attempted are released unchanged.
+//!
+//! A run is planned (`plan`: envelopes built, `Step`s in order), then each
+//! step's request is sent and concluded (`conclude`), one at a time (`run`) or
+//! side by side by the drain's pipeline (`engine/pipeline.rs`).
 
+use std::collections::VecDeque;
+use std::ops::Range;
 use std::time::Duration;
 
 use crate::config::DropReason;
@@ -12,7 +18,7 @@ use crate::delivery::dates::parse_http_date;
 use crate::delivery::policy::{self, Verdict};
 use crate::delivery::transport::{Cause, Method, Outcome, Request, Transport};
 use crate::delivery::wire;
-use crate::hit::{HitKind, StoredHit};
+use crate::hit::{is_json_object, HitKind, StoredHit};
 
 /// What becomes of one hit after a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,97 +77,160 @@ pub struct Run {
     pub bad_date: Option<String>,
 }
 
-/// Sends `hits` in order; `fates[i]` is the fate of `hits[i]`.
-pub fn run(transport: &mut dyn Transport, ctx: &SendContext<'_>, hits: &[StoredHit]) -> Run {
-    let mut run = Run {
-        fates: vec![Fate::Release; hits.len()],
-        stop: None,
-        requests: 0,
-        refused: Vec::new(),
-        clock_offset_ms: None,
-        bad_date: None,
-    };
-    let mut i = 0;
-    while i < hits.len() && run.stop.is_none() {
-        if hits[i].kind == HitKind::Url {
-            send_url(transport, ctx, hits, i, &mut run);
-            i += 1;
-            continue;
+impl Run {
+    fn new(hits: usize) -> Run {
+        Run {
+            fates: vec![Fate::Release; hits],
+            stop: None,
+            requests: 0,
+            refused: Vec::new(),
+            clock_offset_ms: None,
+            bad_date: None,
         }
-        let end = (i..hits.len()).find(|&j| hits[j].kind != HitKind::Event).unwrap_or(hits.len());
-        send_events(transport, ctx, hits, i, end, &mut run);
-        i = end;
+    }
+
+    /// Keeps the first reason to stop: with requests in flight side by side,
+    /// a second failure may end after the first.
+    fn stop(&mut self, stop: Stop) {
+        self.stop.get_or_insert(stop);
+    }
+}
+
+/// One request of a run: a URL hit's GET, or a POST of consecutive events
+/// (indexes into the run's hits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Get(usize),
+    Post(Range<usize>),
+}
+
+/// A run's requests, in order, and its events' envelopes, each built once
+/// into one buffer (hit `i`'s at `spans[i]`, consecutive events separated by
+/// a comma, so a batch's body is one copy of a slice).
+pub struct Plan {
+    pub steps: VecDeque<Step>,
+    text: String,
+    spans: Vec<Range<usize>>,
+}
+
+impl Plan {
+    /// Plans `hits`: envelopes built, events split into batches within the
+    /// limits (an event too large even alone is dropped in `run`), URL hits
+    /// one GET each, in the hits' order.
+    pub fn new(ctx: &SendContext<'_>, hits: &[StoredHit], run: &mut Run) -> Plan {
+        let mut plan = Plan { steps: VecDeque::new(), text: String::new(), spans: vec![0..0; hits.len()] };
+        let events: usize = hits.iter().filter_map(|h| h.body.as_ref()).map(|b| b.len() + 400).sum();
+        plan.text.reserve(events);
+        let mut i = 0;
+        while i < hits.len() {
+            if hits[i].kind == HitKind::Url {
+                plan.steps.push_back(Step::Get(i));
+                i += 1;
+                continue;
+            }
+            let end = (i..hits.len()).find(|&j| hits[j].kind != HitKind::Event).unwrap_or(hits.len());
+            // A body is spliced into the batch as it is: one that is not a
+            // JSON object (damage) would make the whole batch unreadable.
+            let damaged: Vec<bool> =
+                hits[i..end].iter().map(|h| !h.body.as_deref().is_some_and(is_json_object)).collect();
+            let mut sizes = Vec::with_capacity(end - i);
+            for (k, h) in hits.iter().enumerate().take(end).skip(i) {
+                if damaged[k - i] {
+                    // In no batch: split sets it apart as too large.
+                    sizes.push(usize::MAX / 2);
+                    continue;
+                }
+                if !plan.text.is_empty() {
+                    plan.text.push(',');
+                }
+                let at = plan.text.len();
+                wire::push_envelope(&mut plan.text, h, ctx.anonymous_id, ctx.store_id);
+                plan.spans[k] = at..plan.text.len();
+                sizes.push(plan.spans[k].len());
+            }
+            let (batches, apart) = wire::split(&sizes, ctx.max_batch_events, ctx.max_batch_bytes);
+            for k in apart {
+                let reason = if damaged[k] { DropReason::Corrupt } else { DropReason::TooLarge };
+                run.fates[i + k] = Fate::Dropped(reason);
+            }
+            plan.steps.extend(batches.into_iter().map(|r| Step::Post(i + r.start..i + r.end)));
+            i = end;
+        }
+        plan
+    }
+
+    /// The body of a POST of the events `range`, sent now.
+    pub fn body(&self, ctx: &SendContext<'_>, range: &Range<usize>) -> Vec<u8> {
+        let (first, last) = (&self.spans[range.start], &self.spans[range.end - 1]);
+        let json = wire::body_joined(&self.text[first.start..last.end], (ctx.now_ms)(), ctx.clock_offset_ms);
+        if ctx.gzip {
+            wire::gzip(&json)
+        } else {
+            json
+        }
+    }
+}
+
+/// The request of `step` (its body, for a POST, in `body`).
+pub fn request<'a>(
+    ctx: &SendContext<'a>,
+    hits: &'a [StoredHit],
+    plan: &Plan,
+    step: &Step,
+    body: &'a mut Vec<u8>,
+) -> Request<'a> {
+    match step {
+        // URL hits go exactly as the host built them: no headers of ours.
+        Step::Get(i) => Request { method: Method::Get, url: &hits[*i].url, headers: &[], body: &[] },
+        Step::Post(range) => {
+            *body = plan.body(ctx, range);
+            Request { method: Method::Post, url: ctx.batch_url, headers: ctx.post_headers, body }
+        }
+    }
+}
+
+/// Records what one request of `step` came to; returns the steps to take
+/// next, before the rest: the two halves of a batch the server refused
+/// (400/413), bisected until the offending event is alone.
+pub fn conclude(outcome: Outcome, step: &Step, run: &mut Run, ctx: &SendContext<'_>) -> Option<[Step; 2]> {
+    run.requests += 1;
+    match step {
+        Step::Get(i) => apply(outcome, &[*i], false, run, ctx),
+        Step::Post(range) => {
+            if let Outcome::Answered { status, .. } = &outcome {
+                if policy::verdict(*status) == Verdict::Refused && range.len() > 1 {
+                    let mid = range.start + range.len() / 2;
+                    return Some([Step::Post(range.start..mid), Step::Post(mid..range.end)]);
+                }
+            }
+            let indexes: Vec<usize> = range.clone().collect();
+            apply(outcome, &indexes, true, run, ctx);
+        }
+    }
+    None
+}
+
+/// A new run over `hits` and its plan (events too large already dropped).
+pub fn plan(ctx: &SendContext<'_>, hits: &[StoredHit]) -> (Run, Plan) {
+    let mut run = Run::new(hits.len());
+    let plan = Plan::new(ctx, hits, &mut run);
+    (run, plan)
+}
+
+/// Sends `hits` in order, one request at a time; `fates[i]` is the fate of
+/// `hits[i]`.
+pub fn run(transport: &mut dyn Transport, ctx: &SendContext<'_>, hits: &[StoredHit]) -> Run {
+    let (mut run, mut plan) = plan(ctx, hits);
+    while run.stop.is_none() {
+        let Some(step) = plan.steps.pop_front() else { break };
+        let mut body = Vec::new();
+        let outcome = transport.send(&request(ctx, hits, &plan, &step, &mut body));
+        if let Some([left, right]) = conclude(outcome, &step, &mut run, ctx) {
+            plan.steps.push_front(right);
+            plan.steps.push_front(left);
+        }
     }
     run
-}
-
-fn send_url(
-    transport: &mut dyn Transport,
-    ctx: &SendContext<'_>,
-    hits: &[StoredHit],
-    i: usize,
-    run: &mut Run,
-) {
-    // URL hits go exactly as the host built them: no headers of ours.
-    let request = Request { method: Method::Get, url: &hits[i].url, headers: &[], body: &[] };
-    let outcome = transport.send(&request);
-    run.requests += 1;
-    apply(outcome, &[i], false, run, ctx);
-}
-
-fn send_events(
-    transport: &mut dyn Transport,
-    ctx: &SendContext<'_>,
-    hits: &[StoredHit],
-    start: usize,
-    end: usize,
-    run: &mut Run,
-) {
-    let envelopes: Vec<String> =
-        hits[start..end].iter().map(|h| wire::envelope(h, ctx.anonymous_id, ctx.store_id)).collect();
-    let sizes: Vec<usize> = envelopes.iter().map(String::len).collect();
-    let (batches, too_large) = wire::split(&sizes, ctx.max_batch_events, ctx.max_batch_bytes);
-    for k in too_large {
-        run.fates[start + k] = Fate::Dropped(DropReason::TooLarge);
-    }
-    for range in batches {
-        if run.stop.is_some() {
-            return;
-        }
-        let members: Vec<usize> = range.collect();
-        post(transport, ctx, &envelopes, start, &members, run);
-    }
-}
-
-/// POSTs the envelopes at `members` (indexes into `envelopes`, offset by `start`
-/// into the run); bisects on a refusal.
-fn post(
-    transport: &mut dyn Transport,
-    ctx: &SendContext<'_>,
-    envelopes: &[String],
-    start: usize,
-    members: &[usize],
-    run: &mut Run,
-) {
-    let refs: Vec<&str> = members.iter().map(|&k| envelopes[k].as_str()).collect();
-    let json = wire::body(&refs, (ctx.now_ms)(), ctx.clock_offset_ms);
-    let body = if ctx.gzip { wire::gzip(&json) } else { json };
-    let request =
-        Request { method: Method::Post, url: ctx.batch_url, headers: ctx.post_headers, body: &body };
-    let outcome = transport.send(&request);
-    run.requests += 1;
-    let indexes: Vec<usize> = members.iter().map(|&k| start + k).collect();
-    if let Outcome::Answered { status, .. } = &outcome {
-        if policy::verdict(*status) == Verdict::Refused && members.len() > 1 {
-            let (left, right) = members.split_at(members.len() / 2);
-            post(transport, ctx, envelopes, start, left, run);
-            if run.stop.is_none() {
-                post(transport, ctx, envelopes, start, right, run);
-            }
-            return;
-        }
-    }
-    apply(outcome, &indexes, true, run, ctx);
 }
 
 /// Records the fate of the hits at `indexes` after one request (`batch`: a
@@ -204,27 +273,27 @@ fn apply(outcome: Outcome, indexes: &[usize], batch: bool, run: &mut Run, ctx: &
             Verdict::Unauthorized => {
                 // The hits carry no key: a corrected key delivers them.
                 set(run, Fate::Release);
-                run.stop = Some(Stop::Unauthorized(status));
+                run.stop(Stop::Unauthorized(status));
             }
             Verdict::Retry => {
                 let retry_after = policy::retry_after(retry_after.as_deref(), (ctx.now_ms)());
                 // A server that says when to come back asked for a wait: no attempt.
                 set(run, if retry_after.is_some() { Fate::Deferred } else { Fate::Retry });
-                run.stop = Some(Stop::ServerFailed { retry_after, why: format!("HTTP {status}") });
+                run.stop(Stop::ServerFailed { retry_after, why: format!("HTTP {status}") });
             }
             Verdict::NotReached(_) => unreachable!("mapped to Outcome::NotReached above"),
         },
         Outcome::NotReached { cause, why } => {
             set(run, Fate::Offline);
-            run.stop = Some(Stop::NotReached { cause, why });
+            run.stop(Stop::NotReached { cause, why });
         }
         Outcome::Failed(why) => {
             set(run, Fate::Retry);
-            run.stop = Some(Stop::ServerFailed { retry_after: None, why });
+            run.stop(Stop::ServerFailed { retry_after: None, why });
         }
         Outcome::Aborted => {
             set(run, Fate::Release);
-            run.stop = Some(Stop::Aborted);
+            run.stop(Stop::Aborted);
         }
     }
 }
@@ -432,6 +501,19 @@ mod tests {
         };
         let r = run(&mut t, &ctx(&now), &[event(1, "a")]);
         assert_eq!(r.clock_offset_ms, Some(1_500));
+    }
+
+    #[test]
+    fn a_damaged_body_is_dropped_as_corrupt_and_never_joins_a_batch() {
+        let now = || 0;
+        let mut hits: Vec<StoredHit> = (0..4).map(|i| event(i, "e")).collect();
+        hits[1].body = Some("{\"cut\": ".into());
+        hits[2].body = Some("[1]".into());
+        let mut t = Scripted { answers: (0..4).map(|_| ok()).collect(), sent: vec![] };
+        let r = run(&mut t, &ctx(&now), &hits);
+        let corrupt = Fate::Dropped(DropReason::Corrupt);
+        assert_eq!(r.fates, vec![Fate::Delivered, corrupt, corrupt, Fate::Delivered]);
+        assert_eq!(t.sent, vec![(Method::Post, 1), (Method::Post, 1)], "each batch parsed as JSON");
     }
 
     #[test]

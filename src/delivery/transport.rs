@@ -105,7 +105,33 @@ impl Outcome {
 /// Sends one request. Implemented by libcurl here, and by host transports.
 pub trait Transport: Send {
     fn send(&mut self, request: &Request<'_>) -> Outcome;
+
+    /// The same transport with requests in flight side by side, when it can
+    /// (libcurl); `None` for a transport that sends one request at a time (a
+    /// host's: its contract is one call at a time).
+    fn lanes(&mut self) -> Option<&mut dyn Lanes> {
+        None
+    }
 }
+
+/// Requests in flight at once (`Transport::lanes`): each started with a tag,
+/// each handed back by `finish` with its tag, in the order they end. The
+/// caller keeps at most `LANES` in flight and never calls `Transport::send`
+/// while one is.
+pub trait Lanes {
+    /// Starts `request`; a request that cannot start (the tracker is closing,
+    /// the trust cannot be applied) ends at once, with its outcome waiting in
+    /// `finish`.
+    fn start(&mut self, tag: u64, request: &Request<'_>);
+
+    /// Waits until a request started ends and returns it; `None` when none is
+    /// in flight. When the tracker closes, every request in flight ends
+    /// `Aborted` within ~50 ms.
+    fn finish(&mut self) -> Option<(u64, Outcome)>;
+}
+
+/// The most requests the drain keeps in flight on a transport with lanes.
+pub const LANES: usize = 2;
 
 /// Tells transfers in flight to stop: for good (the tracker is closing), or
 /// past a deadline (a flush the host bounded, e.g. on entering background).

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::delivery::dates::iso8601_ms;
+use crate::delivery::dates::{iso8601_ms, push_iso8601_ms};
 use crate::delivery::transport::AuthScheme;
 use crate::hit::StoredHit;
 
@@ -21,38 +21,46 @@ const LIBRARY_CONTEXT: &str =
 /// for rows stored before schema 3); `userId` the user id it was tracked with,
 /// when there was one. attracker's own fields go inside `context`.
 pub fn envelope(hit: &StoredHit, current_visitor: &str, store_id: &str) -> String {
+    let mut out = String::new();
+    push_envelope(&mut out, hit, current_visitor, store_id);
+    out
+}
+
+/// `envelope`, written at the end of `out` (the drain builds a batch's
+/// envelopes into one buffer, with no allocation per event).
+pub fn push_envelope(out: &mut String, hit: &StoredHit, current_visitor: &str, store_id: &str) {
     let call = hit.stamp.call;
     let body = hit.body.as_deref().unwrap_or("{}");
     let context = hit.stamp.context.as_deref().unwrap_or(LIBRARY_CONTEXT);
-    let mut out = String::with_capacity(body.len() + context.len() + hit.hit_type.len() + 320);
+    out.reserve(body.len() + context.len() + hit.hit_type.len() + 320);
+    let out = &mut *out;
     out.push_str(r#"{"type":""#);
     out.push_str(call.wire_type());
     out.push('"');
     if let Some(key) = call.subject_key() {
-        push_key(&mut out, key);
-        push_json_string(&mut out, &hit.hit_type);
+        push_key(out, key);
+        push_json_string(out, &hit.hit_type);
     }
     out.push_str(r#","messageId":"#);
-    push_json_string(&mut out, &hit.message_id);
+    push_json_string(out, &hit.message_id);
     out.push_str(r#","anonymousId":"#);
-    push_json_string(&mut out, hit.stamp.visitor_id.as_deref().unwrap_or(current_visitor));
+    push_json_string(out, hit.stamp.visitor_id.as_deref().unwrap_or(current_visitor));
     if let Some(user) = &hit.stamp.user_id {
         out.push_str(r#","userId":"#);
-        push_json_string(&mut out, user);
+        push_json_string(out, user);
     }
     out.push_str(r#","timestamp":""#);
-    out.push_str(&iso8601_ms(hit.created_ms));
+    push_iso8601_ms(out, hit.created_ms);
     out.push('"');
     if let Some(key) = call.body_key() {
-        push_key(&mut out, key);
+        push_key(out, key);
         out.push_str(body);
     }
     out.push_str(r#","context":"#);
-    push_context(&mut out, context, hit, store_id);
+    push_context(out, context, hit, store_id);
     out.push_str(r#","retryCount":"#);
-    out.push_str(&hit.retry_count.to_string());
+    push_int(out, i64::from(hit.retry_count));
     out.push('}');
-    out
 }
 
 fn push_key(out: &mut String, key: &str) {
@@ -81,7 +89,7 @@ fn push_context(out: &mut String, context: &str, hit: &StoredHit, store_id: &str
     match (session, session_ms) {
         (Some(_), Some(ms)) => {
             field(out, "sessionId");
-            out.push_str(&ms.to_string());
+            push_int(out, ms);
         }
         // Schema 3 rows: a UUID per tracker start.
         (Some(uuid), None) => {
@@ -90,7 +98,7 @@ fn push_context(out: &mut String, context: &str, hit: &StoredHit, store_id: &str
             push_json_string(out, uuid);
             if let Some(ms) = hit.stamp.session_ms {
                 out.push_str(r#","elapsedMs":"#);
-                out.push_str(&ms.to_string());
+                push_int(out, ms);
             }
             out.push('}');
         }
@@ -108,13 +116,13 @@ fn push_context(out: &mut String, context: &str, hit: &StoredHit, store_id: &str
             out.push_str(r#""store":"#);
             push_json_string(out, store_id);
             out.push_str(r#","seq":"#);
-            out.push_str(&hit.id.to_string());
+            push_int(out, hit.id as i64);
             inner_sep = ",";
         }
         if let Some(ms) = elapsed {
             out.push_str(inner_sep);
             out.push_str(r#""sessionElapsedMs":"#);
-            out.push_str(&ms.to_string());
+            push_int(out, ms);
             inner_sep = ",";
         }
         if let Some(rate) = hit.stamp.sample_rate {
@@ -134,8 +142,12 @@ pub(crate) const BODY_OVERHEAD: usize = 88;
 /// The request body for `envelopes` sent at `sent_at_ms`, with the clock offset
 /// learned from the collector (its time minus ours, in ms) when there is one.
 pub fn body(envelopes: &[&str], sent_at_ms: i64, clock_offset_ms: Option<i64>) -> Vec<u8> {
-    let size: usize = envelopes.iter().map(|e| e.len() + 1).sum::<usize>() + BODY_OVERHEAD;
-    let mut out = Vec::with_capacity(size);
+    body_joined(&envelopes.join(","), sent_at_ms, clock_offset_ms)
+}
+
+/// `body` of envelopes already joined with commas.
+pub fn body_joined(envelopes: &str, sent_at_ms: i64, clock_offset_ms: Option<i64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(envelopes.len() + BODY_OVERHEAD);
     out.extend_from_slice(br#"{"sentAt":""#);
     out.extend_from_slice(iso8601_ms(sent_at_ms).as_bytes());
     out.push(b'"');
@@ -143,12 +155,7 @@ pub fn body(envelopes: &[&str], sent_at_ms: i64, clock_offset_ms: Option<i64>) -
         let _ = write!(out, r#","clockOffsetMs":{offset}"#);
     }
     out.extend_from_slice(br#","batch":["#);
-    for (i, e) in envelopes.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(e.as_bytes());
-    }
+    out.extend_from_slice(envelopes.as_bytes());
     out.extend_from_slice(b"]}");
     out
 }
@@ -237,8 +244,34 @@ fn base64(data: &[u8]) -> String {
 }
 
 fn push_json_string(out: &mut String, s: &str) {
-    // serde_json's escaping, without building a Value.
-    out.push_str(&serde_json::to_string(s).expect("a str always serializes"));
+    // Ids and names rarely need escaping: copied as they are when nothing in
+    // them does, else serde_json's escaping.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).expect("a str always serializes"));
+    }
+}
+
+/// An integer in decimal, with no allocation.
+fn push_int(out: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 #[cfg(test)]
@@ -280,6 +313,37 @@ mod tests {
         assert_eq!(ev["context"]["attracker"], serde_json::json!({"store": "store-1", "seq": 7}));
         let memory_only = envelope(&StoredHit { id: 0, ..hit(7) }, "v", "s");
         assert!(!memory_only.contains("attracker\":{\"store"), "{memory_only}");
+    }
+
+    #[test]
+    fn strings_and_integers_are_written_as_serde_json_writes_them() {
+        for text in
+            ["plain", "", "quote \"q\"", "back\\slash", "tab\tnew\nline", "\u{1}", "\u{7f}é✓", "</script>"]
+        {
+            let mut out = String::new();
+            push_json_string(&mut out, text);
+            assert_eq!(out, serde_json::to_string(text).unwrap(), "{text:?}");
+        }
+        for n in [0, 7, -7, 10, 1_795_366_000_123, i64::MAX, i64::MIN] {
+            let mut out = String::from("x");
+            push_int(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
+
+    #[test]
+    fn envelopes_joined_in_one_buffer_make_the_same_body() {
+        let hits: Vec<StoredHit> = (1..4).map(hit).collect();
+        let each: Vec<String> = hits.iter().map(|h| envelope(h, "v", "s")).collect();
+        let mut joined = String::new();
+        for (i, h) in hits.iter().enumerate() {
+            if i > 0 {
+                joined.push(',');
+            }
+            push_envelope(&mut joined, h, "v", "s");
+        }
+        let refs: Vec<&str> = each.iter().map(String::as_str).collect();
+        assert_eq!(body_joined(&joined, 5, Some(-3)), body(&refs, 5, Some(-3)));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::config::DropReason;
 use crate::error::Result;
 use crate::hit::{stored_size, HitKind, NewHit, StoredHit};
 use crate::runtime::{Completer, Oneshot};
-use crate::store::reader::{decode_row, COLUMNS};
+use crate::store::reader::{decode_row, RowShare, COLUMNS};
 use crate::store::{classify, STATE_PENDING};
 
 /// Longer than any wait delivery sets (backoff with jitter, Retry-After, at
@@ -113,7 +113,9 @@ impl Op {
 /// `after < id <= max_id` (and, when `due_ms` is set, due by then; with
 /// `events_only`, events), oldest first. A sender leasing batch after batch
 /// passes the last id it leased as `after`, so the rows still on the wire are
-/// not read again.
+/// not read again. With `check_bodies` false, an event's body is not checked
+/// to be one JSON object here: the sender does it (the drain, on its own
+/// thread, dropping a damaged one as `Corrupt` in its settlement).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LeaseRequest {
     pub after: u64,
@@ -121,6 +123,7 @@ pub struct LeaseRequest {
     pub due_ms: Option<i64>,
     pub limit: u32,
     pub events_only: bool,
+    pub check_bodies: bool,
 }
 
 /// The fate of leased rows after a send.
@@ -305,7 +308,7 @@ pub fn delete_where<P: rusqlite::Params>(
 /// no hit. Only the store's sender leases (`SenderLock`).
 pub fn lease(
     tx: &Connection,
-    &LeaseRequest { after, max_id, due_ms, limit, events_only }: &LeaseRequest,
+    &LeaseRequest { after, max_id, due_ms, limit, events_only, check_bodies }: &LeaseRequest,
     batch_url: &str,
     leased: &mut Leases,
     fx: &mut TxEffects,
@@ -328,13 +331,15 @@ pub fn lease(
         let stranded = due.saturating_add(LONGEST_WAIT_MS);
         let mut rows =
             stmt.query(params![clamp(after), clamp(max_id), due, events_only, stranded]).map_err(fail)?;
+        let mut share = RowShare::default();
+        share.check_bodies = check_bodies;
         while hits.len() < limit as usize {
             let Some(r) = rows.next().map_err(fail)? else { break };
             let id = r.get::<_, i64>(0).map_err(fail)? as u64;
             if leased.contains_key(&id) {
                 continue;
             }
-            match decode_row(id, r, batch_url) {
+            match decode_row(tx, id, r, batch_url, &mut share).map_err(fail)? {
                 Some(h) => hits.push(h),
                 None => bad.push(id),
             }

@@ -43,6 +43,7 @@ impl Tracker {
                     due_ms: None,
                     limit: c.max_batch_events,
                     events_only: true,
+                    check_bodies: true,
                 };
                 let hits = self.writer.call(|reply| Op::Lease { request, reply })?;
                 if hits.is_empty() {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::config::{DropReason, LogLevel};
 use crate::delivery::policy;
 use crate::delivery::send::Fate;
+use crate::delivery::transport::LANES;
 use crate::delivery::DispatchReport;
-use crate::error::Error;
 use crate::hit::StoredHit;
 use crate::runtime::Oneshot;
 use crate::store::ops::LeaseRequest;
@@ -26,8 +26,6 @@ impl Engine {
             self.reporter.log(LogLevel::Debug, "another process is this store's sender; not sending");
             return DispatchReport::default();
         }
-        let mut leased_any = false;
-        let mut report = DispatchReport::default();
         let max_id = match scope {
             Scope::Auto => i64::MAX as u64,
             // Everything stored when the request was served, not what arrives during it.
@@ -36,73 +34,37 @@ impl Engine {
                 Err(e) => return DispatchReport { status: Err(e), ..Default::default() },
             },
         };
+        // With requests side by side, a lease holds a batch for each lane:
+        // half the writer's transactions per hit, and the second lane's batch
+        // is at hand when the first is on the wire.
+        let lanes = if self.transport.lanes().is_some() { LANES as u32 } else { 1 };
         let (clock, writer, limit) =
-            (Arc::clone(&self.clock), Arc::clone(&self.writer), self.settings.max_batch_events);
+            (Arc::clone(&self.clock), Arc::clone(&self.writer), self.settings.max_batch_events * lanes);
         // Due: what this process scheduled is due once its (monotonic) pause is
         // over, even if the wall clock has moved back since.
         let hwm = self.retry_wall_hwm;
         let due_ms = move || (scope != Scope::Dispatch).then(|| clock.now_ms().max(hwm));
         let lease = move |after: u64, due_ms: Option<i64>| {
-            let request = LeaseRequest { after, max_id, due_ms, limit, events_only: false };
+            // The drain checks each body as it builds its envelope, on this
+            // thread, not the writer's (`send::Plan`).
+            let request =
+                LeaseRequest { after, max_id, due_ms, limit, events_only: false, check_bodies: false };
             writer.ask(|reply| Op::Lease { request, reply })
         };
-        // The next batch is leased while the current one is on the wire, from
-        // past the current one's last id: the run goes on only when every hit
-        // of the current batch was delivered or dropped, so nothing below it is
-        // left to take (a hit skipped as not yet due waits for the next run).
-        let mut next = lease(0, due_ms());
-        loop {
-            let hits = match next.and_then(|reply| reply.wait()) {
-                Ok(h) => h,
-                Err(e) => {
-                    report.status = Err(e);
-                    break;
-                }
-            };
-            if hits.is_empty() {
-                if leased_any {
-                    // The last settlement was queued after this lease: the
-                    // report goes out once the store shows it.
-                    let applied = Oneshot::new();
-                    let done = Arc::clone(&applied);
-                    let then = Box::new(move |_| done.send(()));
-                    if self.writer.submit(Op::Barrier { then }).is_ok() {
-                        applied.wait();
-                    }
-                }
-                if !leased_any && scope == Scope::Auto {
-                    // Nothing is due: no failure left to retry.
-                    self.pacing.failures = 0;
-                }
-                break;
+        let drained = self.pipeline(lease(0, due_ms()), &lease, &due_ms);
+        let report = drained.report;
+        if drained.leased_any {
+            // The last settlement was queued after the last lease: the report
+            // goes out once the store shows it.
+            let applied = Oneshot::new();
+            let done = Arc::clone(&applied);
+            let then = Box::new(move |_| done.send(()));
+            if self.writer.submit(Op::Barrier { then }).is_ok() {
+                applied.wait();
             }
-            if self.shared.abort.is_set() {
-                self.release(&hits);
-                report.status = Err(Error::cancelled());
-                break;
-            }
-            leased_any = true;
-            next = lease(hits.last().map_or(0, |h| h.id), due_ms());
-            let (settlement, part, stop) = self.send_stored(&hits);
-            report.merge(&part);
-            if stop {
-                // The report goes out after the store shows the outcome.
-                if let Err(e) = self.writer.call(|reply| Op::Settle { settlement, reply: Some(reply) }) {
-                    report.status = Err(e);
-                }
-                if let Ok(Ok(prefetched)) = next.map(|reply| reply.wait()) {
-                    self.release(&prefetched);
-                }
-                break;
-            }
-            // The writer applies it in order with the leases (one queue).
-            if let Err(e) = self.writer.submit(Op::Settle { settlement, reply: None }) {
-                report.status = Err(e);
-                if let Ok(Ok(prefetched)) = next.map(|reply| reply.wait()) {
-                    self.release(&prefetched);
-                }
-                break;
-            }
+        } else if scope == Scope::Auto && report.status.is_ok() {
+            // Nothing is due: no failure left to retry.
+            self.pacing.failures = 0;
         }
         let stored = self.writer.stored();
         self.shared.state.lock().stored = stored;
@@ -110,7 +72,7 @@ impl Engine {
     }
 
     /// Ends the lease of hits that will not be sent now, unchanged.
-    fn release(&self, hits: &[StoredHit]) {
+    pub(super) fn release(&self, hits: &[StoredHit]) {
         if hits.is_empty() {
             return;
         }
@@ -123,10 +85,14 @@ impl Engine {
         self.sender.claim(&self.writer, &self.reporter)
     }
 
-    /// Sends leased rows; returns their settlement, the tally, and whether the
-    /// run stopped on a failure.
-    fn send_stored(&mut self, hits: &[StoredHit]) -> (Settlement, DispatchReport, bool) {
-        let (fates, mut report, stop) = self.send_run(hits);
+    /// The settlement of leased rows after a run: each hit's fate, with
+    /// failed hits past their age or attempts dropped (counted in `report`).
+    pub(super) fn settlement(
+        &mut self,
+        hits: &[StoredHit],
+        fates: Vec<Fate>,
+        report: &mut DispatchReport,
+    ) -> Settlement {
         let mut s = Settlement::default();
         let retry_at = self.pacing.retry_wall_ms;
         let (now, offset) = (self.clock.now_ms(), self.identity.clock_offset_ms());
@@ -151,7 +117,7 @@ impl Engine {
                 Fate::Release => s.release.push(h.id),
             }
         }
-        (s, report, stop)
+        s
     }
 }
 

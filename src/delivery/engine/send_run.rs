@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::config::LogLevel;
 use crate::delivery::policy;
 use crate::delivery::send::{self, Fate, SendContext, Stop};
-use crate::delivery::transport::Cause;
+use crate::delivery::transport::{Cause, Transport};
 use crate::delivery::wire;
 use crate::delivery::DispatchReport;
 use crate::error::Error;
@@ -52,6 +52,13 @@ pub(super) fn seed() -> u64 {
 impl Engine {
     /// One send run plus its effect on pacing, counters and logs.
     pub(super) fn send_run(&mut self, hits: &[StoredHit]) -> (Vec<Fate>, DispatchReport, bool) {
+        let run = self.with_context(|ctx, transport| send::run(transport, ctx, hits));
+        self.conclude_run(run, hits, true)
+    }
+
+    /// Runs `f` with what a send needs: the context of this moment's settings
+    /// and identity, and the transport.
+    pub(super) fn with_context<R>(&mut self, f: impl FnOnce(&SendContext<'_>, &mut dyn Transport) -> R) -> R {
         let clock = Arc::clone(&self.clock);
         let now = move || clock.now_ms();
         let s = &self.settings;
@@ -68,7 +75,18 @@ impl Engine {
             now_ms: &now,
             clock_offset_ms: self.identity.clock_offset_ms(),
         };
-        let run = send::run(self.transport.as_mut(), &ctx, hits);
+        f(&ctx, self.transport.as_mut())
+    }
+
+    /// A run's effect on counters and logs, and, when `paced` (no earlier run
+    /// of this drain stopped), on pacing: reset after a success, a pause after
+    /// a failure. Returns the fates, the tally and whether the run stopped.
+    pub(super) fn conclude_run(
+        &mut self,
+        run: send::Run,
+        hits: &[StoredHit],
+        paced: bool,
+    ) -> (Vec<Fate>, DispatchReport, bool) {
         if let Some(offset) = run.clock_offset_ms {
             self.identity.set_clock_offset_ms(offset);
             self.clock_suspect = false;
@@ -99,6 +117,14 @@ impl Engine {
         }
         self.reporter.stats.failed.fetch_add(report.failed, Relaxed);
         match &run.stop {
+            // A run that ended after an earlier one stopped the drain (its
+            // request was already in flight): its hits' fates stand, the
+            // pause was decided by the first.
+            Some(Stop::Aborted) if !paced => report.status = Err(Error::cancelled()),
+            Some(_) if !paced => {
+                report.status = Err(Error::new(crate::Status::Network, "sending failed"));
+            }
+            None if !paced => {}
             None => {
                 if self.pacing.offline || self.pacing.failures > 0 {
                     self.reporter.log(LogLevel::Info, "the collector is reachable again");

@@ -1,18 +1,21 @@
 //! The libcurl transport (feature `curl-transport`, on by default): libcurl's
-//! multi interface on the delivery thread, one transfer at a time over a
-//! kept-alive connection, aborted within ~50 ms when the tracker closes.
+//! multi interface on the delivery thread, over kept-alive connections, one
+//! transfer at a time (`send`) or up to `LANES` side by side (`Lanes`, the
+//! drain's pipeline; `transfers`), aborted within ~50 ms when the tracker closes.
 //! A private CA bundle replaces the system's trust; pinned keys are checked by
 //! libcurl at each handshake, and a mismatch is logged at ERROR.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use curl::easy::{Easy2, Handler, List, WriteError};
-use curl::multi::Multi;
 
-use super::{Abort, Cause, Method, Outcome, Request, Transport};
+use super::{Abort, Cause, Lanes, Method, Outcome, Request, Transport};
 use crate::config::LogLevel;
 use crate::delivery::tls::{CaBundle, PinnedKeys};
 use crate::runtime::Reporter;
+
+mod transfers;
+use transfers::Transfers;
 
 /// The most of a response body kept; past it the transfer stops.
 const MAX_RESPONSE_BYTES: usize = 512 * 1024;
@@ -62,8 +65,7 @@ impl Handler for Collect {
 }
 
 pub struct CurlTransport {
-    multi: Multi,
-    easy: Option<Easy2<Collect>>,
+    transfers: Transfers,
     connect_timeout: Duration,
     request_timeout: Duration,
     abort: Abort,
@@ -81,15 +83,17 @@ pub struct CurlTransport {
     trust_failing: bool,
 }
 
-/// Poll interval while a transfer runs: bounds how late an abort takes effect.
-const POLL: Duration = Duration::from_millis(50);
+/// The tag of a request sent alone (`Transport::send`).
+const ALONE: u64 = u64::MAX;
+
+/// How long past libcurl's own timeout a transfer may run before it is ended.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(200);
 
 impl CurlTransport {
     pub fn new(connect_timeout: Duration, request_timeout: Duration, abort: Abort) -> Self {
         curl::init();
         CurlTransport {
-            multi: Multi::new(),
-            easy: None,
+            transfers: Transfers::new(),
             connect_timeout,
             request_timeout,
             abort,
@@ -130,14 +134,7 @@ impl CurlTransport {
     }
 
     fn prepare(&mut self, r: &Request<'_>) -> Result<Easy2<Collect>, curl::Error> {
-        let mut easy = match self.easy.take() {
-            Some(mut e) => {
-                e.reset();
-                *e.get_mut() = Collect::default();
-                e
-            }
-            None => Easy2::new(Collect::default()),
-        };
+        let mut easy = self.transfers.easy();
         easy.url(r.url)?;
         easy.signal(false)?;
         easy.ssl_verify_peer(!self.skip_tls_verify)?;
@@ -162,74 +159,6 @@ impl CurlTransport {
         }
         easy.http_headers(headers)?;
         Ok(easy)
-    }
-
-    fn run(&mut self, easy: Easy2<Collect>) -> Outcome {
-        let handle = match self.multi.add2(easy) {
-            Ok(h) => h,
-            Err(e) => return Outcome::Failed(format!("libcurl: {e}")),
-        };
-        let started = Instant::now();
-        let mut aborted = false;
-        loop {
-            match self.multi.perform() {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    let _ = self.multi.remove2(handle);
-                    return Outcome::Failed(format!("libcurl: {e}"));
-                }
-            }
-            if self.abort.is_set() || started.elapsed() > self.request_timeout + POLL * 4 {
-                aborted = self.abort.is_set();
-                break;
-            }
-            let _ = self.multi.wait(&mut [], POLL);
-        }
-        let mut result = None;
-        self.multi.messages(|m| {
-            if let Some(r) = m.result_for2(&handle) {
-                result = Some(r);
-            }
-        });
-        let mut easy = match self.multi.remove2(handle) {
-            Ok(e) => e,
-            Err(e) => return Outcome::Failed(format!("libcurl: {e}")),
-        };
-        let outcome = match result {
-            None if aborted => Outcome::Aborted,
-            None => Outcome::Failed("the request timed out".into()),
-            Some(Ok(())) => {
-                let status = easy.response_code().unwrap_or(0) as u16;
-                let c = std::mem::take(easy.get_mut());
-                Outcome::Answered {
-                    status,
-                    retry_after: c.retry_after,
-                    date: c.date,
-                    etag: c.etag,
-                    content_type: c.content_type,
-                    body: c.body,
-                }
-            }
-            // An answer cut for its size still answered: its status stands.
-            Some(Err(e)) if e.is_write_error() && easy.get_ref().too_long => {
-                let status = easy.response_code().unwrap_or(0) as u16;
-                let c = std::mem::take(easy.get_mut());
-                Outcome::Answered {
-                    status,
-                    retry_after: c.retry_after,
-                    date: c.date,
-                    etag: c.etag,
-                    content_type: c.content_type,
-                    body: c.body,
-                }
-            }
-            Some(Err(e)) => classify(&e, &mut easy),
-        };
-        if !matches!(outcome, Outcome::Aborted) {
-            self.easy = Some(easy);
-        }
-        outcome
     }
 }
 
@@ -320,26 +249,56 @@ unsafe impl Send for CurlTransport {}
 
 impl Transport for CurlTransport {
     fn send(&mut self, request: &Request<'_>) -> Outcome {
+        debug_assert_eq!(self.transfers.in_flight(), 0, "send while the drain's requests are in flight");
+        self.start(ALONE, request);
+        loop {
+            match self.finish() {
+                Some((ALONE, outcome)) => return outcome,
+                Some(_) => continue,
+                None => return Outcome::Failed("libcurl: the transfer was lost".into()),
+            }
+        }
+    }
+
+    fn lanes(&mut self) -> Option<&mut dyn Lanes> {
+        Some(self)
+    }
+}
+
+impl Lanes for CurlTransport {
+    fn start(&mut self, tag: u64, request: &Request<'_>) {
         if self.abort.is_set() {
-            return Outcome::Aborted;
+            return self.transfers.ended(tag, Outcome::Aborted);
         }
         let mut easy = match self.prepare(request) {
             Ok(easy) => easy,
-            Err(e) => return Outcome::Failed(format!("libcurl: {e}")),
+            Err(e) => return self.transfers.ended(tag, Outcome::Failed(format!("libcurl: {e}"))),
         };
         if let Err(e) = apply_trust(&mut easy, self.ca_bundle.as_ref(), self.pins.as_ref()) {
             // This libcurl cannot enforce the configured trust (e.g. its TLS
             // backend takes no CA blob): nothing is sent, nothing is counted.
-            self.easy = Some(easy);
+            self.transfers.keep(easy);
             let why = format!("libcurl cannot apply the configured CA bundle or pinned keys: {e}");
             if !self.trust_failing {
                 self.log_error(format!("{why}; hits are kept and not sent"));
                 self.trust_failing = true;
             }
-            return Outcome::NotReached { cause: Cause::Tls, why };
+            return self.transfers.ended(tag, Outcome::NotReached { cause: Cause::Tls, why });
         }
-        let outcome = self.run(easy);
-        match &outcome {
+        self.transfers.start(tag, easy);
+    }
+
+    fn finish(&mut self) -> Option<(u64, Outcome)> {
+        let (tag, outcome) = self.transfers.finish(&self.abort, self.request_timeout + TIMEOUT_SLACK)?;
+        self.note(&outcome);
+        Some((tag, outcome))
+    }
+}
+
+impl CurlTransport {
+    /// Logs a pinned-key mismatch once, until a request is answered again.
+    fn note(&mut self, outcome: &Outcome) {
+        match outcome {
             Outcome::NotReached { cause: Cause::Pinning, why } if !self.trust_failing => {
                 self.log_error(format!(
                     "pinned public key mismatch: the collector's public key matches none of the \
@@ -352,7 +311,6 @@ impl Transport for CurlTransport {
             Outcome::Answered { .. } => self.trust_failing = false,
             _ => {}
         }
-        outcome
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection};
 
-use crate::store::reader::{decode_row, COLUMNS};
+use crate::store::reader::{decode_row, RowShare, COLUMNS};
 
 /// A stored value exactly as read (text that is not UTF-8 included), so a copy
 /// changes no byte; rows are judged after the copy, by the reader's decoding.
@@ -204,7 +204,11 @@ pub(crate) fn insert_rows(to: &Connection, cols: &Columns, rows: &[Row], place: 
         let id = to.last_insert_rowid();
         let decodes = to
             .prepare_cached(&read_back)
-            .and_then(|mut s| s.query_row([id], |r| Ok(decode_row(id as u64, r, "").is_some())))
+            .and_then(|mut s| {
+                s.query_row([id], |r| {
+                    decode_row(to, id as u64, r, "", &mut RowShare::default()).map(|h| h.is_some())
+                })
+            })
             .unwrap_or(false);
         if decodes {
             done.copied += 1;

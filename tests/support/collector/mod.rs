@@ -42,6 +42,9 @@
 //!   `If-None-Match`, or 404 when there is no document) and is logged in
 //!   `requests()` but never in `hits()`. Faults and the required
 //!   `Authorization` apply to it as to any request.
+//! - `push_event_fault` targets a batch by an event it holds, not by arrival
+//!   order (which side-by-side requests do not fix); `in_flight` and
+//!   `max_in_flight` count requests between their head and their answer.
 //! - Every response carries `Date:`, the real time shifted by `set_date_skew`
 //!   (0 by default); a `304` carries no `Content-Length` (it has no body).
 //! - Hostile answers (`HugeBody`, `EndlessHeaders`, `Redirect`, `SlowDrip`) test
@@ -173,6 +176,26 @@ impl Collector {
     /// standing fault applies again. Appends to a script still running.
     pub fn push_faults(&self, fs: Vec<Fault>) {
         self.shared.lock().script.extend(fs);
+    }
+
+    /// The first batch holding an event named `event_name` gets `fault`
+    /// instead of the normal answer (once), whichever connection it comes on
+    /// and in whatever order: for clients with requests side by side. Applies
+    /// to a request with no other fault (script or standing) only; decided
+    /// once the body is read, so `Reset` resets after reading it and
+    /// `AcceptThenClose` does not apply. Appends.
+    pub fn push_event_fault(&self, event_name: &str, fault: Fault) {
+        self.shared.lock().event_faults.push((event_name.to_owned(), fault));
+    }
+
+    /// Requests being served now: read (head) and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().in_flight
+    }
+
+    /// The most requests served at the same time so far (over all connections).
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.lock().max_in_flight
     }
 
     /// When `Some`, a request whose `Authorization` is not exactly this gets 401.

@@ -55,7 +55,7 @@ pub(super) struct LeanEvent<'a> {
     #[serde(rename = "messageId", borrow)]
     message_id: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
-    event: Option<std::borrow::Cow<'a, str>>,
+    pub(super) event: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Normal processing: authorization, routing, validation, recording.

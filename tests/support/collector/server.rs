@@ -116,7 +116,7 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             }
         };
         let received_at = Instant::now();
-        let (fault, counting) = {
+        let (mut fault, counting) = {
             let mut st = shared.lock();
             if *st.next_fault() == Fault::AcceptThenClose {
                 // Left for the client's reconnect; see the module docs.
@@ -124,6 +124,7 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             }
             (st.take_fault(), st.counting)
         };
+        let _serving = Serving::new(shared);
         let mut log = RequestLog {
             method: head.method.clone(),
             path: head.target.clone(),
@@ -173,6 +174,18 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
             (None, Some(l)) => l.batch.len(),
             (None, None) => 0,
         };
+        if fault == Fault::None {
+            let named = event_names(&json, &lean);
+            if let Some(f) = shared.lock().take_event_fault(named.into_iter()) {
+                fault = f;
+            }
+            if fault == Fault::Reset {
+                shared.lock().push_request(log);
+                shared.changed.notify_all();
+                reset(reader.into_inner());
+                return;
+            }
+        }
         let req =
             Received { head: &head, body_len: body.len(), gzip, decoded: decoded.as_deref(), json, lean };
 
@@ -252,6 +265,40 @@ fn serve(stream: TcpStream, conn: u64, shared: &Shared) {
         if write_response(reader.get_mut(), &response, !keep_alive, date).is_err() || !keep_alive {
             return;
         }
+    }
+}
+
+/// The `event` names of a batch read.
+fn event_names<'a>(json: &'a Option<Value>, lean: &'a Option<LeanBatch<'a>>) -> Vec<&'a str> {
+    match (json, lean) {
+        (Some(v), _) => v
+            .get("batch")
+            .and_then(Value::as_array)
+            .map(|events| events.iter().filter_map(|e| e.get("event").and_then(Value::as_str)).collect())
+            .unwrap_or_default(),
+        (None, Some(l)) => l.batch.iter().filter_map(|e| e.event.as_deref()).collect(),
+        (None, None) => Vec::new(),
+    }
+}
+
+/// Counts a request in flight while it is served, however serving ends.
+struct Serving<'a>(&'a Shared);
+
+impl<'a> Serving<'a> {
+    fn new(shared: &'a Shared) -> Serving<'a> {
+        let mut st = shared.lock();
+        st.in_flight += 1;
+        st.max_in_flight = st.max_in_flight.max(st.in_flight);
+        drop(st);
+        shared.changed.notify_all();
+        Serving(shared)
+    }
+}
+
+impl Drop for Serving<'_> {
+    fn drop(&mut self) {
+        self.0.lock().in_flight -= 1;
+        self.0.changed.notify_all();
     }
 }
 

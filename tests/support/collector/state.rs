@@ -48,6 +48,13 @@ pub(super) struct State {
     pub(super) config_fetches: usize,
     /// Config GETs answered 304.
     pub(super) config_not_modified: usize,
+    /// Faults for the first request whose batch holds an event of that name
+    /// (`Collector::push_event_fault`), each taken once.
+    pub(super) event_faults: Vec<(String, Fault)>,
+    /// Requests read and not yet answered (or given up), now.
+    pub(super) in_flight: usize,
+    /// The most requests in flight at once so far.
+    pub(super) max_in_flight: usize,
 }
 
 /// A remote configuration document and where it is served.
@@ -69,6 +76,14 @@ impl State {
             Some(f) => f,
             None => self.standing.clone(),
         }
+    }
+    /// Takes the event fault for a batch holding events named `names`, if any.
+    pub(super) fn take_event_fault<'a>(&mut self, mut names: impl Iterator<Item = &'a str>) -> Option<Fault> {
+        if self.event_faults.is_empty() {
+            return None;
+        }
+        let at = names.find_map(|n| self.event_faults.iter().position(|(name, _)| name == n))?;
+        Some(self.event_faults.remove(at).1)
     }
     /// The served config document, when `method target` is a GET of its path.
     pub(super) fn config_for(&self, method: &str, target: &str) -> Option<&ConfigDoc> {
@@ -109,6 +124,9 @@ impl Shared {
                 config: None,
                 config_fetches: 0,
                 config_not_modified: 0,
+                event_faults: Vec::new(),
+                in_flight: 0,
+                max_in_flight: 0,
             }),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
