@@ -131,7 +131,7 @@ pub trait Lanes {
 }
 
 /// The most requests the drain keeps in flight on a transport with lanes.
-pub const LANES: usize = 2;
+pub(crate) const LANES: usize = 2;
 
 /// Tells transfers in flight to stop: for good (the tracker is closing), or
 /// past a deadline (a flush the host bounded, e.g. on entering background).
