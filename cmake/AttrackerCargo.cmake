@@ -63,6 +63,14 @@ function(_attracker_cargo_names target)
   set(_implib_name "${implib}" PARENT_SCOPE)
 endfunction()
 
+# The cargo profile: release (speed), or mobile (size: opt-level "z", README
+# "Size"). Any profile of Cargo.toml works; cargo writes it to <dir>/<profile>.
+set(ATTRACKER_CARGO_PROFILE "release" CACHE STRING
+  "cargo profile for the attracker crate (release, or mobile for size)")
+if(NOT ATTRACKER_CARGO_PROFILE MATCHES "^[A-Za-z0-9_-]+$" OR ATTRACKER_CARGO_PROFILE MATCHES "^(dev|test|bench)$")
+  message(FATAL_ERROR "attracker: ATTRACKER_CARGO_PROFILE '${ATTRACKER_CARGO_PROFILE}': use release or mobile")
+endif()
+
 list(GET ATTRACKER_RUST_TARGETS 0 _attracker_first_target)
 _attracker_cargo_names("${_attracker_first_target}")
 set(ATTRACKER_STATIC_NAME "${_static_name}")
@@ -70,14 +78,15 @@ set(ATTRACKER_SHARED_NAME "${_shared_name}")
 set(ATTRACKER_IMPLIB_NAME "${_implib_name}")
 
 # Where cargo puts each target's libraries: <dir>/release for the host build
-# (plain `cargo build --release`), <dir>/<triple>/release with --target.
+# (plain `cargo build --release`), <dir>/<triple>/release with --target
+# (<profile> instead of release for another ATTRACKER_CARGO_PROFILE).
 set(ATTRACKER_CARGO_STATIC_LIBRARIES "")
 set(ATTRACKER_CARGO_SHARED_LIBRARIES "")
 foreach(_t IN LISTS ATTRACKER_RUST_TARGETS)
   if(ATTRACKER_RUST_CROSS)
-    set(_out "${ATTRACKER_CARGO_TARGET_DIR}/${_t}/release")
+    set(_out "${ATTRACKER_CARGO_TARGET_DIR}/${_t}/${ATTRACKER_CARGO_PROFILE}")
   else()
-    set(_out "${ATTRACKER_CARGO_TARGET_DIR}/release")
+    set(_out "${ATTRACKER_CARGO_TARGET_DIR}/${ATTRACKER_CARGO_PROFILE}")
   endif()
   list(APPEND ATTRACKER_CARGO_STATIC_LIBRARIES "${_out}/${ATTRACKER_STATIC_NAME}")
   list(APPEND ATTRACKER_CARGO_SHARED_LIBRARIES "${_out}/${ATTRACKER_SHARED_NAME}")
@@ -102,7 +111,11 @@ endif()
 # crate's compiler (the bundled SQLite) and, for GNU-style toolchains, as the
 # linker (MSVC's link.exe and Apple's clang are found by rustc itself).
 set(ATTRACKER_CARGO_ENV "")
-set(_attracker_cargo_args build --release --locked)
+if(ATTRACKER_CARGO_PROFILE STREQUAL "release")
+  set(_attracker_cargo_args build --release --locked)
+else()
+  set(_attracker_cargo_args build --profile ${ATTRACKER_CARGO_PROFILE} --locked)
+endif()
 if(NOT ATTRACKER_CURL)
   list(APPEND _attracker_cargo_args --no-default-features)
 endif()

@@ -17,7 +17,8 @@
 # Rust through rustup with the targets
 #   rustup target add aarch64-linux-android armv7-linux-androideabi \
 #                     i686-linux-android x86_64-linux-android
-# ANDROID_API (default 23) is the minimum API level.
+# ANDROID_API (default 23) is the minimum API level. ATTRACKER_PROFILE=mobile
+# builds with the size profile (opt-level "z"; README "Size") instead of release.
 #
 # Usage: bash scripts/build-android.sh [output dir, default dist/android]
 # Not run where this repository is tested: see README, "Platforms".
@@ -27,6 +28,7 @@ cd "$(dirname "$0")/.."
 out=${1:-dist/android}
 api=${ANDROID_API:-23}
 target_dir=${CARGO_TARGET_DIR:-target}
+profile=${ATTRACKER_PROFILE:-release}
 ndk=${ANDROID_NDK_HOME:-${ANDROID_NDK_ROOT:-}}
 if [ -z "$ndk" ] || [ ! -d "$ndk" ]; then
   echo "build-android: set ANDROID_NDK_HOME to the Android NDK (r25 or later)" >&2
@@ -64,10 +66,10 @@ for row in "${abis[@]}"; do
   [ -x "$cc" ] || { echo "build-android: $cc not found (ANDROID_API=$api too low for this NDK?)" >&2; exit 1; }
   upper=$(tr 'a-z-' 'A-Z_' <<<"$t")
   lower=${t//-/_}
-  echo "== $abi ($t, API $api)"
+  echo "== $abi ($t, API $api, profile $profile)"
   env "CARGO_TARGET_${upper}_LINKER=$cc" "CC_${lower}=$cc" "AR_${lower}=$bin/llvm-ar" \
-    cargo build --release --locked --lib --no-default-features --target "$t" --target-dir "$target_dir"
-  built="$target_dir/$t/release/libattracker.so"
+    cargo build --profile "$profile" --locked --lib --no-default-features --target "$t" --target-dir "$target_dir"
+  built="$target_dir/$t/$profile/libattracker.so"
   mkdir -p "$out/unity/Plugins/Android/$abi" "$out/unreal/lib/Android/$abi"
   "$bin/llvm-strip" --strip-debug -o "$out/unity/Plugins/Android/$abi/libattracker_native.so" "$built"
   "$bin/llvm-strip" --strip-debug -o "$out/unreal/lib/Android/$abi/libattracker.so" "$built"

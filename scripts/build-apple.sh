@@ -12,7 +12,8 @@
 # (--no-default-features) and the app sets a host transport (the Objective-C
 # wrapper's URLSession transport, or at_config_set_transport). The macOS
 # slice keeps libcurl (the system's /usr/lib/libcurl.dylib: link -lcurl);
-# ATTRACKER_MACOS_CURL=0 builds it without, like iOS.
+# ATTRACKER_MACOS_CURL=0 builds it without, like iOS. ATTRACKER_PROFILE=mobile
+# builds with the size profile (opt-level "z"; README "Size") instead of release.
 #
 # Usage: bash scripts/build-apple.sh [output dir, default dist/apple]
 # Not run where this repository is tested (Linux): see README, "Platforms".
@@ -21,6 +22,7 @@ cd "$(dirname "$0")/.."
 
 out=${1:-dist/apple}
 target_dir=${CARGO_TARGET_DIR:-target}
+profile=${ATTRACKER_PROFILE:-release}
 macos_curl=${ATTRACKER_MACOS_CURL:-1}
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "build-apple: $1 not found: $2" >&2; exit 1; }; }
@@ -38,8 +40,8 @@ done
 
 build() { # <target> [cargo args...]
   local t=$1; shift
-  echo "== cargo build --release --target $t $*"
-  cargo build --release --locked --lib --target "$t" --target-dir "$target_dir" "$@"
+  echo "== cargo build --profile $profile --target $t $*"
+  cargo build --profile "$profile" --locked --lib --target "$t" --target-dir "$target_dir" "$@"
 }
 build aarch64-apple-ios --no-default-features
 build aarch64-apple-ios-sim --no-default-features
@@ -52,7 +54,7 @@ build x86_64-apple-darwin "${macos_args[@]}"
 work="$out/work"
 rm -rf "$out"
 mkdir -p "$work/ios" "$work/ios-simulator" "$work/macos" "$work/headers"
-lib() { echo "$target_dir/$1/release/libattracker.a"; }
+lib() { echo "$target_dir/$1/$profile/libattracker.a"; }
 cp "$(lib aarch64-apple-ios)" "$work/ios/libattracker.a"
 lipo -create "$(lib aarch64-apple-ios-sim)" "$(lib x86_64-apple-ios)" -output "$work/ios-simulator/libattracker.a"
 lipo -create "$(lib aarch64-apple-darwin)" "$(lib x86_64-apple-darwin)" -output "$work/macos/libattracker.a"

@@ -16,11 +16,13 @@ mod capi;
 #[path = "../../tests/support/collector/mod.rs"]
 mod collector;
 mod enqueue;
+mod footprint;
 mod fsync;
 mod raw;
 mod report;
 mod storage;
 mod system;
+mod wire;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -150,14 +152,7 @@ fn main() {
         );
     }
     if wanted("footprint") {
-        for (name, args, what) in [
-            ("libattracker.so", &["--strip-all"][..], "libattracker.so, stripped"),
-            ("libattracker.a", &["--strip-debug"][..], "libattracker.a, debug info stripped"),
-        ] {
-            if let Some(bytes) = system::stripped_size(name, args, &scratch) {
-                figures.push(Figure::new(what, vec![bytes as f64 / 1024.0], "KiB"));
-            }
-        }
+        footprint::figures(plan.quick, &target, &scratch, &mut figures);
     }
     let _ = std::fs::remove_dir_all(&scratch);
 

@@ -1,7 +1,6 @@
-//! Outage, idle wakeups and footprint.
+//! Outage and idle wakeups.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use attracker::ffi::{AT_DURABILITY_BATCHED, AT_OFFLINE_REQUIRED, AT_OK};
@@ -99,24 +98,4 @@ pub fn idle(db: &Path, window: Duration) -> u64 {
     let after = tracker_switches();
     drop(t);
     after - before
-}
-
-/// The directory cargo put the library in (target/release).
-fn lib_dir() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    // target/release/deps/attracker-HASH
-    Some(exe.parent()?.parent()?.to_path_buf())
-}
-
-/// Size after `strip <args>` of the library file `name`, bytes.
-pub fn stripped_size(name: &str, args: &[&str], scratch: &Path) -> Option<u64> {
-    let lib = lib_dir()?.join(name);
-    if !lib.exists() {
-        return None;
-    }
-    let out = scratch.join(format!("stripped-{name}"));
-    let ok = Command::new("strip").args(args).arg("-o").arg(&out).arg(&lib).status().ok()?.success();
-    let size = if ok { std::fs::metadata(&out).ok().map(|m| m.len()) } else { None };
-    let _ = std::fs::remove_file(&out);
-    size
 }
