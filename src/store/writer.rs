@@ -95,6 +95,11 @@ struct Queue {
     /// The longest the log was (pages) since the last checkpoint began, once it
     /// passed `CHECKPOINT_PAGES`; 0 when no checkpoint is due.
     checkpoint: i32,
+    /// The log's length (pages) when the last checkpoint was claimed: the next
+    /// passive one is due only once the log has grown `CHECKPOINT_PAGES`
+    /// beyond it (a checkpoint that commits outran cannot let the log start
+    /// over, and one per commit would only add syncs); 0 once it started over.
+    checkpoint_from: i32,
     /// The store is suspended (the app is in the background): no connection
     /// stays open between two commits (`suspend`).
     suspended: bool,
@@ -149,6 +154,13 @@ impl Shared {
     /// From the commit hook, on whichever thread committed.
     fn checkpoint_due(&self, pages: i32) {
         let mut q = self.queue.lock();
+        if pages < q.checkpoint_from {
+            // The log started over since the last checkpoint.
+            q.checkpoint_from = 0;
+        }
+        if pages < CHECKPOINT_HARD_PAGES && pages < q.checkpoint_from + CHECKPOINT_PAGES {
+            return;
+        }
         let was = q.checkpoint;
         q.checkpoint = q.checkpoint.max(pages);
         drop(q);
@@ -477,6 +489,7 @@ impl Writer {
                 settled: 0,
                 retry_at: None,
                 checkpoint: 0,
+                checkpoint_from: 0,
                 pulling: false,
                 ckpt_running: false,
                 suspended: false,

@@ -83,7 +83,7 @@ fn checkpoints(shared: &Shared, conn: Connection, path: &str, reporter: &Reporte
             if q.stopped {
                 return;
             }
-            q.checkpoint = 0;
+            q.checkpoint_from = std::mem::take(&mut q.checkpoint);
             // Claimed under the lock: a suspension from now on waits for this
             // checkpoint, and the connection it may open, to end.
             q.ckpt_open = true;
@@ -182,7 +182,7 @@ fn checkpoint_here(shared: &Shared, q: &mut MutexGuard<'_, Queue>) -> bool {
     let due = q.checkpoint >= CHECKPOINT_HARD_PAGES
         || (q.checkpoint > 0 && !shared.checkpoint_thread.load(Relaxed));
     if due {
-        q.checkpoint = 0;
+        q.checkpoint_from = std::mem::take(&mut q.checkpoint);
     }
     due
 }
