@@ -470,10 +470,12 @@ fn outage_figures(plan: &Plan, scratch: &Path, batched_rate: Option<f64>, figure
             .target(Target::RatioAtLeast(0.9))
             .note(format!(
                 "BATCHED, sending enabled, queue limit {} (reached in both runs: {} and {} oldest dropped as \
-                 overflow){}",
+                 overflow; calls refused for a stalled store and retried: {} and {}){}",
                 human(limit as f64),
                 human(o.dropped_overflow as f64),
                 human(up.dropped_overflow as f64),
+                o.refused,
+                up.refused,
                 batched_rate.map_or(String::new(), |b| format!(
                     "; {:.2}x the enqueue BATCHED figure, whose store never reaches its limit",
                     o.rate / b
