@@ -36,11 +36,9 @@ use totals::refresh_row;
 
 /// Batched inserts are committed at the latest when this many are queued.
 const GROUP_TARGET: usize = 1024;
-/// Batched callers wait beyond this many queued ops while a transaction takes
-/// them a few at a time (`PULL_CHUNK`, `transact`), and beyond `ROOM_RESERVE`
-/// more while the writer takes none (a commit, a checkpoint between commits):
-/// a caller faster than the store waits microseconds at a time, and the
-/// reserve absorbs the writer's pauses. Together about 4 MiB of 300-byte events.
+/// The queue's bound: batched callers wait for room beyond `MAX_QUEUED` +
+/// `ROOM_RESERVE` ops (about 4 MiB of 300-byte events). Long before it, they
+/// are paced (`PACE_FROM`), so the reserve is room for the store's pauses.
 const MAX_QUEUED: usize = 1024;
 const ROOM_RESERVE: usize = 4 * 1024;
 /// A batched caller waits for room at least this long when the commit window
@@ -51,6 +49,23 @@ const MIN_ROOM_WAIT: Duration = Duration::from_millis(1);
 const GROUP_ROWS: usize = 256;
 /// Inserts taken into a running transaction at a time.
 const PULL_CHUNK: usize = 32;
+/// Batched callers are paced once this many ops are queued: each takes its
+/// turn at the store's recent pace, a little slower (`PACE_SLOWER`), so that a
+/// caller faster than the store waits a fraction of a millisecond at a time,
+/// and the queue keeps room for the store's pauses (a commit, a checkpoint
+/// between commits) instead of filling and stalling the caller for a whole
+/// pause.
+const PACE_FROM: usize = MAX_QUEUED / 2;
+/// Paced callers go at this fraction of the store's pace (in time per op).
+const PACE_SLOWER: f64 = 1.15;
+/// A paced caller may run this far ahead of its turns before it waits (one
+/// wait is about this long: waits shorter than a timer's slack cost more
+/// than they save).
+const PACE_AHEAD: Duration = Duration::from_micros(250);
+/// Turns not taken while the queue was short are not saved up beyond this.
+const PACE_SLACK: Duration = Duration::from_micros(500);
+/// The store's pace is averaged over about this many ops (pauses included).
+const PACE_WINDOW_OPS: f64 = 4096.0;
 /// Retry delays for batched hits whose commit failed (disk full, device locked).
 const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(8);
@@ -108,17 +123,49 @@ struct Queue {
     ckpt_open: bool,
     /// The checkpoint thread is checkpointing.
     ckpt_running: bool,
-    /// A transaction is taking queued inserts (`Shared::take_inserts`): callers
-    /// get room within a few rows, so the queue holds `MAX_QUEUED`; otherwise
-    /// (a commit, a checkpoint between commits, the writer asleep)
-    /// `ROOM_RESERVE` more.
-    pulling: bool,
+    /// The store's recent time per op taken while ops kept waiting (an
+    /// average over `PACE_WINDOW_OPS`, its pauses included), in ns; 0 until
+    /// measured. The last take's time, and the next paced caller's turn.
+    ns_per_op: f64,
+    last_take: Option<Instant>,
+    next_turn: Option<Instant>,
 }
 
 impl Queue {
+    /// Accounts `took` ops taken now, the queue's length before the take
+    /// being `backlog`: while ops kept waiting, the time since the last take
+    /// is the store's time for them.
+    fn took(&mut self, took: usize, backlog: usize) {
+        let now = Instant::now();
+        if let Some(last) = self.last_take.replace(now) {
+            if backlog >= PACE_FROM && took > 0 {
+                let sample = now.duration_since(last).as_nanos() as f64 / took as f64;
+                let weight = (took as f64 / PACE_WINDOW_OPS).min(1.0);
+                self.ns_per_op += (sample - self.ns_per_op) * weight;
+            }
+        }
+        self.taken += took as u64;
+    }
+
+    /// A paced caller's turn: when it may queue its op (now, or later).
+    fn turn(&mut self, now: Instant) -> Instant {
+        if self.ops.len() < PACE_FROM || self.ns_per_op <= 0.0 {
+            return now;
+        }
+        // Slower the longer the queue: from `PACE_SLOWER` at `PACE_FROM` to
+        // four times that at the bound, so the queue settles well below it.
+        let cap = MAX_QUEUED + ROOM_RESERVE;
+        let fill = (self.ops.len() - PACE_FROM) as f64 / (cap - PACE_FROM) as f64;
+        let step = Duration::from_nanos((self.ns_per_op * PACE_SLOWER * (1.0 + 3.0 * fill)) as u64);
+        let earliest = now.checked_sub(PACE_SLACK).unwrap_or(now);
+        let turn = self.next_turn.map_or(now, |t| t.max(earliest));
+        self.next_turn = Some(turn + step);
+        turn
+    }
+
     /// Whether a batched caller waits for room.
     fn full(&self) -> bool {
-        self.ops.len() >= MAX_QUEUED + if self.pulling { 0 } else { ROOM_RESERVE }
+        self.ops.len() >= MAX_QUEUED + ROOM_RESERVE
     }
 }
 
@@ -190,8 +237,9 @@ impl Shared {
         let n = if self.batched { q.ops.len().min(PULL_CHUNK) } else { q.ops.len() };
         // Drained, not swapped: the queue keeps its buffer, so a caller's push
         // never waits on its growth.
+        let backlog = q.ops.len();
         let ops: Vec<Op> = q.ops.drain(..n).collect();
-        q.taken += n as u64;
+        q.took(n, backlog);
         if q.ops.is_empty() {
             // (Else an urgent op may still be queued: the flag stays.)
             q.urgent = false;
@@ -210,27 +258,12 @@ impl Shared {
         while q.ckpt_running && !self.checkpoints.wait_until(&mut q, give_up).timed_out() {}
     }
 
-    /// A transaction began that takes queued inserts as it goes.
-    fn start_pulling(&self) {
-        self.queue.lock().pulling = true;
-    }
-
-    /// The transaction under way takes no more inserts: the queue may hold
-    /// `ROOM_RESERVE` more while it commits.
-    fn stop_pulling(&self) {
-        let mut q = self.queue.lock();
-        if !std::mem::replace(&mut q.pulling, false) {
-            return;
-        }
-        drop(q);
-        self.space.notify_all();
-    }
-
     /// Moves up to `max` inserts from the head of the queue to `ops` (for a
     /// transaction under way, `transact`); stops at any other op, which waits
     /// for the next group in queue order.
     fn take_inserts(&self, ops: &mut Vec<Op>, max: usize) {
         let mut q = self.queue.lock();
+        let backlog = q.ops.len();
         let before = ops.len();
         while ops.len() - before < max && matches!(q.ops.front(), Some(Op::Insert { .. })) {
             ops.extend(q.ops.pop_front());
@@ -238,7 +271,7 @@ impl Shared {
         if ops.len() == before {
             return;
         }
-        q.taken += (ops.len() - before) as u64;
+        q.took(ops.len() - before, backlog);
         if q.ops.is_empty() {
             q.first_at = None;
         }
@@ -267,6 +300,18 @@ impl WriterHandle {
         let urgent = op.is_urgent();
         let is_insert = matches!(op, Op::Insert { .. });
         let mut q = self.shared.queue.lock();
+        if !urgent && is_insert && self.shared.batched && q.closing.is_none() {
+            // Paced: a caller ahead of its turn waits (a fraction of a
+            // millisecond at a time) while the queue is long.
+            let now = Instant::now();
+            let turn = q.turn(now);
+            if turn > now + PACE_AHEAD {
+                while Instant::now() < turn && q.closing.is_none() {
+                    self.shared.space.wait_until(&mut q, turn);
+                }
+                self.shared.longest_wait_ns.fetch_max(now.elapsed().as_nanos() as u64, Relaxed);
+            }
+        }
         if !urgent && q.full() && q.closing.is_none() {
             // A batched hit waits for room while the store goes on taking
             // queued work (the caller runs at the store's pace); once the store
@@ -490,7 +535,9 @@ impl Writer {
                 retry_at: None,
                 checkpoint: 0,
                 checkpoint_from: 0,
-                pulling: false,
+                ns_per_op: 0.0,
+                last_take: None,
+                next_turn: None,
                 ckpt_running: false,
                 suspended: false,
                 ckpt_open: false,
@@ -612,7 +659,6 @@ impl WriterState {
             // Batched inserts queued while this group commits join it.
             let (pull, settles) = (self.shared.batched, count_inserts(&ops));
             let done = self.transact(&mut ops, settles, pull);
-            self.shared.stop_pulling();
             match done {
                 Ok(results) => {
                     self.finish(ops, results);

@@ -65,9 +65,6 @@ impl WriterState {
         };
         let mut results = Vec::with_capacity(ops.len());
         let mut settles = settles;
-        if pull {
-            self.shared.start_pulling();
-        }
         loop {
             for op in &ops[results.len()..] {
                 results.push(Ok(self.apply_op(&tx, op, &mut staged)?));
@@ -82,7 +79,6 @@ impl WriterState {
             }
             settles += (ops.len() - before) as u64;
         }
-        self.shared.stop_pulling();
         let span = match &staged.leased {
             Some(leased) => {
                 leased.first_key_value().zip(leased.last_key_value()).map(|((a, _), (b, _))| (*a, *b))
