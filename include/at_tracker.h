@@ -578,9 +578,11 @@ typedef struct {
    */
   uint64_t dropped_consent;
   /**
-   * The longest any tracking call waited for room in the in-memory queue,
-   * in microseconds (batched durability: microseconds while the store keeps
-   * up; see `AT_DURABILITY_BATCHED`). 0 when no call ever waited.
+   * The longest any tracking call was held back by the in-memory queue, in
+   * microseconds: paced while many hits wait (a caller faster than the
+   * store takes turns at its pace), or waiting for room at the queue's
+   * bound (batched durability; see `AT_DURABILITY_BATCHED`). 0 when no
+   * call ever waited.
    */
   uint64_t longest_wait_us;
   /**

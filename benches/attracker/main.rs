@@ -257,9 +257,9 @@ fn enqueue_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) -> f6
         ),
     );
     figures.push(
-        Figure::new("BATCHED longest wait for queue room", waited, "us")
-            .target(Target::AtMost(1000.0))
-            .note("at_stats.longest_wait_us: the longest any call was blocked by the in-memory bound"),
+        Figure::new("BATCHED longest wait for queue room", waited, "us").target(Target::AtMost(1000.0)).note(
+            "at_stats.longest_wait_us: the longest any call was held back, paced or at the in-memory bound",
+        ),
     );
     figures.push(
         Figure::new("BATCHED calls refused (queue full a whole window)", refused, "calls")

@@ -285,9 +285,11 @@ pub struct at_stats {
     pub not_reached: u64,
     /// Purged because the user denied consent (`AT_DROP_CONSENT_DENIED`).
     pub dropped_consent: u64,
-    /// The longest any tracking call waited for room in the in-memory queue,
-    /// in microseconds (batched durability: microseconds while the store keeps
-    /// up; see `AT_DURABILITY_BATCHED`). 0 when no call ever waited.
+    /// The longest any tracking call was held back by the in-memory queue, in
+    /// microseconds: paced while many hits wait (a caller faster than the
+    /// store takes turns at its pace), or waiting for room at the queue's
+    /// bound (batched durability; see `AT_DURABILITY_BATCHED`). 0 when no
+    /// call ever waited.
     pub longest_wait_us: u64,
     /// The largest the store's write-ahead log (`<path>-wal`) grew since the
     /// tracker started, in bytes.

@@ -36,11 +36,10 @@ use totals::refresh_row;
 
 /// Batched inserts are committed at the latest when this many are queued.
 const GROUP_TARGET: usize = 1024;
-/// The queue's bound: batched callers wait for room beyond `MAX_QUEUED` +
-/// `ROOM_RESERVE` ops (about 4 MiB of 300-byte events). Long before it, they
-/// are paced (`PACE_FROM`), so the reserve is room for the store's pauses.
-const MAX_QUEUED: usize = 1024;
-const ROOM_RESERVE: usize = 4 * 1024;
+/// The queue's bound: batched callers wait for room beyond this many ops
+/// (about 4 MiB of 300-byte events). Long before it they are paced
+/// (`PACE_FROM`), so what lies between is room for the store's pauses.
+const QUEUE_BOUND: usize = 5 * 1024;
 /// A batched caller waits for room at least this long when the commit window
 /// is shorter (see `push`).
 const MIN_ROOM_WAIT: Duration = Duration::from_millis(1);
@@ -55,7 +54,7 @@ const PULL_CHUNK: usize = 32;
 /// and the queue keeps room for the store's pauses (a commit, a checkpoint
 /// between commits) instead of filling and stalling the caller for a whole
 /// pause.
-const PACE_FROM: usize = MAX_QUEUED / 2;
+const PACE_FROM: usize = 512;
 /// Paced callers go at this fraction of the store's pace (in time per op).
 const PACE_SLOWER: f64 = 1.15;
 /// A paced caller may run this far ahead of its turns before it waits (one
@@ -147,15 +146,15 @@ impl Queue {
         self.taken += took as u64;
     }
 
-    /// A paced caller's turn: when it may queue its op (now, or later).
+    /// A paced caller's turn (the queue holds `PACE_FROM` ops or more): when
+    /// it may queue its op (now, or later).
     fn turn(&mut self, now: Instant) -> Instant {
-        if self.ops.len() < PACE_FROM || self.ns_per_op <= 0.0 {
+        if self.ns_per_op <= 0.0 {
             return now;
         }
         // Slower the longer the queue: from `PACE_SLOWER` at `PACE_FROM` to
         // four times that at the bound, so the queue settles well below it.
-        let cap = MAX_QUEUED + ROOM_RESERVE;
-        let fill = (self.ops.len() - PACE_FROM) as f64 / (cap - PACE_FROM) as f64;
+        let fill = (self.ops.len() - PACE_FROM) as f64 / (QUEUE_BOUND - PACE_FROM) as f64;
         let step = Duration::from_nanos((self.ns_per_op * PACE_SLOWER * (1.0 + 3.0 * fill)) as u64);
         let earliest = now.checked_sub(PACE_SLACK).unwrap_or(now);
         let turn = self.next_turn.map_or(now, |t| t.max(earliest));
@@ -165,7 +164,7 @@ impl Queue {
 
     /// Whether a batched caller waits for room.
     fn full(&self) -> bool {
-        self.ops.len() >= MAX_QUEUED + ROOM_RESERVE
+        self.ops.len() >= QUEUE_BOUND
     }
 }
 
@@ -190,7 +189,8 @@ struct Shared {
     stored: AtomicU64,
     stored_bytes: AtomicU64,
     retained: AtomicU64,
-    /// The longest a caller waited in `push` for room in the queue, in ns.
+    /// The longest a caller was held back in `push` (paced, or waiting for
+    /// room), in ns.
     longest_wait_ns: AtomicU64,
     /// The write-ahead log's high-water mark since start, in bytes (its frames
     /// as the commit hook saw them, times the frame size).
@@ -300,9 +300,10 @@ impl WriterHandle {
         let urgent = op.is_urgent();
         let is_insert = matches!(op, Op::Insert { .. });
         let mut q = self.shared.queue.lock();
-        if !urgent && is_insert && self.shared.batched && q.closing.is_none() {
+        if !urgent && is_insert && self.shared.batched && q.ops.len() >= PACE_FROM && q.closing.is_none() {
             // Paced: a caller ahead of its turn waits (a fraction of a
-            // millisecond at a time) while the queue is long.
+            // millisecond at a time) while the queue is long. (A short queue
+            // costs the caller no clock read.)
             let now = Instant::now();
             let turn = q.turn(now);
             if turn > now + PACE_AHEAD {
@@ -445,7 +446,7 @@ impl WriterHandle {
         }
     }
 
-    /// The longest any caller waited for room in the in-memory queue.
+    /// The longest any caller was held back (paced, or waiting for room).
     pub fn longest_wait(&self) -> Duration {
         Duration::from_nanos(self.shared.longest_wait_ns.load(Relaxed))
     }
@@ -524,7 +525,7 @@ impl Writer {
             suspended: Arc::new(AtomicBool::new(false)),
             queue: Mutex::new(Queue {
                 // Its largest (the pages are only touched as it fills).
-                ops: VecDeque::with_capacity(MAX_QUEUED + ROOM_RESERVE + PULL_CHUNK),
+                ops: VecDeque::with_capacity(QUEUE_BOUND + PULL_CHUNK),
                 first_at: None,
                 urgent: false,
                 closing: None,
