@@ -188,6 +188,11 @@ impl Collector {
         self.shared.lock().event_faults.push((event_name.to_owned(), fault));
     }
 
+    /// Drops the event faults not yet used; returns how many there were.
+    pub fn clear_event_faults(&self) -> usize {
+        std::mem::take(&mut self.shared.lock().event_faults).len()
+    }
+
     /// Requests being served now: read (head) and not yet answered.
     pub fn in_flight(&self) -> usize {
         self.shared.lock().in_flight
