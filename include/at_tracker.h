@@ -195,9 +195,12 @@ typedef uint32_t at_durability;
 /**
  * Returns after an in-memory enqueue; the commit follows within the commit
  * window (default 10 ms). `at_tracker_sync` waits for it. The queue is
- * bounded (about 5,000 hits, ~4 MiB of 300-byte events): a caller faster
- * than the store waits for room a few rows at a time (it runs at the
- * store's pace while the store keeps taking hits); once the store took
+ * bounded (about 5,000 hits, ~4 MiB of 300-byte events): once 512 hits
+ * wait, a caller faster than the store is paced, each call waiting its
+ * turn at the store's measured pace (a few microseconds, awake: a
+ * spinning wait on the calling thread, which a sleep would turn into a
+ * scheduler slice), and at the bound it waits for room while the store
+ * keeps taking hits; once the store took
  * none for a whole commit window (at least 1 ms: a stalled disk, a lock
  * held elsewhere, a long purge) the call returns `AT_ERR_STORAGE` ("not
  * accepted": the hit was not taken; retry or drop it) and every hit

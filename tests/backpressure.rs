@@ -133,3 +133,53 @@ fn threads_bursting_past_the_bound_lose_nothing_they_were_told_was_accepted() {
     let stats = t.stats().unwrap();
     eprintln!("refused {} calls; longest wait {} us", refused.load(Relaxed), stats.longest_wait_us);
 }
+
+#[test]
+fn closing_while_paced_callers_wait_ends_their_waits_and_keeps_what_they_were_told_was_accepted() {
+    let dir = TempDir::new("paced-close");
+    let t = Tracker::new(batched(&dir)).unwrap();
+    let accepted = AtomicU64::new(0);
+    let pad = "p".repeat(PAD);
+    let (closed_at, ended) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4u64)
+            .map(|tag| {
+                let (t, accepted, pad) = (&t, &accepted, &pad);
+                s.spawn(move || {
+                    for i in 0.. {
+                        let props = format!(r#"{{"t":{tag},"i":{i},"pad":"{pad}"}}"#);
+                        match t.track_event("paced", Some(&props), None) {
+                            Ok(()) => accepted.fetch_add(1, Relaxed),
+                            Err(e) if e.status == Status::Closed => return Instant::now(),
+                            Err(e) => {
+                                assert!(e.to_string().contains("not accepted"), "{e}");
+                                continue;
+                            }
+                        };
+                    }
+                    unreachable!()
+                })
+            })
+            .collect();
+        // Four threads outrun the store: they are held back (paced, or at the
+        // bound) before long.
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while t.stats().unwrap().longest_wait_us == 0 {
+            assert!(Instant::now() < give_up, "no caller was ever held back");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let closing = Instant::now();
+        t.close(Duration::from_secs(5)).unwrap();
+        let closed_at = Instant::now();
+        assert!(closed_at - closing < Duration::from_secs(3), "close took {:?}", closed_at - closing);
+        let ended: Vec<Instant> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        (closed_at, ended)
+    });
+    for end in ended {
+        // Each thread heard `Closed` by the time close returned (plus the
+        // moment its next call took).
+        assert!(end <= closed_at + Duration::from_secs(1), "a caller went on waiting after close");
+    }
+    drop(t);
+    let t = Tracker::new(config(&dir.db())).unwrap();
+    assert_eq!(t.offline_count().unwrap(), accepted.load(Relaxed), "every accepted hit is stored");
+}

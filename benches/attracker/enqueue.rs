@@ -29,6 +29,24 @@ pub struct Batched {
     /// Calls refused because the queue stayed full for a commit window (each
     /// retried until accepted).
     pub refused: u64,
+    /// Times the calling thread was preempted (involuntary context switches)
+    /// during the run, and how many calls took over a millisecond.
+    pub preempted: u64,
+    pub over_1ms: u64,
+}
+
+/// The calling thread's involuntary context switches so far (Linux; 0 where
+/// the count is not per thread).
+fn preemptions() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getrusage fills the zeroed struct it is given.
+        let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut r) } == 0 {
+            return r.ru_nivcsw as u64;
+        }
+    }
+    0
 }
 
 /// The child's side of `--child batched DB N`: one `batched` run in a process
@@ -46,6 +64,8 @@ pub fn child_batched(db: &Path, n: usize) -> Value {
         "longest_wait_us": b.longest_wait_us,
         "wal_peak_bytes": b.wal_peak_bytes,
         "refused": b.refused,
+        "preempted": b.preempted,
+        "over_1ms": b.over_1ms,
         "hwm_kib": crate::bulk::vm_hwm_kib(),
     })
 }
@@ -96,6 +116,7 @@ pub fn batched(db: &Path, n: usize) -> Batched {
     let t = Config::new(db, NOWHERE).durability(AT_DURABILITY_BATCHED).offline_mode(AT_OFFLINE_ALWAYS).open();
     let (ty, props) = (event_type(), properties_300());
     let mut latencies_ns = Vec::with_capacity(n);
+    let preempted_before = preemptions();
     let start = Instant::now();
     let mut refused = 0;
     for _ in 0..n {
@@ -112,15 +133,19 @@ pub fn batched(db: &Path, n: usize) -> Batched {
             refused += 1;
         }
     }
+    let preempted = preemptions() - preempted_before;
     t.sync();
     let rate = n as f64 / start.elapsed().as_secs_f64();
     assert_eq!(t.count(), n as u64);
     latencies_ns.sort_unstable();
+    let over_1ms = latencies_ns.iter().rev().take_while(|&&ns| ns > 1_000_000).count() as u64;
     let stats = t.stats();
     Batched {
         rate,
         latencies_ns,
         refused,
+        preempted,
+        over_1ms,
         longest_wait_us: stats.longest_wait_us,
         wal_peak_bytes: stats.wal_peak_bytes,
     }

@@ -16,6 +16,7 @@ mod capi;
 #[path = "../../tests/support/collector/mod.rs"]
 mod collector;
 mod enqueue;
+mod floor;
 mod footprint;
 mod fsync;
 mod raw;
@@ -203,6 +204,8 @@ fn enqueue_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) -> f6
     let (mut p9999, mut waited, mut wal_peak, mut hwm) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut one_p9999, mut one_max, mut killed, mut refused) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut floor_idle, mut floor_beside) = (Vec::new(), Vec::new());
+    let (mut preempted, mut over_1ms) = (Vec::new(), Vec::new());
     let (mut one_cpu, mut one_sw, mut eight_cpu, mut eight_sw) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 1..=plan.runs {
@@ -222,12 +225,18 @@ fn enqueue_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) -> f6
         let db = fresh(scratch, "t.db");
         let b = bulk::run_child(&["batched", &db.display().to_string(), &plan.batched.to_string()]);
         batched.push(b["rate"].as_f64().unwrap());
+        // The machine's floor over as long as that run lasted.
+        let lasted = Duration::from_secs_f64(plan.batched as f64 / b["rate"].as_f64().unwrap());
+        floor_idle.push(floor::longest_gap_us(lasted, 0));
+        floor_beside.push(floor::longest_gap_us(lasted, 1));
         let us = |key: &str| b[key].as_f64().unwrap() / 1000.0;
         p50.push(us("p50_ns"));
         p99.push(us("p99_ns"));
         p999.push(us("p999_ns"));
         p9999.push(us("p9999_ns"));
         max.push(us("max_ns"));
+        preempted.push(b["preempted"].as_f64().unwrap());
+        over_1ms.push(b["over_1ms"].as_f64().unwrap());
         waited.push(b["longest_wait_us"].as_f64().unwrap());
         refused.push(b["refused"].as_f64().unwrap());
         wal_peak.push(b["wal_peak_bytes"].as_f64().unwrap() / MIB);
@@ -255,6 +264,19 @@ fn enqueue_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) -> f6
         Figure::new("BATCHED call latency max", max, "us").target(Target::AtMost(1000.0)).note(
             "the slowest of all calls of a run: waiting for room in the queue, or the thread descheduled",
         ),
+    );
+    figures.push(Figure::new("BATCHED calls over 1 ms", over_1ms, "calls"));
+    figures.push(Figure::new("BATCHED calling thread preempted", preempted, "times").note(
+        "involuntary context switches of the tracking thread during the run (getrusage RUSAGE_THREAD): \
+         a call it lands in lasts a scheduler slice",
+    ));
+    figures.push(Figure::new("machine floor: longest gap of a spinning thread", floor_idle, "us").note(
+        "a thread that only reads the clock, for as long as the BATCHED run lasted: the longest it went \
+         unscheduled (a virtual machine's host descheduling it); no call can do better than its thread",
+    ));
+    figures.push(
+        Figure::new("machine floor, beside one busy thread", floor_beside, "us")
+            .note("the same beside a thread spinning on CPU work (the store's writer in CPU terms)"),
     );
     figures.push(
         Figure::new("BATCHED longest wait for queue room", waited, "us").target(Target::AtMost(1000.0)).note(

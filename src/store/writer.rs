@@ -50,17 +50,24 @@ const GROUP_ROWS: usize = 256;
 const PULL_CHUNK: usize = 32;
 /// Batched callers are paced once this many ops are queued: each takes its
 /// turn at the store's recent pace, a little slower (`PACE_SLOWER`), so that a
-/// caller faster than the store waits a fraction of a millisecond at a time,
-/// and the queue keeps room for the store's pauses (a commit, a checkpoint
+/// caller faster than the store waits a few microseconds on every call, and
+/// the queue keeps room for the store's pauses (a commit, a checkpoint
 /// between commits) instead of filling and stalling the caller for a whole
 /// pause.
 const PACE_FROM: usize = 512;
 /// Paced callers go at this fraction of the store's pace (in time per op).
 const PACE_SLOWER: f64 = 1.15;
-/// A paced caller may run this far ahead of its turns before it waits (one
-/// wait is about this long: waits shorter than a timer's slack cost more
-/// than they save).
-const PACE_AHEAD: Duration = Duration::from_micros(250);
+/// A paced caller may run this far ahead of its turns before it waits (jitter
+/// in its own calls is not paced).
+const PACE_AHEAD: Duration = Duration::from_micros(2);
+/// A paced caller waits for its turn awake (spinning) when the turn is at
+/// most this far off; a longer wait sleeps until this far from the turn, and
+/// while another paced caller spins, the others sleep (a core each for
+/// spinners would starve the store). Sleeping for a few microseconds at a
+/// time costs more than it waits: a sleeping thread is woken late (a
+/// scheduler slice; on a virtual machine, a parked virtual CPU), which is the
+/// millisecond stall pacing exists to avoid.
+const PACE_AWAKE: Duration = Duration::from_micros(200);
 /// Turns not taken while the queue was short are not saved up beyond this.
 const PACE_SLACK: Duration = Duration::from_micros(500);
 /// The store's pace is averaged over about this many ops (pauses included).
@@ -182,6 +189,8 @@ struct Shared {
     callers: AtomicUsize,
     /// Whether the checkpoint thread runs (else the writer thread checkpoints).
     checkpoint_thread: AtomicBool,
+    /// A paced caller is waiting for its turn awake (`WriterHandle::wait_turn`).
+    pace_spinner: AtomicBool,
     space: Condvar,
     settled: Condvar,
     window: Duration,
@@ -301,16 +310,16 @@ impl WriterHandle {
         let is_insert = matches!(op, Op::Insert { .. });
         let mut q = self.shared.queue.lock();
         if !urgent && is_insert && self.shared.batched && q.ops.len() >= PACE_FROM && q.closing.is_none() {
-            // Paced: a caller ahead of its turn waits (a fraction of a
-            // millisecond at a time) while the queue is long. (A short queue
-            // costs the caller no clock read.)
+            // Paced: a caller ahead of its turn waits for it, without the
+            // lock, while the queue is long. (A short queue costs the caller
+            // no clock read.)
             let now = Instant::now();
             let turn = q.turn(now);
             if turn > now + PACE_AHEAD {
-                while Instant::now() < turn && q.closing.is_none() {
-                    self.shared.space.wait_until(&mut q, turn);
-                }
+                drop(q);
+                self.wait_turn(turn);
                 self.shared.longest_wait_ns.fetch_max(now.elapsed().as_nanos() as u64, Relaxed);
+                q = self.shared.queue.lock();
             }
         }
         if !urgent && q.full() && q.closing.is_none() {
@@ -373,6 +382,36 @@ impl WriterHandle {
             self.shared.work.notify_one();
         }
         Ok(())
+    }
+
+    /// A paced caller's wait for its turn (see `PACE_AWAKE`): awake for the
+    /// last stretch when no other caller spins, else asleep; over at once
+    /// when closing begins.
+    fn wait_turn(&self, turn: Instant) {
+        let spinner = &self.shared.pace_spinner;
+        let mut spinning = false;
+        loop {
+            let now = Instant::now();
+            if now >= turn {
+                break;
+            }
+            if turn - now <= PACE_AWAKE
+                && (spinning || spinner.compare_exchange(false, true, Relaxed, Relaxed).is_ok())
+            {
+                spinning = true;
+                std::hint::spin_loop();
+                continue;
+            }
+            let mut q = self.shared.queue.lock();
+            if q.closing.is_some() {
+                break;
+            }
+            let until = if spinning || turn - now > PACE_AWAKE { turn - PACE_AWAKE } else { turn };
+            self.shared.space.wait_until(&mut q, until.max(now));
+        }
+        if spinning {
+            spinner.store(false, Relaxed);
+        }
     }
 
     /// Submits the op built around a reply and waits for that reply.
@@ -546,6 +585,7 @@ impl Writer {
             work: Condvar::new(),
             checkpoints: Condvar::new(),
             checkpoint_thread: AtomicBool::new(false),
+            pace_spinner: AtomicBool::new(false),
             callers: AtomicUsize::new(0),
             space: Condvar::new(),
             settled: Condvar::new(),
