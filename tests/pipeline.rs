@@ -12,17 +12,23 @@ use std::collections::HashSet;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use attracker::{DropReason, OfflineMode, Status, Tracker};
+use attracker::{Config, DropReason, OfflineMode, Status, Tracker};
 use common::collector::{Collector, Fault};
 use common::{bulk_config, dispatch, flush, wait_until, Drops, TempDir, WAIT};
 
 const BATCH: usize = 10;
 const GROUPS: usize = 10;
 
-/// A tracker sending batches of `BATCH` to `c`, with `GROUPS` groups tracked.
-fn tracker(dir: &TempDir, c: &Collector, mode: OfflineMode, gzip: bool) -> Tracker {
+/// The configuration of a tracker sending batches of `BATCH` to `c`.
+fn batch_config(dir: &TempDir, c: &Collector, mode: OfflineMode) -> Config {
     let mut cfg = bulk_config(dir, c, mode);
     cfg.set_max_batch_events(BATCH as u32).unwrap();
+    cfg
+}
+
+/// A tracker sending batches of `BATCH` to `c`, with `GROUPS` groups tracked.
+fn tracker(dir: &TempDir, c: &Collector, mode: OfflineMode, gzip: bool) -> Tracker {
+    let mut cfg = batch_config(dir, c, mode);
     cfg.set_gzip(gzip);
     let t = Tracker::new(cfg).unwrap();
     track_groups(&t);
@@ -127,8 +133,7 @@ fn bisection_still_finds_the_refused_hit() {
     let c = Collector::start();
     c.set_poison(Some("poison".into()));
     let dir = TempDir::new("bisect");
-    let mut cfg = bulk_config(&dir, &c, OfflineMode::Always);
-    cfg.set_max_batch_events(BATCH as u32).unwrap();
+    let mut cfg = batch_config(&dir, &c, OfflineMode::Always);
     let drops = Drops::default();
     drops.attach(&mut cfg);
     let t = Tracker::new(cfg).unwrap();
