@@ -298,3 +298,51 @@ fn totals_that_disagree_with_the_table_never_drop_a_hit() {
     assert!(drops.ids(attracker::DropReason::Overflow).is_empty(), "no hit dropped for a wrong counter");
     assert!(logs.wait_for(LogLevel::Warn, "disagreed").is_some());
 }
+
+/// A store of many small rows, `rows` of them, written with SQL (fast): its
+/// full check reads every row, so it runs for a while.
+fn many_rows_store(dir: &TempDir, rows: u32) {
+    Tracker::new(config(&dir.db())).unwrap().close(Duration::from_secs(5)).unwrap();
+    edit_store(
+        dir,
+        &format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+             INSERT INTO hits (message_id, kind, type, body, created_ms)
+             SELECT printf('m-%08d', i), 0, 'e', printf('{{\"n\":%d,\"pad\":\"%.200c\"}}', i, 'p'), 1 FROM n;
+             DELETE FROM queue;"
+        ),
+    );
+}
+
+#[test]
+fn the_background_check_gives_way_to_the_writer_and_the_log_stays_bounded() {
+    let dir = TempDir::new("large-busy");
+    many_rows_store(&dir, 90_000);
+    let (logs, drops) = (Logs::default(), common::Drops::default());
+    let t = open_large(&dir, &logs, &drops);
+    // Commits while the check holds its read snapshot: a log that cannot start
+    // over grows by every commit, unless the check gives way.
+    let started = Instant::now();
+    let mut tracked = 0;
+    while logs.find(LogLevel::Debug, "gave way").is_none() && started.elapsed() < Duration::from_secs(20) {
+        for _ in 0..50 {
+            t.track_event("busy", Some(r#"{"k":1}"#), None).unwrap();
+        }
+        tracked += 50;
+    }
+    let gave_way = logs.find(LogLevel::Debug, "gave way");
+    let peak = t.stats().unwrap().wal_peak_bytes;
+    assert!(gave_way.is_some(), "the check gave way to {tracked} commits (log peak {peak} bytes)");
+    // The log is cut back to 4 MiB when it starts over; one commit past the mark
+    // at which the check gives way stays under it.
+    assert!(peak <= 4 << 20, "the log grew to {peak} bytes while the check ran");
+    // Once the writer is quiet the check runs again, and to its end.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while logs.find(LogLevel::Debug, "background check done").is_none() {
+        assert!(Instant::now() < deadline, "the check never finished once the writer was quiet");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(t.offline_count().unwrap(), 90_000 + tracked);
+    t.close(Duration::from_secs(1)).unwrap();
+    assert!(logs.find(LogLevel::Warn, "damaged").is_none());
+}

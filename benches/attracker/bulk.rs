@@ -134,6 +134,7 @@ pub fn child_drain(db: &Path, url: &str, gzip: bool) -> Value {
         "secs": secs,
         "rate": sent as f64 / secs,
         "requests": t.stats().requests,
+        "wal_peak_kib": t.stats().wal_peak_bytes / 1024,
         "vm_hwm_kib": vm_hwm_kib(),
     })
 }

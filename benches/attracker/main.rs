@@ -387,6 +387,7 @@ fn bulk_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
     let work = fresh(scratch, "bulk.db");
 
     let (mut start, mut count, mut page, mut rss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut wal = Vec::new();
     let (mut raw_drain, mut json_rate, mut gzip_rate) = (Vec::new(), Vec::new(), Vec::new());
     let mut requests = 0;
     let mut cpu: Vec<(String, Vec<f64>)> = Vec::new();
@@ -427,6 +428,7 @@ fn bulk_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
                 }
             }
             rss.push(d["vm_hwm_kib"].as_f64().unwrap() / 1024.0);
+            wal.push(d["wal_peak_kib"].as_f64().unwrap() / 1024.0);
             if gzip { &mut gzip_rate } else { &mut json_rate }.push(d["rate"].as_f64().unwrap());
         }
     }
@@ -456,6 +458,11 @@ fn bulk_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
         Figure::new(format!("peak RSS dispatching {label}"), rss, "MiB")
             .target(Target::AtMost(32.0))
             .note("VmHWM of the child process that opened the store and dispatched it whole"),
+    );
+    figures.push(
+        Figure::new(format!("WAL high-water mark dispatching {label}"), wal, "MiB")
+            .target(Target::AtMost(4.0))
+            .note("at_stats.wal_peak_bytes of the drain, the store's background integrity check running beside it"),
     );
     figures.push(
         Figure::new(format!("at_tracker_new, {label} stored"), start, "ms")

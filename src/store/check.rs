@@ -9,11 +9,22 @@
 //! When the store is sound, the background check also compares the queue's
 //! running totals with a real count and recounts them if they disagree (the
 //! check at open only tests them against cheap facts).
+//!
+//! The check reads the whole store in one read transaction, and while it does,
+//! the write-ahead log cannot start over: every commit of the writer meanwhile
+//! makes it longer (a drain of a large store grew it to 14 MiB). So the check
+//! gives way: once the log has grown by `YIELD_PAGES` pages since it began, it
+//! stops, and starts again from the beginning after a pause (1 s, doubling up
+//! to a minute). A store that is written without pause is checked in the first
+//! stretch in which its log does not grow that much.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use parking_lot::{Condvar, Mutex};
 use rusqlite::{Connection, InterruptHandle, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::config::LogLevel;
@@ -72,29 +83,85 @@ pub(crate) fn at_open(conn: &Connection, db: &Path) -> rusqlite::Result<AtOpen> 
     Ok(AtOpen::Deferred)
 }
 
+/// How much the write-ahead log may grow while the background check holds its
+/// read snapshot before the check gives way (pages; 1 MiB at 4 KiB pages).
+const YIELD_PAGES: i32 = 256;
+/// The pause before a check that gave way starts again; doubled each time up
+/// to `LAST_PAUSE`.
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const LAST_PAUSE: Duration = Duration::from_secs(60);
+/// Steps of the check between two looks at the log's length.
+const STEPS_PER_LOOK: i32 = 64;
+
+/// The write-ahead log's length in pages as of the writer's last commit: set
+/// by the writer's commit hook, watched by the background check.
+#[derive(Clone, Default)]
+pub struct LogLength(Arc<AtomicI32>);
+
+impl LogLength {
+    pub(crate) fn set(&self, pages: i32) {
+        self.0.store(pages, Relaxed);
+    }
+
+    fn get(&self) -> i32 {
+        self.0.load(Relaxed)
+    }
+}
+
+/// Set by `stop`; the check's pauses wait on it.
+#[derive(Default)]
+struct Stop {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+    /// The same, read by the check's progress handler without the lock.
+    flag: AtomicBool,
+}
+
+impl Stop {
+    /// Waits `pause`; true when stopped meanwhile.
+    fn wait(&self, pause: Duration) -> bool {
+        let mut stopped = self.stopped.lock();
+        if !*stopped {
+            self.wake.wait_for(&mut stopped, pause);
+        }
+        *stopped
+    }
+}
+
 /// The full check running in the background; stopped (interrupted) by `stop`.
 pub struct BackgroundCheck {
     interrupt: InterruptHandle,
+    stop: Arc<Stop>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl BackgroundCheck {
-    pub(crate) fn start(db: &Path, reporter: Reporter, busy: Duration) -> Option<BackgroundCheck> {
+    pub(crate) fn start(
+        db: &Path,
+        reporter: Reporter,
+        busy: Duration,
+        log: LogLength,
+    ) -> Option<BackgroundCheck> {
         // Read-write only to recount totals found wrong; it reads otherwise.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(db, flags).ok()?;
         conn.busy_timeout(busy).ok()?;
         let interrupt = conn.get_interrupt_handle();
+        let stop = Arc::new(Stop::default());
         let db = db.to_owned();
+        let watch = Watch { log, stop: Arc::clone(&stop) };
         let thread = std::thread::Builder::new()
             .name("attracker-check".into())
-            .spawn(move || run(conn, &db, &reporter))
+            .spawn(move || run(conn, &db, &reporter, &watch))
             .ok()?;
-        Some(BackgroundCheck { interrupt, thread: Some(thread) })
+        Some(BackgroundCheck { interrupt, stop, thread: Some(thread) })
     }
 
-    /// Interrupts the check and joins its thread.
+    /// Interrupts the check (or its pause) and joins its thread.
     pub fn stop(&mut self) {
+        *self.stop.stopped.lock() = true;
+        self.stop.flag.store(true, Relaxed);
+        self.stop.wake.notify_all();
         self.interrupt.interrupt();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -108,16 +175,49 @@ impl Drop for BackgroundCheck {
     }
 }
 
-fn run(conn: Connection, db: &Path, reporter: &Reporter) {
-    let damage = match conn.query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0)) {
-        Ok(verdict) if verdict == "ok" => None,
-        Ok(verdict) => Some(verdict),
-        Err(e) if is_corruption(&e) => Some(e.to_string()),
-        // Interrupted at close, busy, I/O: nothing learned.
-        Err(_) => None,
+/// What the check watches while it runs: the log's length, and `stop`.
+struct Watch {
+    log: LogLength,
+    stop: Arc<Stop>,
+}
+
+/// What one pass of the full check came to.
+enum Pass {
+    Sound,
+    Damaged(String),
+    /// It stopped to let the log start over (the log grew to `.0` pages).
+    GaveWay(i32),
+    /// Stopped at close, busy, I/O: nothing learned.
+    Nothing,
+}
+
+fn run(mut conn: Connection, db: &Path, reporter: &Reporter, watch: &Watch) {
+    let mut pause = FIRST_PAUSE;
+    let damage = loop {
+        match check_pass(&mut conn, watch) {
+            Pass::Sound => break None,
+            Pass::Damaged(why) => break Some(why),
+            Pass::Nothing => return,
+            Pass::GaveWay(pages) => {
+                reporter.log(
+                    LogLevel::Debug,
+                    format!(
+                        "background check of {} gave way to the writer (its read snapshot kept the log \
+                         from starting over; it grew to {pages} pages); again in {} s",
+                        db.display(),
+                        pause.as_secs()
+                    ),
+                );
+                if watch.stop.wait(pause) {
+                    return;
+                }
+                pause = (pause * 2).min(LAST_PAUSE);
+            }
+        }
     };
     let Some(damage) = damage else {
         check_totals(&conn, db, reporter);
+        reporter.log(LogLevel::Debug, format!("background check done: {} is sound", db.display()));
         return;
     };
     let _ = std::fs::write(marker_path(db), format!("{damage}\n"));
@@ -129,6 +229,34 @@ fn run(conn: Connection, db: &Path, reporter: &Reporter) {
             db.display()
         ),
     );
+}
+
+/// One full check, stopped early when the log grows by `YIELD_PAGES` pages
+/// meanwhile (or at close).
+fn check_pass(conn: &mut Connection, watch: &Watch) -> Pass {
+    let (log, stop) = (watch.log.clone(), Arc::clone(&watch.stop));
+    let limit = log.get().max(0).saturating_add(YIELD_PAGES);
+    let grew = Arc::new(AtomicI32::new(0));
+    let seen = Arc::clone(&grew);
+    let handler = move || {
+        let pages = log.get();
+        if pages >= limit {
+            seen.store(pages, Relaxed);
+        }
+        pages >= limit || stop.flag.load(Relaxed)
+    };
+    if conn.progress_handler(STEPS_PER_LOOK, Some(handler)).is_err() {
+        return Pass::Nothing;
+    }
+    let verdict = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0));
+    let _ = conn.progress_handler(0, None::<fn() -> bool>);
+    match (grew.load(Relaxed), verdict) {
+        (pages, _) if pages > 0 && !watch.stop.flag.load(Relaxed) => Pass::GaveWay(pages),
+        (_, Ok(verdict)) if verdict == "ok" => Pass::Sound,
+        (_, Ok(verdict)) => Pass::Damaged(verdict),
+        (_, Err(e)) if is_corruption(&e) => Pass::Damaged(e.to_string()),
+        (_, Err(_)) => Pass::Nothing,
+    }
 }
 
 /// Compares the queue's totals with a real count in one read snapshot; when

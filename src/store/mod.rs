@@ -24,7 +24,7 @@ use rusqlite::ErrorCode;
 
 use crate::error::{Error, Status};
 
-pub use check::BackgroundCheck;
+pub use check::{BackgroundCheck, LogLength};
 pub use open::open;
 pub(crate) use open::{open_reader, reopener};
 pub use reader::Reader;

@@ -16,7 +16,7 @@ use crate::hit::new_message_id;
 use crate::identity::validate_visitor_id;
 use crate::remote;
 use crate::runtime::Reporter;
-use crate::store::check::{self, AtOpen, BackgroundCheck};
+use crate::store::check::{self, AtOpen, BackgroundCheck, LogLength};
 use crate::store::salvage::{self, SalvageReport};
 use crate::store::{classify, is_corruption, platform, queue, schema, SenderLock};
 
@@ -40,6 +40,8 @@ pub struct OpenedStore {
     pub salvage: Option<SalvageReport>,
     /// The full integrity check of a large store, running in the background.
     pub background_check: Option<BackgroundCheck>,
+    /// The log's length, for the writer to keep (the background check watches it).
+    pub log_length: LogLength,
 }
 
 pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedStore> {
@@ -110,11 +112,13 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
             .map_err(|e| classify(e, "limiting the store size"))?;
     }
     let reader = open_reader(path, config)?;
+    let log_length = LogLength::default();
     let background_check = match checked {
         Checked::Deferred => BackgroundCheck::start(
             path,
             reporter.clone(),
             Duration::from_millis(config.busy_timeout_ms.into()),
+            log_length.clone(),
         ),
         Checked::Sound => None,
     };
@@ -129,6 +133,7 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
         kept,
         salvage,
         background_check,
+        log_length,
     })
 }
 

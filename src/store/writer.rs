@@ -19,6 +19,7 @@ use crate::config::LogLevel;
 use crate::error::{Error, Result};
 use crate::hit::StoredHit;
 use crate::runtime::Reporter;
+use crate::store::check::LogLength;
 use crate::store::classify;
 use crate::store::ops::Leases;
 pub use crate::store::ops::{Op, Reply, Settlement};
@@ -204,6 +205,8 @@ struct Shared {
     /// The write-ahead log's high-water mark since start, in bytes (its frames
     /// as the commit hook saw them, times the frame size).
     wal_peak_bytes: AtomicU64,
+    /// The log's length in pages after the last commit.
+    log_length: LogLength,
 }
 
 impl Shared {
@@ -548,6 +551,8 @@ pub struct WriterSettings {
     /// Opens the existing store file again after a suspension (`suspend`).
     /// `None`: the connection is never closed (a store without a file).
     pub resume: Option<Reopen>,
+    /// Set to the log's length at each commit (`check::BackgroundCheck` watches it).
+    pub log_length: LogLength,
 }
 
 /// Opens the store at its configured path, creating it when missing.
@@ -558,7 +563,8 @@ pub struct Writer;
 
 impl Writer {
     pub fn start(conn: Connection, reporter: Reporter, settings: WriterSettings) -> Result<WriterHandle> {
-        let WriterSettings { limits, window, batched, batch_url, on_commit, reopen, resume } = settings;
+        let WriterSettings { limits, window, batched, batch_url, on_commit, reopen, resume, log_length } =
+            settings;
         let shared = Arc::new(Shared {
             generation: Arc::new(AtomicU64::new(0)),
             suspended: Arc::new(AtomicBool::new(false)),
@@ -596,6 +602,7 @@ impl Writer {
             retained: AtomicU64::new(0),
             longest_wait_ns: AtomicU64::new(0),
             wal_peak_bytes: AtomicU64::new(0),
+            log_length,
         });
         let mut conn = conn;
         configure(&mut conn, &shared).map_err(|e| classify(e, "configuring checkpoints"))?;

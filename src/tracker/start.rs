@@ -24,7 +24,7 @@ use crate::identity::Identity;
 use crate::remote::{self, Remote, RemoteSettings};
 use crate::runtime::{CallbackQueue, Reporter};
 use crate::store::writer::{Limits, Op};
-use crate::store::{self, BackgroundCheck, Reader, Writer, WriterHandle, WriterSettings};
+use crate::store::{self, BackgroundCheck, LogLength, Reader, Writer, WriterHandle, WriterSettings};
 
 use super::OpenReport;
 
@@ -106,7 +106,7 @@ pub(super) fn open_and_start(
     let identity = Arc::new(Identity::new(&opened.visitor_id, &opened.store_id));
     let (remote, cached_is_bad) = cached_remote_config(opened.remote_config, config, reporter);
     let wake = Arc::new(Delivery::prepare(abort));
-    let writer = start_writer(opened.writer, config, reporter, &wake)?;
+    let writer = start_writer(opened.writer, opened.log_length, config, reporter, &wake)?;
     if cached_is_bad {
         forget_cached_remote_config(&writer);
     }
@@ -228,6 +228,7 @@ fn remote_notifier(config: &Config, callbacks: &CallbackQueue) -> Option<RemoteN
 /// delivery thread.
 fn start_writer(
     conn: rusqlite::Connection,
+    log_length: LogLength,
     config: &Config,
     reporter: &Reporter,
     wake: &Arc<DeliveryWake>,
@@ -245,6 +246,7 @@ fn start_writer(
         on_commit: Some(Arc::new(move |stored| hook.stored(stored))),
         reopen: store::reopener(config),
         resume: store::resumer(config),
+        log_length,
     };
     Writer::start(conn, reporter.clone(), settings).map(Arc::new)
 }

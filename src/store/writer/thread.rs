@@ -252,6 +252,7 @@ pub(super) fn configure(conn: &mut Connection, shared: &Arc<Shared>) -> rusqlite
     let shared = Arc::clone(shared);
     conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
         shared.wal_peak_bytes.fetch_max(32 + pages.max(0) as u64 * frame, Relaxed);
+        shared.log_length.set(pages);
         if pages >= CHECKPOINT_PAGES {
             shared.checkpoint_due(pages);
         }
