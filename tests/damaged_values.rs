@@ -237,3 +237,29 @@ fn a_schema_that_is_not_the_librarys_is_a_storage_error_not_an_internal_one() {
         }
     }
 }
+
+/// Fuzz finding F8 (`store_sql`): a row moved past the newest id by SQL, then
+/// dropped as damaged, left SQLite's id sequence below an id the queue totals
+/// had already counted to; the next hit reused an id under that mark and went
+/// uncounted (`at_offline_count` one below the hits listed).
+#[test]
+fn a_row_moved_past_the_newest_id_by_hand_never_makes_a_later_hit_reuse_an_id_or_go_uncounted() {
+    let dir = TempDir::new("moved-row");
+    store(&dir, 6);
+    edit_store(&dir, "UPDATE hits SET kind = 9 WHERE id = 2; UPDATE hits SET id = 9 WHERE id = 2;");
+    let logs = Logs::default();
+    let t = open(&dir, &logs).unwrap();
+    let ids: Vec<u64> = t.offline_get().unwrap().iter().map(|h| h.id).collect();
+    assert_eq!(ids, vec![1, 3, 4, 5, 6], "the damaged row is dropped");
+    t.sync().unwrap();
+    assert_eq!(t.offline_count().unwrap(), 5);
+    t.track_event("after", None, None).unwrap();
+    let ids: Vec<u64> = t.offline_get().unwrap().iter().map(|h| h.id).collect();
+    assert_eq!(ids.len(), 6);
+    assert!(ids[5] > 9, "ids are never reused: the new hit got {}", ids[5]);
+    assert_eq!(t.offline_count().unwrap(), 6, "the count agrees with the hits listed");
+    t.close(Duration::from_secs(1)).unwrap();
+    let t = open(&dir, &logs).unwrap();
+    assert_eq!(t.offline_count().unwrap(), 6);
+    assert_eq!(t.offline_get().unwrap().len(), 6);
+}

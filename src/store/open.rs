@@ -92,6 +92,7 @@ pub fn open(config: &Config, reporter: &Reporter, now_ms: i64) -> Result<OpenedS
         None => 0,
     };
     renumber_non_positive_ids(&writer, reporter)?;
+    sequence_past_every_id(&writer)?;
     let visitor_id = visitor_id(&writer, reporter)?;
     let remote_config = cached_remote_config(&writer, reporter)?;
     let kept = kept_analytics(&writer, reporter)?;
@@ -189,6 +190,22 @@ fn renumber_non_positive_ids(conn: &Connection, reporter: &Reporter) -> Result<(
         ),
     );
     Ok(())
+}
+
+/// New ids come from SQLite's sequence for `hits` (AUTOINCREMENT: the largest
+/// id ever handed out). A row moved past it by an UPDATE of its id (a hand
+/// edit, or `renumber_non_positive_ids`) leaves it behind: once that row is
+/// gone, the next hit would reuse an id at or under the queue totals'
+/// `counted_to` and go uncounted (fuzz finding F8). Raised to the newest id.
+fn sequence_past_every_id(conn: &Connection) -> Result<()> {
+    let newest = "coalesce((SELECT max(id) FROM hits), 0)";
+    conn.execute_batch(&format!(
+        "UPDATE sqlite_sequence SET seq = {newest}
+          WHERE name = 'hits' AND (typeof(seq) <> 'integer' OR seq < {newest});
+         INSERT INTO sqlite_sequence (name, seq) SELECT 'hits', {newest}
+          WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'hits') AND {newest} > 0;"
+    ))
+    .map_err(|e| classify(e, "keeping new ids past every stored one"))
 }
 
 /// The store's visitor id (sent as `anonymousId`), created on first open. A
