@@ -234,7 +234,7 @@ impl Tracker {
             // An alias carries the new user id already.
             s.user_id = self.analytics.profile.user_id();
         }
-        s.session_id = Some(Arc::from(session.id.to_string()));
+        s.session_id = Some(session_text(session.id));
         s.session_ms = Some(session.elapsed_ms);
         s.context = Some(context);
     }
@@ -325,4 +325,23 @@ impl Tracker {
             reply.wait()
         })
     }
+}
+
+/// A session id as the text stored with each hit: shared by the hits of one
+/// session on a thread (one allocation per session and thread, not two per hit).
+fn session_text(id: i64) -> Arc<str> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(i64, Arc<str>)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((cached, text)) if *cached == id => Arc::clone(text),
+            _ => {
+                let text: Arc<str> = Arc::from(id.to_string());
+                *last = Some((id, Arc::clone(&text)));
+                text
+            }
+        }
+    })
 }
