@@ -33,30 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#import "test_support.h"
 
-static const char *currentTest = "";
 static pthread_t mainThread;
-static pid_t collectorPid = -1;
-
-static void stopCollector(void)
-{
-    if (collectorPid > 0) {
-        kill(collectorPid, SIGKILL);
-        waitpid(collectorPid, NULL, 0);
-        collectorPid = -1;
-    }
-}
-
-#define CHECK(condition, ...)                                                                     \
-    do {                                                                                          \
-        if (!(condition)) {                                                                       \
-            fprintf(stderr, "FAIL %s (test_objc.m:%d): %s\n  ", currentTest, __LINE__, #condition); \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fprintf(stderr, "\n");                                                                \
-            exit(1); /* atexit: the collector is stopped */                                       \
-        }                                                                                         \
-    } while (0)
 
 static const char *describe(NSError *error)
 {
@@ -118,12 +97,6 @@ static ATTTracker *openTracker(NSString *directory, NSString *endpoint)
 static NSDictionary *dict(id value, NSString *key)
 {
     return [NSDictionary dictionaryWithObject:value forKey:key];
-}
-
-static void sleepMs(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
 }
 
 static long threadCount(void)
@@ -218,65 +191,6 @@ static long threadCount(void)
 #pragma mark - The test collector
 
 /* Starts `collector 127.0.0.1:0 --exit-after hits`; returns its base URL. */
-static NSString *startCollector(const char *path, int hits)
-{
-    int out[2];
-    CHECK(pipe(out) == 0, "pipe: %s", strerror(errno));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    posix_spawn_file_actions_addclose(&actions, out[1]);
-    char count[16];
-    snprintf(count, sizeof count, "%d", hits);
-    char *argv[] = { (char *)path, "127.0.0.1:0", "--exit-after", count, NULL };
-    int rc = posix_spawn(&collectorPid, path, &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    CHECK(rc == 0, "cannot start the collector %s: %s", path, strerror(rc));
-
-    /* Its first line, within 10 s: "collector listening on http://127.0.0.1:PORT". */
-    char line[256];
-    size_t used = 0;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    while (used + 1 < sizeof line) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long left = 10000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-        struct pollfd pfd = { out[0], POLLIN, 0 };
-        CHECK(left > 0 && poll(&pfd, 1, (int)left) == 1, "the collector printed no first line within 10 s");
-        ssize_t n = read(out[0], line + used, 1);
-        CHECK(n == 1, "the collector's output ended before its first line");
-        if (line[used] == '\n')
-            break;
-        used++;
-    }
-    line[used] = '\0';
-    /* The rest of its output (a few lines per request) fits the pipe's buffer;
-     * it is not read. */
-    const char *prefix = "collector listening on ";
-    CHECK(strncmp(line, prefix, strlen(prefix)) == 0, "unexpected first line from the collector: %s", line);
-    return [NSString stringWithUTF8String:line + strlen(prefix)];
-}
-
-/* Waits up to `seconds` for the collector to exit by itself; its exit status,
- * or -1 when it had to be killed. */
-static int waitCollector(int seconds)
-{
-    int status = 0;
-    for (int i = 0; i < seconds * 20; i++) {
-        pid_t done = waitpid(collectorPid, &status, WNOHANG);
-        if (done == collectorPid) {
-            collectorPid = -1;
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        sleepMs(50);
-    }
-    stopCollector();
-    return -1;
-}
-
 #pragma mark - A remote configuration server
 
 /*

@@ -19,100 +19,14 @@
 #import "ATTracker.h"
 
 #include <Block.h>
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-extern char **environ;
-
-static const char *currentTest = "";
-static pid_t collectorPid = -1;
-
-static void stopCollector(void)
-{
-    if (collectorPid > 0) {
-        kill(collectorPid, SIGKILL);
-        waitpid(collectorPid, NULL, 0);
-        collectorPid = -1;
-    }
-}
-
-#define CHECK(condition, ...)                                                                          \
-    do {                                                                                               \
-        if (!(condition)) {                                                                            \
-            fprintf(stderr, "FAIL %s (test_transport.m:%d): %s\n  ", currentTest, __LINE__, #condition); \
-            fprintf(stderr, __VA_ARGS__);                                                              \
-            fprintf(stderr, "\n");                                                                     \
-            exit(1); /* atexit: the collector is stopped */                                            \
-        }                                                                                              \
-    } while (0)
-
-static void sleepMs(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
+#import "test_support.h"
 
 static NSString *makeStoreDirectory(void)
 {
     char path[] = "/tmp/attracker-objc-transport-XXXXXX";
     CHECK(mkdtemp(path) != NULL, "mkdtemp: %s", strerror(errno));
     return [NSString stringWithUTF8String:path];
-}
-
-/* Starts `collector 127.0.0.1:0 --exit-after hits`; returns its base URL. */
-static NSString *startCollector(const char *path, int hits)
-{
-    int out[2];
-    CHECK(pipe(out) == 0, "pipe: %s", strerror(errno));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    posix_spawn_file_actions_addclose(&actions, out[1]);
-    char count[16];
-    snprintf(count, sizeof count, "%d", hits);
-    char *argv[] = { (char *)path, "127.0.0.1:0", "--exit-after", count, NULL };
-    int rc = posix_spawn(&collectorPid, path, &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    CHECK(rc == 0, "cannot start the collector %s: %s", path, strerror(rc));
-    char line[256];
-    size_t used = 0;
-    while (used + 1 < sizeof line) {
-        struct pollfd pfd = { out[0], POLLIN, 0 };
-        CHECK(poll(&pfd, 1, 10000) == 1, "the collector printed no first line within 10 s");
-        CHECK(read(out[0], line + used, 1) == 1, "the collector's output ended before its first line");
-        if (line[used] == '\n')
-            break;
-        used++;
-    }
-    line[used] = '\0';
-    const char *prefix = "collector listening on ";
-    CHECK(strncmp(line, prefix, strlen(prefix)) == 0, "unexpected first line from the collector: %s", line);
-    return [NSString stringWithUTF8String:line + strlen(prefix)];
-}
-
-/* Waits up to `seconds` for the collector to exit by itself; its exit status, or -1. */
-static int waitCollector(int seconds)
-{
-    int status = 0;
-    for (int i = 0; i < seconds * 20; i++) {
-        if (waitpid(collectorPid, &status, WNOHANG) == collectorPid) {
-            collectorPid = -1;
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        sleepMs(50);
-    }
-    stopCollector();
-    return -1;
 }
 
 /* A dispatch's tally, written by the completion block (callback thread). */
