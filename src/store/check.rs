@@ -15,8 +15,10 @@
 //! makes it longer (a drain of a large store grew it to 14 MiB). So the check
 //! gives way: once the log has grown by `YIELD_PAGES` pages since it began, it
 //! stops, and starts again from the beginning after a pause (1 s, doubling up
-//! to a minute). A store that is written without pause is checked in the first
-//! stretch in which its log does not grow that much.
+//! to a minute). Each time it gave way, the growth it allows doubles, so a
+//! store written without pause (a host tracking all the time) is still checked
+//! to its end, at the cost of a longer log once; a drain or a burst is usually
+//! over by the second pass.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
@@ -84,7 +86,8 @@ pub(crate) fn at_open(conn: &Connection, db: &Path) -> rusqlite::Result<AtOpen> 
 }
 
 /// How much the write-ahead log may grow while the background check holds its
-/// read snapshot before the check gives way (pages; 1 MiB at 4 KiB pages).
+/// read snapshot before the check gives way the first time (pages; 1 MiB at
+/// 4 KiB pages); doubled each time it gave way.
 const YIELD_PAGES: i32 = 256;
 /// The pause before a check that gave way starts again; doubled each time up
 /// to `LAST_PAUSE`.
@@ -191,10 +194,26 @@ enum Pass {
     Nothing,
 }
 
+/// When the check tries again after giving way, and how much the log may
+/// grow during that pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Retry {
+    pause: Duration,
+    allowance: i32,
+}
+
+impl Retry {
+    const FIRST: Retry = Retry { pause: FIRST_PAUSE, allowance: YIELD_PAGES };
+
+    fn after_giving_way(self) -> Retry {
+        Retry { pause: (self.pause * 2).min(LAST_PAUSE), allowance: self.allowance.saturating_mul(2) }
+    }
+}
+
 fn run(mut conn: Connection, db: &Path, reporter: &Reporter, watch: &Watch) {
-    let mut pause = FIRST_PAUSE;
+    let mut retry = Retry::FIRST;
     let damage = loop {
-        match check_pass(&mut conn, watch) {
+        match check_pass(&mut conn, watch, retry.allowance) {
             Pass::Sound => break None,
             Pass::Damaged(why) => break Some(why),
             Pass::Nothing => return,
@@ -205,13 +224,13 @@ fn run(mut conn: Connection, db: &Path, reporter: &Reporter, watch: &Watch) {
                         "background check of {} gave way to the writer (its read snapshot kept the log \
                          from starting over; it grew to {pages} pages); again in {} s",
                         db.display(),
-                        pause.as_secs()
+                        retry.pause.as_secs()
                     ),
                 );
-                if watch.stop.wait(pause) {
+                if watch.stop.wait(retry.pause) {
                     return;
                 }
-                pause = (pause * 2).min(LAST_PAUSE);
+                retry = retry.after_giving_way();
             }
         }
     };
@@ -231,11 +250,11 @@ fn run(mut conn: Connection, db: &Path, reporter: &Reporter, watch: &Watch) {
     );
 }
 
-/// One full check, stopped early when the log grows by `YIELD_PAGES` pages
+/// One full check, stopped early when the log grows by `allowance` pages
 /// meanwhile (or at close).
-fn check_pass(conn: &mut Connection, watch: &Watch) -> Pass {
+fn check_pass(conn: &mut Connection, watch: &Watch, allowance: i32) -> Pass {
     let (log, stop) = (watch.log.clone(), Arc::clone(&watch.stop));
-    let limit = log.get().max(0).saturating_add(YIELD_PAGES);
+    let limit = log.get().max(0).saturating_add(allowance);
     let grew = Arc::new(AtomicI32::new(0));
     let seen = Arc::clone(&grew);
     let handler = move || {
@@ -288,5 +307,28 @@ fn check_totals(conn: &Connection, db: &Path, reporter: &Reporter) {
                 db.display()
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_time_the_check_gives_way_it_waits_longer_and_allows_the_log_twice_the_growth() {
+        let mut retry = Retry::FIRST;
+        let mut seen = Vec::new();
+        for _ in 0..8 {
+            seen.push((retry.pause.as_secs(), retry.allowance));
+            retry = retry.after_giving_way();
+        }
+        assert_eq!(
+            seen,
+            [(1, 256), (2, 512), (4, 1024), (8, 2048), (16, 4096), (32, 8192), (60, 16384), (60, 32768)]
+        );
+        for _ in 0..40 {
+            retry = retry.after_giving_way();
+        }
+        assert_eq!(retry, Retry { pause: LAST_PAUSE, allowance: i32::MAX }, "no overflow");
     }
 }

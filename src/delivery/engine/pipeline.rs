@@ -84,8 +84,8 @@ impl Engine {
                 let at = match queue.iter().position(|l| l.run.stop.is_none() && !l.plan.steps.is_empty()) {
                     Some(at) => at,
                     // A batch that hangs holds back the settlement of the
-                    // ones after it: at most `lanes` wait, so memory stays
-                    // bounded whatever the server does.
+                    // ones after it: at most `lanes` leases wait, so memory
+                    // stays bounded whatever the server does.
                     None if queue.len() >= lanes => break,
                     None => {
                         let Some(asked) = next.take() else { break };
