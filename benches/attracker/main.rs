@@ -461,8 +461,12 @@ fn bulk_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
     );
     figures.push(
         Figure::new(format!("WAL high-water mark dispatching {label}"), wal, "MiB")
-            .target(Target::AtMost(4.0))
-            .note("at_stats.wal_peak_bytes of the drain, the store's background integrity check running beside it"),
+            .target(Target::AtMost(5.0))
+            .note(
+                "at_stats.wal_peak_bytes of the drain, the store's background integrity check running beside it \
+                 (bound: the 640-page hard checkpoint mark, the 256 pages a pass of the check lets the log grow, \
+                 one settlement of 2,000 hits; before the check gave way: 8-14 MiB)",
+            ),
     );
     figures.push(
         Figure::new(format!("at_tracker_new, {label} stored"), start, "ms")

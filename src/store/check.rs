@@ -15,10 +15,10 @@
 //! makes it longer (a drain of a large store grew it to 14 MiB). So the check
 //! gives way: once the log has grown by `YIELD_PAGES` pages since it began, it
 //! stops, and starts again from the beginning after a pause (1 s, doubling up
-//! to a minute). Each time it gave way, the growth it allows doubles, so a
+//! to a minute). From the third time it gave way (7 s of pauses, by which a
+//! drain or a burst is over), the growth it allows doubles each time, so a
 //! store written without pause (a host tracking all the time) is still checked
-//! to its end, at the cost of a longer log once; a drain or a burst is usually
-//! over by the second pass.
+//! to its end, at the cost of a longer log once.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
@@ -86,8 +86,8 @@ pub(crate) fn at_open(conn: &Connection, db: &Path) -> rusqlite::Result<AtOpen> 
 }
 
 /// How much the write-ahead log may grow while the background check holds its
-/// read snapshot before the check gives way the first time (pages; 1 MiB at
-/// 4 KiB pages); doubled each time it gave way.
+/// read snapshot before the check gives way (pages; 1 MiB at 4 KiB pages);
+/// doubled from the third time it gave way (`Retry`).
 const YIELD_PAGES: i32 = 256;
 /// The pause before a check that gave way starts again; doubled each time up
 /// to `LAST_PAUSE`.
@@ -200,13 +200,22 @@ enum Pass {
 struct Retry {
     pause: Duration,
     allowance: i32,
+    gave_way: u32,
 }
 
 impl Retry {
-    const FIRST: Retry = Retry { pause: FIRST_PAUSE, allowance: YIELD_PAGES };
+    const FIRST: Retry = Retry { pause: FIRST_PAUSE, allowance: YIELD_PAGES, gave_way: 0 };
+    /// Times the check gives way at the first allowance: 7 s of pauses, by
+    /// which a drain or a burst is over.
+    const AT_FIRST_ALLOWANCE: u32 = 3;
 
     fn after_giving_way(self) -> Retry {
-        Retry { pause: (self.pause * 2).min(LAST_PAUSE), allowance: self.allowance.saturating_mul(2) }
+        let gave_way = self.gave_way.saturating_add(1);
+        let allowance = match gave_way >= Self::AT_FIRST_ALLOWANCE {
+            true => self.allowance.saturating_mul(2),
+            false => self.allowance,
+        };
+        Retry { pause: (self.pause * 2).min(LAST_PAUSE), allowance, gave_way }
     }
 }
 
@@ -315,20 +324,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_time_the_check_gives_way_it_waits_longer_and_allows_the_log_twice_the_growth() {
+    fn each_time_the_check_gives_way_it_waits_longer_and_from_the_third_allows_twice_the_growth() {
         let mut retry = Retry::FIRST;
         let mut seen = Vec::new();
-        for _ in 0..8 {
+        for _ in 0..9 {
             seen.push((retry.pause.as_secs(), retry.allowance));
             retry = retry.after_giving_way();
         }
         assert_eq!(
             seen,
-            [(1, 256), (2, 512), (4, 1024), (8, 2048), (16, 4096), (32, 8192), (60, 16384), (60, 32768)]
+            [
+                (1, 256),
+                (2, 256),
+                (4, 256),
+                (8, 512),
+                (16, 1024),
+                (32, 2048),
+                (60, 4096),
+                (60, 8192),
+                (60, 16384)
+            ]
         );
         for _ in 0..40 {
             retry = retry.after_giving_way();
         }
-        assert_eq!(retry, Retry { pause: LAST_PAUSE, allowance: i32::MAX }, "no overflow");
+        assert_eq!((retry.pause, retry.allowance), (LAST_PAUSE, i32::MAX), "no overflow");
     }
 }
