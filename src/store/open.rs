@@ -198,14 +198,30 @@ fn renumber_non_positive_ids(conn: &Connection, reporter: &Reporter) -> Result<(
 /// gone, the next hit would reuse an id at or under the queue totals'
 /// `counted_to` and go uncounted (fuzz finding F8). Raised to the newest id.
 fn sequence_past_every_id(conn: &Connection) -> Result<()> {
+    let fail = |e| classify(e, "keeping new ids past every stored one");
     let newest = "coalesce((SELECT max(id) FROM hits), 0)";
+    // Read first: an open that finds it right (every open but a damaged
+    // store's) takes no write lock for it.
+    let behind: bool = conn
+        .query_row(
+            &format!(
+                "SELECT {newest} > 0 AND coalesce((SELECT typeof(seq) <> 'integer' OR seq < {newest}
+                                                   FROM sqlite_sequence WHERE name = 'hits'), 1)"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(fail)?;
+    if !behind {
+        return Ok(());
+    }
     conn.execute_batch(&format!(
         "UPDATE sqlite_sequence SET seq = {newest}
           WHERE name = 'hits' AND (typeof(seq) <> 'integer' OR seq < {newest});
          INSERT INTO sqlite_sequence (name, seq) SELECT 'hits', {newest}
           WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'hits') AND {newest} > 0;"
     ))
-    .map_err(|e| classify(e, "keeping new ids past every stored one"))
+    .map_err(fail)
 }
 
 /// The store's visitor id (sent as `anonymousId`), created on first open. A
