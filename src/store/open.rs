@@ -232,22 +232,48 @@ fn visitor_id(conn: &Connection, reporter: &Reporter) -> Result<String> {
     let fail = |e| classify(e, "reading the visitor id");
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('visitor_id', ?1)", [new_message_id()])
         .map_err(fail)?;
-    let why = match meta_text(conn, "visitor_id").map_err(fail)? {
-        Some(Ok(id)) => match validate_visitor_id(&id) {
-            Ok(()) => return Ok(id),
-            Err(e) => e.message,
-        },
-        Some(Err(what)) => format!("it is {what}"),
-        None => "it is missing".to_owned(),
-    };
-    let id = new_message_id();
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('visitor_id', ?1)", [&id])
-        .map_err(fail)?;
-    reporter.log(
-        LogLevel::Warn,
-        format!("the stored visitor id was damaged ({why}); a new visitor id is used from now on"),
-    );
+    if let Ok(id) = stored_visitor_id(conn)? {
+        return Ok(id);
+    }
+    let (id, why) = replace_damaged_visitor_id(conn)?;
+    if let Some(why) = why {
+        reporter.log(
+            LogLevel::Warn,
+            format!("the stored visitor id was damaged ({why}); a new visitor id is used from now on"),
+        );
+    }
     Ok(id)
+}
+
+/// The stored visitor id, or why it is not one.
+fn stored_visitor_id(conn: &Connection) -> Result<std::result::Result<String, String>> {
+    let fail = |e| classify(e, "reading the visitor id");
+    Ok(match meta_text(conn, "visitor_id").map_err(fail)? {
+        Some(Ok(id)) => validate_visitor_id(&id).map(|()| id).map_err(|e| e.message),
+        Some(Err(what)) => Err(format!("it is {what}")),
+        None => Err("it is missing".to_owned()),
+    })
+}
+
+/// Replaces a damaged visitor id in a write transaction that looks again:
+/// another process opening the store at the same moment may have replaced it
+/// already, and both must end with the same id. Returns the id, and why the
+/// old one was replaced when this call replaced it.
+fn replace_damaged_visitor_id(conn: &Connection) -> Result<(String, Option<String>)> {
+    let fail = |e| classify(e, "replacing the visitor id");
+    let tx =
+        rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate).map_err(fail)?;
+    let done = match stored_visitor_id(&tx)? {
+        Ok(id) => (id, None),
+        Err(why) => {
+            let id = new_message_id();
+            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('visitor_id', ?1)", [&id])
+                .map_err(fail)?;
+            (id, Some(why))
+        }
+    };
+    tx.commit().map_err(fail)?;
+    Ok(done)
 }
 
 /// The remote configuration document kept by the last successful fetch. A
@@ -452,4 +478,33 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two processes open a store whose visitor id is damaged at the same
+    /// moment: both saw the damage; the second to replace it finds the
+    /// first's id and keeps it.
+    #[test]
+    fn a_damaged_visitor_id_replaced_by_another_opener_meanwhile_is_kept() {
+        let dir = std::env::temp_dir().join(format!("attracker-visitor-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v.db");
+        let (a, b) = (Connection::open(&path).unwrap(), Connection::open(&path).unwrap());
+        a.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+             INSERT INTO meta VALUES ('visitor_id', X'00FF');",
+        )
+        .unwrap();
+        assert!(stored_visitor_id(&a).unwrap().is_err() && stored_visitor_id(&b).unwrap().is_err());
+        let (first, why) = replace_damaged_visitor_id(&a).unwrap();
+        assert!(why.is_some_and(|w| w.contains("blob")));
+        assert_eq!(replace_damaged_visitor_id(&b).unwrap(), (first.clone(), None), "b keeps a's id");
+        assert_eq!(stored_visitor_id(&b).unwrap(), Ok(first));
+        drop((a, b));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
