@@ -1214,44 +1214,6 @@ static long long nowMs(void)
     return (long long)floor([[NSDate date] timeIntervalSince1970] * 1000.0);
 }
 
-/* Starts `collector 127.0.0.1:0 --exit-after hits --json`: every event it
- * receives is printed as one line of JSON, with a line per way it differs from
- * the Segment call shapes. Returns its base URL; *output is the read end of
- * its stdout, for collectJSONEvents. */
-static NSString *startJSONCollector(const char *path, int hits, int *output)
-{
-    int out[2];
-    CHECK(pipe(out) == 0, "pipe: %s", strerror(errno));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    posix_spawn_file_actions_addclose(&actions, out[1]);
-    char count[16];
-    snprintf(count, sizeof count, "%d", hits);
-    char *argv[] = { (char *)path, "127.0.0.1:0", "--exit-after", count, "--json", NULL };
-    int rc = posix_spawn(&collectorPid, path, &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    CHECK(rc == 0, "cannot start the collector %s: %s", path, strerror(rc));
-
-    char line[256];
-    size_t used = 0;
-    while (used + 1 < sizeof line) {
-        struct pollfd pfd = { out[0], POLLIN, 0 };
-        CHECK(poll(&pfd, 1, 10000) == 1, "the collector printed no first line within 10 s");
-        CHECK(read(out[0], line + used, 1) == 1, "the collector's output ended before its first line");
-        if (line[used] == '\n')
-            break;
-        used++;
-    }
-    line[used] = '\0';
-    const char *prefix = "collector listening on ";
-    CHECK(strncmp(line, prefix, strlen(prefix)) == 0, "unexpected first line from the collector: %s", line);
-    *output = out[0];
-    return [NSString stringWithUTF8String:line + strlen(prefix)];
-}
-
 /* Reads the JSON collector's output until it exits by itself (within
  * `seconds`, else the test fails); returns the events it printed, in order of
  * arrival. Every event must have the Segment shape. Closes `output`. */
@@ -1511,7 +1473,7 @@ static void test_analytics_calls_arrive_with_their_segment_fields(const char *co
     currentTest = __func__;
     const int expected = 8;
     int output = -1;
-    NSString *url = startJSONCollector(collectorPath, expected, &output);
+    NSString *url = startCollectorReading(collectorPath, expected, &output);
     Calls *screened = [[Calls alloc] init];
     Calls *dispatched = [[Calls alloc] init];
     ATTConfiguration *cfg = configuration(makeStoreDirectory(), url, ATTOfflineModeAlways);

@@ -54,8 +54,11 @@ static void sleepMs(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Starts `collector 127.0.0.1:0 --exit-after hits`; returns its base URL. */
-static NSString *startCollector(const char *path, int hits)
+/* Starts `collector 127.0.0.1:0 --exit-after hits` (with `--json` when `output`
+ * is set: every event it receives is printed as one line of JSON, with a line
+ * per way it differs from the Segment call shapes, and *output is the read end
+ * of its stdout). Returns its base URL. */
+static NSString *startCollectorReading(const char *path, int hits, int *output)
 {
     int out[2];
     CHECK(pipe(out) == 0, "pipe: %s", strerror(errno));
@@ -66,7 +69,7 @@ static NSString *startCollector(const char *path, int hits)
     posix_spawn_file_actions_addclose(&actions, out[1]);
     char count[16];
     snprintf(count, sizeof count, "%d", hits);
-    char *argv[] = { (char *)path, "127.0.0.1:0", "--exit-after", count, NULL };
+    char *argv[] = { (char *)path, "127.0.0.1:0", "--exit-after", count, output ? "--json" : NULL, NULL };
     int rc = posix_spawn(&collectorPid, path, &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     close(out[1]);
@@ -90,11 +93,19 @@ static NSString *startCollector(const char *path, int hits)
         used++;
     }
     line[used] = '\0';
-    /* The rest of its output (a few lines per request) fits the pipe's buffer;
-     * it is not read. */
     const char *prefix = "collector listening on ";
     CHECK(strncmp(line, prefix, strlen(prefix)) == 0, "unexpected first line from the collector: %s", line);
+    if (output)
+        *output = out[0];
+    /* Otherwise the rest of its output (a few lines per request) fits the
+     * pipe's buffer; it is not read. */
     return [NSString stringWithUTF8String:line + strlen(prefix)];
+}
+
+/* Starts `collector 127.0.0.1:0 --exit-after hits`; returns its base URL. */
+static NSString *startCollector(const char *path, int hits)
+{
+    return startCollectorReading(path, hits, NULL);
 }
 
 /* Waits up to `seconds` for the collector to exit by itself; its exit status,
