@@ -77,3 +77,33 @@ pub(crate) fn classify(e: rusqlite::Error, doing: &str) -> Error {
     };
     Error::new(Status::Storage, format!("{doing}: {what} ({e})"))
 }
+
+/// For unit tests: two connections to one new file, as two processes opening
+/// a store at the same moment would hold; the file goes with it.
+#[cfg(test)]
+pub(crate) struct TwoOpeners {
+    dir: std::path::PathBuf,
+    pub a: rusqlite::Connection,
+    pub b: rusqlite::Connection,
+}
+
+#[cfg(test)]
+impl TwoOpeners {
+    /// `sql` runs on `a` first (the schema the test needs).
+    pub(crate) fn new(tag: &str, sql: &str) -> TwoOpeners {
+        let dir = std::env::temp_dir().join(format!("attracker-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.db");
+        let (a, b) = (rusqlite::Connection::open(&path).unwrap(), rusqlite::Connection::open(&path).unwrap());
+        a.execute_batch(sql).unwrap();
+        TwoOpeners { dir, a, b }
+    }
+}
+
+#[cfg(test)]
+impl Drop for TwoOpeners {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

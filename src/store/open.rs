@@ -489,22 +489,16 @@ mod tests {
     /// first's id and keeps it.
     #[test]
     fn a_damaged_visitor_id_replaced_by_another_opener_meanwhile_is_kept() {
-        let dir = std::env::temp_dir().join(format!("attracker-visitor-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("v.db");
-        let (a, b) = (Connection::open(&path).unwrap(), Connection::open(&path).unwrap());
-        a.execute_batch(
+        let o = crate::store::TwoOpeners::new(
+            "visitor",
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
              INSERT INTO meta VALUES ('visitor_id', X'00FF');",
-        )
-        .unwrap();
-        assert!(stored_visitor_id(&a).unwrap().is_err() && stored_visitor_id(&b).unwrap().is_err());
-        let (first, why) = replace_damaged_visitor_id(&a).unwrap();
+        );
+        let (a, b) = (&o.a, &o.b);
+        assert!(stored_visitor_id(a).unwrap().is_err() && stored_visitor_id(b).unwrap().is_err());
+        let (first, why) = replace_damaged_visitor_id(a).unwrap();
         assert!(why.is_some_and(|w| w.contains("blob")));
-        assert_eq!(replace_damaged_visitor_id(&b).unwrap(), (first.clone(), None), "b keeps a's id");
-        assert_eq!(stored_visitor_id(&b).unwrap(), Ok(first));
-        drop((a, b));
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(replace_damaged_visitor_id(b).unwrap(), (first.clone(), None), "b keeps a's id");
+        assert_eq!(stored_visitor_id(b).unwrap(), Ok(first));
     }
 }

@@ -105,25 +105,21 @@ mod tests {
     /// before the first stores one, and ends with the first's.
     #[test]
     fn an_id_stored_by_another_opener_meanwhile_is_the_one_used() {
-        let dir = std::env::temp_dir().join(format!("attracker-store-id-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("s.db");
-        let (a, b) = (Connection::open(&path).unwrap(), Connection::open(&path).unwrap());
-        a.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
-            .unwrap();
-        assert_eq!(read(&b).unwrap(), None, "b found no id");
-        let (first, _) = load(&a).unwrap();
+        let o = crate::store::TwoOpeners::new(
+            "store-id",
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+        );
+        let (a, b) = (&o.a, &o.b);
+        assert_eq!(read(b).unwrap(), None, "b found no id");
+        let (first, _) = load(a).unwrap();
         // b goes on from what it read: no id.
-        assert_eq!(create(&b).unwrap(), (first.clone(), false));
-        assert_eq!(load(&a).unwrap(), (first, false));
+        assert_eq!(create(b).unwrap(), (first.clone(), false));
+        assert_eq!(load(a).unwrap(), (first, false));
         // A damaged id another opener replaced meanwhile is kept, not replaced again.
         a.execute("UPDATE meta SET value = 'x' WHERE key = ?1", [KEY]).unwrap();
-        let (fixed, replaced) = load(&a).unwrap();
+        let (fixed, replaced) = load(a).unwrap();
         assert!(replaced && is_uuid(&fixed));
-        assert_eq!(replace_damaged(&b).unwrap(), (fixed, false));
-        drop((a, b));
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(replace_damaged(b).unwrap(), (fixed, false));
     }
 
     #[test]
