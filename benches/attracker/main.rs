@@ -340,11 +340,19 @@ fn enqueue_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) -> f6
 fn full_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
     let calls = if plan.quick { 2_000 } else { 5_000 };
     let (mut sync_p50, mut one_p50, mut one, mut eight) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut one_cpu, mut normal_p50) = (Vec::new(), Vec::new());
+    let (mut one_cpu, mut normal_p50, mut raw_p50) = (Vec::new(), Vec::new(), Vec::new());
+    let (ty, props) = (capi::event_type(), capi::properties_300());
     for run in 1..=plan.runs {
         progress(&format!("ON_RETURN with synchronous=FULL, run {run}/{}", plan.runs));
         let s = fsync::frame_sync_ns(&fresh(scratch, "frames"), calls);
         sync_p50.push(percentile(&s, 0.5) as f64 / 1000.0);
+        let r = raw::full_commit_ns(
+            &fresh(scratch, "raw.db"),
+            calls,
+            ty.to_str().unwrap(),
+            props.to_str().unwrap(),
+        );
+        raw_p50.push(percentile(&r, 0.5) as f64 / 1000.0);
         let r = enqueue::on_return(&fresh(scratch, "t.db"), 1, calls, AT_SYNCHRONOUS_FULL);
         one_p50.push(percentile(&r.latencies_ns, 0.5) as f64 / 1000.0);
         one_cpu.push(r.cpu_us_per_event);
@@ -355,7 +363,18 @@ fn full_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
         eight.push(r.rate);
     }
     fresh(scratch, "t.db");
+    fresh(scratch, "raw.db");
     let floor = median(&sync_p50);
+    let raw_floor = median(&raw_p50);
+    figures.push(
+        Figure::new("raw SQLite FULL commit p50", raw_p50, "us")
+            .against("one frame written + fdatasync, p50", floor)
+            .note(
+                "the same row inserted by raw SQLite (same schema and statement), one transaction per row, \
+                 synchronous=FULL: SQLite's own cost of one durable row on this disk, with no tracker",
+            ),
+    );
+    let one_p50_median = median(&one_p50);
     figures.push(
         Figure::new("ON_RETURN FULL call latency p50", one_p50, "us")
             .against("one frame written + fdatasync, p50", floor)
@@ -363,9 +382,11 @@ fn full_figures(plan: &Plan, scratch: &Path, figures: &mut Vec<Figure>) {
             .note(format!(
                 "{calls} calls, 300-byte properties; the baseline writes a 4,120-byte WAL frame in place \
                  in a 4 MiB file and fdatasyncs it, {calls} times, in the same directory. CPU per call \
-                 (whole process) {:.1} us; the same calls with synchronous=NORMAL: p50 {:.1} us",
+                 (whole process) {:.1} us; the same calls with synchronous=NORMAL: p50 {:.1} us; \
+                 {:.2}x raw SQLite's FULL commit p50",
                 median(&one_cpu),
-                median(&normal_p50)
+                median(&normal_p50),
+                one_p50_median / raw_floor
             )),
     );
     let one_rate = median(&one);

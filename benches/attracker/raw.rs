@@ -23,10 +23,14 @@ const INSERT: &str = "INSERT INTO hits (message_id, kind, type, url, body, creat
                       VALUES (?1, 0, ?2, NULL, ?3, ?4, 0, 0, ?5, ?6, ?7, 1)";
 
 pub fn open(path: &Path) -> Connection {
+    open_with(path, "NORMAL")
+}
+
+fn open_with(path: &Path, synchronous: &str) -> Connection {
     let conn = Connection::open(path).expect("open raw store");
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    conn.pragma_update(None, "synchronous", synchronous).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     if version == 0 {
         for sql in SCHEMA {
@@ -72,6 +76,27 @@ pub fn insert_rate(path: &Path, n: usize, per_txn: usize, event_type: &str, body
         left -= k;
     }
     n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Latencies (nanoseconds, sorted) of `n` rows inserted one transaction each
+/// with `synchronous = FULL`: what SQLite itself takes to make one row durable
+/// (every commit syncs the log), the engine's floor under an ON_RETURN + FULL call.
+pub fn full_commit_ns(path: &Path, n: usize, event_type: &str, body: &str) -> Vec<u64> {
+    let conn = open_with(path, "FULL");
+    let (visitor, session) = (uuid::Uuid::new_v4().to_string(), now_ms().to_string());
+    let start = Instant::now();
+    let mut stmt = conn.prepare_cached(INSERT).unwrap();
+    let mut out: Vec<u64> = (0..n)
+        .map(|_| {
+            let call = Instant::now();
+            let ms = start.elapsed().as_millis() as i64;
+            let id = uuid::Uuid::new_v4().to_string();
+            stmt.execute(params![id, event_type, body, now_ms(), visitor, session, ms]).unwrap();
+            call.elapsed().as_nanos() as u64
+        })
+        .collect();
+    out.sort_unstable();
+    out
 }
 
 /// Rows per second reading the oldest 500 rows (every column, as a sender does)
