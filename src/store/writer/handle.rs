@@ -173,10 +173,19 @@ impl WriterHandle {
         for _ in 0..LEAD_ROUNDS {
             fence(SeqCst);
             let Some(mut state) = self.state.try_lock() else { return };
-            if self.shared.callers.load(Relaxed) > 1 {
+            let callers = self.shared.callers.load(Relaxed);
+            if callers > 1 {
                 // Callers just released by the last commit are about to queue
-                // their next op: let them, and commit it in this group.
+                // their next op: let them, and commit it in this group (with
+                // FULL, waiting a little for all of them: `GATHER_FULL`).
                 std::thread::yield_now();
+                let until = Instant::now() + self.shared.gather;
+                while !self.shared.gather.is_zero()
+                    && self.shared.queue.lock().ops.len() < callers
+                    && Instant::now() < until
+                {
+                    std::thread::yield_now();
+                }
             }
             let ops = self.shared.take();
             state.apply(ops);
