@@ -8,10 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 
-# In CI the debug builds keep line tables only: forty-odd test binaries, each
-# linking the library and SQLite, otherwise take several GiB of disk.
+# In CI the debug builds keep line tables only (forty-odd test binaries, each
+# linking the library and SQLite, otherwise take several GiB of disk) and are
+# not incremental (a one-off build gains nothing from the incremental cache).
 if [ "${CI:-}" = true ]; then
   export CARGO_PROFILE_DEV_DEBUG=line-tables-only
+  export CARGO_INCREMENTAL=0
 fi
 
 # Formatting and lints first, so a change that fails them fails in seconds. The
