@@ -179,12 +179,11 @@ impl WriterHandle {
                 // their next op: let them, and commit it in this group (with
                 // FULL, waiting a little for all of them: `GATHER_FULL`).
                 std::thread::yield_now();
-                let until = Instant::now() + self.shared.gather;
-                while !self.shared.gather.is_zero()
-                    && self.shared.queue.lock().ops.len() < callers
-                    && Instant::now() < until
-                {
-                    std::thread::yield_now();
+                if !self.shared.gather.is_zero() {
+                    let until = Instant::now() + self.shared.gather;
+                    while self.shared.queue.lock().ops.len() < callers && Instant::now() < until {
+                        std::thread::yield_now();
+                    }
                 }
             }
             let ops = self.shared.take();
